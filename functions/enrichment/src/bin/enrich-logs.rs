@@ -1,0 +1,193 @@
+//! `enrich-logs`: access-log files (or standard input) in, one ECS JSON document per line out.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
+use enrichment::config::{self, ConfigError, KEEP_ORIGINAL, TRUSTED_PROXIES, parse_bool};
+use enrichment::output::{DEFAULT_INDEX, IndexPattern, OutputFormat};
+use enrichment::{Enricher, EnrichmentConfig, EventContext, FormatChoice, IpAnonymization, Timestamp, strip_line_ending};
+
+/// Enrich Apache access logs into ECS JSON documents, one per input line, in order.
+///
+/// Every setting falls back to the environment variable the Lambda functions read.
+#[derive(Debug, Parser)]
+#[command(name = "enrich-logs", version)]
+struct Args {
+    /// Access-log files; none or `-` reads standard input.
+    files: Vec<PathBuf>,
+
+    /// auto, common, combined, vhost_combined, kinesis-agent-json, or an Apache LogFormat string.
+    #[arg(long, env = "LOG_FORMAT", default_value = "auto", value_name = "FORMAT")]
+    format: String,
+
+    /// GeoIP City database (not supported by this version: use --no-geoip).
+    #[arg(long, env = "GEOIP_CITY_DB", value_name = "PATH")]
+    city_db: Option<PathBuf>,
+
+    /// GeoIP ASN database (not supported by this version: use --no-geoip).
+    #[arg(long, env = "GEOIP_ASN_DB", value_name = "PATH")]
+    asn_db: Option<PathBuf>,
+
+    /// Start without the City database instead of failing.
+    #[arg(long, env = "GEOIP_OPTIONAL", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    geoip_optional: Option<String>,
+
+    /// No GeoIP lookups at all.
+    #[arg(long)]
+    no_geoip: bool,
+
+    /// Comma-separated CIDRs of proxies whose X-Forwarded-For is trusted (not supported by this version).
+    #[arg(long, env = "TRUSTED_PROXIES", value_name = "CIDRS")]
+    trusted_proxies: Option<String>,
+
+    /// none, or truncate: IPv4 to /24, IPv6 to /48.
+    #[arg(long = "anonymize-ip", env = "IP_ANONYMIZATION", default_value = "none", value_name = "MODE")]
+    anonymize_ip: String,
+
+    /// Also keep the raw line in event.original for lines that parse.
+    #[arg(long, env = "KEEP_ORIGINAL", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    keep_original: Option<String>,
+
+    /// ndjson: one document per line; bulk: OpenSearch _bulk body (an action line before each document).
+    #[arg(long, value_enum, default_value_t = OutputKind::Ndjson)]
+    output: OutputKind,
+
+    /// Index name for --output bulk; %Y %m %d %H come from the document's @timestamp (UTC).
+    #[arg(long, default_value = DEFAULT_INDEX, value_name = "NAME")]
+    index: String,
+
+    /// Print a summary to standard error: lines, documents, parse failures, lines per second.
+    #[arg(long)]
+    stats: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputKind {
+    Ndjson,
+    Bulk,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("enrich-logs: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: &Args) -> io::Result<()> {
+    let (enricher, output) = settings(args).map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
+    let inputs = open_inputs(&args.files)?;
+
+    let started = Instant::now();
+    let context = EventContext { event_id: None, received_at: Timestamp::now() };
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let mut stats = Stats::default();
+    let mut line = Vec::with_capacity(8 * 1024);
+    let mut document = Vec::with_capacity(8 * 1024);
+    let mut prefix = Vec::with_capacity(64);
+    for (name, mut input) in inputs {
+        loop {
+            line.clear();
+            let read = input
+                .read_until(b'\n', &mut line)
+                .map_err(|error| io::Error::new(error.kind(), format!("reading {name}: {error}")))?;
+            if read == 0 {
+                break;
+            }
+            document.clear();
+            prefix.clear();
+            let outcome = enricher.enrich_line(strip_line_ending(&line), &context, &mut document);
+            output.write_prefix(outcome.timestamp, &mut prefix);
+            out.write_all(&prefix)?;
+            out.write_all(&document)?;
+            out.write_all(b"\n")?;
+            stats.lines += 1;
+            stats.parse_failures += u64::from(outcome.parse_failure);
+        }
+    }
+    out.flush()?;
+    if args.stats {
+        stats.print(started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+/// Checks every setting before any input is read.
+fn settings(args: &Args) -> Result<(Enricher, OutputFormat), String> {
+    let text = |e: ConfigError| e.to_string();
+    if !args.no_geoip {
+        let given = [(config::GEOIP_CITY_DB, &args.city_db), (config::GEOIP_ASN_DB, &args.asn_db)];
+        if let Some((setting, Some(path))) = given.iter().find(|(_, path)| path.is_some()) {
+            return Err(format!(
+                "{setting} is set to {:?}, but GeoIP lookups are not supported by this version; unset it or pass --no-geoip",
+                path.display()
+            ));
+        }
+    }
+    if let Some(value) = &args.geoip_optional {
+        parse_bool(config::GEOIP_OPTIONAL, value).map_err(text)?;
+    }
+    if let Some(value) = args.trusted_proxies.as_deref().filter(|v| !v.trim().is_empty()) {
+        return Err(text(ConfigError::new(TRUSTED_PROXIES, value, "trusted proxies are not supported by this version; leave it empty")));
+    }
+    let config = EnrichmentConfig {
+        format: FormatChoice::parse(&args.format).map_err(text)?,
+        anonymization: IpAnonymization::parse(&args.anonymize_ip).map_err(text)?,
+        keep_original: match &args.keep_original {
+            Some(value) => parse_bool(KEEP_ORIGINAL, value).map_err(text)?,
+            None => false,
+        },
+    };
+    let output = match args.output {
+        OutputKind::Ndjson => OutputFormat::Ndjson,
+        OutputKind::Bulk => OutputFormat::Bulk(IndexPattern::parse(&args.index).map_err(|e| e.to_string())?),
+    };
+    Ok((Enricher::new(config), output))
+}
+
+/// Opens every input up front, so a missing file fails before any output is written.
+fn open_inputs(files: &[PathBuf]) -> io::Result<Vec<(String, Box<dyn BufRead>)>> {
+    if files.is_empty() {
+        return Ok(vec![("standard input".to_owned(), Box::new(BufReader::with_capacity(256 * 1024, io::stdin())))]);
+    }
+    files
+        .iter()
+        .map(|path| {
+            if path.as_os_str() == "-" {
+                let stdin: Box<dyn BufRead> = Box::new(BufReader::with_capacity(256 * 1024, io::stdin()));
+                return Ok(("standard input".to_owned(), stdin));
+            }
+            let file = File::open(path)
+                .map_err(|error| io::Error::new(error.kind(), format!("cannot read {}: {error}", path.display())))?;
+            let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(256 * 1024, file));
+            Ok((path.display().to_string(), reader))
+        })
+        .collect()
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    lines: u64,
+    parse_failures: u64,
+}
+
+impl Stats {
+    fn print(&self, seconds: f64) {
+        // Every line is one document, parse failures included.
+        let per_second = if seconds > 0.0 { self.lines as f64 / seconds } else { 0.0 };
+        eprintln!(
+            "lines: {}, documents: {}, parse failures: {}, seconds: {:.3}, lines/s: {:.0}",
+            self.lines, self.lines, self.parse_failures, seconds, per_second
+        );
+    }
+}

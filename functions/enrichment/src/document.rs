@@ -1,0 +1,185 @@
+//! The ECS document of DESIGN §4, written straight into an output buffer.
+//!
+//! Absent values are omitted (never `"-"` or `null`), empty objects vanish (see [`crate::json`]).
+
+use std::io::Write as _;
+use std::net::IpAddr;
+
+use crate::json::ObjectWriter;
+use crate::parse::AccessRecord;
+use crate::request::{RequestLine, UrlParts, extension, http_version};
+use crate::time::Timestamp;
+
+/// `event.dataset` of every document.
+pub const DATASET: &str = "apache.access";
+pub const TAG_PARSE_FAILURE: &str = "_parse_failure";
+
+/// Where a line came from and when it was read.
+#[derive(Debug, Clone, Copy)]
+pub struct EventContext<'a> {
+    /// `event.id`: the Kinesis sequence number or the Firehose record id.
+    pub event_id: Option<&'a str>,
+    /// `@timestamp` of documents whose line carries no time (parse failures, formats without `%t`).
+    pub received_at: Timestamp,
+}
+
+/// The client as the document shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Client<'a> {
+    /// `%h` is an address: `source.address` as logged (unless anonymized), `source.ip`.
+    Address { logged: &'a str, ip: IpAddr, anonymized: bool },
+    /// `%h` is a host name (HostnameLookups On): `source.address` and `source.domain`.
+    HostName(&'a str),
+}
+
+/// Writes the document of a parsed line and returns its `@timestamp`.
+pub fn write_access_document(
+    out: &mut Vec<u8>,
+    record: &AccessRecord<'_>,
+    client: Option<&Client<'_>>,
+    context: &EventContext<'_>,
+    original: Option<&str>,
+) -> Timestamp {
+    let timestamp = record.time.unwrap_or(context.received_at);
+    let mut doc = ObjectWriter::new(out);
+    doc.string_with("@timestamp", |out| timestamp.write_rfc3339(out));
+
+    doc.open("source");
+    match client {
+        Some(Client::Address { logged, ip, anonymized }) => {
+            if *anonymized {
+                doc.string_with("address", |out| write_ip(out, ip));
+            } else {
+                doc.string("address", logged);
+            }
+            doc.string_with("ip", |out| write_ip(out, ip));
+        }
+        Some(Client::HostName(name)) => {
+            doc.string("address", name);
+            doc.string("domain", name);
+        }
+        None => {}
+    }
+    doc.close();
+
+    if let Some(user) = &record.user {
+        doc.open("user");
+        doc.string("name", user);
+        doc.close();
+    }
+
+    // The request line is what the client sent; %m, %H, %U and %q are used only without it.
+    let request = record.request_line.as_deref().map(|line| (line, RequestLine::parse(line)));
+    let (method, version, target) = match request {
+        Some((_, Some(parsed))) => (Some(parsed.method), parsed.version, Some(parsed.target)),
+        Some((_, None)) => (None, None, None),
+        None => (record.method.as_deref(), record.protocol.as_deref().and_then(http_version), None),
+    };
+
+    doc.open("http");
+    doc.open("request");
+    if let Some(method) = method {
+        doc.string("method", method);
+    }
+    if let Some(referrer) = &record.referrer {
+        doc.string("referrer", referrer);
+    }
+    if let Some(bytes) = record.request_bytes {
+        doc.number("bytes", bytes);
+    }
+    if let Some((line, None)) = request {
+        doc.string("line", line);
+    }
+    doc.close();
+    if let Some(version) = version {
+        doc.string("version", version);
+    }
+    doc.open("response");
+    if let Some(status) = record.status() {
+        doc.number("status_code", u64::from(status));
+    }
+    if let Some(bytes) = record.response_bytes {
+        doc.open("body");
+        doc.number("bytes", bytes);
+        doc.close();
+    }
+    doc.close();
+    doc.close();
+
+    doc.open("url");
+    if let Some(target) = target {
+        doc.string("original", target);
+        let parts = UrlParts::of_target(target);
+        write_path_and_query(&mut doc, parts.path.as_deref(), parts.query);
+    } else if request.is_none() {
+        // %U is already decoded by Apache.
+        write_path_and_query(&mut doc, record.url_path.as_deref(), record.query.as_deref());
+    }
+    doc.close();
+
+    if let Some(agent) = &record.user_agent {
+        doc.open("user_agent");
+        doc.string("original", agent);
+        doc.close();
+    }
+
+    doc.open("destination");
+    if let Some(server) = record.server_name.as_deref().or(record.requested_server_name.as_deref()) {
+        doc.string("domain", server);
+    }
+    if let Some(port) = record.server_port {
+        doc.number("port", u64::from(port));
+    }
+    doc.close();
+
+    doc.open("event");
+    doc.string("dataset", DATASET);
+    if let Some(id) = context.event_id {
+        doc.string("id", id);
+    }
+    if let Some(nanos) = record.duration_nanos {
+        doc.number("duration", nanos);
+    }
+    if let Some(original) = original {
+        doc.string("original", original);
+    }
+    doc.close();
+    doc.finish();
+    timestamp
+}
+
+/// Writes the document of a line that could not be read, and returns its `@timestamp`.
+pub fn write_failure_document(out: &mut Vec<u8>, original: &str, reason: &str, context: &EventContext<'_>) -> Timestamp {
+    let mut doc = ObjectWriter::new(out);
+    doc.string_with("@timestamp", |out| context.received_at.write_rfc3339(out));
+    doc.open("event");
+    doc.string("dataset", DATASET);
+    if let Some(id) = context.event_id {
+        doc.string("id", id);
+    }
+    doc.string("original", original);
+    doc.close();
+    doc.open("error");
+    doc.string("message", reason);
+    doc.close();
+    doc.raw("tags", br#"["_parse_failure"]"#);
+    doc.finish();
+    context.received_at
+}
+
+fn write_path_and_query(doc: &mut ObjectWriter<'_>, path: Option<&str>, query: Option<&str>) {
+    if let Some(path) = path {
+        doc.string("path", path);
+    }
+    if let Some(query) = query {
+        doc.string("query", query);
+    }
+    if let Some(extension) = path.and_then(extension) {
+        doc.string("extension", extension);
+    }
+}
+
+fn write_ip(out: &mut Vec<u8>, ip: &IpAddr) {
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{ip}");
+}

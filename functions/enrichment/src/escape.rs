@@ -1,0 +1,139 @@
+//! Apache's log escaping, undone.
+//!
+//! mod_log_config writes `"` and `\` as `\"` and `\\`, a few control characters as `\b \n \r \t \v`,
+//! and every other byte outside printable ASCII as `\xhh`. Decoding gives back the bytes the client
+//! sent. When those bytes are not UTF-8 (Latin-1 URLs, TLS handshakes on the plain port) the field
+//! keeps its escaped text exactly as logged: pure ASCII, and decoding it again gives back the exact
+//! bytes, so nothing is lost and nothing is replaced by U+FFFD.
+
+use std::borrow::Cow;
+
+/// Decodes one logged field (quoted or not) into text, without allocating when it has no escapes.
+pub fn unescape_field(raw: &[u8]) -> Cow<'_, str> {
+    if memchr::memchr(b'\\', raw).is_none() {
+        return as_logged(raw);
+    }
+    match String::from_utf8(decode_escapes(raw)) {
+        Ok(text) => Cow::Owned(text),
+        Err(_) => as_logged(raw),
+    }
+}
+
+/// Decodes a field that is already a `str` (Kinesis Agent JSON values carry Apache's escapes too).
+pub fn unescape_text(text: Cow<'_, str>) -> Cow<'_, str> {
+    match text {
+        Cow::Borrowed(borrowed) => unescape_field(borrowed.as_bytes()),
+        Cow::Owned(owned) => match unescape_field(owned.as_bytes()) {
+            Cow::Borrowed(_) => Cow::Owned(owned),
+            Cow::Owned(decoded) => Cow::Owned(decoded),
+        },
+    }
+}
+
+/// The field as logged; bytes that are not UTF-8 (never written by Apache itself, which escapes
+/// them, but possible from other writers) are shown as `\xhh`, the same convention.
+pub fn as_logged(raw: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(raw) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => Cow::Owned(escape_invalid_utf8(raw)),
+    }
+}
+
+/// Valid UTF-8 runs are kept; every byte of an invalid sequence becomes `\xhh`.
+pub fn escape_invalid_utf8(raw: &[u8]) -> String {
+    let mut text = String::with_capacity(raw.len() + 8);
+    for chunk in raw.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            push_hex_escape(&mut text, *byte);
+        }
+    }
+    text
+}
+
+fn push_hex_escape(text: &mut String, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    text.push_str("\\x");
+    text.push(char::from(HEX[usize::from(byte >> 4)]));
+    text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+}
+
+fn decode_escapes(raw: &[u8]) -> Vec<u8> {
+    let mut decoded = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let byte = raw[i];
+        if byte != b'\\' || i + 1 == raw.len() {
+            decoded.push(byte);
+            i += 1;
+            continue;
+        }
+        let (value, consumed) = match raw[i + 1] {
+            b'"' => (b'"', 2),
+            b'\\' => (b'\\', 2),
+            b'n' => (b'\n', 2),
+            b't' => (b'\t', 2),
+            b'r' => (b'\r', 2),
+            b'b' => (0x08, 2),
+            b'v' => (0x0b, 2),
+            b'f' => (0x0c, 2),
+            b'x' => match raw.get(i + 2..i + 4).and_then(hex_pair) {
+                Some(value) => (value, 4),
+                // A broken `\x` escape is not Apache's: keep the backslash as a character.
+                None => (b'\\', 1),
+            },
+            _ => (b'\\', 1),
+        };
+        decoded.push(value);
+        i += consumed;
+    }
+    decoded
+}
+
+fn hex_pair(pair: &[u8]) -> Option<u8> {
+    let digit = |b: u8| char::from(b).to_digit(16);
+    u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_apache_escapes() {
+        let cases: &[(&str, &[u8], &str)] = &[
+            ("plain text is borrowed", b"curl/8.5.0", "curl/8.5.0"),
+            ("quote and backslash", br#"Mozilla/5.0 \"quoted\" \\back\\slash\\"#, r#"Mozilla/5.0 "quoted" \back\slash\"#),
+            ("tab and newline", br"Tab\there\nnext", "Tab\there\nnext"),
+            ("utf-8 written as hex escapes", br"L\xc3\xa4ufer/2.0 \xe2\x9c\x93", "Läufer/2.0 ✓"),
+            ("latin-1 stays as logged", br"Caf\xe9Browser/1.0", r"Caf\xe9Browser/1.0"),
+            ("control bytes are utf-8 and decoded", br"\x16\x03\x01", "\u{16}\u{3}\u{1}"),
+            ("broken hex escape keeps the backslash", br"a\xZZb\x4", r"a\xZZb\x4"),
+            ("unknown escape keeps the backslash", br"a\qb", r"a\qb"),
+            ("trailing backslash", br"ab\", r"ab\"),
+        ];
+        for (name, raw, expected) in cases {
+            assert_eq!(unescape_field(raw), *expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn escaped_form_round_trips_to_the_original_bytes() {
+        let logged = br#"Caf\xe9 \"x\" \\"#;
+        let kept = unescape_field(logged);
+        assert_eq!(decode_escapes(kept.as_bytes()), b"Caf\xe9 \"x\" \\");
+    }
+
+    #[test]
+    fn raw_invalid_utf8_is_shown_as_hex_escapes() {
+        assert_eq!(unescape_field(b"caf\xe9 ok"), r"caf\xe9 ok");
+        assert_eq!(as_logged(b"\xff\xfeA"), r"\xff\xfeA");
+    }
+
+    #[test]
+    fn unescape_text_keeps_owned_values_without_escapes() {
+        let owned: Cow<'_, str> = Cow::Owned("no escapes".to_owned());
+        assert_eq!(unescape_text(owned), "no escapes");
+        assert_eq!(unescape_text(Cow::Borrowed(r#"a \"b\""#)), r#"a "b""#);
+    }
+}

@@ -1,0 +1,398 @@
+//! Apache `LogFormat` strings, compiled once into a list of literals and fields.
+//!
+//! The directives are mod_log_config's. Those the document uses are mapped to a [`Directive`];
+//! the rest (`%A`, `%P`, `%X`, `%{NAME}o`, `%{NAME}e`, ...) are matched and skipped, so any format a
+//! server really writes can be read. Condition modifiers (`%400,501{User-agent}i`, `%!200s`) are
+//! accepted and ignored: when they do not hold, Apache writes `-`, which is an absent value anyway.
+
+use std::fmt;
+
+use crate::time::EpochUnit;
+
+/// What a field of the line feeds in the document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Directive {
+    /// `%h`: remote host name or address.
+    RemoteHost,
+    /// `%a`, `%{c}a`: remote address; used as the client when there is no `%h`.
+    RemoteAddr,
+    /// `%u`: the authenticated user.
+    RemoteUser,
+    /// `%t`: `[dd/Mon/yyyy:HH:MM:SS +zzzz]`, brackets included.
+    Time,
+    /// `%{%d/%b/%Y:%H:%M:%S %z}t`: the same text without brackets.
+    TimeUnbracketed,
+    /// `%{sec}t`, `%{msec}t`, `%{usec}t`.
+    EpochTime(EpochUnit),
+    /// `%r`: the first line of the request.
+    RequestLine,
+    /// `%>s`: the final status.
+    FinalStatus,
+    /// `%s`, `%<s`: the original status (used when there is no `%>s`).
+    OriginalStatus,
+    /// `%b` (`-` for zero), `%B`, `%O`: response size.
+    ResponseBytes,
+    /// `%I`: bytes received, headers included.
+    RequestBytes,
+    /// `%D`, `%{us}T`: microseconds.
+    DurationMicros,
+    /// `%{ms}T`: milliseconds.
+    DurationMillis,
+    /// `%T`, `%{s}T`: seconds (a decimal fraction is accepted too, as nginx writes it).
+    DurationSeconds,
+    /// `%v`: the canonical server name.
+    ServerName,
+    /// `%V`: the server name by `UseCanonicalName`.
+    RequestedServerName,
+    /// `%p`, `%{canonical}p`, `%{local}p`: the server port.
+    ServerPort,
+    /// `%U`: the URL path, already decoded by Apache.
+    UrlPath,
+    /// `%q`: the query string with its `?`, or empty.
+    QueryString,
+    /// `%m`: the request method.
+    Method,
+    /// `%H`: the request protocol.
+    Protocol,
+    /// `%{Referer}i`.
+    Referrer,
+    /// `%{User-Agent}i`.
+    UserAgent,
+    /// `%{X-Forwarded-For}i`.
+    ForwardedFor,
+    /// Any other request header: its value may be a comma-and-space list.
+    OtherRequestHeader,
+    /// Matched and not used.
+    Ignored,
+}
+
+/// One piece of a compiled format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    Literal(Box<[u8]>),
+    Field { directive: Directive, quoted: bool },
+}
+
+/// A compiled `LogFormat`.
+#[derive(Clone, Debug)]
+pub struct LogFormat {
+    items: Vec<Item>,
+    source: String,
+}
+
+/// Why a format string does not compile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason} at byte {position} of the format")]
+pub struct FormatError {
+    pub position: usize,
+    pub reason: String,
+}
+
+pub const COMMON: &str = r#"%h %l %u %t "%r" %>s %b"#;
+pub const COMBINED: &str = r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i""#;
+pub const VHOST_COMBINED: &str = r#"%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i""#;
+
+impl LogFormat {
+    pub fn compile(source: &str) -> Result<Self, FormatError> {
+        let pieces = tokenize(source.as_bytes())?;
+        let mut items: Vec<Item> = Vec::with_capacity(pieces.len());
+        for (index, piece) in pieces.iter().enumerate() {
+            match piece {
+                Piece::Literal(bytes) => items.push(Item::Literal(bytes.clone().into_boxed_slice())),
+                Piece::Field { directive, position } => {
+                    if let Some(Piece::Field { directive: previous, .. }) = index.checked_sub(1).map(|i| &pieces[i])
+                        && !matches!(previous, Directive::Time)
+                    {
+                        return Err(FormatError {
+                            position: *position,
+                            reason: "two fields with nothing between them cannot be told apart".into(),
+                        });
+                    }
+                    let after_quote = matches!(index.checked_sub(1).map(|i| &pieces[i]), Some(Piece::Literal(l)) if l.ends_with(b"\""));
+                    let before_quote = matches!(pieces.get(index + 1), Some(Piece::Literal(l)) if l.starts_with(b"\""));
+                    items.push(Item::Field { directive: *directive, quoted: after_quote && before_quote });
+                }
+            }
+        }
+        if !items.iter().any(|item| matches!(item, Item::Field { .. })) {
+            return Err(FormatError { position: 0, reason: "the format has no % directive".into() });
+        }
+        Ok(Self { items, source: source.to_owned() })
+    }
+
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+enum Piece {
+    Literal(Vec<u8>),
+    Field { directive: Directive, position: usize },
+}
+
+fn tokenize(format: &[u8]) -> Result<Vec<Piece>, FormatError> {
+    let mut pieces = Vec::new();
+    let mut literal = Vec::new();
+    let mut i = 0;
+    while i < format.len() {
+        match format[i] {
+            // Formats copied from an Apache config keep its escapes: \" \\ \t \n.
+            b'\\' if i + 1 < format.len() => {
+                literal.push(match format[i + 1] {
+                    b't' => b'\t',
+                    b'n' => b'\n',
+                    other => other,
+                });
+                i += 2;
+            }
+            b'%' => {
+                let start = i;
+                let (directive, next) = directive_at(format, i + 1).map_err(|reason| FormatError { position: start, reason })?;
+                i = next;
+                match directive {
+                    None => literal.push(b'%'),
+                    Some(directive) => {
+                        if !literal.is_empty() {
+                            pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                        }
+                        pieces.push(Piece::Field { directive, position: start });
+                    }
+                }
+            }
+            byte => {
+                literal.push(byte);
+                i += 1;
+            }
+        }
+    }
+    if !literal.is_empty() {
+        pieces.push(Piece::Literal(literal));
+    }
+    Ok(pieces)
+}
+
+/// Reads the directive after a `%`: modifiers, an optional `{argument}`, the letter(s).
+/// `Ok((None, next))` is `%%`, a literal percent sign.
+fn directive_at(format: &[u8], mut i: usize) -> Result<(Option<Directive>, usize), String> {
+    let mut final_status = false;
+    while let Some(&byte) = format.get(i) {
+        match byte {
+            b'<' => final_status = false,
+            b'>' => final_status = true,
+            b'!' | b',' | b'0'..=b'9' => {}
+            _ => break,
+        }
+        i += 1;
+    }
+    let mut argument = None;
+    if format.get(i) == Some(&b'{') {
+        let close = format[i..].iter().position(|&b| b == b'}').ok_or("unclosed `{` in a directive")?;
+        argument = Some(String::from_utf8_lossy(&format[i + 1..i + close]).into_owned());
+        i += close + 1;
+    }
+    let Some(&letter) = format.get(i) else {
+        return Err("the format ends in the middle of a % directive".into());
+    };
+    i += 1;
+    if letter == b'^' {
+        // %^ti / %^to: trailers.
+        return match format.get(i..i + 2) {
+            Some(b"ti" | b"to") => Ok((Some(Directive::Ignored), i + 2)),
+            _ => Err("unknown %^ directive (expected %^ti or %^to)".into()),
+        };
+    }
+    let arg = argument.as_deref();
+    let directive = match (letter, arg) {
+        (b'%', None) => return Ok((None, i)),
+        (b'h', _) => Directive::RemoteHost,
+        (b'a', None | Some("c")) => Directive::RemoteAddr,
+        (b'u', _) => Directive::RemoteUser,
+        (b't', None) => Directive::Time,
+        (b't', Some(spec)) => time_directive(spec)?,
+        (b'r', _) => Directive::RequestLine,
+        (b's', _) if final_status => Directive::FinalStatus,
+        (b's', _) => Directive::OriginalStatus,
+        (b'b' | b'B' | b'O', _) => Directive::ResponseBytes,
+        (b'I', _) => Directive::RequestBytes,
+        (b'D', _) => Directive::DurationMicros,
+        (b'T', None | Some("s")) => Directive::DurationSeconds,
+        (b'T', Some("ms")) => Directive::DurationMillis,
+        (b'T', Some("us")) => Directive::DurationMicros,
+        (b'T', Some(other)) => return Err(format!("unknown %{{{other}}}T unit (expected s, ms or us)")),
+        (b'v', _) => Directive::ServerName,
+        (b'V', _) => Directive::RequestedServerName,
+        (b'p', None | Some("canonical" | "local")) => Directive::ServerPort,
+        (b'U', _) => Directive::UrlPath,
+        (b'q', _) => Directive::QueryString,
+        (b'm', _) => Directive::Method,
+        (b'H', _) => Directive::Protocol,
+        (b'i', Some(header)) => header_directive(header),
+        (b'i' | b'o' | b'e' | b'n' | b'C', None) => {
+            return Err(format!("%{} needs a {{NAME}} argument", char::from(letter)));
+        }
+        (b'a' | b'A' | b'e' | b'f' | b'k' | b'l' | b'L' | b'n' | b'o' | b'p' | b'P' | b'R' | b'S' | b'X' | b'C', _) => {
+            Directive::Ignored
+        }
+        _ => {
+            return Err(format!(
+                "unknown directive %{} (see Apache's mod_log_config for the supported ones)",
+                char::from(letter)
+            ));
+        }
+    };
+    Ok((Some(directive), i))
+}
+
+fn time_directive(spec: &str) -> Result<Directive, String> {
+    let spec = spec.strip_prefix("begin:").or_else(|| spec.strip_prefix("end:")).unwrap_or(spec);
+    match spec {
+        "sec" => Ok(Directive::EpochTime(EpochUnit::Seconds)),
+        "msec" => Ok(Directive::EpochTime(EpochUnit::Millis)),
+        "usec" => Ok(Directive::EpochTime(EpochUnit::Micros)),
+        "%d/%b/%Y:%H:%M:%S %z" => Ok(Directive::TimeUnbracketed),
+        other => Err(format!(
+            "unsupported time format %{{{other}}}t (supported: %t, %{{sec}}t, %{{msec}}t, %{{usec}}t, %{{%d/%b/%Y:%H:%M:%S %z}}t)"
+        )),
+    }
+}
+
+fn header_directive(name: &str) -> Directive {
+    if name.eq_ignore_ascii_case("Referer") {
+        Directive::Referrer
+    } else if name.eq_ignore_ascii_case("User-Agent") {
+        Directive::UserAgent
+    } else if name.eq_ignore_ascii_case("X-Forwarded-For") {
+        Directive::ForwardedFor
+    } else {
+        Directive::OtherRequestHeader
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(format: &str) -> Vec<(Directive, bool)> {
+        LogFormat::compile(format)
+            .unwrap()
+            .items()
+            .iter()
+            .filter_map(|item| match item {
+                Item::Field { directive, quoted } => Some((*directive, *quoted)),
+                Item::Literal(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn combined_compiles_with_quoted_fields() {
+        use Directive::*;
+        assert_eq!(
+            fields(COMBINED),
+            vec![
+                (RemoteHost, false),
+                (Ignored, false),
+                (RemoteUser, false),
+                (Time, false),
+                (RequestLine, true),
+                (FinalStatus, false),
+                (ResponseBytes, false),
+                (Referrer, true),
+                (UserAgent, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_documented_directive_compiles() {
+        use Directive::*;
+        let format = r#"%h %a %l %u %t "%r" %>s %s %b %B %O %I %D %T %v %V %p %U %q %m %H "%{Referer}i" "%{User-Agent}i" %{X-Forwarded-For}i "%{Content-Type}o" %%"#;
+        let directives: Vec<Directive> = fields(format).into_iter().map(|(d, _)| d).collect();
+        assert_eq!(
+            directives,
+            vec![
+                RemoteHost,
+                RemoteAddr,
+                Ignored,
+                RemoteUser,
+                Time,
+                RequestLine,
+                FinalStatus,
+                OriginalStatus,
+                ResponseBytes,
+                ResponseBytes,
+                ResponseBytes,
+                RequestBytes,
+                DurationMicros,
+                DurationSeconds,
+                ServerName,
+                RequestedServerName,
+                ServerPort,
+                UrlPath,
+                QueryString,
+                Method,
+                Protocol,
+                Referrer,
+                UserAgent,
+                ForwardedFor,
+                Ignored,
+            ]
+        );
+        let last = LogFormat::compile(format).unwrap().items().last().cloned();
+        assert_eq!(last, Some(Item::Literal(Box::from(&b"\" %"[..]))));
+    }
+
+    #[test]
+    fn apache_config_escapes_are_accepted() {
+        let plain = LogFormat::compile(COMMON).unwrap();
+        let escaped = LogFormat::compile(r#"%h %l %u %t \"%r\" %>s %b"#).unwrap();
+        assert_eq!(plain.items(), escaped.items());
+    }
+
+    #[test]
+    fn modifiers_and_arguments() {
+        use Directive::*;
+        assert_eq!(
+            fields("%400,501{User-agent}i %!200s %<s %{ms}T %{us}T %{c}a %{remote}p %{begin:msec}t %^ti"),
+            vec![
+                (UserAgent, false),
+                (OriginalStatus, false),
+                (OriginalStatus, false),
+                (DurationMillis, false),
+                (DurationMicros, false),
+                (RemoteAddr, false),
+                (Ignored, false),
+                (EpochTime(EpochUnit::Millis), false),
+                (Ignored, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_formats_name_the_problem() {
+        let cases = [
+            ("unknown letter", "%h %Z", "unknown directive %Z", 3),
+            ("unclosed brace", "%h %{Referer", "unclosed `{`", 3),
+            ("dangling percent", "%h %", "ends in the middle", 3),
+            ("header without name", "%h %i", "%i needs a {NAME}", 3),
+            ("strftime time", "%{%Y-%m-%d}t", "unsupported time format", 0),
+            ("adjacent fields", "%h%u", "two fields", 2),
+            ("no directive", "just text", "no % directive", 0),
+        ];
+        for (name, format, reason, position) in cases {
+            let error = LogFormat::compile(format).unwrap_err();
+            assert!(error.reason.contains(reason), "{name}: {error}");
+            assert_eq!(error.position, position, "{name}");
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! A small streaming writer for nested JSON objects whose empty objects vanish.
+//!
+//! ECS documents are deeply nested and most members are optional. `open` only remembers a key; the
+//! object is written when its first member is, so `"http":{"request":{}}` never appears and the
+//! document builder needs no "is anything in here?" checks. Keys are `&'static str` and never need
+//! escaping; string values go through serde_json's escaper.
+
+const MAX_DEPTH: usize = 8;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Frame {
+    key: &'static str,
+    written: bool,
+    has_members: bool,
+}
+
+/// Writes one JSON object into `out`; call [`ObjectWriter::finish`] to close it.
+#[derive(Debug)]
+pub struct ObjectWriter<'o> {
+    out: &'o mut Vec<u8>,
+    frames: [Frame; MAX_DEPTH],
+    depth: usize,
+}
+
+impl<'o> ObjectWriter<'o> {
+    pub fn new(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        let mut frames = [Frame::default(); MAX_DEPTH];
+        frames[0].written = true;
+        Self { out, frames, depth: 0 }
+    }
+
+    /// Starts a nested object; it is written only if a member is added before [`Self::close`].
+    pub fn open(&mut self, key: &'static str) {
+        debug_assert!(self.depth + 1 < MAX_DEPTH, "documents nest at most {MAX_DEPTH} levels");
+        self.depth += 1;
+        self.frames[self.depth] = Frame { key, written: false, has_members: false };
+    }
+
+    pub fn close(&mut self) {
+        debug_assert!(self.depth > 0, "close without open");
+        if self.frames[self.depth].written {
+            self.out.push(b'}');
+        }
+        self.depth -= 1;
+    }
+
+    pub fn string(&mut self, key: &'static str, value: &str) {
+        self.key(key);
+        write_json_string(self.out, value);
+    }
+
+    pub fn number(&mut self, key: &'static str, value: u64) {
+        self.key(key);
+        self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    /// A value that is already JSON (a cached fragment, an array of tags).
+    pub fn raw(&mut self, key: &'static str, json: &[u8]) {
+        self.key(key);
+        self.out.extend_from_slice(json);
+    }
+
+    /// A string value produced by `write` straight into the output (timestamps).
+    pub fn string_with(&mut self, key: &'static str, write: impl FnOnce(&mut Vec<u8>)) {
+        self.key(key);
+        self.out.push(b'"');
+        write(self.out);
+        self.out.push(b'"');
+    }
+
+    pub fn finish(mut self) {
+        while self.depth > 0 {
+            self.close();
+        }
+        self.out.push(b'}');
+    }
+
+    fn key(&mut self, key: &'static str) {
+        self.materialize_open_objects();
+        let frame = &mut self.frames[self.depth];
+        if frame.has_members {
+            self.out.push(b',');
+        }
+        frame.has_members = true;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn materialize_open_objects(&mut self) {
+        let first_pending = (1..=self.depth).find(|&level| !self.frames[level].written);
+        let Some(first_pending) = first_pending else { return };
+        for level in first_pending..=self.depth {
+            let parent = &mut self.frames[level - 1];
+            if parent.has_members {
+                self.out.push(b',');
+            }
+            parent.has_members = true;
+            let frame = &mut self.frames[level];
+            frame.written = true;
+            self.out.push(b'"');
+            self.out.extend_from_slice(frame.key.as_bytes());
+            self.out.extend_from_slice(b"\":{");
+        }
+    }
+}
+
+/// Appends `value` as a JSON string literal.
+pub fn write_json_string(out: &mut Vec<u8>, value: &str) {
+    // Serializing a str into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(build: impl FnOnce(&mut ObjectWriter<'_>)) -> String {
+        let mut out = Vec::new();
+        let mut writer = ObjectWriter::new(&mut out);
+        build(&mut writer);
+        writer.finish();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn empty_objects_are_omitted() {
+        let json = render(|w| {
+            w.open("http");
+            w.open("request");
+            w.close();
+            w.close();
+            w.string("a", "b");
+        });
+        assert_eq!(json, r#"{"a":"b"}"#);
+    }
+
+    #[test]
+    fn nested_members_and_commas() {
+        let json = render(|w| {
+            w.string("first", "x\"y");
+            w.open("http");
+            w.open("request");
+            w.string("method", "GET");
+            w.close();
+            w.string("version", "1.1");
+            w.open("response");
+            w.number("status_code", 200);
+            w.close();
+            w.close();
+            w.raw("tags", br#"["t"]"#);
+        });
+        assert_eq!(
+            json,
+            r#"{"first":"x\"y","http":{"request":{"method":"GET"},"version":"1.1","response":{"status_code":200}},"tags":["t"]}"#
+        );
+        serde_json::from_str::<serde_json::Value>(&json).unwrap();
+    }
+
+    #[test]
+    fn finish_closes_open_objects() {
+        let json = render(|w| {
+            w.open("a");
+            w.open("b");
+            w.number("c", 1);
+        });
+        assert_eq!(json, r#"{"a":{"b":{"c":1}}}"#);
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let json = render(|w| w.string("s", "tab\there \u{1} \\ \"q\" ✓"));
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["s"], "tab\there \u{1} \\ \"q\" ✓");
+    }
+}

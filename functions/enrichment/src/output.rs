@@ -1,0 +1,154 @@
+//! How `enrich-logs` writes documents: NDJSON, or OpenSearch `_bulk` request bodies.
+
+use crate::json::write_json_string;
+use crate::time::{Timestamp, push_padded};
+
+/// The default `--index`: one index per UTC day of `@timestamp`.
+pub const DEFAULT_INDEX: &str = "weblogs-%Y.%m.%d";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IndexPart {
+    Text(String),
+    Year,
+    Month,
+    Day,
+    Hour,
+}
+
+/// An index name with `%Y`, `%m`, `%d`, `%H` (UTC, from `@timestamp`) and `%%`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexPattern {
+    parts: Vec<IndexPart>,
+}
+
+/// Why an `--index` value is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid --index value {value:?}: {expected}")]
+pub struct IndexPatternError {
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl IndexPattern {
+    pub fn parse(pattern: &str) -> Result<Self, IndexPatternError> {
+        let error = |expected| IndexPatternError { value: pattern.to_owned(), expected };
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut chars = pattern.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                if c.is_ascii_uppercase() || "\\/*?\"<>| ,#:".contains(c) {
+                    return Err(error("OpenSearch index names are lowercase, without spaces or \\ / * ? \" < > | , # :"));
+                }
+                text.push(c);
+                continue;
+            }
+            let part = match chars.next() {
+                Some('%') => {
+                    text.push('%');
+                    continue;
+                }
+                Some('Y') => IndexPart::Year,
+                Some('m') => IndexPart::Month,
+                Some('d') => IndexPart::Day,
+                Some('H') => IndexPart::Hour,
+                _ => return Err(error("the only placeholders are %Y, %m, %d, %H and %%")),
+            };
+            if !text.is_empty() {
+                parts.push(IndexPart::Text(std::mem::take(&mut text)));
+            }
+            parts.push(part);
+        }
+        if !text.is_empty() {
+            parts.push(IndexPart::Text(text));
+        }
+        match parts.first() {
+            None => return Err(error("a non-empty index name")),
+            Some(IndexPart::Text(first)) if first.starts_with(['-', '_', '+', '.']) => {
+                return Err(error("an index name that does not start with - _ + or ."));
+            }
+            _ => {}
+        }
+        Ok(Self { parts })
+    }
+
+    /// Appends the index name for a document with this `@timestamp`.
+    pub fn write_name(&self, timestamp: Timestamp, out: &mut Vec<u8>) {
+        let utc = timestamp.to_utc();
+        for part in &self.parts {
+            match part {
+                IndexPart::Text(text) => out.extend_from_slice(text.as_bytes()),
+                IndexPart::Year => push_padded(out, u32::try_from(utc.year).unwrap_or(0), 4),
+                IndexPart::Month => push_padded(out, utc.month, 2),
+                IndexPart::Day => push_padded(out, utc.day, 2),
+                IndexPart::Hour => push_padded(out, utc.hour, 2),
+            }
+        }
+    }
+}
+
+/// The output of `enrich-logs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// One document per line.
+    Ndjson,
+    /// An `{"index":{"_index":...}}` action line before each document, ready for `POST _bulk`.
+    Bulk(IndexPattern),
+}
+
+impl OutputFormat {
+    /// Appends what goes before a document: nothing, or its bulk action line.
+    pub fn write_prefix(&self, timestamp: Timestamp, out: &mut Vec<u8>) {
+        if let Self::Bulk(pattern) = self {
+            let mut name = Vec::with_capacity(32);
+            pattern.write_name(timestamp, &mut name);
+            out.extend_from_slice(br#"{"index":{"_index":"#);
+            write_json_string(out, &String::from_utf8_lossy(&name));
+            out.extend_from_slice(b"}}\n");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(pattern: &str, millis: i64) -> String {
+        let mut out = Vec::new();
+        IndexPattern::parse(pattern).unwrap().write_name(Timestamp::from_unix_millis(millis).unwrap(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn index_names_from_utc_timestamp() {
+        assert_eq!(name(DEFAULT_INDEX, 1_795_239_468_000), "weblogs-2026.11.21");
+        assert_eq!(name("logs-%Y-%m-%d-%H", 1_795_239_468_000), "logs-2026-11-21-05");
+        assert_eq!(name("static", 0), "static");
+        assert_eq!(name("pct-%%-%Y", 0), "pct-%-1970");
+    }
+
+    #[test]
+    fn rejects_names_opensearch_refuses() {
+        for (pattern, expected) in [
+            ("Weblogs", "lowercase"),
+            ("web logs", "lowercase"),
+            ("", "non-empty"),
+            ("_hidden", "does not start"),
+            ("logs-%j", "placeholders"),
+        ] {
+            let error = IndexPattern::parse(pattern).unwrap_err().to_string();
+            assert!(error.contains(expected), "{pattern}: {error}");
+        }
+    }
+
+    #[test]
+    fn bulk_action_line() {
+        let mut out = Vec::new();
+        let bulk = OutputFormat::Bulk(IndexPattern::parse(DEFAULT_INDEX).unwrap());
+        bulk.write_prefix(Timestamp::from_unix_millis(0).unwrap(), &mut out);
+        assert_eq!(out, b"{\"index\":{\"_index\":\"weblogs-1970.01.01\"}}\n");
+        out.clear();
+        OutputFormat::Ndjson.write_prefix(Timestamp::from_unix_millis(0).unwrap(), &mut out);
+        assert!(out.is_empty());
+    }
+}

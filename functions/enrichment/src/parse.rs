@@ -1,0 +1,403 @@
+//! Matching one log line against a compiled [`LogFormat`], without copying and without backtracking.
+//!
+//! Fields are read left to right. A field ends where the literal after it next matches:
+//! - a quoted field (`"%r"`) ends at the first `"` that Apache did not escape and that the rest of
+//!   the literal follows (so a stray, unescaped quote from another writer does not cut it short);
+//! - `%t` is its own `[...]`;
+//! - an unquoted request header (`%{X-Forwarded-For}i`) may be a `, `-separated list: a candidate
+//!   end right after a comma is skipped;
+//! - any other unquoted field ends at the first match of the literal; the last field takes the rest.
+//!
+//! Each field is looked at a bounded number of times, so the cost is linear in the line length.
+
+use std::borrow::Cow;
+
+use memchr::memmem;
+
+use crate::escape::unescape_field;
+use crate::format::{Directive, Item, LogFormat};
+use crate::time::{Timestamp, parse_u64};
+
+/// What one access-log line says, borrowed from the line where possible. `None` is absent or `-`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AccessRecord<'a> {
+    pub remote_host: Option<Cow<'a, str>>,
+    pub remote_addr: Option<Cow<'a, str>>,
+    pub user: Option<Cow<'a, str>>,
+    pub time: Option<Timestamp>,
+    pub request_line: Option<Cow<'a, str>>,
+    pub method: Option<Cow<'a, str>>,
+    pub protocol: Option<Cow<'a, str>>,
+    /// `%U`: already decoded by Apache.
+    pub url_path: Option<Cow<'a, str>>,
+    /// `%q` without its `?`.
+    pub query: Option<Cow<'a, str>>,
+    pub final_status: Option<u16>,
+    pub original_status: Option<u16>,
+    pub response_bytes: Option<u64>,
+    pub request_bytes: Option<u64>,
+    pub duration_nanos: Option<u64>,
+    pub referrer: Option<Cow<'a, str>>,
+    pub user_agent: Option<Cow<'a, str>>,
+    pub forwarded_for: Option<Cow<'a, str>>,
+    pub server_name: Option<Cow<'a, str>>,
+    pub requested_server_name: Option<Cow<'a, str>>,
+    pub server_port: Option<u16>,
+}
+
+impl AccessRecord<'_> {
+    /// The status to report: the final one when the format logs it.
+    pub fn status(&self) -> Option<u16> {
+        self.final_status.or(self.original_status)
+    }
+}
+
+/// Why a line does not match its format. The text goes into the document's `error.message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("expected {expected} at byte {position}")]
+    Expected { expected: String, position: usize },
+    #[error("invalid {directive} value {value:?} at byte {position}: expected {expected}")]
+    InvalidField { directive: &'static str, value: String, expected: &'static str, position: usize },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ParseError {
+    /// How far into the line the match got, to report the most telling of several attempts.
+    pub fn position(&self) -> usize {
+        match self {
+            Self::Expected { position, .. } | Self::InvalidField { position, .. } => *position,
+            Self::Other(_) => 0,
+        }
+    }
+}
+
+/// Values quoted in error messages are cut to this many characters.
+const MAX_QUOTED_VALUE: usize = 64;
+
+pub(crate) fn quoted_excerpt(value: &[u8]) -> String {
+    let text = crate::escape::as_logged(value);
+    match text.char_indices().nth(MAX_QUOTED_VALUE) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.into_owned(),
+    }
+}
+
+impl LogFormat {
+    /// Matches `line` (without its line ending) against this format.
+    pub fn parse<'a>(&self, line: &'a [u8]) -> Result<AccessRecord<'a>, ParseError> {
+        let items = self.items();
+        let mut record = AccessRecord::default();
+        let mut pos = 0;
+        for (index, item) in items.iter().enumerate() {
+            match item {
+                Item::Literal(literal) => {
+                    if !line[pos..].starts_with(literal) {
+                        return Err(ParseError::Expected { expected: describe_literal(literal), position: pos });
+                    }
+                    pos += literal.len();
+                }
+                Item::Field { directive, quoted } => {
+                    let next_literal = match items.get(index + 1) {
+                        Some(Item::Literal(literal)) => Some(&**literal),
+                        _ => None,
+                    };
+                    let literal_is_last = index + 2 == items.len();
+                    let (start, end, after) = field_extent(line, pos, *directive, *quoted, next_literal, literal_is_last)?;
+                    assign(&mut record, *directive, &line[start..end], start)?;
+                    pos = after;
+                }
+            }
+        }
+        if pos != line.len() {
+            return Err(ParseError::Expected { expected: "the end of the line".into(), position: pos });
+        }
+        Ok(record)
+    }
+}
+
+fn describe_literal(literal: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(literal))
+}
+
+/// Returns the field's value range and where the next item starts.
+fn field_extent(
+    line: &[u8],
+    pos: usize,
+    directive: Directive,
+    quoted: bool,
+    next_literal: Option<&[u8]>,
+    literal_is_last: bool,
+) -> Result<(usize, usize, usize), ParseError> {
+    let rest = &line[pos..];
+    if directive == Directive::Time {
+        if rest.first() != Some(&b'[') {
+            return Err(ParseError::Expected { expected: "`[` opening the time".into(), position: pos });
+        }
+        let close = memchr::memchr(b']', rest)
+            .ok_or_else(|| ParseError::Expected { expected: "`]` closing the time".into(), position: pos })?;
+        return Ok((pos + 1, pos + close, pos + close + 1));
+    }
+    let Some(literal) = next_literal else {
+        return Ok((pos, line.len(), line.len()));
+    };
+    let accepts = |end: usize| -> bool {
+        let value = &line[pos..end];
+        if literal_is_last && end + literal.len() != line.len() {
+            return false;
+        }
+        if quoted {
+            // The quote is the field's end only if an even number of backslashes precede it.
+            let backslashes = value.iter().rev().take_while(|&&b| b == b'\\').count();
+            backslashes % 2 == 0
+        } else if matches!(directive, Directive::ForwardedFor | Directive::OtherRequestHeader) {
+            value.last() != Some(&b',')
+        } else {
+            true
+        }
+    };
+    let mut search_from = pos;
+    let finder = memmem::Finder::new(literal);
+    while let Some(offset) = finder.find(&line[search_from..]) {
+        let end = search_from + offset;
+        if accepts(end) {
+            return Ok((pos, end, end));
+        }
+        if !quoted && !matches!(directive, Directive::ForwardedFor | Directive::OtherRequestHeader) && !literal_is_last {
+            break;
+        }
+        search_from = end + 1;
+    }
+    Err(ParseError::Expected { expected: describe_literal(literal), position: pos })
+}
+
+fn assign<'a>(record: &mut AccessRecord<'a>, directive: Directive, raw: &'a [u8], position: usize) -> Result<(), ParseError> {
+    if raw == b"-" {
+        return Ok(());
+    }
+    let invalid = |name: &'static str, expected: &'static str| ParseError::InvalidField {
+        directive: name,
+        value: quoted_excerpt(raw),
+        expected,
+        position,
+    };
+    let text = || Some(unescape_field(raw));
+    match directive {
+        Directive::RemoteHost => record.remote_host = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::RemoteAddr => record.remote_addr = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::RemoteUser => record.user = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::Time | Directive::TimeUnbracketed => {
+            record.time = Some(
+                Timestamp::parse_clf(raw).ok_or_else(|| invalid("%t", "a time like 21/Nov/2026:05:37:48 +0000"))?,
+            );
+        }
+        Directive::EpochTime(unit) => {
+            record.time = Some(Timestamp::parse_epoch(raw, unit).ok_or_else(|| invalid("%{..}t", "an epoch number"))?);
+        }
+        Directive::RequestLine => record.request_line = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::FinalStatus => record.final_status = Some(parse_status(raw).ok_or_else(|| invalid("%>s", "a status code 100-999"))?),
+        Directive::OriginalStatus => {
+            record.original_status = Some(parse_status(raw).ok_or_else(|| invalid("%s", "a status code 100-999"))?);
+        }
+        Directive::ResponseBytes => {
+            record.response_bytes = Some(parse_u64(raw).ok_or_else(|| invalid("%b/%B/%O", "a byte count"))?);
+        }
+        Directive::RequestBytes => record.request_bytes = Some(parse_u64(raw).ok_or_else(|| invalid("%I", "a byte count"))?),
+        Directive::DurationMicros => {
+            let micros = parse_u64(raw).ok_or_else(|| invalid("%D", "microseconds"))?;
+            record.duration_nanos = Some(micros.checked_mul(1_000).ok_or_else(|| invalid("%D", "microseconds"))?);
+        }
+        Directive::DurationMillis => {
+            let millis = parse_u64(raw).ok_or_else(|| invalid("%{ms}T", "milliseconds"))?;
+            record.duration_nanos = Some(millis.checked_mul(1_000_000).ok_or_else(|| invalid("%{ms}T", "milliseconds"))?);
+        }
+        Directive::DurationSeconds => {
+            record.duration_nanos = Some(parse_seconds_as_nanos(raw).ok_or_else(|| invalid("%T", "seconds"))?);
+        }
+        Directive::ServerName => record.server_name = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::RequestedServerName => record.requested_server_name = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::ServerPort => {
+            record.server_port = Some(
+                parse_u64(raw)
+                    .and_then(|port| u16::try_from(port).ok())
+                    .ok_or_else(|| invalid("%p", "a port number"))?,
+            );
+        }
+        Directive::UrlPath => record.url_path = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::QueryString => {
+            let query = raw.strip_prefix(b"?").unwrap_or(raw);
+            record.query = non_empty(query).then(|| unescape_field(query));
+        }
+        Directive::Method => record.method = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::Protocol => record.protocol = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::Referrer => record.referrer = non_empty(raw).then(|| unescape_field(raw)),
+        // An empty User-Agent header is still what the client sent: kept as "".
+        Directive::UserAgent => record.user_agent = text(),
+        Directive::ForwardedFor => record.forwarded_for = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::OtherRequestHeader | Directive::Ignored => {}
+    }
+    Ok(())
+}
+
+fn non_empty(raw: &[u8]) -> bool {
+    !raw.is_empty()
+}
+
+fn parse_status(raw: &[u8]) -> Option<u16> {
+    let status = u16::try_from(parse_u64(raw)?).ok()?;
+    (100..=999).contains(&status).then_some(status)
+}
+
+/// `2`, `0.000153`: seconds, with up to nine fraction digits, to nanoseconds.
+fn parse_seconds_as_nanos(raw: &[u8]) -> Option<u64> {
+    let (whole, fraction) = match memchr::memchr(b'.', raw) {
+        Some(dot) => (&raw[..dot], &raw[dot + 1..]),
+        None => (raw, &b""[..]),
+    };
+    if fraction.len() > 9 || (fraction.is_empty() && whole.len() < raw.len()) {
+        return None;
+    }
+    let mut nanos = parse_u64(whole)?.checked_mul(1_000_000_000)?;
+    if !fraction.is_empty() {
+        let scale = 10u64.pow(u32::try_from(9 - fraction.len()).ok()?);
+        nanos = nanos.checked_add(parse_u64(fraction)? * scale)?;
+    }
+    Some(nanos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{COMBINED, COMMON, VHOST_COMBINED};
+
+    fn parse<'a>(format: &str, line: &'a str) -> Result<AccessRecord<'a>, ParseError> {
+        LogFormat::compile(format).unwrap().parse(line.as_bytes())
+    }
+
+    #[test]
+    fn combined_line() {
+        let record = parse(
+            COMBINED,
+            r#"203.0.113.9 - alice [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 2326 "http://x.test/" "Mozilla/4.08""#,
+        )
+        .unwrap();
+        assert_eq!(record.remote_host.as_deref(), Some("203.0.113.9"));
+        assert_eq!(record.user.as_deref(), Some("alice"));
+        assert_eq!(record.request_line.as_deref(), Some("GET /a.gif HTTP/1.0"));
+        assert_eq!(record.status(), Some(200));
+        assert_eq!(record.response_bytes, Some(2326));
+        assert_eq!(record.referrer.as_deref(), Some("http://x.test/"));
+        assert_eq!(record.user_agent.as_deref(), Some("Mozilla/4.08"));
+        assert_eq!(record.time.map(|t| t.unix_millis()), Some(971_211_336_000));
+    }
+
+    #[test]
+    fn table_of_edge_cases() {
+        struct Case {
+            name: &'static str,
+            format: &'static str,
+            line: &'static str,
+            check: fn(&AccessRecord<'_>) -> bool,
+        }
+        let cases = [
+            Case {
+                name: "dash everywhere",
+                format: COMBINED,
+                line: r#"- - - [10/Oct/2000:13:55:36 -0700] "-" 400 - "-" "-""#,
+                check: |r| r.remote_host.is_none() && r.request_line.is_none() && r.response_bytes.is_none() && r.user_agent.is_none(),
+            },
+            Case {
+                name: "escaped quote before the closing quote",
+                format: COMBINED,
+                line: r#"::1 - - [10/Oct/2000:13:55:36 +0000] "GET /q\"x\\ HTTP/1.1" 404 1 "-" "ua \"x\"""#,
+                check: |r| r.request_line.as_deref() == Some(r#"GET /q"x\ HTTP/1.1"#) && r.user_agent.as_deref() == Some(r#"ua "x""#),
+            },
+            Case {
+                name: "unescaped quote inside the last field (not Apache, still read)",
+                format: COMBINED,
+                line: r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "a "b" c""#,
+                check: |r| r.user_agent.as_deref() == Some(r#"a "b" c"#),
+            },
+            Case {
+                name: "unescaped quote inside the request line",
+                format: COMBINED,
+                line: r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET /a"b HTTP/1.1" 200 1 "-" "ua""#,
+                check: |r| r.request_line.as_deref() == Some(r#"GET /a"b HTTP/1.1"#),
+            },
+            Case {
+                name: "empty user agent is kept empty",
+                format: COMBINED,
+                line: r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" """#,
+                check: |r| r.user_agent.as_deref() == Some(""),
+            },
+            Case {
+                name: "hostname client and user with escapes",
+                format: COMMON,
+                line: r#"monitoring-server - bob\x20smith [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 -"#,
+                check: |r| r.remote_host.as_deref() == Some("monitoring-server") && r.user.as_deref() == Some("bob smith"),
+            },
+            Case {
+                name: "vhost with port",
+                format: VHOST_COMBINED,
+                line: r#"shop.example.test:443 2a02:cf40::1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/2.0" 200 512 "-" "ua""#,
+                check: |r| r.server_name.as_deref() == Some("shop.example.test") && r.server_port == Some(443) && r.remote_host.as_deref() == Some("2a02:cf40::1"),
+            },
+            Case {
+                name: "unquoted forwarded-for chain",
+                format: r#"%{X-Forwarded-For}i %h %l %u %t "%r" %>s %b"#,
+                line: r#"unknown, [2001:db8::2]:4711, 203.0.113.9:8080 10.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#,
+                check: |r| r.forwarded_for.as_deref() == Some("unknown, [2001:db8::2]:4711, 203.0.113.9:8080") && r.remote_host.as_deref() == Some("10.0.0.1"),
+            },
+            Case {
+                name: "durations and epoch time",
+                format: "%h %{msec}t %D %T",
+                line: "1.2.3.4 1795239468123 1500 2",
+                check: |r| r.duration_nanos == Some(2_000_000_000) && r.time.map(|t| t.unix_millis()) == Some(1_795_239_468_123),
+            },
+            Case {
+                name: "nginx-style fractional seconds",
+                format: "%h %T",
+                line: "1.2.3.4 0.153",
+                check: |r| r.duration_nanos == Some(153_000_000),
+            },
+            Case {
+                name: "query string without its question mark",
+                format: "%h %U %q",
+                line: "1.2.3.4 /a ?c=1",
+                check: |r| r.url_path.as_deref() == Some("/a") && r.query.as_deref() == Some("c=1"),
+            },
+        ];
+        for case in cases {
+            match parse(case.format, case.line) {
+                Ok(record) => assert!((case.check)(&record), "{}: {record:?}", case.name),
+                Err(error) => panic!("{}: {error}", case.name),
+            }
+        }
+    }
+
+    #[test]
+    fn mismatches_say_where_and_what() {
+        let cases = [
+            ("common line against combined", COMBINED, r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#, "expected \" \\\"\""),
+            ("status not a number", COMMON, r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" abc 1"#, "invalid %>s value \"abc\""),
+            ("impossible date", COMMON, r#"1.2.3.4 - - [31/Feb/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#, "invalid %t value"),
+            ("no time bracket", COMMON, r#"1.2.3.4 - - 10/Oct/2000 "GET / HTTP/1.1" 200 1"#, "`[` opening the time"),
+            ("trailing garbage", COMMON, r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 x"#, "invalid %b/%B/%O value \"1 x\""),
+            ("bytes overflow", COMMON, r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 99999999999999999999999"#, "invalid %b/%B/%O"),
+            ("empty line", COMMON, "", "expected \" \""),
+        ];
+        for (name, format, line, message) in cases {
+            let error = parse(format, line).unwrap_err();
+            assert!(error.to_string().contains(message), "{name}: {error}");
+        }
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let line = format!(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" {} 1"#, "9".repeat(500));
+        let error = parse(COMMON, &line).unwrap_err().to_string();
+        assert!(error.len() < 200, "{error}");
+        assert!(error.contains('…'));
+    }
+}

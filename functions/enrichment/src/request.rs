@@ -1,0 +1,180 @@
+//! The request line (`%r`) and its target, split the way ECS wants them.
+//!
+//! `METHOD TARGET HTTP/x.y` and HTTP/0.9's `METHOD TARGET` are requests; the target may be a path
+//! (`/a?b`), absolute (`http://host/a`, proxies), `*` (`OPTIONS *`) or `host:port` (`CONNECT`).
+//! Anything else (TLS bytes on the plain port, scanners' garbage) is still a valid log line: the
+//! document then keeps the text in `http.request.line` and has no method or URL.
+
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode_str;
+
+/// A request line that has the shape of an HTTP request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLine<'a> {
+    pub method: &'a str,
+    pub target: &'a str,
+    /// `1.1` from `HTTP/1.1`; absent for HTTP/0.9.
+    pub version: Option<&'a str>,
+}
+
+impl<'a> RequestLine<'a> {
+    pub fn parse(line: &'a str) -> Option<Self> {
+        let mut tokens = line.split(' ');
+        let method = tokens.next().filter(|m| is_token(m))?;
+        let target = tokens.next().filter(|t| is_target(method, t))?;
+        let version = match tokens.next() {
+            None => None,
+            Some(protocol) => Some(http_version(protocol)?),
+        };
+        if tokens.next().is_some() {
+            return None;
+        }
+        Some(Self { method, target, version })
+    }
+}
+
+/// `HTTP/1.1` ─▶ `1.1`, for `%H` and the request line.
+pub fn http_version(protocol: &str) -> Option<&str> {
+    let version = protocol.strip_prefix("HTTP/")?;
+    let (major, minor) = version.split_once('.').unwrap_or((version, "1"));
+    let all_digits = |s: &str| !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit());
+    (all_digits(major) && all_digits(minor)).then_some(version)
+}
+
+/// RFC 9110 token characters: what a method is made of.
+fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn is_target(method: &str, target: &str) -> bool {
+    target.starts_with('/')
+        || target == "*"
+        || scheme_end(target).is_some()
+        || (method == "CONNECT" && is_authority(target))
+}
+
+/// `host:port`, as CONNECT sends it.
+fn is_authority(target: &str) -> bool {
+    match target.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && !host.contains('/') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()),
+        None => false,
+    }
+}
+
+/// The index of `://` after a valid URI scheme.
+fn scheme_end(target: &str) -> Option<usize> {
+    let end = target.find("://")?;
+    let scheme = &target[..end];
+    let mut bytes = scheme.bytes();
+    let first_is_letter = bytes.next().is_some_and(|b| b.is_ascii_alphabetic());
+    (first_is_letter && bytes.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))).then_some(end)
+}
+
+/// The parts of a request target that the document carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    /// The path, percent-decoded; kept as logged when the decoded bytes are not UTF-8.
+    pub path: Option<Cow<'a, str>>,
+    /// The query, as logged, without its `?`.
+    pub query: Option<&'a str>,
+}
+
+impl<'a> UrlParts<'a> {
+    pub fn of_target(target: &'a str) -> Self {
+        let path_and_query = if target.starts_with('/') {
+            target
+        } else if let Some(scheme_end) = scheme_end(target) {
+            let after_authority = &target[scheme_end + 3..];
+            match after_authority.find(['/', '?']) {
+                Some(start) => &after_authority[start..],
+                None => "",
+            }
+        } else {
+            // `*` and `host:port` have neither path nor query.
+            return Self { path: None, query: None };
+        };
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path_and_query, None),
+        };
+        Self {
+            path: (!path.is_empty()).then(|| percent_decode_path(path)),
+            query: query.filter(|q| !q.is_empty()),
+        }
+    }
+}
+
+pub fn percent_decode_path(path: &str) -> Cow<'_, str> {
+    if !path.contains('%') {
+        return Cow::Borrowed(path);
+    }
+    percent_decode_str(path).decode_utf8().unwrap_or(Cow::Borrowed(path))
+}
+
+/// `pdf` for `/docs/report.2026.pdf`; none for `/`, `/.env` or `/dir.d/`.
+pub fn extension(path: &str) -> Option<&str> {
+    let last_segment = &path[path.rfind('/').map_or(0, |slash| slash + 1)..];
+    let dot = last_segment.rfind('.')?;
+    let extension = &last_segment[dot + 1..];
+    (dot > 0 && !extension.is_empty()).then_some(extension)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_lines() {
+        let cases: &[(&str, &str, Option<(&str, &str, Option<&str>)>)] = &[
+            ("http/1.1", "GET /index.html HTTP/1.1", Some(("GET", "/index.html", Some("1.1")))),
+            ("http/1.0 head", "HEAD / HTTP/1.0", Some(("HEAD", "/", Some("1.0")))),
+            ("http/2", "GET / HTTP/2.0", Some(("GET", "/", Some("2.0")))),
+            ("http/0.9", "GET /", Some(("GET", "/", None))),
+            ("absolute form", "GET http://www.example.test/a HTTP/1.1", Some(("GET", "http://www.example.test/a", Some("1.1")))),
+            ("connect", "CONNECT www.example.test:443 HTTP/1.1", Some(("CONNECT", "www.example.test:443", Some("1.1")))),
+            ("options star", "OPTIONS * HTTP/1.1", Some(("OPTIONS", "*", Some("1.1")))),
+            ("webdav method", "PROPFIND / HTTP/1.1", Some(("PROPFIND", "/", Some("1.1")))),
+            ("lowercase method", "get / HTTP/1.1", Some(("get", "/", Some("1.1")))),
+            ("tls bytes", "\u{16}\u{3}\u{1}", None),
+            ("garbage", "garbage", None),
+            ("not a target", "foo bar", None),
+            ("authority without connect", "GET host:443 HTTP/1.1", None),
+            ("space in target", "GET /a b HTTP/1.1", None),
+            ("unknown protocol", "GET / SPDY/3", None),
+            ("empty", "", None),
+            ("double space", "GET  / HTTP/1.1", None),
+        ];
+        for (name, line, expected) in cases {
+            let parsed = RequestLine::parse(line).map(|r| (r.method, r.target, r.version));
+            assert_eq!(parsed, *expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn url_parts() {
+        let cases: &[(&str, &str, Option<&str>, Option<&str>, Option<&str>)] = &[
+            ("root", "/", Some("/"), None, None),
+            ("file with query", "/a%20b.html?q=1&x=%22y%22", Some("/a b.html"), Some("q=1&x=%22y%22"), Some("html")),
+            ("utf-8 percent-encoded", "/gr%C3%BC%C3%9Fe.txt", Some("/grüße.txt"), None, Some("txt")),
+            ("latin-1 percent-encoded stays", "/caf%E9.html", Some("/caf%E9.html"), None, Some("html")),
+            ("dotted name", "/docs/report.2026.pdf", Some("/docs/report.2026.pdf"), None, Some("pdf")),
+            ("dotfile", "/.env", Some("/.env"), None, None),
+            ("dot in directory only", "/dir.d/file", Some("/dir.d/file"), None, None),
+            ("trailing dot", "/file.", Some("/file."), None, None),
+            ("empty query", "/?", Some("/"), None, None),
+            ("absolute form", "http://www.example.test/index.html?a=1", Some("/index.html"), Some("a=1"), Some("html")),
+            ("absolute form no path", "http://www.example.test", None, None, None),
+            ("absolute form query only", "http://www.example.test?a=1", None, Some("a=1"), None),
+            ("star", "*", None, None, None),
+            ("authority", "www.example.test:443", None, None, None),
+        ];
+        for (name, target, path, query, ext) in cases {
+            let parts = UrlParts::of_target(target);
+            assert_eq!(parts.path.as_deref(), *path, "{name} path");
+            assert_eq!(parts.query, *query, "{name} query");
+            assert_eq!(parts.path.as_deref().and_then(extension), *ext, "{name} extension");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Re-captures the real Apache access logs under tests/data/ that the parser tests are built on.
+#
+# It starts a throw-away Apache (Debian's apache2 package) on 127.0.0.1 and [::1] only, with one
+# CustomLog per format in logformats.tsv, and sends it the same varied set of requests under several
+# time zones (TZ decides the offset Apache writes in %t). Every request lands, in the same order, in
+# every log file, so a line of combined.log and the line of custom.log with the same number describe
+# the same request: the tests use custom.log's %{sec}t, %m, %U, %q, %>s as Apache's own answer.
+#
+# Usage: tests/data/capture.sh            (needs root for apt-get and for Apache to drop to www-data)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+port=${CAPTURE_PORT:-18080}
+
+if ! command -v apache2 >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq apache2 apache2-utils >/dev/null
+fi
+
+work=$(mktemp -d)
+apache_pid=""
+stop_apache() {
+  if [ -n "$apache_pid" ] && kill -0 "$apache_pid" 2>/dev/null; then
+    kill "$apache_pid"
+    while kill -0 "$apache_pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  apache_pid=""
+}
+trap 'stop_apache; rm -rf "$work"' EXIT
+
+mkdir -p "$work/htdocs/private" "$work/htdocs/docs" "$work/logs" "$work/run"
+printf '<h1>It works</h1>\n' >"$work/htdocs/index.html"
+printf 'body { color: #333; }\n' >"$work/htdocs/style.css"
+printf 'Grüße aus Köln\n' >"$work/htdocs/grüße.txt"
+printf 'space\n' >"$work/htdocs/a b.html"
+printf 'report\n' >"$work/htdocs/docs/report.2026.pdf"
+printf 'secret\n' >"$work/htdocs/private/index.html"
+head -c 20000 /dev/zero | tr '\0' 'x' >"$work/htdocs/big.bin"
+htpasswd -bc "$work/htpasswd" alice 'wonderland' >/dev/null 2>&1
+chmod -R a+rX "$work"
+
+modules=/usr/lib/apache2/modules
+{
+  for m in mpm_event authz_core authn_core authn_file auth_basic authz_user mime dir alias; do
+    echo "LoadModule ${m}_module $modules/mod_${m}.so"
+  done
+  cat <<EOF
+ServerRoot "$work"
+PidFile "$work/run/httpd.pid"
+DefaultRuntimeDir "$work/run"
+Mutex file:$work/run default
+Listen 127.0.0.1:$port
+Listen [::1]:$port
+User www-data
+Group www-data
+ServerName www.example.test
+ErrorLog "$work/logs/error.log"
+TypesConfig /etc/mime.types
+DocumentRoot "$work/htdocs"
+DirectoryIndex index.html
+HostnameLookups \${HOSTNAME_LOOKUPS}
+<Directory "$work/htdocs">
+  Require all granted
+</Directory>
+<Directory "$work/htdocs/private">
+  AuthType Basic
+  AuthName "private"
+  AuthUserFile "$work/htpasswd"
+  Require valid-user
+</Directory>
+<VirtualHost *:$port>
+  ServerName www.example.test
+</VirtualHost>
+<VirtualHost *:$port>
+  ServerName shop.example.test
+</VirtualHost>
+EOF
+  grep -v '^#' "$here/logformats.tsv" | while IFS=$'\t' read -r name format; do
+    escaped=${format//\\/\\\\}
+    escaped=${escaped//\"/\\\"}
+    echo "LogFormat \"$escaped\" $name"
+    echo "CustomLog \"$here/$name.log\" $name"
+  done
+} >"$work/httpd.conf"
+
+# Fresh logs: everything below appends.
+grep -v '^#' "$here/logformats.tsv" | cut -f1 | while read -r name; do : >"$here/$name.log"; done
+
+start_apache() { # TZ HOSTNAME_LOOKUPS
+  TZ="$1" HOSTNAME_LOOKUPS="$2" apache2 -f "$work/httpd.conf" -k start
+  for _ in $(seq 50); do [ -s "$work/run/httpd.pid" ] && break; sleep 0.1; done
+  apache_pid=$(cat "$work/run/httpd.pid")
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.1; done
+  echo "apache did not start" >&2; cat "$work/logs/error.log" >&2; exit 1
+}
+
+# One phase per time zone; each phase sends one slice of the request list (see send_requests.py).
+phases=(
+  "UTC off 0"
+  "America/New_York off 1"
+  "Asia/Kolkata off 2"
+  "Pacific/Chatham off 3"
+  "America/St_Johns on 4"
+  "Pacific/Kiritimati off 5"
+)
+for phase in "${phases[@]}"; do
+  read -r tz lookups slice <<<"$phase"
+  start_apache "$tz" "$lookups"
+  python3 "$here/send_requests.py" --port "$port" --slice "$slice"
+  stop_apache
+done
+
+wc -l "$here"/*.log
