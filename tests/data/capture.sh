@@ -41,7 +41,7 @@ chmod -R a+rX "$work"
 
 modules=/usr/lib/apache2/modules
 {
-  for m in mpm_event authz_core authn_core authn_file auth_basic authz_user mime dir alias; do
+  for m in mpm_event authz_core authn_core authn_file auth_basic authz_user mime dir alias remoteip; do
     echo "LoadModule ${m}_module $modules/mod_${m}.so"
   done
   cat <<EOF
@@ -79,15 +79,28 @@ EOF
     escaped=${format//\\/\\\\}
     escaped=${escaped//\"/\\\"}
     echo "LogFormat \"$escaped\" $name"
+  done
+  # The demo sample (apache2 -D SAMPLE) is served behind a trusted proxy on loopback, so that
+  # mod_remoteip makes %h the visitor's public address from X-Forwarded-For.
+  cat <<EOF
+<IfDefine SAMPLE>
+RemoteIPHeader X-Forwarded-For
+RemoteIPInternalProxy 127.0.0.1 ::1
+CustomLog "$here/sample.log" combined
+</IfDefine>
+<IfDefine !SAMPLE>
+EOF
+  grep -v '^#' "$here/logformats.tsv" | cut -f1 | while read -r name; do
     echo "CustomLog \"$here/$name.log\" $name"
   done
+  echo "</IfDefine>"
 } >"$work/httpd.conf"
 
 # Fresh logs: everything below appends.
 grep -v '^#' "$here/logformats.tsv" | cut -f1 | while read -r name; do : >"$here/$name.log"; done
 
-start_apache() { # TZ HOSTNAME_LOOKUPS
-  TZ="$1" HOSTNAME_LOOKUPS="$2" apache2 -f "$work/httpd.conf" -k start
+start_apache() { # TZ HOSTNAME_LOOKUPS [apache2 -D flags]
+  TZ="$1" HOSTNAME_LOOKUPS="$2" apache2 -f "$work/httpd.conf" "${@:3}" -k start
   for _ in $(seq 50); do [ -s "$work/run/httpd.pid" ] && break; sleep 0.1; done
   apache_pid=$(cat "$work/run/httpd.pid")
   for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.1; done
@@ -109,5 +122,11 @@ for phase in "${phases[@]}"; do
   python3 "$here/send_requests.py" --port "$port" --slice "$slice"
   stop_apache
 done
+
+# The demo sample for the README's first command: 400 visits, Europe/Berlin time.
+: >"$here/sample.log"
+start_apache Europe/Berlin off -D SAMPLE
+python3 "$here/send_requests.py" --port "$port" --sample 400
+stop_apache
 
 wc -l "$here"/*.log

@@ -139,11 +139,48 @@ def send(port, r):
             pass
 
 
+# The demo sample: visitors from public addresses (Apache's mod_remoteip takes them from
+# X-Forwarded-For, as behind a load balancer), a few returning often, browsing a small site.
+VISITORS = [
+    "81.2.69.142", "81.2.69.160", "2.125.160.216", "89.160.20.112", "89.160.20.128",
+    "216.160.83.56", "216.160.83.61", "175.16.199.37", "67.43.156.14", "202.196.224.9",
+    "149.101.100.3", "50.114.0.7", "2001:480::52", "2a02:cf40::1", "2a02:d300::7",
+    "2001:218:85a3::8", "10.20.30.40", "192.168.1.23",
+]
+BROWSERS = [CHROME, CHROME, CHROME, FIREFOX, IPHONE, IPHONE, ANDROID, EDGE]
+BOTS = [GOOGLEBOT, BINGBOT, AHREFS]
+PAGES = [
+    b"/", b"/", b"/index.html", b"/style.css", b"/docs/report.2026.pdf", b"/gr%C3%BC%C3%9Fe.txt",
+    b"/a%20b.html", b"/index.html?utm_source=newsletter&utm_medium=email", b"/missing.php", b"/private/",
+]
+REFERRERS = [None, None, b"https://www.google.com/", b"https://duckduckgo.com/", b"http://www.example.test/"]
+
+
+def sample_requests(count):
+    import random
+    rng = random.Random(20261121)
+    for _ in range(count):
+        # A long tail: the first visitors come back far more often than the last.
+        visitor = VISITORS[min(int(rng.expovariate(0.25)), len(VISITORS) - 1)]
+        if rng.random() < 0.15:
+            ua, page, referer = rng.choice(BOTS), rng.choice([b"/robots.txt", b"/", b"/docs/report.2026.pdf"]), None
+        else:
+            ua, page, referer = rng.choice(BROWSERS), rng.choice(PAGES), rng.choice(REFERRERS)
+        method = b"HEAD" if rng.random() < 0.03 else b"GET"
+        yield req(method + b" " + page + b" HTTP/1.1", ua=ua, referer=referer,
+                  headers=[b"X-Forwarded-For: " + visitor.encode()])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--slice", type=int, required=True)
+    parser.add_argument("--slice", type=int)
+    parser.add_argument("--sample", type=int, help="send this many demo-sample requests instead")
     args = parser.parse_args()
+    if args.sample:
+        for r in sample_requests(args.sample):
+            send(args.port, r)
+        return
     manifest = os.path.join(os.path.dirname(os.path.abspath(__file__)), "requests.jsonl")
     mode = "w" if args.slice == 0 else "a"
     with open(manifest, mode) as out:

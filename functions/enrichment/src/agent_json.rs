@@ -39,7 +39,11 @@ pub fn looks_like_json_object(line: &[u8]) -> bool {
 pub fn parse_agent_json(line: &[u8]) -> Result<AccessRecord<'_>, ParseError> {
     let record: AgentRecord<'_> = serde_json::from_slice(line)
         .map_err(|error| ParseError::Other(format!("not a Kinesis Agent JSON record: {error}")))?;
-    if record.host.is_none() && record.datetime.is_none() && record.request.is_none() && record.response.is_none() {
+    if record.host.is_none()
+        && record.datetime.is_none()
+        && record.request.is_none()
+        && record.response.is_none()
+    {
         return Err(ParseError::Other(
             "JSON object has none of the Kinesis Agent keys host, datetime, request, response".into(),
         ));
@@ -68,7 +72,9 @@ pub fn parse_agent_json(line: &[u8]) -> Result<AccessRecord<'_>, ParseError> {
         None => None,
     };
     let response_bytes = match present(record.bytes) {
-        Some(bytes) => Some(parse_u64(bytes.as_bytes()).ok_or_else(|| invalid("bytes", &bytes, "a byte count"))?),
+        Some(bytes) => {
+            Some(parse_u64(bytes.as_bytes()).ok_or_else(|| invalid("bytes", &bytes, "a byte count"))?)
+        }
         None => None,
     };
     Ok(AccessRecord {
@@ -124,12 +130,32 @@ mod tests {
     #[test]
     fn rejects_what_is_not_an_agent_record() {
         let cases: &[(&str, &[u8], &str)] = &[
-            ("malformed json", br#"{"host":"#, "not a Kinesis Agent JSON record"),
+            (
+                "malformed json",
+                br#"{"host":"#,
+                "not a Kinesis Agent JSON record",
+            ),
             ("array", b"[1,2]", "not a Kinesis Agent JSON record"),
-            ("no known keys", br#"{"level":"info"}"#, "none of the Kinesis Agent keys"),
-            ("number where a string belongs", br#"{"host":"a","response":200}"#, "not a Kinesis Agent JSON record"),
-            ("bad status", br#"{"host":"a","response":"2OO"}"#, "invalid response value \"2OO\""),
-            ("bad time", br#"{"host":"a","datetime":"yesterday"}"#, "invalid datetime value"),
+            (
+                "no known keys",
+                br#"{"level":"info"}"#,
+                "none of the Kinesis Agent keys",
+            ),
+            (
+                "number where a string belongs",
+                br#"{"host":"a","response":200}"#,
+                "not a Kinesis Agent JSON record",
+            ),
+            (
+                "bad status",
+                br#"{"host":"a","response":"2OO"}"#,
+                "invalid response value \"2OO\"",
+            ),
+            (
+                "bad time",
+                br#"{"host":"a","datetime":"yesterday"}"#,
+                "invalid datetime value",
+            ),
         ];
         for (name, line, message) in cases {
             let error = parse_agent_json(line).unwrap_err().to_string();

@@ -19,13 +19,34 @@ impl fmt::Display for Setting {
     }
 }
 
-pub const LOG_FORMAT: Setting = Setting { env: "LOG_FORMAT", flag: "--format" };
-pub const IP_ANONYMIZATION: Setting = Setting { env: "IP_ANONYMIZATION", flag: "--anonymize-ip" };
-pub const KEEP_ORIGINAL: Setting = Setting { env: "KEEP_ORIGINAL", flag: "--keep-original" };
-pub const TRUSTED_PROXIES: Setting = Setting { env: "TRUSTED_PROXIES", flag: "--trusted-proxies" };
-pub const GEOIP_CITY_DB: Setting = Setting { env: "GEOIP_CITY_DB", flag: "--city-db" };
-pub const GEOIP_ASN_DB: Setting = Setting { env: "GEOIP_ASN_DB", flag: "--asn-db" };
-pub const GEOIP_OPTIONAL: Setting = Setting { env: "GEOIP_OPTIONAL", flag: "--geoip-optional" };
+pub const LOG_FORMAT: Setting = Setting {
+    env: "LOG_FORMAT",
+    flag: "--format",
+};
+pub const IP_ANONYMIZATION: Setting = Setting {
+    env: "IP_ANONYMIZATION",
+    flag: "--anonymize-ip",
+};
+pub const KEEP_ORIGINAL: Setting = Setting {
+    env: "KEEP_ORIGINAL",
+    flag: "--keep-original",
+};
+pub const TRUSTED_PROXIES: Setting = Setting {
+    env: "TRUSTED_PROXIES",
+    flag: "--trusted-proxies",
+};
+pub const GEOIP_CITY_DB: Setting = Setting {
+    env: "GEOIP_CITY_DB",
+    flag: "--city-db",
+};
+pub const GEOIP_ASN_DB: Setting = Setting {
+    env: "GEOIP_ASN_DB",
+    flag: "--asn-db",
+};
+pub const GEOIP_OPTIONAL: Setting = Setting {
+    env: "GEOIP_OPTIONAL",
+    flag: "--geoip-optional",
+};
 
 /// A setting whose value is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,7 +63,11 @@ impl ConfigError {
             Some((cut, _)) => format!("{}…", &value[..cut]),
             None => value.to_owned(),
         };
-        Self { setting, value, expected: expected.into() }
+        Self {
+            setting,
+            value,
+            expected: expected.into(),
+        }
     }
 }
 
@@ -56,21 +81,30 @@ pub enum FormatChoice {
     Fixed(LogFormat),
 }
 
-const FORMAT_NAMES: &str = "auto, common, combined, vhost_combined, kinesis-agent-json, or an Apache LogFormat string";
+const FORMAT_NAMES: &str =
+    "auto, common, combined, vhost_combined, kinesis-agent-json, or an Apache LogFormat string";
 
 impl FormatChoice {
     pub fn parse(value: &str) -> Result<Self, ConfigError> {
-        let builtin = |source| LogFormat::compile(source).map(Self::Fixed).map_err(|e| ConfigError::new(LOG_FORMAT, value, e.to_string()));
+        let builtin = |source| {
+            LogFormat::compile(source)
+                .map(Self::Fixed)
+                .map_err(|e| ConfigError::new(LOG_FORMAT, value, e.to_string()))
+        };
         match value.trim() {
             "auto" | "" => Ok(Self::Auto),
             "kinesis-agent-json" => Ok(Self::KinesisAgentJson),
             "common" => builtin(COMMON),
             "combined" => builtin(COMBINED),
             "vhost_combined" => builtin(VHOST_COMBINED),
-            custom if custom.contains('%') => LogFormat::compile(custom)
-                .map(Self::Fixed)
-                .map_err(|error| ConfigError::new(LOG_FORMAT, value, format!("{error}; expected {FORMAT_NAMES}"))),
-            _ => Err(ConfigError::new(LOG_FORMAT, value, format!("expected {FORMAT_NAMES}"))),
+            custom if custom.contains('%') => LogFormat::compile(custom).map(Self::Fixed).map_err(|error| {
+                ConfigError::new(LOG_FORMAT, value, format!("{error}; expected {FORMAT_NAMES}"))
+            }),
+            _ => Err(ConfigError::new(
+                LOG_FORMAT,
+                value,
+                format!("expected {FORMAT_NAMES}"),
+            )),
         }
     }
 }
@@ -89,7 +123,11 @@ impl IpAnonymization {
         match value.trim() {
             "none" | "" => Ok(Self::None),
             "truncate" => Ok(Self::Truncate),
-            _ => Err(ConfigError::new(IP_ANONYMIZATION, value, "expected none or truncate")),
+            _ => Err(ConfigError::new(
+                IP_ANONYMIZATION,
+                value,
+                "expected none or truncate",
+            )),
         }
     }
 }
@@ -98,7 +136,11 @@ pub fn parse_bool(setting: Setting, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" | "" => Ok(false),
-        _ => Err(ConfigError::new(setting, value, "expected true or false (also 1/0, yes/no, on/off)")),
+        _ => Err(ConfigError::new(
+            setting,
+            value,
+            "expected true or false (also 1/0, yes/no, on/off)",
+        )),
     }
 }
 
@@ -112,7 +154,11 @@ pub struct EnrichmentConfig {
 
 impl Default for EnrichmentConfig {
     fn default() -> Self {
-        Self { format: FormatChoice::Auto, anonymization: IpAnonymization::None, keep_original: false }
+        Self {
+            format: FormatChoice::Auto,
+            anonymization: IpAnonymization::None,
+            keep_original: false,
+        }
     }
 }
 
@@ -137,9 +183,17 @@ impl EnrichmentConfig {
             None => false,
         };
         if let Some(value) = lookup(TRUSTED_PROXIES.env).filter(|v| !v.trim().is_empty()) {
-            return Err(ConfigError::new(TRUSTED_PROXIES, &value, "trusted proxies are not supported yet; leave it empty"));
+            return Err(ConfigError::new(
+                TRUSTED_PROXIES,
+                &value,
+                "trusted proxies are not supported yet; leave it empty",
+            ));
         }
-        Ok(Self { format, anonymization, keep_original })
+        Ok(Self {
+            format,
+            anonymization,
+            keep_original,
+        })
     }
 }
 
@@ -150,7 +204,8 @@ mod tests {
     use super::*;
 
     fn from(vars: &[(&str, &str)]) -> Result<EnrichmentConfig, ConfigError> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         EnrichmentConfig::from_lookup(|name| vars.get(name).cloned())
     }
 
@@ -164,11 +219,19 @@ mod tests {
 
     #[test]
     fn accepted_values() {
-        let config = from(&[("LOG_FORMAT", "%h %t \"%r\""), ("IP_ANONYMIZATION", "truncate"), ("KEEP_ORIGINAL", "TRUE")]).unwrap();
+        let config = from(&[
+            ("LOG_FORMAT", "%h %t \"%r\""),
+            ("IP_ANONYMIZATION", "truncate"),
+            ("KEEP_ORIGINAL", "TRUE"),
+        ])
+        .unwrap();
         assert!(matches!(config.format, FormatChoice::Fixed(_)));
         assert_eq!(config.anonymization, IpAnonymization::Truncate);
         assert!(config.keep_original);
-        assert!(matches!(from(&[("LOG_FORMAT", "kinesis-agent-json")]).unwrap().format, FormatChoice::KinesisAgentJson));
+        assert!(matches!(
+            from(&[("LOG_FORMAT", "kinesis-agent-json")]).unwrap().format,
+            FormatChoice::KinesisAgentJson
+        ));
         for name in ["common", "combined", "vhost_combined", "auto"] {
             from(&[("LOG_FORMAT", name)]).unwrap();
         }
@@ -177,10 +240,26 @@ mod tests {
     #[test]
     fn bad_values_name_setting_value_and_accepted() {
         let cases = [
-            ("LOG_FORMAT", "combinded", "invalid LOG_FORMAT (--format) value \"combinded\": expected auto, common, combined"),
-            ("LOG_FORMAT", "%h %Q", "invalid LOG_FORMAT (--format) value \"%h %Q\": unknown directive %Q"),
-            ("IP_ANONYMIZATION", "hash", "invalid IP_ANONYMIZATION (--anonymize-ip) value \"hash\": expected none or truncate"),
-            ("KEEP_ORIGINAL", "maybe", "invalid KEEP_ORIGINAL (--keep-original) value \"maybe\": expected true or false"),
+            (
+                "LOG_FORMAT",
+                "combinded",
+                "invalid LOG_FORMAT (--format) value \"combinded\": expected auto, common, combined",
+            ),
+            (
+                "LOG_FORMAT",
+                "%h %Q",
+                "invalid LOG_FORMAT (--format) value \"%h %Q\": unknown directive %Q",
+            ),
+            (
+                "IP_ANONYMIZATION",
+                "hash",
+                "invalid IP_ANONYMIZATION (--anonymize-ip) value \"hash\": expected none or truncate",
+            ),
+            (
+                "KEEP_ORIGINAL",
+                "maybe",
+                "invalid KEEP_ORIGINAL (--keep-original) value \"maybe\": expected true or false",
+            ),
         ];
         for (name, value, message) in cases {
             let error = from(&[(name, value)]).unwrap_err().to_string();

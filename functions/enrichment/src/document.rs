@@ -27,7 +27,11 @@ pub struct EventContext<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Client<'a> {
     /// `%h` is an address: `source.address` as logged (unless anonymized), `source.ip`.
-    Address { logged: &'a str, ip: IpAddr, anonymized: bool },
+    Address {
+        logged: &'a str,
+        ip: IpAddr,
+        anonymized: bool,
+    },
     /// `%h` is a host name (HostnameLookups On): `source.address` and `source.domain`.
     HostName(&'a str),
 }
@@ -46,7 +50,11 @@ pub fn write_access_document(
 
     doc.open("source");
     match client {
-        Some(Client::Address { logged, ip, anonymized }) => {
+        Some(Client::Address {
+            logged,
+            ip,
+            anonymized,
+        }) => {
             if *anonymized {
                 doc.string_with("address", |out| write_ip(out, ip));
             } else {
@@ -69,11 +77,18 @@ pub fn write_access_document(
     }
 
     // The request line is what the client sent; %m, %H, %U and %q are used only without it.
-    let request = record.request_line.as_deref().map(|line| (line, RequestLine::parse(line)));
+    let request = record
+        .request_line
+        .as_deref()
+        .map(|line| (line, RequestLine::parse(line)));
     let (method, version, target) = match request {
         Some((_, Some(parsed))) => (Some(parsed.method), parsed.version, Some(parsed.target)),
         Some((_, None)) => (None, None, None),
-        None => (record.method.as_deref(), record.protocol.as_deref().and_then(http_version), None),
+        None => (
+            record.method.as_deref(),
+            record.protocol.as_deref().and_then(http_version),
+            None,
+        ),
     };
 
     doc.open("http");
@@ -98,7 +113,7 @@ pub fn write_access_document(
     if let Some(status) = record.status() {
         doc.number("status_code", u64::from(status));
     }
-    if let Some(bytes) = record.response_bytes {
+    if let Some(bytes) = record.body_bytes() {
         doc.open("body");
         doc.number("bytes", bytes);
         doc.close();
@@ -124,7 +139,11 @@ pub fn write_access_document(
     }
 
     doc.open("destination");
-    if let Some(server) = record.server_name.as_deref().or(record.requested_server_name.as_deref()) {
+    if let Some(server) = record
+        .server_name
+        .as_deref()
+        .or(record.requested_server_name.as_deref())
+    {
         doc.string("domain", server);
     }
     if let Some(port) = record.server_port {
@@ -149,7 +168,12 @@ pub fn write_access_document(
 }
 
 /// Writes the document of a line that could not be read, and returns its `@timestamp`.
-pub fn write_failure_document(out: &mut Vec<u8>, original: &str, reason: &str, context: &EventContext<'_>) -> Timestamp {
+pub fn write_failure_document(
+    out: &mut Vec<u8>,
+    original: &str,
+    reason: &str,
+    context: &EventContext<'_>,
+) -> Timestamp {
     let mut doc = ObjectWriter::new(out);
     doc.string_with("@timestamp", |out| context.received_at.write_rfc3339(out));
     doc.open("event");

@@ -29,8 +29,13 @@ pub struct Enricher {
 
 impl Enricher {
     pub fn new(config: EnrichmentConfig) -> Self {
-        let compile = |source| LogFormat::compile(source).unwrap_or_else(|error| panic!("built-in format {source:?}: {error}"));
-        Self { config, builtins: [compile(COMBINED), compile(VHOST_COMBINED), compile(COMMON)] }
+        let compile = |source| {
+            LogFormat::compile(source).unwrap_or_else(|error| panic!("built-in format {source:?}: {error}"))
+        };
+        Self {
+            config,
+            builtins: [compile(COMBINED), compile(VHOST_COMBINED), compile(COMMON)],
+        }
     }
 
     pub fn config(&self) -> &EnrichmentConfig {
@@ -55,7 +60,9 @@ impl Enricher {
                     }
                 }
                 let error = furthest.unwrap_or_else(|| ParseError::Other("empty line".into()));
-                Err(ParseError::Other(format!("line matches none of combined, vhost_combined, common: {error}")))
+                Err(ParseError::Other(format!(
+                    "line matches none of combined, vhost_combined, common: {error}"
+                )))
             }
         }
     }
@@ -68,12 +75,19 @@ impl Enricher {
                 let address = record.remote_host.as_deref().or(record.remote_addr.as_deref());
                 let client = address.map(|address| self.client(address));
                 let original = self.config.keep_original.then(|| as_logged(line));
-                let timestamp = write_access_document(out, &record, client.as_ref(), context, original.as_deref());
-                LineOutcome { timestamp, parse_failure: false }
+                let timestamp =
+                    write_access_document(out, &record, client.as_ref(), context, original.as_deref());
+                LineOutcome {
+                    timestamp,
+                    parse_failure: false,
+                }
             }
             Err(error) => {
                 let timestamp = write_failure_document(out, &as_logged(line), &error.to_string(), context);
-                LineOutcome { timestamp, parse_failure: true }
+                LineOutcome {
+                    timestamp,
+                    parse_failure: true,
+                }
             }
         }
     }
@@ -83,8 +97,16 @@ impl Enricher {
             Ok(ip) => {
                 let ip = ip.to_canonical();
                 match self.config.anonymization {
-                    IpAnonymization::None => Client::Address { logged, ip, anonymized: false },
-                    IpAnonymization::Truncate => Client::Address { logged, ip: truncate(ip), anonymized: true },
+                    IpAnonymization::None => Client::Address {
+                        logged,
+                        ip,
+                        anonymized: false,
+                    },
+                    IpAnonymization::Truncate => Client::Address {
+                        logged,
+                        ip: truncate(ip),
+                        anonymized: true,
+                    },
                 }
             }
             Err(_) => Client::HostName(logged),

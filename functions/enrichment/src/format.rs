@@ -30,8 +30,10 @@ pub enum Directive {
     FinalStatus,
     /// `%s`, `%<s`: the original status (used when there is no `%>s`).
     OriginalStatus,
-    /// `%b` (`-` for zero), `%B`, `%O`: response size.
+    /// `%b` (CLF: `-` for zero), `%B`: response body size.
     ResponseBytes,
+    /// `%O`: bytes sent, headers included; the body size when the format has no `%b`.
+    BytesSent,
     /// `%I`: bytes received, headers included.
     RequestBytes,
     /// `%D`, `%{us}T`: microseconds.
@@ -100,7 +102,9 @@ impl LogFormat {
             match piece {
                 Piece::Literal(bytes) => items.push(Item::Literal(bytes.clone().into_boxed_slice())),
                 Piece::Field { directive, position } => {
-                    if let Some(Piece::Field { directive: previous, .. }) = index.checked_sub(1).map(|i| &pieces[i])
+                    if let Some(Piece::Field {
+                        directive: previous, ..
+                    }) = index.checked_sub(1).map(|i| &pieces[i])
                         && !matches!(previous, Directive::Time)
                     {
                         return Err(FormatError {
@@ -109,15 +113,25 @@ impl LogFormat {
                         });
                     }
                     let after_quote = matches!(index.checked_sub(1).map(|i| &pieces[i]), Some(Piece::Literal(l)) if l.ends_with(b"\""));
-                    let before_quote = matches!(pieces.get(index + 1), Some(Piece::Literal(l)) if l.starts_with(b"\""));
-                    items.push(Item::Field { directive: *directive, quoted: after_quote && before_quote });
+                    let before_quote =
+                        matches!(pieces.get(index + 1), Some(Piece::Literal(l)) if l.starts_with(b"\""));
+                    items.push(Item::Field {
+                        directive: *directive,
+                        quoted: after_quote && before_quote,
+                    });
                 }
             }
         }
         if !items.iter().any(|item| matches!(item, Item::Field { .. })) {
-            return Err(FormatError { position: 0, reason: "the format has no % directive".into() });
+            return Err(FormatError {
+                position: 0,
+                reason: "the format has no % directive".into(),
+            });
         }
-        Ok(Self { items, source: source.to_owned() })
+        Ok(Self {
+            items,
+            source: source.to_owned(),
+        })
     }
 
     pub fn items(&self) -> &[Item] {
@@ -157,7 +171,10 @@ fn tokenize(format: &[u8]) -> Result<Vec<Piece>, FormatError> {
             }
             b'%' => {
                 let start = i;
-                let (directive, next) = directive_at(format, i + 1).map_err(|reason| FormatError { position: start, reason })?;
+                let (directive, next) = directive_at(format, i + 1).map_err(|reason| FormatError {
+                    position: start,
+                    reason,
+                })?;
                 i = next;
                 match directive {
                     None => literal.push(b'%'),
@@ -165,7 +182,10 @@ fn tokenize(format: &[u8]) -> Result<Vec<Piece>, FormatError> {
                         if !literal.is_empty() {
                             pieces.push(Piece::Literal(std::mem::take(&mut literal)));
                         }
-                        pieces.push(Piece::Field { directive, position: start });
+                        pieces.push(Piece::Field {
+                            directive,
+                            position: start,
+                        });
                     }
                 }
             }
@@ -196,7 +216,10 @@ fn directive_at(format: &[u8], mut i: usize) -> Result<(Option<Directive>, usize
     }
     let mut argument = None;
     if format.get(i) == Some(&b'{') {
-        let close = format[i..].iter().position(|&b| b == b'}').ok_or("unclosed `{` in a directive")?;
+        let close = format[i..]
+            .iter()
+            .position(|&b| b == b'}')
+            .ok_or("unclosed `{` in a directive")?;
         argument = Some(String::from_utf8_lossy(&format[i + 1..i + close]).into_owned());
         i += close + 1;
     }
@@ -222,7 +245,8 @@ fn directive_at(format: &[u8], mut i: usize) -> Result<(Option<Directive>, usize
         (b'r', _) => Directive::RequestLine,
         (b's', _) if final_status => Directive::FinalStatus,
         (b's', _) => Directive::OriginalStatus,
-        (b'b' | b'B' | b'O', _) => Directive::ResponseBytes,
+        (b'b' | b'B', _) => Directive::ResponseBytes,
+        (b'O', _) => Directive::BytesSent,
         (b'I', _) => Directive::RequestBytes,
         (b'D', _) => Directive::DurationMicros,
         (b'T', None | Some("s")) => Directive::DurationSeconds,
@@ -240,9 +264,11 @@ fn directive_at(format: &[u8], mut i: usize) -> Result<(Option<Directive>, usize
         (b'i' | b'o' | b'e' | b'n' | b'C', None) => {
             return Err(format!("%{} needs a {{NAME}} argument", char::from(letter)));
         }
-        (b'a' | b'A' | b'e' | b'f' | b'k' | b'l' | b'L' | b'n' | b'o' | b'p' | b'P' | b'R' | b'S' | b'X' | b'C', _) => {
-            Directive::Ignored
-        }
+        (
+            b'a' | b'A' | b'e' | b'f' | b'k' | b'l' | b'L' | b'n' | b'o' | b'p' | b'P' | b'R' | b'S' | b'X'
+            | b'C',
+            _,
+        ) => Directive::Ignored,
         _ => {
             return Err(format!(
                 "unknown directive %{} (see Apache's mod_log_config for the supported ones)",
@@ -254,7 +280,10 @@ fn directive_at(format: &[u8], mut i: usize) -> Result<(Option<Directive>, usize
 }
 
 fn time_directive(spec: &str) -> Result<Directive, String> {
-    let spec = spec.strip_prefix("begin:").or_else(|| spec.strip_prefix("end:")).unwrap_or(spec);
+    let spec = spec
+        .strip_prefix("begin:")
+        .or_else(|| spec.strip_prefix("end:"))
+        .unwrap_or(spec);
     match spec {
         "sec" => Ok(Directive::EpochTime(EpochUnit::Seconds)),
         "msec" => Ok(Directive::EpochTime(EpochUnit::Millis)),
@@ -331,7 +360,7 @@ mod tests {
                 OriginalStatus,
                 ResponseBytes,
                 ResponseBytes,
-                ResponseBytes,
+                BytesSent,
                 RequestBytes,
                 DurationMicros,
                 DurationSeconds,

@@ -27,14 +27,25 @@ impl<'o> ObjectWriter<'o> {
         out.push(b'{');
         let mut frames = [Frame::default(); MAX_DEPTH];
         frames[0].written = true;
-        Self { out, frames, depth: 0 }
+        Self {
+            out,
+            frames,
+            depth: 0,
+        }
     }
 
     /// Starts a nested object; it is written only if a member is added before [`Self::close`].
     pub fn open(&mut self, key: &'static str) {
-        debug_assert!(self.depth + 1 < MAX_DEPTH, "documents nest at most {MAX_DEPTH} levels");
+        debug_assert!(
+            self.depth + 1 < MAX_DEPTH,
+            "documents nest at most {MAX_DEPTH} levels"
+        );
         self.depth += 1;
-        self.frames[self.depth] = Frame { key, written: false, has_members: false };
+        self.frames[self.depth] = Frame {
+            key,
+            written: false,
+            has_members: false,
+        };
     }
 
     pub fn close(&mut self) {
@@ -52,7 +63,8 @@ impl<'o> ObjectWriter<'o> {
 
     pub fn number(&mut self, key: &'static str, value: u64) {
         self.key(key);
-        self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
 
     /// A value that is already JSON (a cached fragment, an array of tags).
@@ -90,7 +102,9 @@ impl<'o> ObjectWriter<'o> {
 
     fn materialize_open_objects(&mut self) {
         let first_pending = (1..=self.depth).find(|&level| !self.frames[level].written);
-        let Some(first_pending) = first_pending else { return };
+        let Some(first_pending) = first_pending else {
+            return;
+        };
         for level in first_pending..=self.depth {
             let parent = &mut self.frames[level - 1];
             if parent.has_members {

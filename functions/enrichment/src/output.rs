@@ -31,14 +31,19 @@ pub struct IndexPatternError {
 
 impl IndexPattern {
     pub fn parse(pattern: &str) -> Result<Self, IndexPatternError> {
-        let error = |expected| IndexPatternError { value: pattern.to_owned(), expected };
+        let error = |expected| IndexPatternError {
+            value: pattern.to_owned(),
+            expected,
+        };
         let mut parts = Vec::new();
         let mut text = String::new();
         let mut chars = pattern.chars();
         while let Some(c) = chars.next() {
             if c != '%' {
                 if c.is_ascii_uppercase() || "\\/*?\"<>| ,#:".contains(c) {
-                    return Err(error("OpenSearch index names are lowercase, without spaces or \\ / * ? \" < > | , # :"));
+                    return Err(error(
+                        "OpenSearch index names are lowercase, without spaces or \\ / * ? \" < > | , # :",
+                    ));
                 }
                 text.push(c);
                 continue;
@@ -115,7 +120,9 @@ mod tests {
 
     fn name(pattern: &str, millis: i64) -> String {
         let mut out = Vec::new();
-        IndexPattern::parse(pattern).unwrap().write_name(Timestamp::from_unix_millis(millis).unwrap(), &mut out);
+        IndexPattern::parse(pattern)
+            .unwrap()
+            .write_name(Timestamp::from_unix_millis(millis).unwrap(), &mut out);
         String::from_utf8(out).unwrap()
     }
 

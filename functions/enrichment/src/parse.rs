@@ -34,7 +34,10 @@ pub struct AccessRecord<'a> {
     pub query: Option<Cow<'a, str>>,
     pub final_status: Option<u16>,
     pub original_status: Option<u16>,
+    /// `%b`/`%B`: the body.
     pub response_bytes: Option<u64>,
+    /// `%O`: everything sent, headers included.
+    pub bytes_sent: Option<u64>,
     pub request_bytes: Option<u64>,
     pub duration_nanos: Option<u64>,
     pub referrer: Option<Cow<'a, str>>,
@@ -50,6 +53,11 @@ impl AccessRecord<'_> {
     pub fn status(&self) -> Option<u16> {
         self.final_status.or(self.original_status)
     }
+
+    /// The body size to report: `%b`, or `%O` in formats without it (Debian's `combined`).
+    pub fn body_bytes(&self) -> Option<u64> {
+        self.response_bytes.or(self.bytes_sent)
+    }
 }
 
 /// Why a line does not match its format. The text goes into the document's `error.message`.
@@ -58,7 +66,12 @@ pub enum ParseError {
     #[error("expected {expected} at byte {position}")]
     Expected { expected: String, position: usize },
     #[error("invalid {directive} value {value:?} at byte {position}: expected {expected}")]
-    InvalidField { directive: &'static str, value: String, expected: &'static str, position: usize },
+    InvalidField {
+        directive: &'static str,
+        value: String,
+        expected: &'static str,
+        position: usize,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -94,7 +107,10 @@ impl LogFormat {
             match item {
                 Item::Literal(literal) => {
                     if !line[pos..].starts_with(literal) {
-                        return Err(ParseError::Expected { expected: describe_literal(literal), position: pos });
+                        return Err(ParseError::Expected {
+                            expected: describe_literal(literal),
+                            position: pos,
+                        });
                     }
                     pos += literal.len();
                 }
@@ -104,14 +120,18 @@ impl LogFormat {
                         _ => None,
                     };
                     let literal_is_last = index + 2 == items.len();
-                    let (start, end, after) = field_extent(line, pos, *directive, *quoted, next_literal, literal_is_last)?;
+                    let (start, end, after) =
+                        field_extent(line, pos, *directive, *quoted, next_literal, literal_is_last)?;
                     assign(&mut record, *directive, &line[start..end], start)?;
                     pos = after;
                 }
             }
         }
         if pos != line.len() {
-            return Err(ParseError::Expected { expected: "the end of the line".into(), position: pos });
+            return Err(ParseError::Expected {
+                expected: "the end of the line".into(),
+                position: pos,
+            });
         }
         Ok(record)
     }
@@ -133,10 +153,15 @@ fn field_extent(
     let rest = &line[pos..];
     if directive == Directive::Time {
         if rest.first() != Some(&b'[') {
-            return Err(ParseError::Expected { expected: "`[` opening the time".into(), position: pos });
+            return Err(ParseError::Expected {
+                expected: "`[` opening the time".into(),
+                position: pos,
+            });
         }
-        let close = memchr::memchr(b']', rest)
-            .ok_or_else(|| ParseError::Expected { expected: "`]` closing the time".into(), position: pos })?;
+        let close = memchr::memchr(b']', rest).ok_or_else(|| ParseError::Expected {
+            expected: "`]` closing the time".into(),
+            position: pos,
+        })?;
         return Ok((pos + 1, pos + close, pos + close + 1));
     }
     let Some(literal) = next_literal else {
@@ -164,16 +189,31 @@ fn field_extent(
         if accepts(end) {
             return Ok((pos, end, end));
         }
-        if !quoted && !matches!(directive, Directive::ForwardedFor | Directive::OtherRequestHeader) && !literal_is_last {
+        if !quoted
+            && !matches!(directive, Directive::ForwardedFor | Directive::OtherRequestHeader)
+            && !literal_is_last
+        {
             break;
         }
         search_from = end + 1;
     }
-    Err(ParseError::Expected { expected: describe_literal(literal), position: pos })
+    Err(ParseError::Expected {
+        expected: describe_literal(literal),
+        position: pos,
+    })
 }
 
-fn assign<'a>(record: &mut AccessRecord<'a>, directive: Directive, raw: &'a [u8], position: usize) -> Result<(), ParseError> {
+fn assign<'a>(
+    record: &mut AccessRecord<'a>,
+    directive: Directive,
+    raw: &'a [u8],
+    position: usize,
+) -> Result<(), ParseError> {
     if raw == b"-" {
+        // CLF writes a body of zero bytes as `-` (%b); everywhere else `-` is "no value".
+        if directive == Directive::ResponseBytes {
+            record.response_bytes = Some(0);
+        }
         return Ok(());
     }
     let invalid = |name: &'static str, expected: &'static str| ParseError::InvalidField {
@@ -189,34 +229,56 @@ fn assign<'a>(record: &mut AccessRecord<'a>, directive: Directive, raw: &'a [u8]
         Directive::RemoteUser => record.user = non_empty(raw).then(|| unescape_field(raw)),
         Directive::Time | Directive::TimeUnbracketed => {
             record.time = Some(
-                Timestamp::parse_clf(raw).ok_or_else(|| invalid("%t", "a time like 21/Nov/2026:05:37:48 +0000"))?,
+                Timestamp::parse_clf(raw)
+                    .ok_or_else(|| invalid("%t", "a time like 21/Nov/2026:05:37:48 +0000"))?,
             );
         }
         Directive::EpochTime(unit) => {
-            record.time = Some(Timestamp::parse_epoch(raw, unit).ok_or_else(|| invalid("%{..}t", "an epoch number"))?);
+            record.time =
+                Some(Timestamp::parse_epoch(raw, unit).ok_or_else(|| invalid("%{..}t", "an epoch number"))?);
         }
         Directive::RequestLine => record.request_line = non_empty(raw).then(|| unescape_field(raw)),
-        Directive::FinalStatus => record.final_status = Some(parse_status(raw).ok_or_else(|| invalid("%>s", "a status code 100-999"))?),
+        Directive::FinalStatus => {
+            record.final_status =
+                Some(parse_status(raw).ok_or_else(|| invalid("%>s", "a status code 100-999"))?)
+        }
         Directive::OriginalStatus => {
-            record.original_status = Some(parse_status(raw).ok_or_else(|| invalid("%s", "a status code 100-999"))?);
+            record.original_status =
+                Some(parse_status(raw).ok_or_else(|| invalid("%s", "a status code 100-999"))?);
         }
         Directive::ResponseBytes => {
-            record.response_bytes = Some(parse_u64(raw).ok_or_else(|| invalid("%b/%B/%O", "a byte count"))?);
+            record.response_bytes = Some(parse_u64(raw).ok_or_else(|| invalid("%b", "a byte count"))?);
         }
-        Directive::RequestBytes => record.request_bytes = Some(parse_u64(raw).ok_or_else(|| invalid("%I", "a byte count"))?),
+        Directive::BytesSent => {
+            record.bytes_sent = Some(parse_u64(raw).ok_or_else(|| invalid("%O", "a byte count"))?)
+        }
+        Directive::RequestBytes => {
+            record.request_bytes = Some(parse_u64(raw).ok_or_else(|| invalid("%I", "a byte count"))?)
+        }
         Directive::DurationMicros => {
             let micros = parse_u64(raw).ok_or_else(|| invalid("%D", "microseconds"))?;
-            record.duration_nanos = Some(micros.checked_mul(1_000).ok_or_else(|| invalid("%D", "microseconds"))?);
+            record.duration_nanos = Some(
+                micros
+                    .checked_mul(1_000)
+                    .ok_or_else(|| invalid("%D", "microseconds"))?,
+            );
         }
         Directive::DurationMillis => {
             let millis = parse_u64(raw).ok_or_else(|| invalid("%{ms}T", "milliseconds"))?;
-            record.duration_nanos = Some(millis.checked_mul(1_000_000).ok_or_else(|| invalid("%{ms}T", "milliseconds"))?);
+            record.duration_nanos = Some(
+                millis
+                    .checked_mul(1_000_000)
+                    .ok_or_else(|| invalid("%{ms}T", "milliseconds"))?,
+            );
         }
         Directive::DurationSeconds => {
-            record.duration_nanos = Some(parse_seconds_as_nanos(raw).ok_or_else(|| invalid("%T", "seconds"))?);
+            record.duration_nanos =
+                Some(parse_seconds_as_nanos(raw).ok_or_else(|| invalid("%T", "seconds"))?);
         }
         Directive::ServerName => record.server_name = non_empty(raw).then(|| unescape_field(raw)),
-        Directive::RequestedServerName => record.requested_server_name = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::RequestedServerName => {
+            record.requested_server_name = non_empty(raw).then(|| unescape_field(raw))
+        }
         Directive::ServerPort => {
             record.server_port = Some(
                 parse_u64(raw)
@@ -305,13 +367,21 @@ mod tests {
                 name: "dash everywhere",
                 format: COMBINED,
                 line: r#"- - - [10/Oct/2000:13:55:36 -0700] "-" 400 - "-" "-""#,
-                check: |r| r.remote_host.is_none() && r.request_line.is_none() && r.response_bytes.is_none() && r.user_agent.is_none(),
+                check: |r| {
+                    r.remote_host.is_none()
+                        && r.request_line.is_none()
+                        && r.response_bytes == Some(0)
+                        && r.user_agent.is_none()
+                },
             },
             Case {
                 name: "escaped quote before the closing quote",
                 format: COMBINED,
                 line: r#"::1 - - [10/Oct/2000:13:55:36 +0000] "GET /q\"x\\ HTTP/1.1" 404 1 "-" "ua \"x\"""#,
-                check: |r| r.request_line.as_deref() == Some(r#"GET /q"x\ HTTP/1.1"#) && r.user_agent.as_deref() == Some(r#"ua "x""#),
+                check: |r| {
+                    r.request_line.as_deref() == Some(r#"GET /q"x\ HTTP/1.1"#)
+                        && r.user_agent.as_deref() == Some(r#"ua "x""#)
+                },
             },
             Case {
                 name: "unescaped quote inside the last field (not Apache, still read)",
@@ -335,25 +405,38 @@ mod tests {
                 name: "hostname client and user with escapes",
                 format: COMMON,
                 line: r#"monitoring-server - bob\x20smith [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 -"#,
-                check: |r| r.remote_host.as_deref() == Some("monitoring-server") && r.user.as_deref() == Some("bob smith"),
+                check: |r| {
+                    r.remote_host.as_deref() == Some("monitoring-server")
+                        && r.user.as_deref() == Some("bob smith")
+                },
             },
             Case {
                 name: "vhost with port",
                 format: VHOST_COMBINED,
                 line: r#"shop.example.test:443 2a02:cf40::1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/2.0" 200 512 "-" "ua""#,
-                check: |r| r.server_name.as_deref() == Some("shop.example.test") && r.server_port == Some(443) && r.remote_host.as_deref() == Some("2a02:cf40::1"),
+                check: |r| {
+                    r.server_name.as_deref() == Some("shop.example.test")
+                        && r.server_port == Some(443)
+                        && r.remote_host.as_deref() == Some("2a02:cf40::1")
+                },
             },
             Case {
                 name: "unquoted forwarded-for chain",
                 format: r#"%{X-Forwarded-For}i %h %l %u %t "%r" %>s %b"#,
                 line: r#"unknown, [2001:db8::2]:4711, 203.0.113.9:8080 10.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#,
-                check: |r| r.forwarded_for.as_deref() == Some("unknown, [2001:db8::2]:4711, 203.0.113.9:8080") && r.remote_host.as_deref() == Some("10.0.0.1"),
+                check: |r| {
+                    r.forwarded_for.as_deref() == Some("unknown, [2001:db8::2]:4711, 203.0.113.9:8080")
+                        && r.remote_host.as_deref() == Some("10.0.0.1")
+                },
             },
             Case {
                 name: "durations and epoch time",
                 format: "%h %{msec}t %D %T",
                 line: "1.2.3.4 1795239468123 1500 2",
-                check: |r| r.duration_nanos == Some(2_000_000_000) && r.time.map(|t| t.unix_millis()) == Some(1_795_239_468_123),
+                check: |r| {
+                    r.duration_nanos == Some(2_000_000_000)
+                        && r.time.map(|t| t.unix_millis()) == Some(1_795_239_468_123)
+                },
             },
             Case {
                 name: "nginx-style fractional seconds",
@@ -379,12 +462,42 @@ mod tests {
     #[test]
     fn mismatches_say_where_and_what() {
         let cases = [
-            ("common line against combined", COMBINED, r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#, "expected \" \\\"\""),
-            ("status not a number", COMMON, r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" abc 1"#, "invalid %>s value \"abc\""),
-            ("impossible date", COMMON, r#"1.2.3.4 - - [31/Feb/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#, "invalid %t value"),
-            ("no time bracket", COMMON, r#"1.2.3.4 - - 10/Oct/2000 "GET / HTTP/1.1" 200 1"#, "`[` opening the time"),
-            ("trailing garbage", COMMON, r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 x"#, "invalid %b/%B/%O value \"1 x\""),
-            ("bytes overflow", COMMON, r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 99999999999999999999999"#, "invalid %b/%B/%O"),
+            (
+                "common line against combined",
+                COMBINED,
+                r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#,
+                "expected \" \\\"\"",
+            ),
+            (
+                "status not a number",
+                COMMON,
+                r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" abc 1"#,
+                "invalid %>s value \"abc\"",
+            ),
+            (
+                "impossible date",
+                COMMON,
+                r#"1.2.3.4 - - [31/Feb/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#,
+                "invalid %t value",
+            ),
+            (
+                "no time bracket",
+                COMMON,
+                r#"1.2.3.4 - - 10/Oct/2000 "GET / HTTP/1.1" 200 1"#,
+                "`[` opening the time",
+            ),
+            (
+                "trailing garbage",
+                COMMON,
+                r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 x"#,
+                "invalid %b value \"1 x\"",
+            ),
+            (
+                "bytes overflow",
+                COMMON,
+                r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 99999999999999999999999"#,
+                "invalid %b",
+            ),
             ("empty line", COMMON, "", "expected \" \""),
         ];
         for (name, format, line, message) in cases {
@@ -395,7 +508,10 @@ mod tests {
 
     #[test]
     fn long_values_are_cut_in_messages() {
-        let line = format!(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" {} 1"#, "9".repeat(500));
+        let line = format!(
+            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" {} 1"#,
+            "9".repeat(500)
+        );
         let error = parse(COMMON, &line).unwrap_err().to_string();
         assert!(error.len() < 200, "{error}");
         assert!(error.contains('…'));

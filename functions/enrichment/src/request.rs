@@ -30,7 +30,11 @@ impl<'a> RequestLine<'a> {
         if tokens.next().is_some() {
             return None;
         }
-        Some(Self { method, target, version })
+        Some(Self {
+            method,
+            target,
+            version,
+        })
     }
 }
 
@@ -45,7 +49,9 @@ pub fn http_version(protocol: &str) -> Option<&str> {
 /// RFC 9110 token characters: what a method is made of.
 fn is_token(text: &str) -> bool {
     !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn is_target(method: &str, target: &str) -> bool {
@@ -58,7 +64,12 @@ fn is_target(method: &str, target: &str) -> bool {
 /// `host:port`, as CONNECT sends it.
 fn is_authority(target: &str) -> bool {
     match target.rsplit_once(':') {
-        Some((host, port)) => !host.is_empty() && !host.contains('/') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()),
+        Some((host, port)) => {
+            !host.is_empty()
+                && !host.contains('/')
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+        }
         None => false,
     }
 }
@@ -93,7 +104,10 @@ impl<'a> UrlParts<'a> {
             }
         } else {
             // `*` and `host:port` have neither path nor query.
-            return Self { path: None, query: None };
+            return Self {
+                path: None,
+                query: None,
+            };
         };
         let (path, query) = match path_and_query.split_once('?') {
             Some((path, query)) => (path, Some(query)),
@@ -110,7 +124,9 @@ pub fn percent_decode_path(path: &str) -> Cow<'_, str> {
     if !path.contains('%') {
         return Cow::Borrowed(path);
     }
-    percent_decode_str(path).decode_utf8().unwrap_or(Cow::Borrowed(path))
+    percent_decode_str(path)
+        .decode_utf8()
+        .unwrap_or(Cow::Borrowed(path))
 }
 
 /// `pdf` for `/docs/report.2026.pdf`; none for `/`, `/.env` or `/dir.d/`.
@@ -128,15 +144,43 @@ mod tests {
     #[test]
     fn request_lines() {
         let cases: &[(&str, &str, Option<(&str, &str, Option<&str>)>)] = &[
-            ("http/1.1", "GET /index.html HTTP/1.1", Some(("GET", "/index.html", Some("1.1")))),
-            ("http/1.0 head", "HEAD / HTTP/1.0", Some(("HEAD", "/", Some("1.0")))),
+            (
+                "http/1.1",
+                "GET /index.html HTTP/1.1",
+                Some(("GET", "/index.html", Some("1.1"))),
+            ),
+            (
+                "http/1.0 head",
+                "HEAD / HTTP/1.0",
+                Some(("HEAD", "/", Some("1.0"))),
+            ),
             ("http/2", "GET / HTTP/2.0", Some(("GET", "/", Some("2.0")))),
             ("http/0.9", "GET /", Some(("GET", "/", None))),
-            ("absolute form", "GET http://www.example.test/a HTTP/1.1", Some(("GET", "http://www.example.test/a", Some("1.1")))),
-            ("connect", "CONNECT www.example.test:443 HTTP/1.1", Some(("CONNECT", "www.example.test:443", Some("1.1")))),
-            ("options star", "OPTIONS * HTTP/1.1", Some(("OPTIONS", "*", Some("1.1")))),
-            ("webdav method", "PROPFIND / HTTP/1.1", Some(("PROPFIND", "/", Some("1.1")))),
-            ("lowercase method", "get / HTTP/1.1", Some(("get", "/", Some("1.1")))),
+            (
+                "absolute form",
+                "GET http://www.example.test/a HTTP/1.1",
+                Some(("GET", "http://www.example.test/a", Some("1.1"))),
+            ),
+            (
+                "connect",
+                "CONNECT www.example.test:443 HTTP/1.1",
+                Some(("CONNECT", "www.example.test:443", Some("1.1"))),
+            ),
+            (
+                "options star",
+                "OPTIONS * HTTP/1.1",
+                Some(("OPTIONS", "*", Some("1.1"))),
+            ),
+            (
+                "webdav method",
+                "PROPFIND / HTTP/1.1",
+                Some(("PROPFIND", "/", Some("1.1"))),
+            ),
+            (
+                "lowercase method",
+                "get / HTTP/1.1",
+                Some(("get", "/", Some("1.1"))),
+            ),
             ("tls bytes", "\u{16}\u{3}\u{1}", None),
             ("garbage", "garbage", None),
             ("not a target", "foo bar", None),
@@ -156,17 +200,65 @@ mod tests {
     fn url_parts() {
         let cases: &[(&str, &str, Option<&str>, Option<&str>, Option<&str>)] = &[
             ("root", "/", Some("/"), None, None),
-            ("file with query", "/a%20b.html?q=1&x=%22y%22", Some("/a b.html"), Some("q=1&x=%22y%22"), Some("html")),
-            ("utf-8 percent-encoded", "/gr%C3%BC%C3%9Fe.txt", Some("/grüße.txt"), None, Some("txt")),
-            ("latin-1 percent-encoded stays", "/caf%E9.html", Some("/caf%E9.html"), None, Some("html")),
-            ("dotted name", "/docs/report.2026.pdf", Some("/docs/report.2026.pdf"), None, Some("pdf")),
+            (
+                "file with query",
+                "/a%20b.html?q=1&x=%22y%22",
+                Some("/a b.html"),
+                Some("q=1&x=%22y%22"),
+                Some("html"),
+            ),
+            (
+                "utf-8 percent-encoded",
+                "/gr%C3%BC%C3%9Fe.txt",
+                Some("/grüße.txt"),
+                None,
+                Some("txt"),
+            ),
+            (
+                "latin-1 percent-encoded stays",
+                "/caf%E9.html",
+                Some("/caf%E9.html"),
+                None,
+                Some("html"),
+            ),
+            (
+                "dotted name",
+                "/docs/report.2026.pdf",
+                Some("/docs/report.2026.pdf"),
+                None,
+                Some("pdf"),
+            ),
             ("dotfile", "/.env", Some("/.env"), None, None),
-            ("dot in directory only", "/dir.d/file", Some("/dir.d/file"), None, None),
+            (
+                "dot in directory only",
+                "/dir.d/file",
+                Some("/dir.d/file"),
+                None,
+                None,
+            ),
             ("trailing dot", "/file.", Some("/file."), None, None),
             ("empty query", "/?", Some("/"), None, None),
-            ("absolute form", "http://www.example.test/index.html?a=1", Some("/index.html"), Some("a=1"), Some("html")),
-            ("absolute form no path", "http://www.example.test", None, None, None),
-            ("absolute form query only", "http://www.example.test?a=1", None, Some("a=1"), None),
+            (
+                "absolute form",
+                "http://www.example.test/index.html?a=1",
+                Some("/index.html"),
+                Some("a=1"),
+                Some("html"),
+            ),
+            (
+                "absolute form no path",
+                "http://www.example.test",
+                None,
+                None,
+                None,
+            ),
+            (
+                "absolute form query only",
+                "http://www.example.test?a=1",
+                None,
+                Some("a=1"),
+                None,
+            ),
             ("star", "*", None, None, None),
             ("authority", "www.example.test:443", None, None, None),
         ];
@@ -174,7 +266,11 @@ mod tests {
             let parts = UrlParts::of_target(target);
             assert_eq!(parts.path.as_deref(), *path, "{name} path");
             assert_eq!(parts.query, *query, "{name} query");
-            assert_eq!(parts.path.as_deref().and_then(extension), *ext, "{name} extension");
+            assert_eq!(
+                parts.path.as_deref().and_then(extension),
+                *ext,
+                "{name} extension"
+            );
         }
     }
 }

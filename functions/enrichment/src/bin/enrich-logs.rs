@@ -9,7 +9,9 @@ use std::time::Instant;
 use clap::{Parser, ValueEnum};
 use enrichment::config::{self, ConfigError, KEEP_ORIGINAL, TRUSTED_PROXIES, parse_bool};
 use enrichment::output::{DEFAULT_INDEX, IndexPattern, OutputFormat};
-use enrichment::{Enricher, EnrichmentConfig, EventContext, FormatChoice, IpAnonymization, Timestamp, strip_line_ending};
+use enrichment::{
+    Enricher, EnrichmentConfig, EventContext, FormatChoice, IpAnonymization, Timestamp, strip_line_ending,
+};
 
 /// Enrich Apache access logs into ECS JSON documents, one per input line, in order.
 ///
@@ -45,7 +47,12 @@ struct Args {
     trusted_proxies: Option<String>,
 
     /// none, or truncate: IPv4 to /24, IPv6 to /48.
-    #[arg(long = "anonymize-ip", env = "IP_ANONYMIZATION", default_value = "none", value_name = "MODE")]
+    #[arg(
+        long = "anonymize-ip",
+        env = "IP_ANONYMIZATION",
+        default_value = "none",
+        value_name = "MODE"
+    )]
     anonymize_ip: String,
 
     /// Also keep the raw line in event.original for lines that parse.
@@ -84,11 +91,15 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> io::Result<()> {
-    let (enricher, output) = settings(args).map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
+    let (enricher, output) =
+        settings(args).map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
     let inputs = open_inputs(&args.files)?;
 
     let started = Instant::now();
-    let context = EventContext { event_id: None, received_at: Timestamp::now() };
+    let context = EventContext {
+        event_id: None,
+        received_at: Timestamp::now(),
+    };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut stats = Stats::default();
@@ -126,7 +137,10 @@ fn run(args: &Args) -> io::Result<()> {
 fn settings(args: &Args) -> Result<(Enricher, OutputFormat), String> {
     let text = |e: ConfigError| e.to_string();
     if !args.no_geoip {
-        let given = [(config::GEOIP_CITY_DB, &args.city_db), (config::GEOIP_ASN_DB, &args.asn_db)];
+        let given = [
+            (config::GEOIP_CITY_DB, &args.city_db),
+            (config::GEOIP_ASN_DB, &args.asn_db),
+        ];
         if let Some((setting, Some(path))) = given.iter().find(|(_, path)| path.is_some()) {
             return Err(format!(
                 "{setting} is set to {:?}, but GeoIP lookups are not supported by this version; unset it or pass --no-geoip",
@@ -138,7 +152,11 @@ fn settings(args: &Args) -> Result<(Enricher, OutputFormat), String> {
         parse_bool(config::GEOIP_OPTIONAL, value).map_err(text)?;
     }
     if let Some(value) = args.trusted_proxies.as_deref().filter(|v| !v.trim().is_empty()) {
-        return Err(text(ConfigError::new(TRUSTED_PROXIES, value, "trusted proxies are not supported by this version; leave it empty")));
+        return Err(text(ConfigError::new(
+            TRUSTED_PROXIES,
+            value,
+            "trusted proxies are not supported by this version; leave it empty",
+        )));
     }
     let config = EnrichmentConfig {
         format: FormatChoice::parse(&args.format).map_err(text)?,
@@ -158,7 +176,10 @@ fn settings(args: &Args) -> Result<(Enricher, OutputFormat), String> {
 /// Opens every input up front, so a missing file fails before any output is written.
 fn open_inputs(files: &[PathBuf]) -> io::Result<Vec<(String, Box<dyn BufRead>)>> {
     if files.is_empty() {
-        return Ok(vec![("standard input".to_owned(), Box::new(BufReader::with_capacity(256 * 1024, io::stdin())))]);
+        return Ok(vec![(
+            "standard input".to_owned(),
+            Box::new(BufReader::with_capacity(256 * 1024, io::stdin())),
+        )]);
     }
     files
         .iter()
@@ -167,8 +188,9 @@ fn open_inputs(files: &[PathBuf]) -> io::Result<Vec<(String, Box<dyn BufRead>)>>
                 let stdin: Box<dyn BufRead> = Box::new(BufReader::with_capacity(256 * 1024, io::stdin()));
                 return Ok(("standard input".to_owned(), stdin));
             }
-            let file = File::open(path)
-                .map_err(|error| io::Error::new(error.kind(), format!("cannot read {}: {error}", path.display())))?;
+            let file = File::open(path).map_err(|error| {
+                io::Error::new(error.kind(), format!("cannot read {}: {error}", path.display()))
+            })?;
             let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(256 * 1024, file));
             Ok((path.display().to_string(), reader))
         })
@@ -184,7 +206,11 @@ struct Stats {
 impl Stats {
     fn print(&self, seconds: f64) {
         // Every line is one document, parse failures included.
-        let per_second = if seconds > 0.0 { self.lines as f64 / seconds } else { 0.0 };
+        let per_second = if seconds > 0.0 {
+            self.lines as f64 / seconds
+        } else {
+            0.0
+        };
         eprintln!(
             "lines: {}, documents: {}, parse failures: {}, seconds: {:.3}, lines/s: {:.0}",
             self.lines, self.lines, self.parse_failures, seconds, per_second
