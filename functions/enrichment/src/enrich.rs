@@ -1,8 +1,10 @@
 //! The enrichment core both Lambda functions and `enrich-logs` run: one line in, one document out.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::borrow::Cow;
+use std::net::IpAddr;
 
 use crate::agent_json::{looks_like_json_object, parse_agent_json};
+use crate::anonymize::{truncate, truncate_addresses_in};
 use crate::config::{EnrichmentConfig, FormatChoice, IpAnonymization};
 use crate::document::{Client, EventContext, write_access_document, write_failure_document};
 use crate::escape::as_logged;
@@ -74,7 +76,7 @@ impl Enricher {
             Ok(record) => {
                 let address = record.remote_host.as_deref().or(record.remote_addr.as_deref());
                 let client = address.map(|address| self.client(address));
-                let original = self.config.keep_original.then(|| as_logged(line));
+                let original = self.config.keep_original.then(|| self.original_text(line));
                 let timestamp =
                     write_access_document(out, &record, client.as_ref(), context, original.as_deref());
                 LineOutcome {
@@ -83,12 +85,25 @@ impl Enricher {
                 }
             }
             Err(error) => {
-                let timestamp = write_failure_document(out, &as_logged(line), &error.to_string(), context);
+                let timestamp =
+                    write_failure_document(out, &self.original_text(line), &error.to_string(), context);
                 LineOutcome {
                     timestamp,
                     parse_failure: true,
                 }
             }
+        }
+    }
+
+    /// The raw line for `event.original`: as logged, addresses truncated when anonymizing.
+    fn original_text<'a>(&self, line: &'a [u8]) -> Cow<'a, str> {
+        let text = as_logged(line);
+        match self.config.anonymization {
+            IpAnonymization::None => text,
+            IpAnonymization::Truncate => match truncate_addresses_in(&text) {
+                Cow::Borrowed(_) => text,
+                Cow::Owned(truncated) => Cow::Owned(truncated),
+            },
         }
     }
 
@@ -110,20 +125,6 @@ impl Enricher {
                 }
             }
             Err(_) => Client::HostName(logged),
-        }
-    }
-}
-
-/// The /24 network of an IPv4 address, the /48 of an IPv6 address.
-pub fn truncate(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            IpAddr::V4(Ipv4Addr::new(a, b, c, 0))
-        }
-        IpAddr::V6(v6) => {
-            let [a, b, c, ..] = v6.segments();
-            IpAddr::V6(Ipv6Addr::new(a, b, c, 0, 0, 0, 0, 0))
         }
     }
 }

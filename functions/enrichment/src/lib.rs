@@ -4,6 +4,7 @@
 //! a line that cannot be read still becomes a document (tagged `_parse_failure`), so nothing is lost.
 
 pub mod agent_json;
+pub mod anonymize;
 pub mod config;
 pub mod document;
 pub mod enrich;

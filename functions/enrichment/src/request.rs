@@ -143,7 +143,13 @@ mod tests {
 
     #[test]
     fn request_lines() {
-        let cases: &[(&str, &str, Option<(&str, &str, Option<&str>)>)] = &[
+        // (name, request line, expected (method, target, version))
+        type Case = (
+            &'static str,
+            &'static str,
+            Option<(&'static str, &'static str, Option<&'static str>)>,
+        );
+        let cases: &[Case] = &[
             (
                 "http/1.1",
                 "GET /index.html HTTP/1.1",
@@ -198,7 +204,15 @@ mod tests {
 
     #[test]
     fn url_parts() {
-        let cases: &[(&str, &str, Option<&str>, Option<&str>, Option<&str>)] = &[
+        // (name, target, path, query, extension)
+        type Case = (
+            &'static str,
+            &'static str,
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
+        );
+        let cases: &[Case] = &[
             ("root", "/", Some("/"), None, None),
             (
                 "file with query",

@@ -1,0 +1,34 @@
+# The one entry point for everything a user or CI runs. `make help` lists the targets.
+SHELL := /bin/bash
+CARGO ?= cargo
+OUT := out
+
+.PHONY: help setup demo test lint bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: ## Fetch the pinned crates (the Rust toolchain is the machine's)
+	$(CARGO) fetch --locked
+
+demo: setup ## Enrich the bundled sample log (tests/data/sample.log) into out/sample.ndjson
+	$(CARGO) build --locked --release -p enrichment --bin enrich-logs
+	@mkdir -p $(OUT)
+	./target/release/enrich-logs --no-geoip --stats tests/data/sample.log > $(OUT)/sample.ndjson
+	@echo "first two documents of $(OUT)/sample.ndjson:"
+	@head -n 2 $(OUT)/sample.ndjson
+
+test: setup lint ## Lint, then run every test of the workspace
+	$(CARGO) test --locked --workspace --all-targets
+
+lint: ## rustfmt and clippy, warnings are errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+bench: setup ## Criterion benchmarks, then enrich-logs --stats over 200,000 sample lines
+	$(CARGO) bench --locked -p enrichment
+	scripts/bench.sh
+
+clean: ## Remove build output
+	$(CARGO) clean
+	rm -rf $(OUT)
