@@ -55,7 +55,7 @@ impl Enricher {
                 for format in &self.builtins {
                     match format.parse(line) {
                         Ok(record) => return Ok(record),
-                        Err(error) if furthest.as_ref().is_none_or(|f| error.position() > f.position()) => {
+                        Err(error) if furthest.as_ref().is_none_or(|f| error.progress() > f.progress()) => {
                             furthest = Some(error);
                         }
                         Err(_) => {}
@@ -126,5 +126,98 @@ impl Enricher {
             }
             Err(_) => Client::HostName(logged),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn enrich(config: EnrichmentConfig, line: &str) -> (LineOutcome, Value) {
+        let context = EventContext {
+            event_id: Some("49590338271490256608559692538361571095921575989136588898"),
+            received_at: Timestamp::from_unix_millis(1_000).unwrap(),
+        };
+        let mut out = Vec::new();
+        let outcome = Enricher::new(config).enrich_line(line.as_bytes(), &context, &mut out);
+        (outcome, serde_json::from_slice(&out).unwrap())
+    }
+
+    fn with_format(format: &str) -> EnrichmentConfig {
+        EnrichmentConfig {
+            format: FormatChoice::parse(format).unwrap(),
+            ..EnrichmentConfig::default()
+        }
+    }
+
+    #[test]
+    fn failure_document_shape() {
+        let (outcome, doc) = enrich(EnrichmentConfig::default(), "not a log line");
+        assert!(outcome.parse_failure);
+        assert_eq!(
+            doc,
+            json!({
+                "@timestamp": "1970-01-01T00:00:01.000Z",
+                "event": {"dataset": "apache.access", "id": "49590338271490256608559692538361571095921575989136588898", "original": "not a log line"},
+                "error": {"message": "line matches none of combined, vhost_combined, common: expected `[` opening the time at byte 10"},
+                "tags": ["_parse_failure"],
+            })
+        );
+    }
+
+    #[test]
+    fn auto_reports_the_attempt_that_got_furthest() {
+        let line = r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 x"#;
+        let (_, doc) = enrich(EnrichmentConfig::default(), line);
+        let message = doc["error"]["message"].as_str().unwrap();
+        assert!(
+            message.ends_with(r#"invalid %b value "x" at byte 62: expected a byte count"#),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn fields_without_a_request_line() {
+        let (outcome, doc) = enrich(
+            with_format(r#"%a %{msec}t %m "%U" %q %H %>s %B %{ms}T %V"#),
+            "2a02:cf40::1 1795239468123 POST \"/a b.php\" ?x=%20 HTTP/2.0 201 0 12 shop.example.test",
+        );
+        assert!(!outcome.parse_failure, "{doc}");
+        assert_eq!(
+            doc,
+            json!({
+                "@timestamp": "2026-11-21T05:37:48.123Z",
+                "source": {"address": "2a02:cf40::1", "ip": "2a02:cf40::1"},
+                "http": {"request": {"method": "POST"}, "version": "2.0", "response": {"status_code": 201, "body": {"bytes": 0}}},
+                "url": {"path": "/a b.php", "query": "x=%20", "extension": "php"},
+                "destination": {"domain": "shop.example.test"},
+                "event": {"dataset": "apache.access", "id": "49590338271490256608559692538361571095921575989136588898", "duration": 12_000_000},
+            })
+        );
+    }
+
+    #[test]
+    fn kinesis_agent_records_in_auto() {
+        let line = r#"{"host":"::ffff:81.2.69.142","ident":null,"authuser":null,"datetime":"21/Nov/2026:05:00:36 +0000","request":"GET /index.html HTTP/1.1","response":"200","bytes":"18","referer":null,"agent":"curl/8.5.0"}"#;
+        let (outcome, doc) = enrich(EnrichmentConfig::default(), line);
+        assert!(!outcome.parse_failure, "{doc}");
+        assert_eq!(
+            doc["source"],
+            json!({"address": "::ffff:81.2.69.142", "ip": "81.2.69.142"})
+        );
+        assert_eq!(doc["url"]["extension"], "html");
+        assert_eq!(outcome.timestamp.unix_millis(), 1_795_237_236_000);
+    }
+
+    #[test]
+    fn format_without_time_uses_the_received_time() {
+        let (outcome, doc) = enrich(
+            with_format(r#"%h "%r" %>s"#),
+            r#"81.2.69.142 "GET / HTTP/1.1" 200"#,
+        );
+        assert_eq!(outcome.timestamp.unix_millis(), 1_000);
+        assert_eq!(doc["@timestamp"], "1970-01-01T00:00:01.000Z");
     }
 }

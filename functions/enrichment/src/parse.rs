@@ -77,11 +77,13 @@ pub enum ParseError {
 }
 
 impl ParseError {
-    /// How far into the line the match got, to report the most telling of several attempts.
-    pub fn position(&self) -> usize {
+    /// How far into the line the match got, to report the most telling of several attempts:
+    /// further is better, and at the same byte a bad value says more than a missing delimiter.
+    pub fn progress(&self) -> (usize, bool) {
         match self {
-            Self::Expected { position, .. } | Self::InvalidField { position, .. } => *position,
-            Self::Other(_) => 0,
+            Self::Expected { position, .. } => (*position, false),
+            Self::InvalidField { position, .. } => (*position, true),
+            Self::Other(_) => (0, false),
         }
     }
 }
