@@ -11,11 +11,12 @@ help: ## List the targets
 setup: ## Fetch the pinned crates (the Rust toolchain is the machine's)
 	$(CARGO) fetch --locked
 
-demo: setup ## Enrich the bundled sample log (tests/data/sample.log) into out/sample.ndjson
-	$(CARGO) build --locked --release -p enrichment --bin enrich-logs
-	@mkdir -p $(OUT)
-	./target/release/enrich-logs --no-geoip --stats tests/data/sample.log > $(OUT)/sample.ndjson
-	@echo "first two documents of $(OUT)/sample.ndjson:"
+demo: setup ## Enrich the bundled sample log with the generated demo GeoIP databases into out/sample.ndjson
+	$(CARGO) build --locked --release -p enrichment -p geoip-testdata --bins
+	./target/release/make-demo-geoip geoip/demo/networks.tsv $(OUT)/demo-geoip
+	./target/release/enrich-logs --city-db $(OUT)/demo-geoip/Demo-City.mmdb --asn-db $(OUT)/demo-geoip/Demo-ASN.mmdb \
+	  --stats tests/data/sample.log > $(OUT)/sample.ndjson
+	@echo "first two documents of $(OUT)/sample.ndjson (demo GeoIP data, not real):"
 	@head -n 2 $(OUT)/sample.ndjson
 
 test: setup lint ## Lint, then run every test of the workspace

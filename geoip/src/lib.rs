@@ -59,11 +59,7 @@ pub enum GeoIpError {
     #[error("{path} is not a MaxMind DB file: {reason}")]
     NotMaxMind { path: PathBuf, reason: String },
     #[error("{path} is a {found:?} database, expected {expected}")]
-    WrongKind {
-        path: PathBuf,
-        found: String,
-        expected: &'static str,
-    },
+    WrongKind { path: PathBuf, found: String, expected: &'static str },
 }
 
 /// One opened, validated database.
@@ -75,18 +71,14 @@ pub struct Database {
 impl Database {
     /// Memory-maps the file at `path` and checks that it is a database of `kind`.
     pub fn open(path: &Path, kind: DatabaseKind) -> Result<Self, GeoIpError> {
-        let file = std::fs::File::open(path).map_err(|source| GeoIpError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
+        let file =
+            std::fs::File::open(path).map_err(|source| GeoIpError::Open { path: path.to_owned(), source })?;
         // SAFETY: the map is read-only and the databases are replaced by deploying a new Lambda
         // layer (or file), never truncated in place while a process has them open; that is the
         // contract memory-mapped MaxMind readers rely on everywhere.
         #[allow(unsafe_code)]
-        let map = unsafe { maxminddb::Mmap::map(&file) }.map_err(|source| GeoIpError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
+        let map = unsafe { maxminddb::Mmap::map(&file) }
+            .map_err(|source| GeoIpError::Open { path: path.to_owned(), source })?;
         Self::from_source(Source::Mapped(map), path, kind)
     }
 
@@ -96,10 +88,8 @@ impl Database {
     }
 
     fn from_source(source: Source, path: &Path, kind: DatabaseKind) -> Result<Self, GeoIpError> {
-        let reader = Reader::from_source(source).map_err(|error| GeoIpError::NotMaxMind {
-            path: path.to_owned(),
-            reason: error.to_string(),
-        })?;
+        let reader = Reader::from_source(source)
+            .map_err(|error| GeoIpError::NotMaxMind { path: path.to_owned(), reason: error.to_string() })?;
         let found = &reader.metadata().database_type;
         if !kind.accepts(found) {
             return Err(GeoIpError::WrongKind {
@@ -122,24 +112,20 @@ impl Database {
     }
 }
 
-/// The City database and, optionally, the ASN database.
+/// The City and ASN databases; either may be missing.
 #[derive(Debug)]
 pub struct GeoIp {
-    city: Database,
+    city: Option<Database>,
     asn: Option<Database>,
 }
 
-/// The result of looking up one client address.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Lookup<'a> {
-    /// Private, loopback, link-local, documentation and other non-global addresses: not looked up.
-    NotGlobal,
-    /// A global address the City database has no record for. `as_info` may still be known.
-    NotFound { as_info: Option<AsInfo<'a>> },
-    Found {
-        location: Location<'a>,
-        as_info: Option<AsInfo<'a>>,
-    },
+/// What the databases know about one global address.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lookup<'a> {
+    pub location: Option<Location<'a>>,
+    pub as_info: Option<AsInfo<'a>>,
+    /// There is a City database and it has no record for the address (`_geoip_lookup_failure`).
+    pub city_record_missing: bool,
 }
 
 /// The `source.geo.*` fields. Every field may be absent (partial records).
@@ -167,35 +153,38 @@ pub struct AsInfo<'a> {
 }
 
 impl GeoIp {
-    pub fn new(city: Database, asn: Option<Database>) -> Self {
+    pub fn new(city: Option<Database>, asn: Option<Database>) -> Self {
         Self { city, asn }
     }
 
-    pub fn city(&self) -> &Database {
-        &self.city
+    pub fn city(&self) -> Option<&Database> {
+        self.city.as_ref()
     }
 
     pub fn asn(&self) -> Option<&Database> {
         self.asn.as_ref()
     }
 
-    /// Looks `ip` up in both databases. A record that cannot be decoded counts as no record.
-    pub fn lookup(&self, ip: IpAddr) -> Lookup<'_> {
+    /// Looks `ip` up in both databases; `None` for private, loopback, link-local, documentation
+    /// and other non-global addresses, which are not looked up. A record that cannot be decoded
+    /// counts as no record.
+    pub fn lookup(&self, ip: IpAddr) -> Option<Lookup<'_>> {
         let ip = ip.to_canonical();
         if !is_global(ip) {
-            return Lookup::NotGlobal;
+            return None;
         }
-        let as_info = self.asn.as_ref().and_then(|asn| lookup_as(asn, ip));
-        match lookup_location(&self.city, ip) {
-            Some(location) => Lookup::Found { location, as_info },
-            None => Lookup::NotFound { as_info },
-        }
+        let location = self.city.as_ref().and_then(|city| lookup_location(city, ip));
+        Some(Lookup {
+            city_record_missing: self.city.is_some() && location.is_none(),
+            location,
+            as_info: self.asn.as_ref().and_then(|asn| lookup_as(asn, ip)),
+        })
     }
 
     /// The data-section offset of the City record for `ip`: every address of a network shares
     /// it, so it identifies the record (a cache key).
     pub fn city_record_offset(&self, ip: IpAddr) -> Option<usize> {
-        self.city.reader.lookup(ip.to_canonical()).ok()?.offset()
+        self.city.as_ref()?.reader.lookup(ip.to_canonical()).ok()?.offset()
     }
 }
 

@@ -17,10 +17,7 @@ fn city_entries() -> Vec<CityEntry> {
             network: "81.2.69.128/26".into(),
             continent: pair("EU", "Europe"),
             country: pair("GB", "United Kingdom"),
-            subdivisions: vec![
-                ("ENG".into(), "England".into()),
-                ("WBK".into(), "West Berkshire".into()),
-            ],
+            subdivisions: vec![("ENG".into(), "England".into()), ("WBK".into(), "West Berkshire".into())],
             city: Some("Boxford".into()),
             postal_code: Some("OX1".into()),
             location: Some((51.75, -1.25)),
@@ -63,11 +60,7 @@ fn asn_entries() -> Vec<AsnEntry> {
             number: 29518,
             organization: Some("Bredband2 AB".into()),
         },
-        AsnEntry {
-            network: "2001:480::/32".into(),
-            number: 668,
-            organization: None,
-        },
+        AsnEntry { network: "2001:480::/32".into(), number: 668, organization: None },
         // An address the City database does not know.
         AsnEntry {
             network: "50.114.0.0/16".into(),
@@ -84,7 +77,7 @@ fn geoip(with_asn: bool) -> GeoIp {
         let asn = asn_database("GeoLite2-ASN", "test", &asn_entries()).unwrap();
         Database::from_bytes(asn, Path::new("asn.mmdb"), DatabaseKind::Asn).unwrap()
     });
-    GeoIp::new(city, asn)
+    GeoIp::new(Some(city), asn)
 }
 
 fn ip(text: &str) -> IpAddr {
@@ -94,11 +87,10 @@ fn ip(text: &str) -> IpAddr {
 #[test]
 fn full_record_ipv4_with_most_specific_subdivision() {
     let db = geoip(true);
-    let Lookup::Found { location, as_info } = db.lookup(ip("81.2.69.142")) else {
-        panic!("not found")
-    };
+    let Lookup { location, as_info, city_record_missing } = db.lookup(ip("81.2.69.142")).unwrap();
+    assert!(!city_record_missing);
     assert_eq!(
-        location,
+        location.unwrap(),
         Location {
             continent_code: Some("EU"),
             continent_name: Some("Europe"),
@@ -112,21 +104,14 @@ fn full_record_ipv4_with_most_specific_subdivision() {
             coordinates: Some((51.75, -1.25)),
         }
     );
-    assert_eq!(
-        as_info,
-        Some(AsInfo {
-            number: Some(20712),
-            organization: Some("Andrews & Arnold Ltd")
-        })
-    );
+    assert_eq!(as_info, Some(AsInfo { number: Some(20712), organization: Some("Andrews & Arnold Ltd") }));
 }
 
 #[test]
 fn full_record_ipv6_and_ipv4_mapped() {
     let db = geoip(true);
-    let Lookup::Found { location, as_info } = db.lookup(ip("2a02:cf40::1")) else {
-        panic!("not found")
-    };
+    let Lookup { location, as_info, .. } = db.lookup(ip("2a02:cf40::1")).unwrap();
+    let location = location.unwrap();
     assert_eq!(location.city_name, Some("Oslo"));
     assert_eq!(location.coordinates, Some((59.9127, 10.7461)));
     assert_eq!(as_info, None);
@@ -136,54 +121,39 @@ fn full_record_ipv6_and_ipv4_mapped() {
 #[test]
 fn partial_records() {
     let db = geoip(true);
-    let Lookup::Found { location, as_info } = db.lookup(ip("89.160.20.130")) else {
-        panic!("not found")
-    };
-    assert_eq!(
-        location,
-        Location {
-            country_iso_code: Some("SE"),
-            country_name: Some("Sweden"),
-            ..Location::default()
-        }
-    );
+    let Lookup { location, as_info, .. } = db.lookup(ip("89.160.20.130")).unwrap();
+    let sweden =
+        Location { country_iso_code: Some("SE"), country_name: Some("Sweden"), ..Location::default() };
+    assert_eq!(location.unwrap(), sweden);
     assert_eq!(as_info.unwrap().number, Some(29518));
 
-    let Lookup::Found { location, as_info } = db.lookup(ip("2001:480::52")) else {
-        panic!("not found")
-    };
-    assert_eq!(
-        location.coordinates, None,
-        "no coordinates without both latitude and longitude"
-    );
+    let Lookup { location, as_info, .. } = db.lookup(ip("2001:480::52")).unwrap();
+    let location = location.unwrap();
+    assert_eq!(location.coordinates, None, "no coordinates without both latitude and longitude");
     assert_eq!(location.timezone, Some("America/Chicago"));
-    assert_eq!(
-        as_info,
-        Some(AsInfo {
-            number: Some(668),
-            organization: None
-        })
-    );
+    assert_eq!(as_info, Some(AsInfo { number: Some(668), organization: None }));
 }
 
 #[test]
 fn missing_records() {
     let db = geoip(true);
-    assert_eq!(db.lookup(ip("8.8.8.8")), Lookup::NotFound { as_info: None });
-    assert_eq!(db.lookup(ip("2600::1")), Lookup::NotFound { as_info: None });
-    assert_eq!(
-        db.lookup(ip("50.114.0.7")),
-        Lookup::NotFound {
-            as_info: Some(AsInfo {
-                number: Some(23352),
-                organization: Some("Server Central")
-            })
-        }
-    );
-    assert_eq!(
-        geoip(false).lookup(ip("50.114.0.7")),
-        Lookup::NotFound { as_info: None }
-    );
+    let missing = Lookup { location: None, as_info: None, city_record_missing: true };
+    assert_eq!(db.lookup(ip("8.8.8.8")), Some(missing.clone()));
+    assert_eq!(db.lookup(ip("2600::1")), Some(missing.clone()));
+    let as_info = Some(AsInfo { number: Some(23352), organization: Some("Server Central") });
+    assert_eq!(db.lookup(ip("50.114.0.7")), Some(Lookup { as_info, ..missing.clone() }));
+    assert_eq!(geoip(false).lookup(ip("50.114.0.7")), Some(missing));
+}
+
+#[test]
+fn asn_only() {
+    let asn = asn_database("GeoLite2-ASN", "test", &asn_entries()).unwrap();
+    let asn = Database::from_bytes(asn, Path::new("asn.mmdb"), DatabaseKind::Asn).unwrap();
+    let db = GeoIp::new(None, Some(asn));
+    let lookup = db.lookup(ip("81.2.69.142")).unwrap();
+    assert_eq!(lookup.as_info.unwrap().number, Some(20712));
+    assert!(lookup.location.is_none());
+    assert!(!lookup.city_record_missing, "no City database: nothing to miss");
 }
 
 #[test]
@@ -199,7 +169,7 @@ fn non_global_addresses_are_not_looked_up() {
         "2001:db8::1",
         "::ffff:192.168.0.1",
     ] {
-        assert_eq!(db.lookup(ip(address)), Lookup::NotGlobal, "{address}");
+        assert_eq!(db.lookup(ip(address)), None, "{address}");
     }
 }
 
@@ -216,12 +186,8 @@ fn records_of_a_network_share_one_offset() {
 #[test]
 fn wrong_or_broken_files_name_the_path_and_what_was_found() {
     let asn = asn_database("GeoLite2-ASN", "test", &asn_entries()).unwrap();
-    let error = Database::from_bytes(
-        asn,
-        Path::new("/opt/geoip/GeoLite2-City.mmdb"),
-        DatabaseKind::City,
-    )
-    .unwrap_err();
+    let error = Database::from_bytes(asn, Path::new("/opt/geoip/GeoLite2-City.mmdb"), DatabaseKind::City)
+        .unwrap_err();
     assert!(matches!(error, GeoIpError::WrongKind { .. }));
     assert_eq!(
         error.to_string(),
@@ -231,27 +197,16 @@ fn wrong_or_broken_files_name_the_path_and_what_was_found() {
     let city = city_database("GeoLite2-City", "test", &city_entries()).unwrap();
     let error = Database::from_bytes(city, Path::new("asn.mmdb"), DatabaseKind::Asn).unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with("asn.mmdb is a \"GeoLite2-City\" database, expected an ASN database")
+        error.to_string().starts_with("asn.mmdb is a \"GeoLite2-City\" database, expected an ASN database")
     );
 
-    let error = Database::from_bytes(
-        b"not a database".to_vec(),
-        Path::new("x.mmdb"),
-        DatabaseKind::City,
-    )
-    .unwrap_err();
-    assert!(
-        error.to_string().starts_with("x.mmdb is not a MaxMind DB file: "),
-        "{error}"
-    );
+    let error = Database::from_bytes(b"not a database".to_vec(), Path::new("x.mmdb"), DatabaseKind::City)
+        .unwrap_err();
+    assert!(error.to_string().starts_with("x.mmdb is not a MaxMind DB file: "), "{error}");
 
     let error = Database::open(Path::new("/nonexistent/GeoLite2-City.mmdb"), DatabaseKind::City).unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with("cannot open GeoIP database /nonexistent/GeoLite2-City.mmdb: "),
+        error.to_string().starts_with("cannot open GeoIP database /nonexistent/GeoLite2-City.mmdb: "),
         "{error}"
     );
 }
@@ -262,15 +217,11 @@ fn opens_by_memory_map_and_accepts_other_city_vendors() {
     std::fs::create_dir_all(&dir).unwrap();
     for database_type in ["GeoIP2-City", "DBIP-City-Lite", "GeoIP2-Enterprise"] {
         let path = dir.join(format!("{database_type}.mmdb"));
-        std::fs::write(
-            &path,
-            city_database(database_type, "test", &city_entries()).unwrap(),
-        )
-        .unwrap();
+        std::fs::write(&path, city_database(database_type, "test", &city_entries()).unwrap()).unwrap();
         let db = Database::open(&path, DatabaseKind::City).unwrap();
         assert_eq!(db.database_type(), database_type);
-        let geoip = GeoIp::new(db, None);
-        assert!(matches!(geoip.lookup(ip("81.2.69.142")), Lookup::Found { .. }));
+        let geoip = GeoIp::new(Some(db), None);
+        assert!(geoip.lookup(ip("81.2.69.142")).unwrap().location.is_some());
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -11,10 +11,7 @@ use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
 fn lines(name: &str) -> Vec<Vec<u8>> {
     let path = format!("{}/../../tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
-    text.split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect()
+    text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
 }
 
 fn enrich(c: &mut Criterion) {
@@ -22,7 +19,7 @@ fn enrich(c: &mut Criterion) {
         event_id: None,
         received_at: Timestamp::from_unix_millis(0).unwrap_or_else(Timestamp::now),
     };
-    let enricher = Enricher::new(EnrichmentConfig::default());
+    let mut enricher = Enricher::new(EnrichmentConfig::default(), None);
     let mut group = c.benchmark_group("enrich");
     for file in ["sample.log", "combined.log"] {
         let lines = lines(file);

@@ -130,32 +130,16 @@ mod tests {
     #[test]
     fn rejects_what_is_not_an_agent_record() {
         let cases: &[(&str, &[u8], &str)] = &[
-            (
-                "malformed json",
-                br#"{"host":"#,
-                "not a Kinesis Agent JSON record",
-            ),
+            ("malformed json", br#"{"host":"#, "not a Kinesis Agent JSON record"),
             ("array", b"[1,2]", "not a Kinesis Agent JSON record"),
-            (
-                "no known keys",
-                br#"{"level":"info"}"#,
-                "none of the Kinesis Agent keys",
-            ),
+            ("no known keys", br#"{"level":"info"}"#, "none of the Kinesis Agent keys"),
             (
                 "number where a string belongs",
                 br#"{"host":"a","response":200}"#,
                 "not a Kinesis Agent JSON record",
             ),
-            (
-                "bad status",
-                br#"{"host":"a","response":"2OO"}"#,
-                "invalid response value \"2OO\"",
-            ),
-            (
-                "bad time",
-                br#"{"host":"a","datetime":"yesterday"}"#,
-                "invalid datetime value",
-            ),
+            ("bad status", br#"{"host":"a","response":"2OO"}"#, "invalid response value \"2OO\""),
+            ("bad time", br#"{"host":"a","datetime":"yesterday"}"#, "invalid datetime value"),
         ];
         for (name, line, message) in cases {
             let error = parse_agent_json(line).unwrap_err().to_string();

@@ -29,9 +29,7 @@ pub fn truncate_addresses_in(text: &str) -> Cow<'_, str> {
     let mut search_from = 0;
     while let Some(offset) = text[search_from..].find(is_address_char) {
         let run_start = search_from + offset;
-        let run_len = text[run_start..]
-            .find(|c: char| !is_address_char(c))
-            .unwrap_or(text.len() - run_start);
+        let run_len = text[run_start..].find(|c: char| !is_address_char(c)).unwrap_or(text.len() - run_start);
         search_from = run_start + run_len;
         let Some((start, len, ip)) = address_in(&text[run_start..search_from]) else {
             continue;
@@ -69,9 +67,7 @@ fn address_in(run: &str) -> Option<(usize, usize, IpAddr)> {
         }
         None => (0, run),
     };
-    v4.parse::<Ipv4Addr>()
-        .ok()
-        .map(|ip| (start, v4.len(), IpAddr::V4(ip)))
+    v4.parse::<Ipv4Addr>().ok().map(|ip| (start, v4.len(), IpAddr::V4(ip)))
 }
 
 #[cfg(test)]
@@ -110,16 +106,8 @@ mod tests {
                 "21/Nov/2026:06:45:50 cafe:beef dead.beef",
                 "21/Nov/2026:06:45:50 cafe:beef dead.beef",
             ),
-            (
-                "unparsed line",
-                "garbage from 81.2.69.142!",
-                "garbage from 81.2.69.0!",
-            ),
-            (
-                "end of a sentence",
-                "seen from 81.2.69.142.",
-                "seen from 81.2.69.0.",
-            ),
+            ("unparsed line", "garbage from 81.2.69.142!", "garbage from 81.2.69.0!"),
+            ("end of a sentence", "seen from 81.2.69.142.", "seen from 81.2.69.0."),
             ("after a colon", "client:81.2.69.142 ok", "client:81.2.69.0 ok"),
             ("mapped ipv6", "::ffff:81.2.69.142", "::"),
         ];

@@ -3,7 +3,11 @@
 //! start-up with a message that names the setting, the value and what is accepted.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
+use geoip::{Database, DatabaseKind, GeoIp, GeoIpError};
+
+use crate::client::TrustedProxies;
 use crate::format::{COMBINED, COMMON, LogFormat, VHOST_COMBINED};
 
 /// A setting's environment variable and command-line flag.
@@ -19,34 +23,13 @@ impl fmt::Display for Setting {
     }
 }
 
-pub const LOG_FORMAT: Setting = Setting {
-    env: "LOG_FORMAT",
-    flag: "--format",
-};
-pub const IP_ANONYMIZATION: Setting = Setting {
-    env: "IP_ANONYMIZATION",
-    flag: "--anonymize-ip",
-};
-pub const KEEP_ORIGINAL: Setting = Setting {
-    env: "KEEP_ORIGINAL",
-    flag: "--keep-original",
-};
-pub const TRUSTED_PROXIES: Setting = Setting {
-    env: "TRUSTED_PROXIES",
-    flag: "--trusted-proxies",
-};
-pub const GEOIP_CITY_DB: Setting = Setting {
-    env: "GEOIP_CITY_DB",
-    flag: "--city-db",
-};
-pub const GEOIP_ASN_DB: Setting = Setting {
-    env: "GEOIP_ASN_DB",
-    flag: "--asn-db",
-};
-pub const GEOIP_OPTIONAL: Setting = Setting {
-    env: "GEOIP_OPTIONAL",
-    flag: "--geoip-optional",
-};
+pub const LOG_FORMAT: Setting = Setting { env: "LOG_FORMAT", flag: "--format" };
+pub const IP_ANONYMIZATION: Setting = Setting { env: "IP_ANONYMIZATION", flag: "--anonymize-ip" };
+pub const KEEP_ORIGINAL: Setting = Setting { env: "KEEP_ORIGINAL", flag: "--keep-original" };
+pub const TRUSTED_PROXIES: Setting = Setting { env: "TRUSTED_PROXIES", flag: "--trusted-proxies" };
+pub const GEOIP_CITY_DB: Setting = Setting { env: "GEOIP_CITY_DB", flag: "--city-db" };
+pub const GEOIP_ASN_DB: Setting = Setting { env: "GEOIP_ASN_DB", flag: "--asn-db" };
+pub const GEOIP_OPTIONAL: Setting = Setting { env: "GEOIP_OPTIONAL", flag: "--geoip-optional" };
 
 /// A setting whose value is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,11 +46,7 @@ impl ConfigError {
             Some((cut, _)) => format!("{}…", &value[..cut]),
             None => value.to_owned(),
         };
-        Self {
-            setting,
-            value,
-            expected: expected.into(),
-        }
+        Self { setting, value, expected: expected.into() }
     }
 }
 
@@ -100,11 +79,7 @@ impl FormatChoice {
             custom if custom.contains('%') => LogFormat::compile(custom).map(Self::Fixed).map_err(|error| {
                 ConfigError::new(LOG_FORMAT, value, format!("{error}; expected {FORMAT_NAMES}"))
             }),
-            _ => Err(ConfigError::new(
-                LOG_FORMAT,
-                value,
-                format!("expected {FORMAT_NAMES}"),
-            )),
+            _ => Err(ConfigError::new(LOG_FORMAT, value, format!("expected {FORMAT_NAMES}"))),
         }
     }
 }
@@ -123,11 +98,7 @@ impl IpAnonymization {
         match value.trim() {
             "none" | "" => Ok(Self::None),
             "truncate" => Ok(Self::Truncate),
-            _ => Err(ConfigError::new(
-                IP_ANONYMIZATION,
-                value,
-                "expected none or truncate",
-            )),
+            _ => Err(ConfigError::new(IP_ANONYMIZATION, value, "expected none or truncate")),
         }
     }
 }
@@ -136,11 +107,7 @@ pub fn parse_bool(setting: Setting, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" | "" => Ok(false),
-        _ => Err(ConfigError::new(
-            setting,
-            value,
-            "expected true or false (also 1/0, yes/no, on/off)",
-        )),
+        _ => Err(ConfigError::new(setting, value, "expected true or false (also 1/0, yes/no, on/off)")),
     }
 }
 
@@ -150,6 +117,7 @@ pub struct EnrichmentConfig {
     pub format: FormatChoice,
     pub anonymization: IpAnonymization,
     pub keep_original: bool,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for EnrichmentConfig {
@@ -158,6 +126,7 @@ impl Default for EnrichmentConfig {
             format: FormatChoice::Auto,
             anonymization: IpAnonymization::None,
             keep_original: false,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -182,19 +151,89 @@ impl EnrichmentConfig {
             Some(value) => parse_bool(KEEP_ORIGINAL, &value)?,
             None => false,
         };
-        if let Some(value) = lookup(TRUSTED_PROXIES.env).filter(|v| !v.trim().is_empty()) {
-            return Err(ConfigError::new(
-                TRUSTED_PROXIES,
-                &value,
-                "trusted proxies are not supported yet; leave it empty",
-            ));
-        }
-        Ok(Self {
-            format,
-            anonymization,
-            keep_original,
-        })
+        let trusted_proxies = match lookup(TRUSTED_PROXIES.env) {
+            Some(value) => TrustedProxies::parse(&value)?,
+            None => TrustedProxies::default(),
+        };
+        Ok(Self { format, anonymization, keep_original, trusted_proxies })
     }
+}
+
+/// Where the Lambda layer puts the databases.
+pub const DEFAULT_CITY_DB: &str = "/opt/geoip/GeoLite2-City.mmdb";
+pub const DEFAULT_ASN_DB: &str = "/opt/geoip/GeoLite2-ASN.mmdb";
+
+/// Which GeoIP databases to open.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GeoIpSettings {
+    /// The City database; `None` is the default path.
+    pub city_db: Option<PathBuf>,
+    /// The ASN database; `None` is the default path, used only if the file is there.
+    pub asn_db: Option<PathBuf>,
+    /// A missing City database is not an error.
+    pub optional: bool,
+}
+
+impl GeoIpSettings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let path = |setting: Setting| lookup(setting.env).filter(|v| !v.trim().is_empty()).map(PathBuf::from);
+        let optional = match lookup(GEOIP_OPTIONAL.env) {
+            Some(value) => parse_bool(GEOIP_OPTIONAL, &value)?,
+            None => false,
+        };
+        Ok(Self { city_db: path(GEOIP_CITY_DB), asn_db: path(GEOIP_ASN_DB), optional })
+    }
+}
+
+/// A GeoIP database that cannot be used, with the setting that pointed at it.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {source}")]
+pub struct GeoIpSetupError {
+    pub setting: Setting,
+    pub source: GeoIpError,
+}
+
+/// The opened databases, and what the caller should log about them.
+#[derive(Debug)]
+pub struct OpenedGeoIp {
+    pub geoip: Option<GeoIp>,
+    pub warnings: Vec<String>,
+}
+
+/// Opens the databases once at start-up. A City database that is missing is an error unless
+/// `optional`; one that is there but unreadable or of the wrong kind is always an error. The ASN
+/// database is optional at its default path and required where a path was given.
+pub fn open_geoip(settings: &GeoIpSettings) -> Result<OpenedGeoIp, GeoIpSetupError> {
+    let mut warnings = Vec::new();
+    let city_path = settings.city_db.as_deref().unwrap_or(Path::new(DEFAULT_CITY_DB));
+    let city = match Database::open(city_path, DatabaseKind::City) {
+        Ok(db) => Some(db),
+        Err(GeoIpError::Open { source, .. })
+            if settings.optional && source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            warnings.push(format!(
+                "no City database at {} and {} is set: documents get no source.geo fields",
+                city_path.display(),
+                GEOIP_OPTIONAL.env
+            ));
+            None
+        }
+        Err(source) => return Err(GeoIpSetupError { setting: GEOIP_CITY_DB, source }),
+    };
+    let asn_path = match &settings.asn_db {
+        Some(path) => Some(path.as_path()),
+        None => Some(Path::new(DEFAULT_ASN_DB)).filter(|path| path.exists()),
+    };
+    let asn = asn_path
+        .map(|path| Database::open(path, DatabaseKind::Asn))
+        .transpose()
+        .map_err(|source| GeoIpSetupError { setting: GEOIP_ASN_DB, source })?;
+    let geoip = (city.is_some() || asn.is_some()).then(|| GeoIp::new(city, asn));
+    Ok(OpenedGeoIp { geoip, warnings })
 }
 
 #[cfg(test)]
@@ -223,8 +262,10 @@ mod tests {
             ("LOG_FORMAT", "%h %t \"%r\""),
             ("IP_ANONYMIZATION", "truncate"),
             ("KEEP_ORIGINAL", "TRUE"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 2600:1f00::/24"),
         ])
         .unwrap();
+        assert!(config.trusted_proxies.contains("10.1.1.1".parse().unwrap()));
         assert!(matches!(config.format, FormatChoice::Fixed(_)));
         assert_eq!(config.anonymization, IpAnonymization::Truncate);
         assert!(config.keep_original);
@@ -241,15 +282,16 @@ mod tests {
     fn bad_values_name_setting_value_and_accepted() {
         let cases = [
             (
+                "TRUSTED_PROXIES",
+                "10.0.0.0/33",
+                "invalid TRUSTED_PROXIES (--trusted-proxies) value \"10.0.0.0/33\": \"10.0.0.0/33\" is not a CIDR",
+            ),
+            (
                 "LOG_FORMAT",
                 "combinded",
                 "invalid LOG_FORMAT (--format) value \"combinded\": expected auto, common, combined",
             ),
-            (
-                "LOG_FORMAT",
-                "%h %Q",
-                "invalid LOG_FORMAT (--format) value \"%h %Q\": unknown directive %Q",
-            ),
+            ("LOG_FORMAT", "%h %Q", "invalid LOG_FORMAT (--format) value \"%h %Q\": unknown directive %Q"),
             (
                 "IP_ANONYMIZATION",
                 "hash",

@@ -2,17 +2,22 @@
 //!
 //! Absent values are omitted (never `"-"` or `null`), empty objects vanish (see [`crate::json`]).
 
+use std::borrow::Cow;
 use std::io::Write as _;
 use std::net::IpAddr;
+
+use geoip::{AsInfo, Location};
 
 use crate::json::ObjectWriter;
 use crate::parse::AccessRecord;
 use crate::request::{RequestLine, UrlParts, extension, http_version};
 use crate::time::Timestamp;
+use crate::user_agent::UserAgentInfo;
 
 /// `event.dataset` of every document.
 pub const DATASET: &str = "apache.access";
 pub const TAG_PARSE_FAILURE: &str = "_parse_failure";
+pub const TAG_GEOIP_LOOKUP_FAILURE: &str = "_geoip_lookup_failure";
 
 /// Where a line came from and when it was read.
 #[derive(Debug, Clone, Copy)]
@@ -23,52 +28,42 @@ pub struct EventContext<'a> {
     pub received_at: Timestamp,
 }
 
-/// The client as the document shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Client<'a> {
-    /// `%h` is an address: `source.address` as logged (unless anonymized), `source.ip`.
-    Address {
-        logged: &'a str,
-        ip: IpAddr,
-        anonymized: bool,
-    },
-    /// `%h` is a host name (HostnameLookups On): `source.address` and `source.domain`.
-    HostName(&'a str),
+/// The `source.*` fields, worked out by the enricher.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceFields<'a> {
+    /// `%h` as logged (truncated when anonymizing and it is an address).
+    pub address: Cow<'a, str>,
+    /// The client: `%h`, or the address found behind trusted proxies (truncated when anonymizing).
+    pub ip: Option<IpAddr>,
+    /// `%h` when it is a host name.
+    pub domain: Option<&'a str>,
+    pub geo: Option<Location<'a>>,
+    pub as_info: Option<AsInfo<'a>>,
+}
+
+/// What enrichment adds to a parsed line.
+#[derive(Debug, Clone, Default)]
+pub struct Enrichment<'a> {
+    pub source: Option<SourceFields<'a>>,
+    pub user_agent: Option<&'a UserAgentInfo>,
+    /// A global client address the City database has no record for.
+    pub geoip_lookup_failure: bool,
 }
 
 /// Writes the document of a parsed line and returns its `@timestamp`.
 pub fn write_access_document(
     out: &mut Vec<u8>,
     record: &AccessRecord<'_>,
-    client: Option<&Client<'_>>,
+    enrichment: &Enrichment<'_>,
     context: &EventContext<'_>,
     original: Option<&str>,
 ) -> Timestamp {
     let timestamp = record.time.unwrap_or(context.received_at);
     let mut doc = ObjectWriter::new(out);
     doc.string_with("@timestamp", |out| timestamp.write_rfc3339(out));
-
-    doc.open("source");
-    match client {
-        Some(Client::Address {
-            logged,
-            ip,
-            anonymized,
-        }) => {
-            if *anonymized {
-                doc.string_with("address", |out| write_ip(out, ip));
-            } else {
-                doc.string("address", logged);
-            }
-            doc.string_with("ip", |out| write_ip(out, ip));
-        }
-        Some(Client::HostName(name)) => {
-            doc.string("address", name);
-            doc.string("domain", name);
-        }
-        None => {}
+    if let Some(source) = &enrichment.source {
+        write_source(&mut doc, source);
     }
-    doc.close();
 
     if let Some(user) = &record.user {
         doc.open("user");
@@ -77,18 +72,11 @@ pub fn write_access_document(
     }
 
     // The request line is what the client sent; %m, %H, %U and %q are used only without it.
-    let request = record
-        .request_line
-        .as_deref()
-        .map(|line| (line, RequestLine::parse(line)));
+    let request = record.request_line.as_deref().map(|line| (line, RequestLine::parse(line)));
     let (method, version, target) = match request {
         Some((_, Some(parsed))) => (Some(parsed.method), parsed.version, Some(parsed.target)),
         Some((_, None)) => (None, None, None),
-        None => (
-            record.method.as_deref(),
-            record.protocol.as_deref().and_then(http_version),
-            None,
-        ),
+        None => (record.method.as_deref(), record.protocol.as_deref().and_then(http_version), None),
     };
 
     doc.open("http");
@@ -133,17 +121,11 @@ pub fn write_access_document(
     doc.close();
 
     if let Some(agent) = &record.user_agent {
-        doc.open("user_agent");
-        doc.string("original", agent);
-        doc.close();
+        write_user_agent(&mut doc, agent, enrichment.user_agent);
     }
 
     doc.open("destination");
-    if let Some(server) = record
-        .server_name
-        .as_deref()
-        .or(record.requested_server_name.as_deref())
-    {
+    if let Some(server) = record.server_name.as_deref().or(record.requested_server_name.as_deref()) {
         doc.string("domain", server);
     }
     if let Some(port) = record.server_port {
@@ -163,6 +145,9 @@ pub fn write_access_document(
         doc.string("original", original);
     }
     doc.close();
+    if enrichment.geoip_lookup_failure {
+        doc.raw("tags", br#"["_geoip_lookup_failure"]"#);
+    }
     doc.finish();
     timestamp
 }
@@ -191,6 +176,104 @@ pub fn write_failure_document(
     context.received_at
 }
 
+fn write_source(doc: &mut ObjectWriter<'_>, source: &SourceFields<'_>) {
+    doc.open("source");
+    doc.string("address", &source.address);
+    if let Some(ip) = source.ip {
+        doc.string_with("ip", |out| {
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "{ip}");
+        });
+    }
+    if let Some(domain) = source.domain {
+        doc.string("domain", domain);
+    }
+    if let Some(geo) = &source.geo {
+        write_geo(doc, geo);
+    }
+    if let Some(as_info) = &source.as_info {
+        doc.open("as");
+        if let Some(number) = as_info.number {
+            doc.number("number", u64::from(number));
+        }
+        if let Some(name) = as_info.organization {
+            doc.open("organization");
+            doc.string("name", name);
+            doc.close();
+        }
+        doc.close();
+    }
+    doc.close();
+}
+
+fn write_geo(doc: &mut ObjectWriter<'_>, geo: &Location<'_>) {
+    doc.open("geo");
+    let fields = [
+        ("continent_code", geo.continent_code),
+        ("continent_name", geo.continent_name),
+        ("country_iso_code", geo.country_iso_code),
+        ("country_name", geo.country_name),
+    ];
+    for (key, value) in fields {
+        if let Some(value) = value {
+            doc.string(key, value);
+        }
+    }
+    // ECS wants the country prefix: `US-WA`.
+    match (geo.country_iso_code, geo.subdivision_iso_code) {
+        (Some(country), Some(subdivision)) => {
+            doc.string("region_iso_code", &format!("{country}-{subdivision}"))
+        }
+        (None, Some(subdivision)) => doc.string("region_iso_code", subdivision),
+        _ => {}
+    }
+    let fields = [
+        ("region_name", geo.region_name),
+        ("city_name", geo.city_name),
+        ("postal_code", geo.postal_code),
+        ("timezone", geo.timezone),
+    ];
+    for (key, value) in fields {
+        if let Some(value) = value {
+            doc.string(key, value);
+        }
+    }
+    if let Some((lat, lon)) = geo.coordinates {
+        doc.open("location");
+        doc.float("lat", lat);
+        doc.float("lon", lon);
+        doc.close();
+    }
+    doc.close();
+}
+
+fn write_user_agent(doc: &mut ObjectWriter<'_>, original: &str, info: Option<&UserAgentInfo>) {
+    doc.open("user_agent");
+    doc.string("original", original);
+    if let Some(info) = info {
+        if let Some(name) = &info.name {
+            doc.string("name", name);
+        }
+        if let Some(version) = &info.version {
+            doc.string("version", version);
+        }
+        doc.open("os");
+        if let Some(name) = &info.os_name {
+            doc.string("name", name);
+        }
+        if let Some(version) = &info.os_version {
+            doc.string("version", version);
+        }
+        doc.close();
+        if let Some(device) = info.device {
+            doc.open("device");
+            doc.string("name", device);
+            doc.close();
+        }
+    }
+    doc.close();
+}
+
 fn write_path_and_query(doc: &mut ObjectWriter<'_>, path: Option<&str>, query: Option<&str>) {
     if let Some(path) = path {
         doc.string("path", path);
@@ -201,9 +284,4 @@ fn write_path_and_query(doc: &mut ObjectWriter<'_>, path: Option<&str>, query: O
     if let Some(extension) = path.and_then(extension) {
         doc.string("extension", extension);
     }
-}
-
-fn write_ip(out: &mut Vec<u8>, ip: &IpAddr) {
-    // Writing into a Vec cannot fail.
-    let _ = write!(out, "{ip}");
 }

@@ -3,14 +3,19 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use geoip::GeoIp;
+
 use crate::agent_json::{looks_like_json_object, parse_agent_json};
 use crate::anonymize::{truncate, truncate_addresses_in};
 use crate::config::{EnrichmentConfig, FormatChoice, IpAnonymization};
-use crate::document::{Client, EventContext, write_access_document, write_failure_document};
+use crate::document::{
+    Enrichment, EventContext, SourceFields, write_access_document, write_failure_document,
+};
 use crate::escape::as_logged;
 use crate::format::{COMBINED, COMMON, LogFormat, VHOST_COMBINED};
 use crate::parse::{AccessRecord, ParseError};
 use crate::time::Timestamp;
+use crate::user_agent::UserAgentParser;
 
 /// What became of one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +24,8 @@ pub struct LineOutcome {
     pub timestamp: Timestamp,
     /// The line did not match its format; the document carries `_parse_failure`.
     pub parse_failure: bool,
+    /// A global client address the City database does not know; tagged `_geoip_lookup_failure`.
+    pub geoip_lookup_failure: bool,
 }
 
 /// Turns access-log lines into ECS documents. Built once at start-up, used for every line.
@@ -27,21 +34,29 @@ pub struct Enricher {
     config: EnrichmentConfig,
     /// `auto` tries these in order; no line can match two of them.
     builtins: [LogFormat; 3],
+    geoip: Option<GeoIp>,
+    user_agents: UserAgentParser,
 }
 
 impl Enricher {
-    pub fn new(config: EnrichmentConfig) -> Self {
+    pub fn new(config: EnrichmentConfig, geoip: Option<GeoIp>) -> Self {
         let compile = |source| {
             LogFormat::compile(source).unwrap_or_else(|error| panic!("built-in format {source:?}: {error}"))
         };
         Self {
             config,
             builtins: [compile(COMBINED), compile(VHOST_COMBINED), compile(COMMON)],
+            geoip,
+            user_agents: UserAgentParser::new(),
         }
     }
 
     pub fn config(&self) -> &EnrichmentConfig {
         &self.config
+    }
+
+    pub fn geoip(&self) -> Option<&GeoIp> {
+        self.geoip.as_ref()
     }
 
     /// Reads one line (without its line ending) by the configured format.
@@ -71,61 +86,74 @@ impl Enricher {
 
     /// Appends the document for `line` to `out`. Never fails: a line that does not parse becomes a
     /// document with `event.original`, `error.message` and the `_parse_failure` tag.
-    pub fn enrich_line(&self, line: &[u8], context: &EventContext<'_>, out: &mut Vec<u8>) -> LineOutcome {
-        match self.parse_line(line) {
-            Ok(record) => {
-                let address = record.remote_host.as_deref().or(record.remote_addr.as_deref());
-                let client = address.map(|address| self.client(address));
-                let original = self.config.keep_original.then(|| self.original_text(line));
-                let timestamp =
-                    write_access_document(out, &record, client.as_ref(), context, original.as_deref());
-                LineOutcome {
-                    timestamp,
-                    parse_failure: false,
-                }
-            }
+    pub fn enrich_line(&mut self, line: &[u8], context: &EventContext<'_>, out: &mut Vec<u8>) -> LineOutcome {
+        let parsed = self.parse_line(line);
+        let Self { config, geoip, user_agents, .. } = self;
+        let record = match parsed {
+            Ok(record) => record,
             Err(error) => {
                 let timestamp =
-                    write_failure_document(out, &self.original_text(line), &error.to_string(), context);
-                LineOutcome {
-                    timestamp,
-                    parse_failure: true,
-                }
+                    write_failure_document(out, &original_text(config, line), &error.to_string(), context);
+                return LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false };
             }
+        };
+        let mut enrichment = Enrichment::default();
+        if let Some(logged) = record.remote_host.as_deref().or(record.remote_addr.as_deref()) {
+            let (source, lookup_failure) =
+                source(config, geoip.as_ref(), logged, record.forwarded_for.as_deref());
+            enrichment.source = Some(source);
+            enrichment.geoip_lookup_failure = lookup_failure;
         }
+        if let Some(agent) = record.user_agent.as_deref() {
+            enrichment.user_agent = Some(user_agents.classify(agent));
+        }
+        let original = config.keep_original.then(|| original_text(config, line));
+        let timestamp = write_access_document(out, &record, &enrichment, context, original.as_deref());
+        LineOutcome { timestamp, parse_failure: false, geoip_lookup_failure: enrichment.geoip_lookup_failure }
     }
+}
 
-    /// The raw line for `event.original`: as logged, addresses truncated when anonymizing.
-    fn original_text<'a>(&self, line: &'a [u8]) -> Cow<'a, str> {
-        let text = as_logged(line);
-        match self.config.anonymization {
-            IpAnonymization::None => text,
-            IpAnonymization::Truncate => match truncate_addresses_in(&text) {
-                Cow::Borrowed(_) => text,
-                Cow::Owned(truncated) => Cow::Owned(truncated),
-            },
+/// The `source.*` fields for the logged client `%h` (and `X-Forwarded-For` behind trusted
+/// proxies), and whether the GeoIP lookup found nothing for a global address.
+fn source<'a>(
+    config: &EnrichmentConfig,
+    geoip: Option<&'a GeoIp>,
+    logged: &'a str,
+    forwarded_for: Option<&str>,
+) -> (SourceFields<'a>, bool) {
+    let Ok(remote) = logged.parse::<IpAddr>() else {
+        let source = SourceFields {
+            address: Cow::Borrowed(logged),
+            ip: None,
+            domain: Some(logged),
+            geo: None,
+            as_info: None,
+        };
+        return (source, false);
+    };
+    let client = config.trusted_proxies.client(remote, forwarded_for);
+    // GeoIP always sees the full address; anonymization applies to what is written.
+    let lookup = geoip.and_then(|geoip| geoip.lookup(client)).unwrap_or_default();
+    let (address, ip) = match config.anonymization {
+        IpAnonymization::None => (Cow::Borrowed(logged), client),
+        IpAnonymization::Truncate => {
+            (Cow::Owned(truncate(remote.to_canonical()).to_string()), truncate(client))
         }
-    }
+    };
+    let source =
+        SourceFields { address, ip: Some(ip), domain: None, geo: lookup.location, as_info: lookup.as_info };
+    (source, lookup.city_record_missing)
+}
 
-    fn client<'a>(&self, logged: &'a str) -> Client<'a> {
-        match logged.parse::<IpAddr>() {
-            Ok(ip) => {
-                let ip = ip.to_canonical();
-                match self.config.anonymization {
-                    IpAnonymization::None => Client::Address {
-                        logged,
-                        ip,
-                        anonymized: false,
-                    },
-                    IpAnonymization::Truncate => Client::Address {
-                        logged,
-                        ip: truncate(ip),
-                        anonymized: true,
-                    },
-                }
-            }
-            Err(_) => Client::HostName(logged),
-        }
+/// The raw line for `event.original`: as logged, addresses truncated when anonymizing.
+fn original_text<'a>(config: &EnrichmentConfig, line: &'a [u8]) -> Cow<'a, str> {
+    let text = as_logged(line);
+    match config.anonymization {
+        IpAnonymization::None => text,
+        IpAnonymization::Truncate => match truncate_addresses_in(&text) {
+            Cow::Borrowed(_) => text,
+            Cow::Owned(truncated) => Cow::Owned(truncated),
+        },
     }
 }
 
@@ -141,15 +169,12 @@ mod tests {
             received_at: Timestamp::from_unix_millis(1_000).unwrap(),
         };
         let mut out = Vec::new();
-        let outcome = Enricher::new(config).enrich_line(line.as_bytes(), &context, &mut out);
+        let outcome = Enricher::new(config, None).enrich_line(line.as_bytes(), &context, &mut out);
         (outcome, serde_json::from_slice(&out).unwrap())
     }
 
     fn with_format(format: &str) -> EnrichmentConfig {
-        EnrichmentConfig {
-            format: FormatChoice::parse(format).unwrap(),
-            ..EnrichmentConfig::default()
-        }
+        EnrichmentConfig { format: FormatChoice::parse(format).unwrap(), ..EnrichmentConfig::default() }
     }
 
     #[test]
@@ -172,10 +197,7 @@ mod tests {
         let line = r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 x"#;
         let (_, doc) = enrich(EnrichmentConfig::default(), line);
         let message = doc["error"]["message"].as_str().unwrap();
-        assert!(
-            message.ends_with(r#"invalid %b value "x" at byte 62: expected a byte count"#),
-            "{message}"
-        );
+        assert!(message.ends_with(r#"invalid %b value "x" at byte 62: expected a byte count"#), "{message}");
     }
 
     #[test]
@@ -203,20 +225,14 @@ mod tests {
         let line = r#"{"host":"::ffff:81.2.69.142","ident":null,"authuser":null,"datetime":"21/Nov/2026:05:00:36 +0000","request":"GET /index.html HTTP/1.1","response":"200","bytes":"18","referer":null,"agent":"curl/8.5.0"}"#;
         let (outcome, doc) = enrich(EnrichmentConfig::default(), line);
         assert!(!outcome.parse_failure, "{doc}");
-        assert_eq!(
-            doc["source"],
-            json!({"address": "::ffff:81.2.69.142", "ip": "81.2.69.142"})
-        );
+        assert_eq!(doc["source"], json!({"address": "::ffff:81.2.69.142", "ip": "81.2.69.142"}));
         assert_eq!(doc["url"]["extension"], "html");
         assert_eq!(outcome.timestamp.unix_millis(), 1_795_237_236_000);
     }
 
     #[test]
     fn format_without_time_uses_the_received_time() {
-        let (outcome, doc) = enrich(
-            with_format(r#"%h "%r" %>s"#),
-            r#"81.2.69.142 "GET / HTTP/1.1" 200"#,
-        );
+        let (outcome, doc) = enrich(with_format(r#"%h "%r" %>s"#), r#"81.2.69.142 "GET / HTTP/1.1" 200"#);
         assert_eq!(outcome.timestamp.unix_millis(), 1_000);
         assert_eq!(doc["@timestamp"], "1970-01-01T00:00:01.000Z");
     }

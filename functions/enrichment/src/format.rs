@@ -102,9 +102,8 @@ impl LogFormat {
             match piece {
                 Piece::Literal(bytes) => items.push(Item::Literal(bytes.clone().into_boxed_slice())),
                 Piece::Field { directive, position } => {
-                    if let Some(Piece::Field {
-                        directive: previous, ..
-                    }) = index.checked_sub(1).map(|i| &pieces[i])
+                    if let Some(Piece::Field { directive: previous, .. }) =
+                        index.checked_sub(1).map(|i| &pieces[i])
                         && !matches!(previous, Directive::Time)
                     {
                         return Err(FormatError {
@@ -115,23 +114,14 @@ impl LogFormat {
                     let after_quote = matches!(index.checked_sub(1).map(|i| &pieces[i]), Some(Piece::Literal(l)) if l.ends_with(b"\""));
                     let before_quote =
                         matches!(pieces.get(index + 1), Some(Piece::Literal(l)) if l.starts_with(b"\""));
-                    items.push(Item::Field {
-                        directive: *directive,
-                        quoted: after_quote && before_quote,
-                    });
+                    items.push(Item::Field { directive: *directive, quoted: after_quote && before_quote });
                 }
             }
         }
         if !items.iter().any(|item| matches!(item, Item::Field { .. })) {
-            return Err(FormatError {
-                position: 0,
-                reason: "the format has no % directive".into(),
-            });
+            return Err(FormatError { position: 0, reason: "the format has no % directive".into() });
         }
-        Ok(Self {
-            items,
-            source: source.to_owned(),
-        })
+        Ok(Self { items, source: source.to_owned() })
     }
 
     pub fn items(&self) -> &[Item] {
@@ -171,10 +161,8 @@ fn tokenize(format: &[u8]) -> Result<Vec<Piece>, FormatError> {
             }
             b'%' => {
                 let start = i;
-                let (directive, next) = directive_at(format, i + 1).map_err(|reason| FormatError {
-                    position: start,
-                    reason,
-                })?;
+                let (directive, next) =
+                    directive_at(format, i + 1).map_err(|reason| FormatError { position: start, reason })?;
                 i = next;
                 match directive {
                     None => literal.push(b'%'),
@@ -182,10 +170,7 @@ fn tokenize(format: &[u8]) -> Result<Vec<Piece>, FormatError> {
                         if !literal.is_empty() {
                             pieces.push(Piece::Literal(std::mem::take(&mut literal)));
                         }
-                        pieces.push(Piece::Field {
-                            directive,
-                            position: start,
-                        });
+                        pieces.push(Piece::Field { directive, position: start });
                     }
                 }
             }
@@ -216,10 +201,7 @@ fn directive_at(format: &[u8], mut i: usize) -> Result<(Option<Directive>, usize
     }
     let mut argument = None;
     if format.get(i) == Some(&b'{') {
-        let close = format[i..]
-            .iter()
-            .position(|&b| b == b'}')
-            .ok_or("unclosed `{` in a directive")?;
+        let close = format[i..].iter().position(|&b| b == b'}').ok_or("unclosed `{` in a directive")?;
         argument = Some(String::from_utf8_lossy(&format[i + 1..i + close]).into_owned());
         i += close + 1;
     }
@@ -280,10 +262,7 @@ fn directive_at(format: &[u8], mut i: usize) -> Result<(Option<Directive>, usize
 }
 
 fn time_directive(spec: &str) -> Result<Directive, String> {
-    let spec = spec
-        .strip_prefix("begin:")
-        .or_else(|| spec.strip_prefix("end:"))
-        .unwrap_or(spec);
+    let spec = spec.strip_prefix("begin:").or_else(|| spec.strip_prefix("end:")).unwrap_or(spec);
     match spec {
         "sec" => Ok(Directive::EpochTime(EpochUnit::Seconds)),
         "msec" => Ok(Directive::EpochTime(EpochUnit::Millis)),

@@ -27,25 +27,14 @@ impl<'o> ObjectWriter<'o> {
         out.push(b'{');
         let mut frames = [Frame::default(); MAX_DEPTH];
         frames[0].written = true;
-        Self {
-            out,
-            frames,
-            depth: 0,
-        }
+        Self { out, frames, depth: 0 }
     }
 
     /// Starts a nested object; it is written only if a member is added before [`Self::close`].
     pub fn open(&mut self, key: &'static str) {
-        debug_assert!(
-            self.depth + 1 < MAX_DEPTH,
-            "documents nest at most {MAX_DEPTH} levels"
-        );
+        debug_assert!(self.depth + 1 < MAX_DEPTH, "documents nest at most {MAX_DEPTH} levels");
         self.depth += 1;
-        self.frames[self.depth] = Frame {
-            key,
-            written: false,
-            has_members: false,
-        };
+        self.frames[self.depth] = Frame { key, written: false, has_members: false };
     }
 
     pub fn close(&mut self) {
@@ -63,8 +52,16 @@ impl<'o> ObjectWriter<'o> {
 
     pub fn number(&mut self, key: &'static str, value: u64) {
         self.key(key);
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    /// A finite number (coordinates); non-finite values are skipped, JSON has no NaN.
+    pub fn float(&mut self, key: &'static str, value: f64) {
+        if value.is_finite() {
+            self.key(key);
+            // Serializing an f64 into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *self.out, &value);
+        }
     }
 
     /// A value that is already JSON (a cached fragment, an array of tags).

@@ -5,6 +5,7 @@
 
 pub mod agent_json;
 pub mod anonymize;
+pub mod client;
 pub mod config;
 pub mod document;
 pub mod enrich;
@@ -15,6 +16,7 @@ pub mod output;
 pub mod parse;
 pub mod request;
 pub mod time;
+pub mod user_agent;
 
 pub use config::{ConfigError, EnrichmentConfig, FormatChoice, IpAnonymization};
 pub use document::EventContext;

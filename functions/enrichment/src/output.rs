@@ -31,10 +31,7 @@ pub struct IndexPatternError {
 
 impl IndexPattern {
     pub fn parse(pattern: &str) -> Result<Self, IndexPatternError> {
-        let error = |expected| IndexPatternError {
-            value: pattern.to_owned(),
-            expected,
-        };
+        let error = |expected| IndexPatternError { value: pattern.to_owned(), expected };
         let mut parts = Vec::new();
         let mut text = String::new();
         let mut chars = pattern.chars();

@@ -66,12 +66,7 @@ pub enum ParseError {
     #[error("expected {expected} at byte {position}")]
     Expected { expected: String, position: usize },
     #[error("invalid {directive} value {value:?} at byte {position}: expected {expected}")]
-    InvalidField {
-        directive: &'static str,
-        value: String,
-        expected: &'static str,
-        position: usize,
-    },
+    InvalidField { directive: &'static str, value: String, expected: &'static str, position: usize },
     #[error("{0}")]
     Other(String),
 }
@@ -130,10 +125,7 @@ impl LogFormat {
             }
         }
         if pos != line.len() {
-            return Err(ParseError::Expected {
-                expected: "the end of the line".into(),
-                position: pos,
-            });
+            return Err(ParseError::Expected { expected: "the end of the line".into(), position: pos });
         }
         Ok(record)
     }
@@ -155,15 +147,10 @@ fn field_extent(
     let rest = &line[pos..];
     if directive == Directive::Time {
         if rest.first() != Some(&b'[') {
-            return Err(ParseError::Expected {
-                expected: "`[` opening the time".into(),
-                position: pos,
-            });
+            return Err(ParseError::Expected { expected: "`[` opening the time".into(), position: pos });
         }
-        let close = memchr::memchr(b']', rest).ok_or_else(|| ParseError::Expected {
-            expected: "`]` closing the time".into(),
-            position: pos,
-        })?;
+        let close = memchr::memchr(b']', rest)
+            .ok_or_else(|| ParseError::Expected { expected: "`]` closing the time".into(), position: pos })?;
         return Ok((pos + 1, pos + close, pos + close + 1));
     }
     let Some(literal) = next_literal else {
@@ -199,10 +186,7 @@ fn field_extent(
         }
         search_from = end + 1;
     }
-    Err(ParseError::Expected {
-        expected: describe_literal(literal),
-        position: pos,
-    })
+    Err(ParseError::Expected { expected: describe_literal(literal), position: pos })
 }
 
 fn assign<'a>(
@@ -259,19 +243,13 @@ fn assign<'a>(
         }
         Directive::DurationMicros => {
             let micros = parse_u64(raw).ok_or_else(|| invalid("%D", "microseconds"))?;
-            record.duration_nanos = Some(
-                micros
-                    .checked_mul(1_000)
-                    .ok_or_else(|| invalid("%D", "microseconds"))?,
-            );
+            record.duration_nanos =
+                Some(micros.checked_mul(1_000).ok_or_else(|| invalid("%D", "microseconds"))?);
         }
         Directive::DurationMillis => {
             let millis = parse_u64(raw).ok_or_else(|| invalid("%{ms}T", "milliseconds"))?;
-            record.duration_nanos = Some(
-                millis
-                    .checked_mul(1_000_000)
-                    .ok_or_else(|| invalid("%{ms}T", "milliseconds"))?,
-            );
+            record.duration_nanos =
+                Some(millis.checked_mul(1_000_000).ok_or_else(|| invalid("%{ms}T", "milliseconds"))?);
         }
         Directive::DurationSeconds => {
             record.duration_nanos =
@@ -510,10 +488,8 @@ mod tests {
 
     #[test]
     fn long_values_are_cut_in_messages() {
-        let line = format!(
-            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" {} 1"#,
-            "9".repeat(500)
-        );
+        let line =
+            format!(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" {} 1"#, "9".repeat(500));
         let error = parse(COMMON, &line).unwrap_err().to_string();
         assert!(error.len() < 200, "{error}");
         assert!(error.contains('…'));

@@ -30,11 +30,7 @@ impl<'a> RequestLine<'a> {
         if tokens.next().is_some() {
             return None;
         }
-        Some(Self {
-            method,
-            target,
-            version,
-        })
+        Some(Self { method, target, version })
     }
 }
 
@@ -48,10 +44,7 @@ pub fn http_version(protocol: &str) -> Option<&str> {
 
 /// RFC 9110 token characters: what a method is made of.
 fn is_token(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn is_target(method: &str, target: &str) -> bool {
@@ -104,10 +97,7 @@ impl<'a> UrlParts<'a> {
             }
         } else {
             // `*` and `host:port` have neither path nor query.
-            return Self {
-                path: None,
-                query: None,
-            };
+            return Self { path: None, query: None };
         };
         let (path, query) = match path_and_query.split_once('?') {
             Some((path, query)) => (path, Some(query)),
@@ -124,9 +114,7 @@ pub fn percent_decode_path(path: &str) -> Cow<'_, str> {
     if !path.contains('%') {
         return Cow::Borrowed(path);
     }
-    percent_decode_str(path)
-        .decode_utf8()
-        .unwrap_or(Cow::Borrowed(path))
+    percent_decode_str(path).decode_utf8().unwrap_or(Cow::Borrowed(path))
 }
 
 /// `pdf` for `/docs/report.2026.pdf`; none for `/`, `/.env` or `/dir.d/`.
@@ -144,22 +132,10 @@ mod tests {
     #[test]
     fn request_lines() {
         // (name, request line, expected (method, target, version))
-        type Case = (
-            &'static str,
-            &'static str,
-            Option<(&'static str, &'static str, Option<&'static str>)>,
-        );
+        type Case = (&'static str, &'static str, Option<(&'static str, &'static str, Option<&'static str>)>);
         let cases: &[Case] = &[
-            (
-                "http/1.1",
-                "GET /index.html HTTP/1.1",
-                Some(("GET", "/index.html", Some("1.1"))),
-            ),
-            (
-                "http/1.0 head",
-                "HEAD / HTTP/1.0",
-                Some(("HEAD", "/", Some("1.0"))),
-            ),
+            ("http/1.1", "GET /index.html HTTP/1.1", Some(("GET", "/index.html", Some("1.1")))),
+            ("http/1.0 head", "HEAD / HTTP/1.0", Some(("HEAD", "/", Some("1.0")))),
             ("http/2", "GET / HTTP/2.0", Some(("GET", "/", Some("2.0")))),
             ("http/0.9", "GET /", Some(("GET", "/", None))),
             (
@@ -172,21 +148,9 @@ mod tests {
                 "CONNECT www.example.test:443 HTTP/1.1",
                 Some(("CONNECT", "www.example.test:443", Some("1.1"))),
             ),
-            (
-                "options star",
-                "OPTIONS * HTTP/1.1",
-                Some(("OPTIONS", "*", Some("1.1"))),
-            ),
-            (
-                "webdav method",
-                "PROPFIND / HTTP/1.1",
-                Some(("PROPFIND", "/", Some("1.1"))),
-            ),
-            (
-                "lowercase method",
-                "get / HTTP/1.1",
-                Some(("get", "/", Some("1.1"))),
-            ),
+            ("options star", "OPTIONS * HTTP/1.1", Some(("OPTIONS", "*", Some("1.1")))),
+            ("webdav method", "PROPFIND / HTTP/1.1", Some(("PROPFIND", "/", Some("1.1")))),
+            ("lowercase method", "get / HTTP/1.1", Some(("get", "/", Some("1.1")))),
             ("tls bytes", "\u{16}\u{3}\u{1}", None),
             ("garbage", "garbage", None),
             ("not a target", "foo bar", None),
@@ -205,13 +169,8 @@ mod tests {
     #[test]
     fn url_parts() {
         // (name, target, path, query, extension)
-        type Case = (
-            &'static str,
-            &'static str,
-            Option<&'static str>,
-            Option<&'static str>,
-            Option<&'static str>,
-        );
+        type Case =
+            (&'static str, &'static str, Option<&'static str>, Option<&'static str>, Option<&'static str>);
         let cases: &[Case] = &[
             ("root", "/", Some("/"), None, None),
             (
@@ -221,35 +180,11 @@ mod tests {
                 Some("q=1&x=%22y%22"),
                 Some("html"),
             ),
-            (
-                "utf-8 percent-encoded",
-                "/gr%C3%BC%C3%9Fe.txt",
-                Some("/grüße.txt"),
-                None,
-                Some("txt"),
-            ),
-            (
-                "latin-1 percent-encoded stays",
-                "/caf%E9.html",
-                Some("/caf%E9.html"),
-                None,
-                Some("html"),
-            ),
-            (
-                "dotted name",
-                "/docs/report.2026.pdf",
-                Some("/docs/report.2026.pdf"),
-                None,
-                Some("pdf"),
-            ),
+            ("utf-8 percent-encoded", "/gr%C3%BC%C3%9Fe.txt", Some("/grüße.txt"), None, Some("txt")),
+            ("latin-1 percent-encoded stays", "/caf%E9.html", Some("/caf%E9.html"), None, Some("html")),
+            ("dotted name", "/docs/report.2026.pdf", Some("/docs/report.2026.pdf"), None, Some("pdf")),
             ("dotfile", "/.env", Some("/.env"), None, None),
-            (
-                "dot in directory only",
-                "/dir.d/file",
-                Some("/dir.d/file"),
-                None,
-                None,
-            ),
+            ("dot in directory only", "/dir.d/file", Some("/dir.d/file"), None, None),
             ("trailing dot", "/file.", Some("/file."), None, None),
             ("empty query", "/?", Some("/"), None, None),
             (
@@ -259,20 +194,8 @@ mod tests {
                 Some("a=1"),
                 Some("html"),
             ),
-            (
-                "absolute form no path",
-                "http://www.example.test",
-                None,
-                None,
-                None,
-            ),
-            (
-                "absolute form query only",
-                "http://www.example.test?a=1",
-                None,
-                Some("a=1"),
-                None,
-            ),
+            ("absolute form no path", "http://www.example.test", None, None, None),
+            ("absolute form query only", "http://www.example.test?a=1", None, Some("a=1"), None),
             ("star", "*", None, None, None),
             ("authority", "www.example.test:443", None, None, None),
         ];
@@ -280,11 +203,7 @@ mod tests {
             let parts = UrlParts::of_target(target);
             assert_eq!(parts.path.as_deref(), *path, "{name} path");
             assert_eq!(parts.query, *query, "{name} query");
-            assert_eq!(
-                parts.path.as_deref().and_then(extension),
-                *ext,
-                "{name} extension"
-            );
+            assert_eq!(parts.path.as_deref().and_then(extension), *ext, "{name} extension");
         }
     }
 }

@@ -28,9 +28,7 @@ const MAX_MILLIS: i64 = 253_402_300_799_999;
 
 impl Timestamp {
     pub fn from_unix_millis(millis: i64) -> Option<Self> {
-        (MIN_MILLIS..=MAX_MILLIS)
-            .contains(&millis)
-            .then_some(Self { millis })
+        (MIN_MILLIS..=MAX_MILLIS).contains(&millis).then_some(Self { millis })
     }
 
     pub fn unix_millis(self) -> i64 {
@@ -39,13 +37,10 @@ impl Timestamp {
 
     /// The current time, for documents whose line carries none.
     pub fn now() -> Self {
-        let since_epoch = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let since_epoch =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let millis = i64::try_from(since_epoch.as_millis()).unwrap_or(MAX_MILLIS);
-        Self {
-            millis: millis.clamp(MIN_MILLIS, MAX_MILLIS),
-        }
+        Self { millis: millis.clamp(MIN_MILLIS, MAX_MILLIS) }
     }
 
     /// Parses Apache's `%t` body (`21/Nov/2026:00:37:50 -0500`, without the brackets).
@@ -168,9 +163,8 @@ fn digits(text: &[u8]) -> Option<u32> {
 }
 
 fn month_number(name: &[u8]) -> Option<u32> {
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-    ];
+    const MONTHS: [&[u8; 3]; 12] =
+        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
     let index = MONTHS.iter().position(|m| m.as_slice() == name)?;
     u32::try_from(index + 1).ok()
 }
@@ -227,52 +221,16 @@ mod tests {
     fn converts_every_offset_to_utc() {
         let cases = [
             ("utc", "21/Nov/2026:05:37:48 +0000", "2026-11-21T05:37:48.000Z"),
-            (
-                "new york",
-                "21/Nov/2026:00:37:50 -0500",
-                "2026-11-21T05:37:50.000Z",
-            ),
-            (
-                "kolkata half hour",
-                "21/Nov/2026:11:07:52 +0530",
-                "2026-11-21T05:37:52.000Z",
-            ),
-            (
-                "chatham +13:45",
-                "21/Nov/2026:19:22:54 +1345",
-                "2026-11-21T05:37:54.000Z",
-            ),
-            (
-                "st johns -03:30",
-                "21/Nov/2026:02:07:56 -0330",
-                "2026-11-21T05:37:56.000Z",
-            ),
-            (
-                "kiritimati +14",
-                "21/Nov/2026:19:37:58 +1400",
-                "2026-11-21T05:37:58.000Z",
-            ),
-            (
-                "crosses midnight backwards",
-                "01/Jan/2027:03:00:00 +0500",
-                "2026-12-31T22:00:00.000Z",
-            ),
-            (
-                "crosses a leap day",
-                "29/Feb/2024:23:30:00 -0100",
-                "2024-03-01T00:30:00.000Z",
-            ),
-            (
-                "apache docs example",
-                "10/Oct/2000:13:55:36 -0700",
-                "2000-10-10T20:55:36.000Z",
-            ),
+            ("new york", "21/Nov/2026:00:37:50 -0500", "2026-11-21T05:37:50.000Z"),
+            ("kolkata half hour", "21/Nov/2026:11:07:52 +0530", "2026-11-21T05:37:52.000Z"),
+            ("chatham +13:45", "21/Nov/2026:19:22:54 +1345", "2026-11-21T05:37:54.000Z"),
+            ("st johns -03:30", "21/Nov/2026:02:07:56 -0330", "2026-11-21T05:37:56.000Z"),
+            ("kiritimati +14", "21/Nov/2026:19:37:58 +1400", "2026-11-21T05:37:58.000Z"),
+            ("crosses midnight backwards", "01/Jan/2027:03:00:00 +0500", "2026-12-31T22:00:00.000Z"),
+            ("crosses a leap day", "29/Feb/2024:23:30:00 -0100", "2024-03-01T00:30:00.000Z"),
+            ("apache docs example", "10/Oct/2000:13:55:36 -0700", "2000-10-10T20:55:36.000Z"),
             ("epoch", "01/Jan/1970:00:00:00 +0000", "1970-01-01T00:00:00.000Z"),
-            (
-                "before epoch",
-                "31/Dec/1969:23:59:59 +0000",
-                "1969-12-31T23:59:59.000Z",
-            ),
+            ("before epoch", "31/Dec/1969:23:59:59 +0000", "1969-12-31T23:59:59.000Z"),
         ];
         for (name, text, expected) in cases {
             let ts = Timestamp::parse_clf(text.as_bytes()).unwrap_or_else(|| panic!("{name}: no parse"));
@@ -317,10 +275,7 @@ mod tests {
         assert_eq!(rfc3339(ts), "2026-11-21T05:37:48.123Z");
         let ts = Timestamp::parse_epoch(b"1795239468123456", EpochUnit::Micros).unwrap();
         assert_eq!(rfc3339(ts), "2026-11-21T05:37:48.123Z");
-        assert_eq!(
-            Timestamp::parse_epoch(b"99999999999999999999", EpochUnit::Seconds),
-            None
-        );
+        assert_eq!(Timestamp::parse_epoch(b"99999999999999999999", EpochUnit::Seconds), None);
         assert_eq!(Timestamp::parse_epoch(b"12a", EpochUnit::Seconds), None);
     }
 

@@ -17,10 +17,7 @@ fn data_dir() -> PathBuf {
 
 fn log_lines(name: &str) -> Vec<Vec<u8>> {
     let text = std::fs::read(data_dir().join(format!("{name}.log"))).unwrap();
-    text.split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect()
+    text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
 }
 
 /// (name, LogFormat) from logformats.tsv, the formats Apache was configured with.
@@ -37,17 +34,11 @@ fn formats() -> Vec<(String, String)> {
 }
 
 fn enricher(format: FormatChoice) -> Enricher {
-    Enricher::new(EnrichmentConfig {
-        format,
-        ..EnrichmentConfig::default()
-    })
+    Enricher::new(EnrichmentConfig { format, ..EnrichmentConfig::default() }, None)
 }
 
-fn documents(enricher: &Enricher, lines: &[Vec<u8>]) -> Vec<Value> {
-    let context = EventContext {
-        event_id: None,
-        received_at: Timestamp::from_unix_millis(0).unwrap(),
-    };
+fn documents(enricher: &mut Enricher, lines: &[Vec<u8>]) -> Vec<Value> {
+    let context = EventContext { event_id: None, received_at: Timestamp::from_unix_millis(0).unwrap() };
     lines
         .iter()
         .map(|line| {
@@ -61,10 +52,7 @@ fn documents(enricher: &Enricher, lines: &[Vec<u8>]) -> Vec<Value> {
 }
 
 fn hex_decode(hex: &str) -> Vec<u8> {
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect()
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
 }
 
 /// Apache's own fields for each request, from custom.log.
@@ -101,7 +89,7 @@ fn every_captured_line_of_every_format_parses() {
     for (name, format) in formats() {
         let lines = log_lines(&name);
         assert_eq!(lines.len(), 48, "{name}");
-        let docs = documents(&enricher(FormatChoice::parse(&format).unwrap()), &lines);
+        let docs = documents(&mut enricher(FormatChoice::parse(&format).unwrap()), &lines);
         for doc in &docs {
             assert!(doc.get("tags").is_none(), "{name}: {doc}");
             assert!(!doc.to_string().contains(r#":"-""#), "{name}: a `-` value: {doc}");
@@ -111,14 +99,8 @@ fn every_captured_line_of_every_format_parses() {
 
 #[test]
 fn auto_reads_every_builtin_format() {
-    for name in [
-        "common",
-        "combined",
-        "combined_bytes_sent",
-        "vhost_combined",
-        "sample",
-    ] {
-        documents(&enricher(FormatChoice::Auto), &log_lines(name));
+    for name in ["common", "combined", "combined_bytes_sent", "vhost_combined", "sample"] {
+        documents(&mut enricher(FormatChoice::Auto), &log_lines(name));
     }
 }
 
@@ -133,7 +115,7 @@ fn documents_agree_with_apache_and_with_what_was_sent() {
     assert_eq!(sent.len(), apache.len());
     for name in ["combined", "combined_bytes_sent", "vhost_combined", "forwarded"] {
         let (_, format) = formats().into_iter().find(|(n, _)| *n == name).unwrap();
-        let docs = documents(&enricher(FormatChoice::parse(&format).unwrap()), &log_lines(name));
+        let docs = documents(&mut enricher(FormatChoice::parse(&format).unwrap()), &log_lines(name));
         for ((doc, view), sent) in docs.iter().zip(&apache).zip(&sent) {
             let context = format!("{name}: {doc}");
             let timestamp = doc["@timestamp"].as_str().unwrap();
@@ -141,26 +123,14 @@ fn documents_agree_with_apache_and_with_what_was_sent() {
             let mut expected_text = Vec::new();
             expected.write_rfc3339(&mut expected_text);
             assert_eq!(timestamp.as_bytes(), expected_text, "{context}");
-            assert_eq!(
-                doc["http"]["response"]["status_code"].as_u64(),
-                Some(view.status),
-                "{context}"
-            );
+            assert_eq!(doc["http"]["response"]["status_code"].as_u64(), Some(view.status), "{context}");
             if doc["http"]["request"].get("line").is_none() {
-                assert_eq!(
-                    doc["http"]["request"]["method"].as_str(),
-                    view.method.as_deref(),
-                    "{context}"
-                );
+                assert_eq!(doc["http"]["request"]["method"].as_str(), view.method.as_deref(), "{context}");
                 assert_eq!(doc["url"]["query"].as_str(), view.query.as_deref(), "{context}");
             }
             if name != "vhost_combined" && name != "combined_bytes_sent" {
                 // %b; the %O formats log bytes sent including headers.
-                assert_eq!(
-                    doc["http"]["response"]["body"]["bytes"].as_u64(),
-                    view.body_bytes,
-                    "{context}"
-                );
+                assert_eq!(doc["http"]["response"]["body"]["bytes"].as_u64(), view.body_bytes, "{context}");
             } else {
                 assert!(
                     doc["http"]["response"]["body"]["bytes"].as_u64().unwrap()
@@ -168,16 +138,9 @@ fn documents_agree_with_apache_and_with_what_was_sent() {
                 );
             }
             if name == "vhost_combined" {
-                assert_eq!(
-                    doc["destination"]["port"].as_u64(),
-                    Some(view.server_port),
-                    "{context}"
-                );
+                assert_eq!(doc["destination"]["port"].as_u64(), Some(view.server_port), "{context}");
                 assert!(
-                    doc["destination"]["domain"]
-                        .as_str()
-                        .unwrap()
-                        .ends_with(".example.test"),
+                    doc["destination"]["domain"].as_str().unwrap().ends_with(".example.test"),
                     "{context}"
                 );
             }
@@ -214,7 +177,7 @@ fn documents_agree_with_apache_and_with_what_was_sent() {
 
 #[test]
 fn request_lines_that_are_not_requests_are_kept_as_text() {
-    let docs = documents(&enricher(FormatChoice::Auto), &log_lines("combined"));
+    let docs = documents(&mut enricher(FormatChoice::Auto), &log_lines("combined"));
     let by_line = |needle: &str| {
         docs.iter()
             .find(|d| {
@@ -223,10 +186,7 @@ fn request_lines_that_are_not_requests_are_kept_as_text() {
             })
             .unwrap_or_else(|| panic!("no document for {needle:?}"))
     };
-    assert_eq!(
-        by_line("\u{16}\u{3}\u{1}")["http"]["response"]["status_code"],
-        400
-    );
+    assert_eq!(by_line("\u{16}\u{3}\u{1}")["http"]["response"]["status_code"], 400);
     assert!(by_line("garbage")["http"]["request"].get("method").is_none());
     let http09 = docs
         .iter()
@@ -244,32 +204,19 @@ fn request_lines_that_are_not_requests_are_kept_as_text() {
     assert_eq!(by_line("/grüße.txt")["url"]["extension"], "txt");
     assert_eq!(by_line("/gr%C3%BC%C3%9Fe.txt")["url"]["path"], "/grüße.txt");
     assert_eq!(by_line("/a%20b.html?q=1&x=%22y%22")["url"]["path"], "/a b.html");
-    let long = docs
-        .iter()
-        .find(|d| d["url"]["original"].as_str().is_some_and(|u| u.len() > 4000))
-        .unwrap();
+    let long = docs.iter().find(|d| d["url"]["original"].as_str().is_some_and(|u| u.len() > 4000)).unwrap();
     assert_eq!(long["url"]["query"].as_str().unwrap().len(), 4 * 200 + 3);
 }
 
 #[test]
 fn clients_users_and_time_zones() {
-    let docs = documents(&enricher(FormatChoice::Auto), &log_lines("combined"));
-    assert!(
-        docs.iter()
-            .any(|d| d["source"]["ip"] == "::1" && d["source"]["address"] == "::1")
-    );
-    let named = docs
-        .iter()
-        .find(|d| d["source"]["domain"] == "localhost")
-        .unwrap();
+    let docs = documents(&mut enricher(FormatChoice::Auto), &log_lines("combined"));
+    assert!(docs.iter().any(|d| d["source"]["ip"] == "::1" && d["source"]["address"] == "::1"));
+    let named = docs.iter().find(|d| d["source"]["domain"] == "localhost").unwrap();
     assert!(named["source"].get("ip").is_none());
+    assert!(docs.iter().any(|d| d["user"]["name"] == "alice" && d["http"]["response"]["status_code"] == 200));
     assert!(
-        docs.iter()
-            .any(|d| d["user"]["name"] == "alice" && d["http"]["response"]["status_code"] == 200)
-    );
-    assert!(
-        docs.iter()
-            .any(|d| d["user"]["name"] == "mallory" && d["http"]["response"]["status_code"] == 401)
+        docs.iter().any(|d| d["user"]["name"] == "mallory" && d["http"]["response"]["status_code"] == 401)
     );
     // Six time zones from -05:00 to +14:00, one capture run: every @timestamp is within minutes.
     let mut times: Vec<&str> = docs.iter().map(|d| d["@timestamp"].as_str().unwrap()).collect();
@@ -285,13 +232,7 @@ fn forwarded_for_chains_are_read_unquoted() {
         .iter()
         .filter_map(|line| format.parse(line).unwrap().forwarded_for.map(|c| c.into_owned()))
         .collect();
-    assert!(
-        chains.contains(&"198.51.100.23, 10.0.0.2".to_owned()),
-        "{chains:?}"
-    );
-    assert!(
-        chains.contains(&"unknown, [2001:db8::2]:4711, 203.0.113.9:8080".to_owned()),
-        "{chains:?}"
-    );
+    assert!(chains.contains(&"198.51.100.23, 10.0.0.2".to_owned()), "{chains:?}");
+    assert!(chains.contains(&"unknown, [2001:db8::2]:4711, 203.0.113.9:8080".to_owned()), "{chains:?}");
     assert!(chains.contains(&"81.2.69.142".to_owned()), "{chains:?}");
 }

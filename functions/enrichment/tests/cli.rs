@@ -10,13 +10,18 @@ use serde_json::Value;
 const COMBINED_LINE: &str = r#"81.2.69.142 - - [21/Nov/2026:06:45:50 +0100] "GET /docs/report.2026.pdf?x=1 HTTP/1.1" 200 7 "https://www.google.com/" "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0""#;
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(name)
+}
+
+/// The binary without GeoIP (most tests are about everything else).
+fn enrich_logs() -> Command {
+    let mut command = enrich_logs_bare();
+    command.arg("--no-geoip");
+    command
 }
 
 /// The binary with none of the settings' variables inherited from the environment running the tests.
-fn enrich_logs() -> Command {
+fn enrich_logs_bare() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_enrich-logs"));
     for var in [
         "LOG_FORMAT",
@@ -33,23 +38,15 @@ fn enrich_logs() -> Command {
 }
 
 fn run_with_stdin(mut command: Command, stdin: &[u8]) -> Output {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     // The binary stops before reading when a setting is bad: it may close stdin first.
     let _ = child.stdin.take().unwrap().write_all(stdin);
     child.wait_with_output().unwrap()
 }
 
 fn documents(output: &Output) -> Vec<Value> {
-    assert!(
-        output.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout.clone())
         .unwrap()
         .lines()
@@ -75,12 +72,7 @@ fn one_document_per_line_in_order_parse_failures_included() {
 
     assert_eq!(docs[1]["tags"], serde_json::json!(["_parse_failure"]));
     assert_eq!(docs[1]["event"]["original"], "this is not a log line");
-    assert!(
-        docs[1]["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("matches none of")
-    );
+    assert!(docs[1]["error"]["message"].as_str().unwrap().contains("matches none of"));
     assert!(docs[1]["@timestamp"].as_str().unwrap().ends_with('Z'));
 
     assert_eq!(docs[2]["event"]["original"], "", "an empty line is a line too");
@@ -106,23 +98,12 @@ fn bulk_output_names_the_index_from_the_timestamp() {
     command.args(["--output", "bulk", "--index", "weblogs-%Y.%m.%d"]);
     let output = run_with_stdin(command, format!("{COMBINED_LINE}\nbroken\n").as_bytes());
     assert!(output.status.success());
-    let lines: Vec<Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<Value> =
+        String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 4);
-    assert_eq!(
-        lines[0],
-        serde_json::json!({"index": {"_index": "weblogs-2026.11.21"}})
-    );
+    assert_eq!(lines[0], serde_json::json!({"index": {"_index": "weblogs-2026.11.21"}}));
     assert_eq!(lines[1]["source"]["ip"], "81.2.69.142");
-    assert!(
-        lines[2]["index"]["_index"]
-            .as_str()
-            .unwrap()
-            .starts_with("weblogs-")
-    );
+    assert!(lines[2]["index"]["_index"].as_str().unwrap().starts_with("weblogs-"));
     assert_eq!(lines[3]["tags"][0], "_parse_failure");
 }
 
@@ -130,14 +111,11 @@ fn bulk_output_names_the_index_from_the_timestamp() {
 fn stats_go_to_stderr() {
     let mut command = enrich_logs();
     command.arg("--stats");
-    let output = run_with_stdin(
-        command,
-        format!("{COMBINED_LINE}\nbroken\n{COMBINED_LINE}\n").as_bytes(),
-    );
+    let output = run_with_stdin(command, format!("{COMBINED_LINE}\nbroken\n{COMBINED_LINE}\n").as_bytes());
     let stderr = String::from_utf8(output.stderr.clone()).unwrap();
     assert_eq!(documents(&output).len(), 3);
     assert!(
-        stderr.starts_with("lines: 3, documents: 3, parse failures: 1, seconds: "),
+        stderr.starts_with("lines: 3, documents: 3, parse failures: 1, geoip misses: 0, seconds: "),
         "{stderr}"
     );
     assert!(stderr.contains("lines/s: "), "{stderr}");
@@ -155,10 +133,7 @@ fn format_flag_and_variable() {
     let mut by_variable = enrich_logs();
     by_variable.env("LOG_FORMAT", "common");
     let docs = documents(&run_with_stdin(by_variable, line.as_bytes()));
-    assert_eq!(
-        docs[0]["tags"][0], "_parse_failure",
-        "a vhost line is not a common line"
-    );
+    assert_eq!(docs[0]["tags"][0], "_parse_failure", "a vhost line is not a common line");
 
     let mut custom = enrich_logs();
     custom.args(["--format", r#"%{X-Forwarded-For}i %h %l %u %t "%r" %>s %b %D"#]);
@@ -176,22 +151,13 @@ fn keep_original_and_anonymize() {
     command.args(["--keep-original", "--anonymize-ip", "truncate"]);
     let ipv6 =
         r#"2a02:cf40:1234:5678::1 - - [21/Nov/2026:06:45:50 +0100] "GET / HTTP/1.1" 200 5 "-" "curl/8.5.0""#;
-    let docs = documents(&run_with_stdin(
-        command,
-        format!("{COMBINED_LINE}\n{ipv6}\n").as_bytes(),
-    ));
-    assert_eq!(
-        docs[0]["event"]["original"],
-        COMBINED_LINE.replace("81.2.69.142", "81.2.69.0")
-    );
+    let docs = documents(&run_with_stdin(command, format!("{COMBINED_LINE}\n{ipv6}\n").as_bytes()));
+    assert_eq!(docs[0]["event"]["original"], COMBINED_LINE.replace("81.2.69.142", "81.2.69.0"));
     assert_eq!(docs[0]["source"]["ip"], "81.2.69.0");
     assert_eq!(docs[0]["source"]["address"], "81.2.69.0");
     assert_eq!(docs[1]["source"]["ip"], "2a02:cf40:1234::");
     assert!(
-        docs[1]["event"]["original"]
-            .as_str()
-            .unwrap()
-            .starts_with("2a02:cf40:1234:: - - "),
+        docs[1]["event"]["original"].as_str().unwrap().starts_with("2a02:cf40:1234:: - - "),
         "{}",
         docs[1]
     );
@@ -202,9 +168,7 @@ fn keep_original_and_anonymize() {
     assert_eq!(docs[0]["event"]["original"], "broken line from 203.0.113.0");
 
     let mut by_variable = enrich_logs();
-    by_variable
-        .env("KEEP_ORIGINAL", "false")
-        .env("IP_ANONYMIZATION", "none");
+    by_variable.env("KEEP_ORIGINAL", "false").env("IP_ANONYMIZATION", "none");
     let docs = documents(&run_with_stdin(by_variable, COMBINED_LINE.as_bytes()));
     assert!(docs[0]["event"].get("original").is_none());
     assert_eq!(docs[0]["source"]["ip"], "81.2.69.142");
@@ -220,57 +184,43 @@ fn invalid_utf8_lines_become_documents() {
 #[test]
 fn bad_settings_fail_before_reading_with_the_setting_named() {
     // (arguments, environment, what stderr must say)
-    type Case = (
-        &'static [&'static str],
-        &'static [(&'static str, &'static str)],
-        &'static str,
-    );
+    type Case = (&'static [&'static str], &'static [(&'static str, &'static str)], &'static str);
     let cases: &[Case] = &[
-        (
-            &["--format", "combinded"],
-            &[],
-            "invalid LOG_FORMAT (--format) value \"combinded\"",
-        ),
+        (&["--format", "combinded"], &[], "invalid LOG_FORMAT (--format) value \"combinded\""),
         (&[], &[("LOG_FORMAT", "%h %Q")], "unknown directive %Q"),
         (
             &["--anonymize-ip", "hash"],
             &[],
             "invalid IP_ANONYMIZATION (--anonymize-ip) value \"hash\": expected none or truncate",
         ),
-        (
-            &["--keep-original=maybe"],
-            &[],
-            "invalid KEEP_ORIGINAL (--keep-original) value \"maybe\"",
-        ),
-        (
-            &[],
-            &[("KEEP_ORIGINAL", "2")],
-            "invalid KEEP_ORIGINAL (--keep-original) value \"2\"",
-        ),
+        (&["--keep-original=maybe"], &[], "invalid KEEP_ORIGINAL (--keep-original) value \"maybe\""),
+        (&[], &[("KEEP_ORIGINAL", "2")], "invalid KEEP_ORIGINAL (--keep-original) value \"2\""),
         (
             &[],
             &[("GEOIP_OPTIONAL", "perhaps")],
             "invalid GEOIP_OPTIONAL (--geoip-optional) value \"perhaps\"",
         ),
-        (
-            &["--output", "bulk", "--index", "Weblogs"],
-            &[],
-            "invalid --index value \"Weblogs\"",
-        ),
+        (&["--output", "bulk", "--index", "Weblogs"], &[], "invalid --index value \"Weblogs\""),
         (&["--output", "xml"], &[], "invalid value 'xml' for '--output"),
         (
             &["--city-db", "/tmp/City.mmdb"],
             &[],
-            "GEOIP_CITY_DB (--city-db) is set to \"/tmp/City.mmdb\", but GeoIP lookups are not supported",
+            "GEOIP_CITY_DB (--city-db): cannot open GeoIP database /tmp/City.mmdb: No such file",
+        ),
+        (&[], &[], "cannot open GeoIP database /opt/geoip/GeoLite2-City.mmdb"),
+        (
+            &["--geoip-optional", "--asn-db", "/tmp/ASN.mmdb"],
+            &[],
+            "GEOIP_ASN_DB (--asn-db): cannot open GeoIP database /tmp/ASN.mmdb",
         ),
         (
             &[],
-            &[("TRUSTED_PROXIES", "10.0.0.0/8")],
-            "TRUSTED_PROXIES (--trusted-proxies)",
+            &[("TRUSTED_PROXIES", "10.0.0.0/8, proxy.local")],
+            "invalid TRUSTED_PROXIES (--trusted-proxies) value",
         ),
     ];
     for (args, vars, message) in cases {
-        let mut command = enrich_logs();
+        let mut command = enrich_logs_bare();
         command.args(*args).envs(vars.iter().copied());
         let output = run_with_stdin(command, COMBINED_LINE.as_bytes());
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -282,23 +232,130 @@ fn bad_settings_fail_before_reading_with_the_setting_named() {
 
 #[test]
 fn no_geoip_ignores_database_settings() {
-    let mut command = enrich_logs();
+    let mut command = enrich_logs_bare();
     command.args(["--no-geoip", "--city-db", "/nonexistent.mmdb"]);
-    assert_eq!(
-        documents(&run_with_stdin(command, COMBINED_LINE.as_bytes())).len(),
-        1
-    );
+    assert_eq!(documents(&run_with_stdin(command, COMBINED_LINE.as_bytes())).len(), 1);
 }
 
 #[test]
 fn unreadable_file_fails_before_any_output() {
-    let output = enrich_logs()
-        .arg(data("combined.log"))
-        .arg("/nonexistent/access.log")
-        .output()
-        .unwrap();
+    let output = enrich_logs().arg(data("combined.log")).arg("/nonexistent/access.log").output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot read /nonexistent/access.log"), "{stderr}");
+}
+
+/// The demo databases (geoip/demo/networks.tsv), generated into a fresh directory.
+fn demo_databases() -> (PathBuf, PathBuf) {
+    let source = std::fs::read_to_string(data("../../geoip/demo/networks.tsv")).unwrap();
+    let (cities, asns) = geoip_testdata::parse_demo_source(&source).unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "enrich-logs-cli-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (city, asn) = (dir.join("City.mmdb"), dir.join("ASN.mmdb"));
+    std::fs::write(&city, geoip_testdata::city_database("Demo-City", "demo", &cities).unwrap()).unwrap();
+    std::fs::write(&asn, geoip_testdata::asn_database("Demo-ASN", "demo", &asns).unwrap()).unwrap();
+    (city, asn)
+}
+
+#[test]
+fn geoip_and_user_agent_fields_on_the_sample_log() {
+    let (city, asn) = demo_databases();
+    let mut command = enrich_logs_bare();
+    command.arg("--city-db").arg(&city).arg("--asn-db").arg(&asn).arg("--stats").arg(data("sample.log"));
+    let output = command.output().unwrap();
+    let docs = documents(&output);
+    assert_eq!(docs.len(), 400);
+    let first_from =
+        |ip: &str| docs.iter().find(|d| d["source"]["ip"] == ip).unwrap_or_else(|| panic!("{ip}"));
+
+    let london = first_from("81.2.69.142");
+    assert_eq!(
+        london["source"]["geo"],
+        serde_json::json!({
+            "continent_code": "EU", "continent_name": "Europe", "country_iso_code": "GB", "country_name": "United Kingdom",
+            "region_iso_code": "GB-ENG", "region_name": "England", "city_name": "London", "postal_code": "EC1A",
+            "timezone": "Europe/London", "location": {"lat": 51.5142, "lon": -0.0931},
+        })
+    );
+    assert_eq!(
+        london["source"]["as"],
+        serde_json::json!({"number": 20712, "organization": {"name": "Demo Andrews & Arnold"}})
+    );
+    assert!(london.get("tags").is_none());
+
+    let sweden = first_from("89.160.20.128");
+    assert_eq!(
+        sweden["source"]["geo"],
+        serde_json::json!({"continent_code": "EU", "continent_name": "Europe", "country_iso_code": "SE", "country_name": "Sweden", "timezone": "Europe/Stockholm"})
+    );
+    assert_eq!(first_from("2a02:cf40::1")["source"]["geo"]["city_name"], "Oslo");
+
+    let unknown = first_from("50.114.0.7");
+    assert_eq!(unknown["tags"], serde_json::json!(["_geoip_lookup_failure"]));
+    assert!(unknown["source"].get("geo").is_none());
+    let private = first_from("10.20.30.40");
+    assert!(private.get("tags").is_none() && private["source"].get("geo").is_none());
+
+    let iphone = docs.iter().find(|d| d["user_agent"]["os"]["name"] == "iPhone").unwrap();
+    assert_eq!(iphone["user_agent"]["name"], "Safari");
+    assert_eq!(iphone["user_agent"]["device"]["name"], "Smartphone");
+    let bot = docs.iter().find(|d| d["user_agent"]["name"] == "Googlebot").unwrap();
+    assert_eq!(bot["user_agent"]["device"]["name"], "Spider");
+
+    let misses = docs.iter().filter(|d| d["tags"][0] == "_geoip_lookup_failure").count();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains(&format!("parse failures: 0, geoip misses: {misses},")), "{stderr}");
+}
+
+#[test]
+fn trusted_proxies_and_anonymization_with_geoip() {
+    let (city, asn) = demo_databases();
+    let line = r#"81.2.69.142, 10.0.0.2 10.0.0.1 - - [21/Nov/2026:06:45:50 +0100] "GET / HTTP/1.1" 200 5"#;
+    let mut command = enrich_logs_bare();
+    command.arg("--city-db").arg(&city).arg("--asn-db").arg(&asn);
+    command.args([
+        "--format",
+        r#"%{X-Forwarded-For}i %h %l %u %t "%r" %>s %b"#,
+        "--anonymize-ip",
+        "truncate",
+    ]);
+    command.env("TRUSTED_PROXIES", "10.0.0.0/8");
+    let docs = documents(&run_with_stdin(command, line.as_bytes()));
+    assert_eq!(docs[0]["source"]["address"], "10.0.0.0", "%h, truncated");
+    assert_eq!(docs[0]["source"]["ip"], "81.2.69.0", "the client behind the proxies, truncated");
+    assert_eq!(docs[0]["source"]["geo"]["city_name"], "London", "looked up with the full address");
+}
+
+#[test]
+fn database_of_the_wrong_kind_stops_start_up() {
+    let (city, asn) = demo_databases();
+    let output = enrich_logs_bare().arg("--city-db").arg(&asn).arg("--asn-db").arg(&city).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "GEOIP_CITY_DB (--city-db): {} is a \"Demo-ASN\" database, expected a City database",
+            asn.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_city_database_is_a_warning_when_optional() {
+    let (_, asn) = demo_databases();
+    let mut command = enrich_logs_bare();
+    command.args(["--city-db", "/nonexistent/City.mmdb", "--geoip-optional"]).arg("--asn-db").arg(&asn);
+    let output = run_with_stdin(command, COMBINED_LINE.as_bytes());
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let docs = documents(&output);
+    assert!(stderr.contains("warning: no City database at /nonexistent/City.mmdb"), "{stderr}");
+    assert!(docs[0]["source"].get("geo").is_none());
+    assert!(docs[0].get("tags").is_none(), "no City database: nothing is a lookup failure");
+    assert_eq!(docs[0]["source"]["as"]["number"], 20712);
 }

@@ -132,16 +132,9 @@ pub fn city_database(
         let record = CityRecord {
             continent: entry.continent.as_ref().map(|c| code_and_name(c, false)),
             country: entry.country.as_ref().map(|c| code_and_name(c, true)),
-            subdivisions: entry
-                .subdivisions
-                .iter()
-                .map(|s| code_and_name(s, true))
-                .collect(),
+            subdivisions: entry.subdivisions.iter().map(|s| code_and_name(s, true)).collect(),
             city: entry.city.as_ref().map(|name| Names { names: english(name) }),
-            postal: entry
-                .postal_code
-                .as_ref()
-                .map(|code| Postal { code: code.clone() }),
+            postal: entry.postal_code.as_ref().map(|code| Postal { code: code.clone() }),
             location: (entry.location.is_some() || entry.time_zone.is_some()).then(|| Location {
                 latitude: entry.location.map(|(lat, _)| lat),
                 longitude: entry.location.map(|(_, lon)| lon),
@@ -180,15 +173,9 @@ pub fn parse_demo_source(text: &str) -> Result<(Vec<CityEntry>, Vec<AsnEntry>), 
             continue;
         }
         let mut columns: Vec<&str> = line.split('\t').map(str::trim).collect();
-        let error = |reason: String| Error::Source {
-            line: line_number,
-            reason,
-        };
+        let error = |reason: String| Error::Source { line: line_number, reason };
         if columns.len() > 14 {
-            return Err(error(format!(
-                "expected at most 14 tab-separated columns, found {}",
-                columns.len()
-            )));
+            return Err(error(format!("expected at most 14 tab-separated columns, found {}", columns.len())));
         }
         // Trailing columns may be left out: they are empty.
         columns.resize(14, "");
@@ -197,8 +184,7 @@ pub fn parse_demo_source(text: &str) -> Result<(Vec<CityEntry>, Vec<AsnEntry>), 
         let number = |i: usize| -> Result<Option<f64>, Error> {
             text(i)
                 .map(|v| {
-                    v.parse::<f64>()
-                        .map_err(|_| error(format!("column {} is not a number: {v:?}", i + 1)))
+                    v.parse::<f64>().map_err(|_| error(format!("column {} is not a number: {v:?}", i + 1)))
                 })
                 .transpose()
         };
@@ -214,14 +200,8 @@ pub fn parse_demo_source(text: &str) -> Result<(Vec<CityEntry>, Vec<AsnEntry>), 
             time_zone: text(11),
         });
         if let Some(asn) = text(12) {
-            let number = asn
-                .parse()
-                .map_err(|_| error(format!("asn is not a number: {asn:?}")))?;
-            asns.push(AsnEntry {
-                network: columns[0].to_owned(),
-                number,
-                organization: text(13),
-            });
+            let number = asn.parse().map_err(|_| error(format!("asn is not a number: {asn:?}")))?;
+            asns.push(AsnEntry { network: columns[0].to_owned(), number, organization: text(13) });
         }
     }
     Ok((cities, asns))

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use enrichment::config::{self, ConfigError, KEEP_ORIGINAL, TRUSTED_PROXIES, parse_bool};
+use enrichment::client::TrustedProxies;
+use enrichment::config::{self, ConfigError, GeoIpSettings, KEEP_ORIGINAL, open_geoip, parse_bool};
 use enrichment::output::{DEFAULT_INDEX, IndexPattern, OutputFormat};
 use enrichment::{
     Enricher, EnrichmentConfig, EventContext, FormatChoice, IpAnonymization, Timestamp, strip_line_ending,
@@ -26,11 +27,11 @@ struct Args {
     #[arg(long, env = "LOG_FORMAT", default_value = "auto", value_name = "FORMAT")]
     format: String,
 
-    /// GeoIP City database (not supported by this version: use --no-geoip).
+    /// GeoIP City database [default: /opt/geoip/GeoLite2-City.mmdb].
     #[arg(long, env = "GEOIP_CITY_DB", value_name = "PATH")]
     city_db: Option<PathBuf>,
 
-    /// GeoIP ASN database (not supported by this version: use --no-geoip).
+    /// GeoIP ASN database [default: /opt/geoip/GeoLite2-ASN.mmdb, if present].
     #[arg(long, env = "GEOIP_ASN_DB", value_name = "PATH")]
     asn_db: Option<PathBuf>,
 
@@ -42,17 +43,12 @@ struct Args {
     #[arg(long)]
     no_geoip: bool,
 
-    /// Comma-separated CIDRs of proxies whose X-Forwarded-For is trusted (not supported by this version).
+    /// Comma-separated CIDRs of proxies whose X-Forwarded-For entries are believed (mod_remoteip's walk).
     #[arg(long, env = "TRUSTED_PROXIES", value_name = "CIDRS")]
     trusted_proxies: Option<String>,
 
     /// none, or truncate: IPv4 to /24, IPv6 to /48.
-    #[arg(
-        long = "anonymize-ip",
-        env = "IP_ANONYMIZATION",
-        default_value = "none",
-        value_name = "MODE"
-    )]
+    #[arg(long = "anonymize-ip", env = "IP_ANONYMIZATION", default_value = "none", value_name = "MODE")]
     anonymize_ip: String,
 
     /// Also keep the raw line in event.original for lines that parse.
@@ -67,7 +63,7 @@ struct Args {
     #[arg(long, default_value = DEFAULT_INDEX, value_name = "NAME")]
     index: String,
 
-    /// Print a summary to standard error: lines, documents, parse failures, lines per second.
+    /// Print a summary to standard error: lines, documents, parse failures, GeoIP misses, lines per second.
     #[arg(long)]
     stats: bool,
 }
@@ -91,15 +87,12 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> io::Result<()> {
-    let (enricher, output) =
+    let (mut enricher, output) =
         settings(args).map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
     let inputs = open_inputs(&args.files)?;
 
     let started = Instant::now();
-    let context = EventContext {
-        event_id: None,
-        received_at: Timestamp::now(),
-    };
+    let context = EventContext { event_id: None, received_at: Timestamp::now() };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut stats = Stats::default();
@@ -124,6 +117,7 @@ fn run(args: &Args) -> io::Result<()> {
             out.write_all(b"\n")?;
             stats.lines += 1;
             stats.parse_failures += u64::from(outcome.parse_failure);
+            stats.geoip_misses += u64::from(outcome.geoip_lookup_failure);
         }
     }
     out.flush()?;
@@ -133,31 +127,9 @@ fn run(args: &Args) -> io::Result<()> {
     Ok(())
 }
 
-/// Checks every setting before any input is read.
+/// Checks every setting and opens the databases before any input is read.
 fn settings(args: &Args) -> Result<(Enricher, OutputFormat), String> {
     let text = |e: ConfigError| e.to_string();
-    if !args.no_geoip {
-        let given = [
-            (config::GEOIP_CITY_DB, &args.city_db),
-            (config::GEOIP_ASN_DB, &args.asn_db),
-        ];
-        if let Some((setting, Some(path))) = given.iter().find(|(_, path)| path.is_some()) {
-            return Err(format!(
-                "{setting} is set to {:?}, but GeoIP lookups are not supported by this version; unset it or pass --no-geoip",
-                path.display()
-            ));
-        }
-    }
-    if let Some(value) = &args.geoip_optional {
-        parse_bool(config::GEOIP_OPTIONAL, value).map_err(text)?;
-    }
-    if let Some(value) = args.trusted_proxies.as_deref().filter(|v| !v.trim().is_empty()) {
-        return Err(text(ConfigError::new(
-            TRUSTED_PROXIES,
-            value,
-            "trusted proxies are not supported by this version; leave it empty",
-        )));
-    }
     let config = EnrichmentConfig {
         format: FormatChoice::parse(&args.format).map_err(text)?,
         anonymization: IpAnonymization::parse(&args.anonymize_ip).map_err(text)?,
@@ -165,12 +137,32 @@ fn settings(args: &Args) -> Result<(Enricher, OutputFormat), String> {
             Some(value) => parse_bool(KEEP_ORIGINAL, value).map_err(text)?,
             None => false,
         },
+        trusted_proxies: TrustedProxies::parse(args.trusted_proxies.as_deref().unwrap_or(""))
+            .map_err(text)?,
+    };
+    let geoip_settings = GeoIpSettings {
+        city_db: args.city_db.clone(),
+        asn_db: args.asn_db.clone(),
+        optional: match &args.geoip_optional {
+            Some(value) => parse_bool(config::GEOIP_OPTIONAL, value).map_err(text)?,
+            None => false,
+        },
     };
     let output = match args.output {
         OutputKind::Ndjson => OutputFormat::Ndjson,
         OutputKind::Bulk => OutputFormat::Bulk(IndexPattern::parse(&args.index).map_err(|e| e.to_string())?),
     };
-    Ok((Enricher::new(config), output))
+    let geoip = if args.no_geoip {
+        None
+    } else {
+        let opened = open_geoip(&geoip_settings)
+            .map_err(|error| format!("{error} (run with --no-geoip or --geoip-optional to go without)"))?;
+        for warning in &opened.warnings {
+            eprintln!("enrich-logs: warning: {warning}");
+        }
+        opened.geoip
+    };
+    Ok((Enricher::new(config, geoip), output))
 }
 
 /// Opens every input up front, so a missing file fails before any output is written.
@@ -201,19 +193,16 @@ fn open_inputs(files: &[PathBuf]) -> io::Result<Vec<(String, Box<dyn BufRead>)>>
 struct Stats {
     lines: u64,
     parse_failures: u64,
+    geoip_misses: u64,
 }
 
 impl Stats {
     fn print(&self, seconds: f64) {
         // Every line is one document, parse failures included.
-        let per_second = if seconds > 0.0 {
-            self.lines as f64 / seconds
-        } else {
-            0.0
-        };
+        let per_second = if seconds > 0.0 { self.lines as f64 / seconds } else { 0.0 };
         eprintln!(
-            "lines: {}, documents: {}, parse failures: {}, seconds: {:.3}, lines/s: {:.0}",
-            self.lines, self.lines, self.parse_failures, seconds, per_second
+            "lines: {}, documents: {}, parse failures: {}, geoip misses: {}, seconds: {:.3}, lines/s: {:.0}",
+            self.lines, self.lines, self.parse_failures, self.geoip_misses, seconds, per_second
         );
     }
 }

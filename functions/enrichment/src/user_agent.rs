@@ -1,0 +1,178 @@
+//! User agents through `woothee` (the only module that uses it), behind a bounded cache.
+//!
+//! Real logs repeat a few hundred user agents, so each distinct string is classified once. The
+//! cache holds at most [`CACHE_CAPACITY`] entries and starts over when full, which bounds memory
+//! whatever a hostile client sends; strings longer than [`MAX_PARSED_LEN`] are classified by
+//! their first bytes (every browser and crawler says who it is there) and never cached.
+
+use std::collections::HashMap;
+
+/// The `user_agent.*` fields besides `original`. Absent values are `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserAgentInfo {
+    pub name: Option<Box<str>>,
+    pub version: Option<Box<str>>,
+    pub os_name: Option<Box<str>>,
+    pub os_version: Option<Box<str>>,
+    /// `Desktop`, `Smartphone`, `Mobile Phone`, `Spider`, `Appliance` or `Other`.
+    pub device: Option<&'static str>,
+}
+
+pub const CACHE_CAPACITY: usize = 4096;
+pub const MAX_PARSED_LEN: usize = 512;
+
+#[derive(Default)]
+pub struct UserAgentParser {
+    parser: woothee::parser::Parser,
+    cache: HashMap<Box<str>, UserAgentInfo>,
+    uncached: UserAgentInfo,
+}
+
+impl std::fmt::Debug for UserAgentParser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserAgentParser").field("cached", &self.cache.len()).finish_non_exhaustive()
+    }
+}
+
+impl UserAgentParser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn classify(&mut self, user_agent: &str) -> &UserAgentInfo {
+        if user_agent.len() > MAX_PARSED_LEN {
+            let mut cut = MAX_PARSED_LEN;
+            while !user_agent.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.uncached = classify(&self.parser, &user_agent[..cut]);
+            return &self.uncached;
+        }
+        if !self.cache.contains_key(user_agent) {
+            if self.cache.len() >= CACHE_CAPACITY {
+                self.cache.clear();
+            }
+            let info = classify(&self.parser, user_agent);
+            self.cache.insert(user_agent.into(), info);
+        }
+        &self.cache[user_agent]
+    }
+
+    /// Distinct user agents held right now.
+    pub fn cached(&self) -> usize {
+        self.cache.len()
+    }
+}
+
+fn classify(parser: &woothee::parser::Parser, user_agent: &str) -> UserAgentInfo {
+    let Some(result) = parser.parse(user_agent) else { return UserAgentInfo::default() };
+    let known = |value: &str| {
+        let value = value.trim();
+        (!value.is_empty() && value != woothee::woothee::VALUE_UNKNOWN).then(|| Box::from(value))
+    };
+    UserAgentInfo {
+        name: known(result.name),
+        version: known(result.version),
+        os_name: known(result.os),
+        os_version: known(&result.os_version),
+        device: match result.category {
+            "pc" => Some("Desktop"),
+            "smartphone" => Some("Smartphone"),
+            "mobilephone" => Some("Mobile Phone"),
+            "crawler" => Some("Spider"),
+            "appliance" => Some("Appliance"),
+            "misc" => Some("Other"),
+            _ => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str, version: &str, os: &str, os_version: &str, device: &'static str) -> UserAgentInfo {
+        let some = |v: &str| (!v.is_empty()).then(|| Box::from(v));
+        UserAgentInfo {
+            name: some(name),
+            version: some(version),
+            os_name: some(os),
+            os_version: some(os_version),
+            device: (!device.is_empty()).then_some(device),
+        }
+    }
+
+    #[test]
+    fn browsers_mobiles_and_crawlers() {
+        let cases = [
+            (
+                "chrome on windows",
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+                info("Chrome", "131.0.0.0", "Windows 10", "NT 10.0", "Desktop"),
+            ),
+            (
+                "firefox on linux",
+                "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+                info("Firefox", "133.0", "Linux", "", "Desktop"),
+            ),
+            (
+                "edge",
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.70",
+                info("Edge", "131.0.2903.70", "Windows 10", "NT 10.0", "Desktop"),
+            ),
+            (
+                "safari on iphone",
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+                info("Safari", "18.1", "iPhone", "18.1", "Smartphone"),
+            ),
+            (
+                "chrome on android",
+                "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.81 Mobile Safari/537.36",
+                info("Chrome", "131.0.6778.81", "Android", "14", "Smartphone"),
+            ),
+            (
+                "googlebot",
+                "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+                info("Googlebot", "", "", "", "Spider"),
+            ),
+            (
+                "bingbot",
+                "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+                info("bingbot", "", "", "", "Spider"),
+            ),
+            ("curl", "curl/8.5.0", info("HTTP Library", "curl", "", "", "Other")),
+            (
+                "feature phone",
+                "DoCoMo/2.0 P903i(c100;TB;W24H12)",
+                info("docomo", "P903i", "docomo", "", "Mobile Phone"),
+            ),
+            (
+                "game console",
+                "Mozilla/5.0 (PlayStation 4 3.11) AppleWebKit/537.73 (KHTML, like Gecko)",
+                info("PlayStation 4", "", "PlayStation 4", "3.11", "Appliance"),
+            ),
+            ("unknown", "SomethingNobodyKnows/1.0", info("", "", "", "", "")),
+            ("empty", "", info("", "", "", "", "")),
+        ];
+        let mut parser = UserAgentParser::new();
+        for (name, user_agent, expected) in cases {
+            assert_eq!(parser.classify(user_agent), &expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn cache_is_bounded() {
+        let mut parser = UserAgentParser::new();
+        for i in 0..CACHE_CAPACITY * 2 + 5 {
+            parser.classify(&format!("Bot{i}/1.0"));
+            assert!(parser.cached() <= CACHE_CAPACITY);
+        }
+        let long = format!(
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html) {}",
+            "é".repeat(2000)
+        );
+        let before = parser.cached();
+        assert_eq!(parser.classify(&long).device, Some("Spider"));
+        assert_eq!(parser.cached(), before, "long user agents are not cached");
+    }
+}
