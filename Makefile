@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 OUT := out
 
-.PHONY: help setup demo test lint bench clean
+.PHONY: help setup demo test lint bench geoip-layer clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,8 +19,9 @@ demo: setup ## Enrich the bundled sample log with the generated demo GeoIP datab
 	@echo "first two documents of $(OUT)/sample.ndjson (demo GeoIP data, not real):"
 	@head -n 2 $(OUT)/sample.ndjson
 
-test: setup lint ## Lint, then run every test of the workspace
+test: setup lint ## Lint, then run every test of the workspace and of the GeoIP layer tooling
 	$(CARGO) test --locked --workspace --all-targets
+	python3 -m unittest discover -s geoip/layer -p 'test_*.py'
 
 lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check
@@ -30,6 +31,9 @@ bench: setup ## Criterion benchmarks, then enrich-logs --stats over 200,000 samp
 	$(CARGO) bench --locked -p enrichment
 	scripts/bench.sh
 
+geoip-layer: ## Fill geoip/layer/build/geoip/ with real databases (MaxMind key in MAXMIND_ACCOUNT_ID/_LICENSE_KEY, else DB-IP Lite)
+	python3 geoip/layer/fetch_geoip.py
+
 clean: ## Remove build output
 	$(CARGO) clean
-	rm -rf $(OUT)
+	rm -rf $(OUT) geoip/layer/build

@@ -236,3 +236,30 @@ fn forwarded_for_chains_are_read_unquoted() {
     assert!(chains.contains(&"unknown, [2001:db8::2]:4711, 203.0.113.9:8080".to_owned()), "{chains:?}");
     assert!(chains.contains(&"81.2.69.142".to_owned()), "{chains:?}");
 }
+
+#[test]
+fn trusted_proxy_walk_over_captured_forwarded_for_chains() {
+    let (_, format) = formats().into_iter().find(|(n, _)| n == "forwarded").unwrap();
+    let config = EnrichmentConfig {
+        format: FormatChoice::parse(&format).unwrap(),
+        trusted_proxies: enrichment::client::TrustedProxies::parse("127.0.0.1, ::1").unwrap(),
+        ..EnrichmentConfig::default()
+    };
+    let docs = documents(&mut Enricher::new(config, None), &log_lines("forwarded"));
+    // Host-name clients (the HostnameLookups phase) have no source.ip.
+    let clients: Vec<(&str, &str)> = docs
+        .iter()
+        .filter_map(|d| Some((d["source"]["address"].as_str()?, d["source"]["ip"].as_str()?)))
+        .collect();
+    // Apache logged these chains; the proxy (%h) is loopback, so the walk steps into each chain.
+    for expected in [
+        ("127.0.0.1", "203.0.113.7"),
+        ("127.0.0.1", "10.0.0.2"), // "198.51.100.23, 10.0.0.2": 10.0.0.2 is not trusted
+        ("127.0.0.1", "192.0.2.44"), // "2001:db8::1, 192.0.2.44"
+        ("127.0.0.1", "203.0.113.9"), // "unknown, [2001:db8::2]:4711, 203.0.113.9:8080"
+        ("::1", "81.2.69.142"),
+        ("::1", "::1"), // no X-Forwarded-For
+    ] {
+        assert!(clients.contains(&expected), "{expected:?} not in {clients:?}");
+    }
+}
