@@ -17,7 +17,11 @@ fn data(relative: &str) -> Vec<u8> {
 }
 
 fn lines(name: &str) -> Vec<Vec<u8>> {
-    data(&format!("tests/data/{name}")).split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
+    data(&format!("tests/data/{name}"))
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 fn demo_geoip() -> GeoIp {

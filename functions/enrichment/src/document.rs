@@ -16,8 +16,6 @@ use crate::user_agent::UserAgentInfo;
 
 /// `event.dataset` of every document.
 pub const DATASET: &str = "apache.access";
-pub const TAG_PARSE_FAILURE: &str = "_parse_failure";
-pub const TAG_GEOIP_LOOKUP_FAILURE: &str = "_geoip_lookup_failure";
 
 /// Where a line came from and when it was read.
 #[derive(Debug, Clone, Copy)]
@@ -207,27 +205,19 @@ fn write_source(doc: &mut ObjectWriter<'_>, source: &SourceFields<'_>) {
 }
 
 fn write_geo(doc: &mut ObjectWriter<'_>, geo: &Location<'_>) {
+    // ECS wants the country prefix: `US-WA`.
+    let region_iso_code = match (geo.country_iso_code, geo.subdivision_iso_code) {
+        (Some(country), Some(subdivision)) => Some(Cow::Owned(format!("{country}-{subdivision}"))),
+        (None, Some(subdivision)) => Some(Cow::Borrowed(subdivision)),
+        _ => None,
+    };
     doc.open("geo");
     let fields = [
         ("continent_code", geo.continent_code),
         ("continent_name", geo.continent_name),
         ("country_iso_code", geo.country_iso_code),
         ("country_name", geo.country_name),
-    ];
-    for (key, value) in fields {
-        if let Some(value) = value {
-            doc.string(key, value);
-        }
-    }
-    // ECS wants the country prefix: `US-WA`.
-    match (geo.country_iso_code, geo.subdivision_iso_code) {
-        (Some(country), Some(subdivision)) => {
-            doc.string("region_iso_code", &format!("{country}-{subdivision}"))
-        }
-        (None, Some(subdivision)) => doc.string("region_iso_code", subdivision),
-        _ => {}
-    }
-    let fields = [
+        ("region_iso_code", region_iso_code.as_deref()),
         ("region_name", geo.region_name),
         ("city_name", geo.city_name),
         ("postal_code", geo.postal_code),

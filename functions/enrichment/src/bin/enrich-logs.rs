@@ -92,7 +92,6 @@ fn run(args: &Args) -> io::Result<()> {
     let inputs = open_inputs(&args.files)?;
 
     let started = Instant::now();
-    let context = EventContext { event_id: None, received_at: Timestamp::now() };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut stats = Stats::default();
@@ -110,6 +109,8 @@ fn run(args: &Args) -> io::Result<()> {
             }
             document.clear();
             prefix.clear();
+            // The time a line is read stamps the documents of lines that carry none.
+            let context = EventContext { event_id: None, received_at: Timestamp::now() };
             let outcome = enricher.enrich_line(strip_line_ending(&line), &context, &mut document);
             output.write_prefix(outcome.timestamp, &mut prefix);
             out.write_all(&prefix)?;
