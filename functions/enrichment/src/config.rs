@@ -19,7 +19,10 @@ pub struct Setting {
 
 impl fmt::Display for Setting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.env, self.flag)
+        match self.flag {
+            "" => f.write_str(self.env),
+            flag => write!(f, "{} ({flag})", self.env),
+        }
     }
 }
 
@@ -30,6 +33,23 @@ pub const TRUSTED_PROXIES: Setting = Setting { env: "TRUSTED_PROXIES", flag: "--
 pub const GEOIP_CITY_DB: Setting = Setting { env: "GEOIP_CITY_DB", flag: "--city-db" };
 pub const GEOIP_ASN_DB: Setting = Setting { env: "GEOIP_ASN_DB", flag: "--asn-db" };
 pub const GEOIP_OPTIONAL: Setting = Setting { env: "GEOIP_OPTIONAL", flag: "--geoip-optional" };
+/// Lambda-only: the cap on decompressed CloudWatch Logs envelopes.
+pub const MAX_DECOMPRESSED_BYTES: Setting = Setting { env: "MAX_DECOMPRESSED_BYTES", flag: "" };
+
+/// `MAX_DECOMPRESSED_BYTES`: 64 KiB to 256 MiB, default [`crate::records::DEFAULT_MAX_DECOMPRESSED_BYTES`].
+pub fn max_decompressed_bytes(lookup: impl Fn(&str) -> Option<String>) -> Result<usize, ConfigError> {
+    let Some(value) = lookup(MAX_DECOMPRESSED_BYTES.env) else {
+        return Ok(crate::records::DEFAULT_MAX_DECOMPRESSED_BYTES);
+    };
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|bytes| (64 * 1024..=256 * 1024 * 1024).contains(bytes))
+        .ok_or_else(|| {
+            ConfigError::new(MAX_DECOMPRESSED_BYTES, &value, "a byte count from 65536 to 268435456")
+        })
+}
 
 /// A setting whose value is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,250 @@
+//! The Firehose data-transformation handler: every record of the request gets exactly one answer.
+//!
+//! - a record with one log event (a line, a Kinesis Agent JSON record, a CloudWatch Logs envelope
+//!   with one event) ─▶ `Ok`, its data the enriched document (a line that does not parse still
+//!   becomes a document, tagged `_parse_failure`);
+//! - a CloudWatch Logs `CONTROL_MESSAGE`, or a record with no event at all ─▶ `Dropped`;
+//! - data that is not text, corrupt or oversized gzip ─▶ `ProcessingFailed` (Firehose keeps the
+//!   record in its S3 `processing-failed/` prefix);
+//! - a record holding several events ─▶ `ProcessingFailed`: OpenSearch indexes one document per
+//!   Firehose record, so such sources belong behind kinesis-enricher, which fans them out;
+//! - the response must stay under Lambda's 6 MB limit. Enrichment makes records several times
+//!   larger, so once an answer would not fit, the remaining enriched records are answered
+//!   `ProcessingFailed` with their original data instead: never omitted, never dropped.
+
+use aws_lambda_events::event::firehose::{KinesisFirehoseEvent, KinesisFirehoseEventRecord};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use enrichment::config::{ConfigError, GeoIpSettings, GeoIpSetupError, max_decompressed_bytes, open_geoip};
+use enrichment::emf::{MetricsTarget, Unit};
+use enrichment::records::{RecordContent, decode_record};
+use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
+use serde::Serialize;
+
+/// What the response may weigh: under Lambda's 6 MB (6,291,456-byte) limit for synchronous
+/// responses, with room to spare.
+pub const RESPONSE_BUDGET_BYTES: usize = 6_000_000;
+
+/// The result of one record, serialized exactly as Firehose expects it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TransformResult {
+    Ok,
+    Dropped,
+    ProcessingFailed,
+}
+
+impl TransformResult {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "Ok",
+            Self::Dropped => "Dropped",
+            Self::ProcessingFailed => "ProcessingFailed",
+        }
+    }
+}
+
+/// One answer. `data` is base64; `Dropped` records carry none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseRecord {
+    pub record_id: String,
+    pub result: TransformResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+}
+
+impl ResponseRecord {
+    /// Its size in the serialized response, without serializing it.
+    fn json_len(&self) -> usize {
+        // {"recordId":<id>,"result":"<result>"[,"data":"<base64>"]}
+        let id_len = serde_json::to_string(&self.record_id).map_or(self.record_id.len() + 2, |s| s.len());
+        let data_len = self.data.as_ref().map_or(0, |data| r#","data":"""#.len() + data.len());
+        r#"{"recordId":,"result":""}"#.len() + id_len + self.result.as_str().len() + data_len
+    }
+}
+
+/// The transformation response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransformationResponse {
+    pub records: Vec<ResponseRecord>,
+}
+
+/// What one invocation did; logged as one INFO line and written as EMF metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub records_in: u64,
+    pub ok: u64,
+    pub dropped: u64,
+    pub processing_failed: u64,
+    /// Records that were not text, or corrupt or oversized gzip.
+    pub undecodable: u64,
+    /// Records holding more than one event.
+    pub multi_event: u64,
+    /// Enriched records answered `ProcessingFailed` to keep the response under the limit.
+    pub over_response_limit: u64,
+    pub parse_failures: u64,
+    pub geoip_misses: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+impl Summary {
+    fn count(&mut self, result: TransformResult) {
+        match result {
+            TransformResult::Ok => self.ok += 1,
+            TransformResult::Dropped => self.dropped += 1,
+            TransformResult::ProcessingFailed => self.processing_failed += 1,
+        }
+    }
+
+    /// The EMF metrics of this summary and the handler's duration.
+    pub fn metrics(&self, duration_ms: f64) -> Vec<(&'static str, f64, Unit)> {
+        let count = |value: u64| value as f64;
+        vec![
+            ("RecordsIn", count(self.records_in), Unit::Count),
+            ("RecordsOk", count(self.ok), Unit::Count),
+            ("RecordsDropped", count(self.dropped), Unit::Count),
+            ("RecordsProcessingFailed", count(self.processing_failed), Unit::Count),
+            ("UndecodableRecords", count(self.undecodable), Unit::Count),
+            ("MultiEventRecords", count(self.multi_event), Unit::Count),
+            ("OverResponseLimit", count(self.over_response_limit), Unit::Count),
+            ("ParseFailures", count(self.parse_failures), Unit::Count),
+            ("GeoIpMisses", count(self.geoip_misses), Unit::Count),
+            ("BytesIn", count(self.bytes_in), Unit::Bytes),
+            ("BytesOut", count(self.bytes_out), Unit::Bytes),
+            ("Duration", duration_ms, Unit::Milliseconds),
+        ]
+    }
+}
+
+/// A problem with the configuration: the function does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    GeoIp(#[from] GeoIpSetupError),
+}
+
+/// The handler and everything it keeps between invocations.
+#[derive(Debug)]
+pub struct Transformer {
+    enricher: Enricher,
+    max_decompressed_bytes: usize,
+    metrics: MetricsTarget,
+    document: Vec<u8>,
+}
+
+impl Transformer {
+    /// Reads the configuration and opens the databases, once, from the environment.
+    /// Returns the warnings to log (an optional City database that is missing).
+    pub fn from_env() -> Result<(Self, Vec<String>), StartupError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<(Self, Vec<String>), StartupError> {
+        let config = EnrichmentConfig::from_lookup(&lookup)?;
+        let geoip_settings = GeoIpSettings::from_lookup(&lookup)?;
+        let max_decompressed_bytes = max_decompressed_bytes(&lookup)?;
+        let metrics = MetricsTarget::from_lookup(&lookup)?;
+        let opened = open_geoip(&geoip_settings)?;
+        let transformer = Self::new(Enricher::new(config, opened.geoip), max_decompressed_bytes, metrics);
+        Ok((transformer, opened.warnings))
+    }
+
+    pub fn new(enricher: Enricher, max_decompressed_bytes: usize, metrics: MetricsTarget) -> Self {
+        Self { enricher, max_decompressed_bytes, metrics, document: Vec::with_capacity(4096) }
+    }
+
+    pub fn metrics_target(&self) -> &MetricsTarget {
+        &self.metrics
+    }
+
+    /// Answers every record of `event`, in order.
+    pub fn handle(&mut self, event: &KinesisFirehoseEvent) -> (TransformationResponse, Summary) {
+        let mut summary = Summary { records_in: event.records.len() as u64, ..Summary::default() };
+        // What answering every record not yet handled with its original data would weigh: the
+        // answer that always fits, since those bytes came in within the request limit.
+        let fallbacks: Vec<ResponseRecord> = event.records.iter().map(failed_with_original).collect();
+        let mut reserved: usize = r#"{"records":[]}"#.len()
+            + event.records.len().saturating_sub(1)
+            + fallbacks.iter().map(ResponseRecord::json_len).sum::<usize>();
+        let mut used = 0;
+        let mut records = Vec::with_capacity(event.records.len());
+        for (record, fallback) in event.records.iter().zip(fallbacks) {
+            reserved -= fallback.json_len();
+            summary.bytes_in += record.data.0.len() as u64;
+            let mut answer = self.transform(record, &mut summary);
+            if answer.result == TransformResult::Ok
+                && used + answer.json_len() + reserved > RESPONSE_BUDGET_BYTES
+            {
+                summary.over_response_limit += 1;
+                answer = fallback;
+            }
+            used += answer.json_len();
+            summary.count(answer.result);
+            if answer.result == TransformResult::Ok {
+                summary.bytes_out += answer.data.as_ref().map_or(0, |d| d.len() as u64);
+            }
+            records.push(answer);
+        }
+        if summary.over_response_limit > 0 {
+            tracing::warn!(
+                records = summary.over_response_limit,
+                "enriched records would push the response over Lambda's 6 MB limit: answered ProcessingFailed \
+                 with their original data (lower the Firehose processor buffer size)"
+            );
+        }
+        (TransformationResponse { records }, summary)
+    }
+
+    fn transform(&mut self, record: &KinesisFirehoseEventRecord, summary: &mut Summary) -> ResponseRecord {
+        let record_id = record.record_id.clone().unwrap_or_default();
+        let content = match decode_record(&record.data.0, self.max_decompressed_bytes) {
+            Ok(content) => content,
+            Err(error) => {
+                summary.undecodable += 1;
+                tracing::warn!(record_id, %error, "record cannot be read: ProcessingFailed");
+                return failed_with_original(record);
+            }
+        };
+        let event = match content {
+            RecordContent::Control => {
+                return ResponseRecord { record_id, result: TransformResult::Dropped, data: None };
+            }
+            RecordContent::Events(events) => match events.as_slice() {
+                [] => return ResponseRecord { record_id, result: TransformResult::Dropped, data: None },
+                [event] => event.clone(),
+                several => {
+                    summary.multi_event += 1;
+                    tracing::warn!(
+                        record_id,
+                        events = several.len(),
+                        "record holds several events; Firehose indexes one document per record, so it is \
+                         ProcessingFailed: send this source through kinesis-enricher"
+                    );
+                    return failed_with_original(record);
+                }
+            },
+        };
+        let received_at =
+            Timestamp::from_unix_millis(record.approximate_arrival_timestamp.0.timestamp_millis())
+                .unwrap_or_else(Timestamp::now);
+        let context = EventContext { event_id: Some(&record_id), received_at };
+        self.document.clear();
+        let outcome = self.enricher.enrich_line(event.as_bytes(), &context, &mut self.document);
+        summary.parse_failures += u64::from(outcome.parse_failure);
+        summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
+        self.document.push(b'\n');
+        let data = BASE64.encode(&self.document);
+        ResponseRecord { record_id, result: TransformResult::Ok, data: Some(data) }
+    }
+}
+
+fn failed_with_original(record: &KinesisFirehoseEventRecord) -> ResponseRecord {
+    ResponseRecord {
+        record_id: record.record_id.clone().unwrap_or_default(),
+        result: TransformResult::ProcessingFailed,
+        data: Some(BASE64.encode(&record.data.0)),
+    }
+}
