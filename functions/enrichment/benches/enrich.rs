@@ -25,10 +25,7 @@ fn lines(name: &str) -> Vec<Vec<u8>> {
 }
 
 fn demo_geoip() -> GeoIp {
-    let source = String::from_utf8(data("geoip/demo/networks.tsv")).expect("utf-8 demo source");
-    let (cities, asns) = geoip_testdata::parse_demo_source(&source).expect("demo source");
-    let city = geoip_testdata::city_database("Demo-City", "demo", &cities).expect("city db");
-    let asn = geoip_testdata::asn_database("Demo-ASN", "demo", &asns).expect("asn db");
+    let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).expect("demo databases");
     GeoIp::new(
         Some(Database::from_bytes(city, Path::new("Demo-City"), DatabaseKind::City).expect("city")),
         Some(Database::from_bytes(asn, Path::new("Demo-ASN"), DatabaseKind::Asn).expect("asn")),

@@ -248,8 +248,7 @@ fn unreadable_file_fails_before_any_output() {
 
 /// The demo databases (geoip/demo/networks.tsv), generated into a fresh directory.
 fn demo_databases() -> (PathBuf, PathBuf) {
-    let source = std::fs::read_to_string(data("../../geoip/demo/networks.tsv")).unwrap();
-    let (cities, asns) = geoip_testdata::parse_demo_source(&source).unwrap();
+    let (city_db, asn_db) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
     let dir = std::env::temp_dir().join(format!(
         "enrich-logs-cli-{}-{:?}",
         std::process::id(),
@@ -257,8 +256,8 @@ fn demo_databases() -> (PathBuf, PathBuf) {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let (city, asn) = (dir.join("City.mmdb"), dir.join("ASN.mmdb"));
-    std::fs::write(&city, geoip_testdata::city_database("Demo-City", "demo", &cities).unwrap()).unwrap();
-    std::fs::write(&asn, geoip_testdata::asn_database("Demo-ASN", "demo", &asns).unwrap()).unwrap();
+    std::fs::write(&city, city_db).unwrap();
+    std::fs::write(&asn, asn_db).unwrap();
     (city, asn)
 }
 

@@ -248,3 +248,39 @@ fn failed_with_original(record: &KinesisFirehoseEventRecord) -> ResponseRecord {
         data: Some(BASE64.encode(&record.data.0)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_formula_matches_the_serialized_record() {
+        let records = [
+            ResponseRecord {
+                record_id: "4965000100000".into(),
+                result: TransformResult::Ok,
+                data: Some("eyJ9Cg==".into()),
+            },
+            ResponseRecord {
+                record_id: "id \"quoted\"".into(),
+                result: TransformResult::ProcessingFailed,
+                data: Some(String::new()),
+            },
+            ResponseRecord { record_id: String::new(), result: TransformResult::Dropped, data: None },
+        ];
+        for record in records {
+            assert_eq!(record.json_len(), serde_json::to_vec(&record).unwrap().len(), "{record:?}");
+        }
+    }
+
+    #[test]
+    fn results_serialize_to_firehose_strings() {
+        for (result, text) in [
+            (TransformResult::Ok, "\"Ok\""),
+            (TransformResult::Dropped, "\"Dropped\""),
+            (TransformResult::ProcessingFailed, "\"ProcessingFailed\""),
+        ] {
+            assert_eq!(serde_json::to_string(&result).unwrap(), text);
+        }
+    }
+}

@@ -206,3 +206,18 @@ pub fn parse_demo_source(text: &str) -> Result<(Vec<CityEntry>, Vec<AsnEntry>), 
     }
     Ok((cities, asns))
 }
+
+/// The demo source shipped with the repository (geoip/demo/networks.tsv).
+pub const DEMO_SOURCE: &str = include_str!("../../demo/networks.tsv");
+/// Says what the demo databases are, in their metadata.
+pub const DEMO_DESCRIPTION: &str =
+    "DEMO DATA, NOT REAL: generated from geoip/demo/networks.tsv for the sample log";
+
+/// The demo City and ASN databases (`Demo-City`, `Demo-ASN`) built from `source`.
+pub fn demo_databases(source: &str) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    let (cities, asns) = parse_demo_source(source)?;
+    Ok((
+        city_database("Demo-City", DEMO_DESCRIPTION, &cities)?,
+        asn_database("Demo-ASN", DEMO_DESCRIPTION, &asns)?,
+    ))
+}

@@ -1,0 +1,181 @@
+//! tests/events/firehose-*.json: Firehose transformation requests built from the captured Apache
+//! logs in tests/data/, in the shape Firehose sends (a Kinesis stream as source). They are committed
+//! for `cargo lambda invoke --data-file`; this test fails when they drift from what this generator
+//! makes. Regenerate with `UPDATE_EVENTS=1 cargo test -p firehose-transformer --test events`.
+#![allow(clippy::unwrap_used)] // a test that cannot read its fixtures should stop right there
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::{Value, json};
+
+fn repo(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
+}
+
+fn log_lines(name: &str) -> Vec<String> {
+    let bytes = std::fs::read(repo(&format!("tests/data/{name}.log"))).unwrap();
+    String::from_utf8(bytes).unwrap().lines().map(str::to_owned).collect()
+}
+
+/// Deterministic gzip (no timestamp in the header), as CloudWatch Logs sends envelopes.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+const ARRIVAL_MS: i64 = 1_795_239_470_000;
+
+/// A request whose records carry `payloads`, with Firehose's field names and id formats.
+fn firehose_request(invocation: u32, payloads: &[Vec<u8>]) -> Value {
+    let records: Vec<Value> = payloads
+        .iter()
+        .enumerate()
+        .map(|(index, data)| {
+            let sequence = format!("4965{invocation:04}{:046}", index * 7919 + 1);
+            json!({
+                "recordId": format!("{sequence}000000"),
+                "approximateArrivalTimestamp": ARRIVAL_MS + index as i64,
+                "data": BASE64.encode(data),
+                "kinesisRecordMetadata": {
+                    "shardId": "shardId-000000000000",
+                    "partitionKey": format!("{:032x}", u128::from(invocation) * 1_000_003 + index as u128),
+                    "approximateArrivalTimestamp": ARRIVAL_MS + index as i64,
+                    "sequenceNumber": sequence,
+                    "subsequenceNumber": 0,
+                },
+            })
+        })
+        .collect();
+    json!({
+        "invocationId": format!("3a1c5c4e-8f5d-4b7e-9a51-{invocation:012}"),
+        "deliveryStreamArn": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/weblogs-enriched",
+        "sourceKinesisStreamArn": "arn:aws:kinesis:eu-west-1:123456789012:stream/weblogs",
+        "region": "eu-west-1",
+        "records": records,
+    })
+}
+
+/// A line as the Kinesis Agent sends it: the line and its newline.
+fn line_record(line: &str) -> Vec<u8> {
+    format!("{line}\n").into_bytes()
+}
+
+/// What the Kinesis Agent's LOGTOJSON (`COMBINEDAPACHELOG`) makes of a combined line: the fields
+/// as the line has them (Apache's escapes kept), `-` as null.
+fn agent_json_record(line: &str) -> Vec<u8> {
+    let (host, rest) = line.split_once(' ').unwrap();
+    let (ident, rest) = rest.split_once(' ').unwrap();
+    let (authuser, rest) = rest.split_once(" [").unwrap();
+    let (datetime, rest) = rest.split_once("] \"").unwrap();
+    let (request, rest) = rest.split_once("\" ").unwrap();
+    let (response, rest) = rest.split_once(' ').unwrap();
+    let (bytes, rest) = rest.split_once(" \"").unwrap();
+    let (referer, agent) = rest.split_once("\" \"").unwrap();
+    let agent = agent.strip_suffix('"').unwrap();
+    let field = |value: &str| if value == "-" { Value::Null } else { Value::from(value) };
+    let record = json!({
+        "host": field(host), "ident": field(ident), "authuser": field(authuser), "datetime": datetime,
+        "request": field(request), "response": response, "bytes": field(bytes), "referer": field(referer),
+        "agent": field(agent),
+    });
+    format!("{record}\n").into_bytes()
+}
+
+fn cloudwatch_envelope(message_type: &str, messages: &[&str]) -> Vec<u8> {
+    let events: Vec<Value> = messages
+        .iter()
+        .enumerate()
+        .map(|(index, message)| {
+            json!({"id": format!("3795{index:052}"), "timestamp": ARRIVAL_MS + index as i64, "message": message})
+        })
+        .collect();
+    let envelope = json!({
+        "messageType": message_type,
+        "owner": if message_type == "CONTROL_MESSAGE" { "CloudwatchLogs" } else { "123456789012" },
+        "logGroup": if message_type == "CONTROL_MESSAGE" { "" } else { "/ecs/weblogs" },
+        "logStream": if message_type == "CONTROL_MESSAGE" { "" } else { "apache/web/7c3f0e8e1c2d4b5a" },
+        "subscriptionFilters": if message_type == "CONTROL_MESSAGE" { json!([]) } else { json!(["weblogs-to-kinesis"]) },
+        "logEvents": events,
+    });
+    gzip(envelope.to_string().as_bytes())
+}
+
+/// 16 MiB of zeros gzipped to ~16 KiB: over the 4 MiB decompression cap.
+fn gzip_bomb() -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    std::io::copy(&mut std::io::repeat(0).take(16 * 1024 * 1024), &mut encoder).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// Every committed event: (file name, request).
+fn events() -> Vec<(&'static str, Value)> {
+    let combined = log_lines("combined");
+    let sample = log_lines("sample");
+    let pick = |needle: &str| combined.iter().find(|line| line.contains(needle)).unwrap().clone();
+    let apache_lines: Vec<Vec<u8>> = [
+        sample[1].clone(),
+        sample[2].clone(),
+        sample.iter().find(|l| l.starts_with("2a02:")).unwrap().clone(),
+        sample.iter().find(|l| l.starts_with("50.114.0.7")).unwrap().clone(),
+        pick("Googlebot"),
+        pick(r#""\x16\x03\x01""#),
+        pick(r#""garbage""#),
+        pick(r#""GET /" 200"#),
+        pick("Caf\\xe9Browser"),
+        pick("L\\xc3\\xa4ufer"),
+        pick("alice"),
+        pick("CONNECT "),
+    ]
+    .iter()
+    .map(|line| line_record(line))
+    .collect();
+    let agent_json: Vec<Vec<u8>> = sample[..5].iter().map(|line| agent_json_record(line)).collect();
+    let cloudwatch = vec![
+        cloudwatch_envelope("DATA_MESSAGE", &[sample[3].as_str()]),
+        cloudwatch_envelope("DATA_MESSAGE", &[sample[4].as_str(), sample[5].as_str(), sample[6].as_str()]),
+        cloudwatch_envelope(
+            "CONTROL_MESSAGE",
+            &["CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."],
+        ),
+    ];
+    let bad = vec![
+        format!("{}\n{}\n", sample[7], sample[8]).into_bytes(),
+        b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03 binary, not text \xff\xfe".to_vec(),
+        cloudwatch_envelope("DATA_MESSAGE", &["x"])[..20].to_vec(),
+        gzip_bomb(),
+        Vec::new(),
+        line_record("this line is not an access log line"),
+        line_record(&sample[9]),
+    ];
+    vec![
+        ("firehose-apache-lines.json", firehose_request(1, &apache_lines)),
+        ("firehose-kinesis-agent-json.json", firehose_request(2, &agent_json)),
+        ("firehose-cloudwatch-logs.json", firehose_request(3, &cloudwatch)),
+        ("firehose-bad-records.json", firehose_request(4, &bad)),
+    ]
+}
+
+#[test]
+fn committed_events_match_the_generator() {
+    let update = std::env::var_os("UPDATE_EVENTS").is_some();
+    let mut stale = Vec::new();
+    for (name, event) in events() {
+        let path = repo(&format!("tests/events/{name}"));
+        let text = format!("{}\n", serde_json::to_string_pretty(&event).unwrap());
+        if update {
+            std::fs::write(&path, &text).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            stale.push(name);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "{stale:?} out of date with tests/data: run UPDATE_EVENTS=1 cargo test -p firehose-transformer --test events"
+    );
+}

@@ -1,0 +1,226 @@
+//! The handler on the committed events (tests/events/firehose-*.json) and on a full-size request.
+#![allow(clippy::unwrap_used)] // a test that cannot read its fixtures should stop right there
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use enrichment::emf::MetricsTarget;
+use enrichment::{Enricher, EnrichmentConfig};
+use firehose_transformer::{
+    RESPONSE_BUDGET_BYTES, Summary, TransformResult, TransformationResponse, Transformer,
+};
+use geoip::{Database, DatabaseKind, GeoIp};
+use serde_json::{Value, json};
+
+fn event(name: &str) -> KinesisFirehoseEvent {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/events").join(name);
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn transformer() -> Transformer {
+    let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
+    let geoip = GeoIp::new(
+        Some(Database::from_bytes(city, Path::new("Demo-City.mmdb"), DatabaseKind::City).unwrap()),
+        Some(Database::from_bytes(asn, Path::new("Demo-ASN.mmdb"), DatabaseKind::Asn).unwrap()),
+    );
+    let metrics = MetricsTarget { namespace: "Test".into(), function_name: "firehose-transformer".into() };
+    Transformer::new(Enricher::new(EnrichmentConfig::default(), Some(geoip)), 4 * 1024 * 1024, metrics)
+}
+
+/// Checks one answer per recordId, in order, and returns each answer's result and decoded data.
+fn answers(
+    event: &KinesisFirehoseEvent,
+    response: &TransformationResponse,
+) -> Vec<(TransformResult, Option<Vec<u8>>)> {
+    let asked: Vec<&str> = event.records.iter().map(|r| r.record_id.as_deref().unwrap()).collect();
+    let answered: Vec<&str> = response.records.iter().map(|r| r.record_id.as_str()).collect();
+    assert_eq!(answered, asked, "one answer per recordId, in order");
+    response.records.iter().map(|r| (r.result, r.data.as_ref().map(|d| BASE64.decode(d).unwrap()))).collect()
+}
+
+fn document(data: &[u8]) -> Value {
+    assert_eq!(data.last(), Some(&b'\n'), "one document per record, newline-terminated");
+    serde_json::from_slice(data).unwrap()
+}
+
+#[test]
+fn apache_lines_are_enriched() {
+    let event = event("firehose-apache-lines.json");
+    let (response, summary) = transformer().handle(&event);
+    let docs: Vec<Value> = answers(&event, &response)
+        .into_iter()
+        .map(|(result, data)| {
+            assert_eq!(result, TransformResult::Ok);
+            document(&data.unwrap())
+        })
+        .collect();
+    assert_eq!(docs.len(), 12);
+    for (doc, record) in docs.iter().zip(&event.records) {
+        assert_eq!(doc["event"]["id"].as_str(), record.record_id.as_deref());
+        assert!(doc.get("tags").is_none_or(|tags| tags == &json!(["_geoip_lookup_failure"])), "{doc}");
+    }
+    let london = &docs[0];
+    assert_eq!(london["source"]["ip"], "81.2.69.142");
+    assert_eq!(london["source"]["geo"]["city_name"], "London");
+    assert_eq!(london["source"]["geo"]["location"], json!({"lat": 51.5142, "lon": -0.0931}));
+    assert_eq!(london["source"]["as"]["number"], 20712);
+    assert_eq!(london["user_agent"]["device"]["name"], "Smartphone");
+    assert_eq!(london["url"]["path"], "/grüße.txt");
+    assert_eq!(docs[3]["tags"], json!(["_geoip_lookup_failure"]));
+    assert_eq!(docs[4]["user_agent"]["device"]["name"], "Spider");
+    assert_eq!(docs[5]["http"]["request"]["line"], "\u{16}\u{3}\u{1}");
+    assert_eq!(docs[8]["user_agent"]["original"], r"Caf\xe9Browser/1.0 (Latin-1)");
+    assert_eq!(docs[9]["user_agent"]["original"], "Läufer/2.0 (UTF-8 ✓)");
+    assert_eq!(docs[10]["user"]["name"], "alice");
+    assert_eq!(
+        summary,
+        Summary {
+            records_in: 12,
+            ok: 12,
+            geoip_misses: 1,
+            bytes_in: summary.bytes_in,
+            bytes_out: summary.bytes_out,
+            ..Summary::default()
+        }
+    );
+    assert!(summary.bytes_out > summary.bytes_in);
+}
+
+#[test]
+fn kinesis_agent_json_records_are_enriched() {
+    let event = event("firehose-kinesis-agent-json.json");
+    let (response, summary) = transformer().handle(&event);
+    for (result, data) in answers(&event, &response) {
+        assert_eq!(result, TransformResult::Ok);
+        let doc = document(&data.unwrap());
+        assert!(doc["source"]["ip"].is_string() && doc["@timestamp"] == "2026-11-21T05:45:50.000Z", "{doc}");
+        assert!(doc["user_agent"]["name"].is_string(), "{doc}");
+    }
+    assert_eq!((summary.ok, summary.parse_failures), (5, 0));
+}
+
+#[test]
+fn cloudwatch_logs_envelopes() {
+    let event = event("firehose-cloudwatch-logs.json");
+    let (response, summary) = transformer().handle(&event);
+    let answers = answers(&event, &response);
+    assert_eq!(answers[0].0, TransformResult::Ok);
+    assert!(document(answers[0].1.as_ref().unwrap())["source"]["ip"].is_string());
+    assert_eq!(answers[1].0, TransformResult::ProcessingFailed, "three events in one Firehose record");
+    assert_eq!(answers[1].1.as_deref(), Some(&event.records[1].data.0[..]), "the original data, kept");
+    assert_eq!(answers[2], (TransformResult::Dropped, None), "a control message");
+    assert_eq!((summary.ok, summary.processing_failed, summary.dropped, summary.multi_event), (1, 1, 1, 1));
+}
+
+#[test]
+fn bad_records_each_get_their_documented_answer() {
+    let event = event("firehose-bad-records.json");
+    let (response, summary) = transformer().handle(&event);
+    let answers = answers(&event, &response);
+    let results: Vec<TransformResult> = answers.iter().map(|(result, _)| *result).collect();
+    use TransformResult::*;
+    assert_eq!(
+        results,
+        [ProcessingFailed, ProcessingFailed, ProcessingFailed, ProcessingFailed, Dropped, Ok, Ok],
+        "two lines; binary; corrupt gzip; gzip bomb; empty; not a log line; a good line"
+    );
+    for (index, (result, data)) in answers.iter().enumerate() {
+        if *result == ProcessingFailed {
+            assert_eq!(
+                data.as_deref(),
+                Some(&event.records[index].data.0[..]),
+                "record {index} keeps its data"
+            );
+        }
+    }
+    let unparsed = document(answers[5].1.as_ref().unwrap());
+    assert_eq!(unparsed["tags"], json!(["_parse_failure"]));
+    assert_eq!(unparsed["event"]["original"], "this line is not an access log line");
+    assert_eq!((summary.undecodable, summary.multi_event, summary.parse_failures), (3, 1, 1));
+}
+
+/// A 3 MB request (Firehose's largest buffer for a Lambda processor) of short lines: enriched, it
+/// would be about four times the limit. Every record not enriched is answered with its original
+/// data, and those answers alone take ~5.7 MB of the budget, so only the first records fit as `Ok`;
+/// the rest are `ProcessingFailed`, none missing. (Hence the README's 0.5 MB processor buffer.)
+#[test]
+fn three_megabyte_request_stays_under_six_megabytes() {
+    let sample = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/sample.log"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = sample.lines().collect();
+    let mut records = Vec::new();
+    let mut raw_bytes = 0;
+    while raw_bytes < 3 * 1024 * 1024 {
+        let data = format!("{}\n", lines[records.len() % lines.len()]);
+        raw_bytes += data.len();
+        records.push(json!({
+            "recordId": format!("{:056}", records.len()),
+            "approximateArrivalTimestamp": 1_795_239_470_000_i64,
+            "data": BASE64.encode(data),
+        }));
+    }
+    let event: KinesisFirehoseEvent = serde_json::from_value(json!({
+        "invocationId": "full-size",
+        "deliveryStreamArn": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/weblogs-enriched",
+        "region": "eu-west-1",
+        "records": records,
+    }))
+    .unwrap();
+
+    let mut transformer = transformer();
+    let started = Instant::now();
+    let (response, summary) = transformer.handle(&event);
+    let elapsed = started.elapsed();
+    let serialized = serde_json::to_vec(&response).unwrap();
+    eprintln!(
+        "3 MB request: {} records, {} raw bytes, response {} bytes, {} Ok, {} over the limit, handled in {:?}",
+        event.records.len(),
+        raw_bytes,
+        serialized.len(),
+        summary.ok,
+        summary.over_response_limit,
+        elapsed
+    );
+
+    assert!(serialized.len() <= RESPONSE_BUDGET_BYTES, "{} bytes", serialized.len());
+    assert!(serialized.len() > RESPONSE_BUDGET_BYTES - 4096, "the budget is used, not wasted");
+    let answers = answers(&event, &response);
+    let enriched = answers.iter().filter(|(result, _)| *result == TransformResult::Ok).count();
+    assert!(enriched > 100, "{enriched} records enriched");
+    for (index, (result, data)) in answers.iter().enumerate() {
+        match result {
+            TransformResult::Ok => assert!(document(data.as_ref().unwrap())["source"]["ip"].is_string()),
+            TransformResult::ProcessingFailed => {
+                assert_eq!(data.as_deref(), Some(&event.records[index].data.0[..]))
+            }
+            TransformResult::Dropped => panic!("record {index} dropped"),
+        }
+    }
+    assert_eq!(summary.ok as usize, enriched);
+    assert_eq!(summary.over_response_limit as usize, answers.len() - enriched);
+}
+
+#[test]
+fn configuration_errors_name_the_setting() {
+    let cases = [
+        (("LOG_FORMAT", "combinded"), "invalid LOG_FORMAT (--format) value \"combinded\""),
+        (
+            ("MAX_DECOMPRESSED_BYTES", "10"),
+            "invalid MAX_DECOMPRESSED_BYTES value \"10\": a byte count from 65536",
+        ),
+        (
+            ("GEOIP_CITY_DB", "/nonexistent/City.mmdb"),
+            "GEOIP_CITY_DB (--city-db): cannot open GeoIP database /nonexistent/City.mmdb",
+        ),
+    ];
+    for ((name, value), message) in cases {
+        let error =
+            Transformer::from_lookup(|key| (key == name).then(|| value.to_owned())).unwrap_err().to_string();
+        assert!(error.starts_with(message), "{name}={value}: {error}");
+    }
+}
