@@ -3,7 +3,11 @@ SHELL := /bin/bash
 CARGO ?= cargo
 OUT := out
 
-.PHONY: help setup demo test lint bench geoip-layer clean
+FUNCTIONS := firehose-transformer
+LAMBDA := PATH="$(CURDIR)/.venv/bin:$$PATH" $(CARGO) lambda
+EVENT ?= tests/events/firehose-apache-lines.json
+
+.PHONY: help setup demo test lint bench geoip-layer lambda-tools lambda-build watch invoke clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,9 +35,22 @@ bench: setup ## Criterion benchmarks, then enrich-logs --stats over 200,000 samp
 	$(CARGO) bench --locked -p enrichment
 	scripts/bench.sh
 
+lambda-tools: ## Install cargo-lambda (PyPI, into .venv) and the aarch64 Rust target
+	scripts/lambda-tools.sh
+
+lambda-build: lambda-tools ## Build the functions for arm64 Lambda: target/lambda/<function>/bootstrap.zip
+	$(LAMBDA) build --locked --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
+	@for f in $(FUNCTIONS); do ls -l target/lambda/$$f/bootstrap.zip | awk -v f=$$f '{printf "%s: %d bytes zipped\n", f, $$5}'; done
+
+watch: lambda-tools demo ## Run the functions locally (port 9000) with the demo GeoIP databases
+	$(LAMBDA) watch
+
+invoke: ## Send EVENT (default tests/events/firehose-apache-lines.json) to the watched firehose-transformer
+	$(LAMBDA) invoke firehose-transformer --data-file $(EVENT)
+
 geoip-layer: ## Fill geoip/layer/build/geoip/ with real databases (MaxMind key in MAXMIND_ACCOUNT_ID/_LICENSE_KEY, else DB-IP Lite)
 	python3 geoip/layer/fetch_geoip.py
 
 clean: ## Remove build output
 	$(CARGO) clean
-	rm -rf $(OUT) geoip/layer/build
+	rm -rf $(OUT) geoip/layer/build .venv

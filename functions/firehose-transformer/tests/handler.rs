@@ -146,32 +146,56 @@ fn bad_records_each_get_their_documented_answer() {
 /// would be about four times the limit. Every record not enriched is answered with its original
 /// data, and those answers alone take ~5.7 MB of the budget, so only the first records fit as `Ok`;
 /// the rest are `ProcessingFailed`, none missing. (Hence the README's 0.5 MB processor buffer.)
-#[test]
-fn three_megabyte_request_stays_under_six_megabytes() {
+/// A request of `raw_bytes` of sample-log lines, one per record; returns it and its exact size.
+fn request_of(raw_bytes: usize) -> (KinesisFirehoseEvent, usize) {
     let sample = std::fs::read_to_string(
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/sample.log"),
     )
     .unwrap();
     let lines: Vec<&str> = sample.lines().collect();
     let mut records = Vec::new();
-    let mut raw_bytes = 0;
-    while raw_bytes < 3 * 1024 * 1024 {
+    let mut size = 0;
+    while size < raw_bytes {
         let data = format!("{}\n", lines[records.len() % lines.len()]);
-        raw_bytes += data.len();
+        size += data.len();
         records.push(json!({
             "recordId": format!("{:056}", records.len()),
             "approximateArrivalTimestamp": 1_795_239_470_000_i64,
             "data": BASE64.encode(data),
         }));
     }
-    let event: KinesisFirehoseEvent = serde_json::from_value(json!({
+    let event = serde_json::from_value(json!({
         "invocationId": "full-size",
         "deliveryStreamArn": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/weblogs-enriched",
         "region": "eu-west-1",
         "records": records,
     }))
     .unwrap();
+    (event, size)
+}
 
+/// The README's processor buffer (0.5 MB): every record of the sample is enriched and fits.
+#[test]
+fn half_megabyte_request_fits_whole() {
+    let (event, raw_bytes) = request_of(512 * 1024);
+    let (response, summary) = transformer().handle(&event);
+    let serialized = serde_json::to_vec(&response).unwrap();
+    eprintln!(
+        "0.5 MB request: {} records, {raw_bytes} raw bytes, response {} bytes",
+        event.records.len(),
+        serialized.len()
+    );
+    assert_eq!(summary.ok as usize, event.records.len());
+    assert!(serialized.len() < RESPONSE_BUDGET_BYTES);
+}
+
+/// A 3 MB request (Firehose's largest buffer for a Lambda processor) of short lines: enriched, it
+/// would be about four times the limit. Every record not enriched is answered with its original
+/// data, and those answers alone take ~5.7 MB of the budget, so only the first records fit as `Ok`;
+/// the rest are `ProcessingFailed`, none missing. (Hence the README's 0.5 MB processor buffer.)
+#[test]
+fn three_megabyte_request_stays_under_six_megabytes() {
+    let (event, raw_bytes) = request_of(3 * 1024 * 1024);
     let mut transformer = transformer();
     let started = Instant::now();
     let (response, summary) = transformer.handle(&event);
