@@ -1,33 +1,22 @@
 //! The handler on the committed events (tests/events/firehose-*.json) and on a full-size request.
 #![allow(clippy::unwrap_used)] // a test that cannot read its fixtures should stop right there
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use enrichment::emf::MetricsTarget;
-use enrichment::{Enricher, EnrichmentConfig};
 use firehose_transformer::{
     RESPONSE_BUDGET_BYTES, Summary, TransformResult, TransformationResponse, Transformer,
 };
-use geoip::{Database, DatabaseKind, GeoIp};
 use serde_json::{Value, json};
 
-fn event(name: &str) -> KinesisFirehoseEvent {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/events").join(name);
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
+mod support;
 
-fn transformer() -> Transformer {
-    let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
-    let geoip = GeoIp::new(
-        Some(Database::from_bytes(city, Path::new("Demo-City.mmdb"), DatabaseKind::City).unwrap()),
-        Some(Database::from_bytes(asn, Path::new("Demo-ASN.mmdb"), DatabaseKind::Asn).unwrap()),
-    );
-    let metrics = MetricsTarget { namespace: "Test".into(), function_name: "firehose-transformer".into() };
-    Transformer::new(Enricher::new(EnrichmentConfig::default(), Some(geoip)), 4 * 1024 * 1024, metrics)
+use support::{demo_transformer as transformer, repo, request_of};
+
+fn event(name: &str) -> KinesisFirehoseEvent {
+    serde_json::from_slice(&std::fs::read(repo(&format!("tests/events/{name}"))).unwrap()).unwrap()
 }
 
 /// Checks one answer per recordId, in order, and returns each answer's result and decoded data.
@@ -146,34 +135,6 @@ fn bad_records_each_get_their_documented_answer() {
 /// would be about four times the limit. Every record not enriched is answered with its original
 /// data, and those answers alone take ~5.7 MB of the budget, so only the first records fit as `Ok`;
 /// the rest are `ProcessingFailed`, none missing. (Hence the README's 0.5 MB processor buffer.)
-/// A request of `raw_bytes` of sample-log lines, one per record; returns it and its exact size.
-fn request_of(raw_bytes: usize) -> (KinesisFirehoseEvent, usize) {
-    let sample = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/sample.log"),
-    )
-    .unwrap();
-    let lines: Vec<&str> = sample.lines().collect();
-    let mut records = Vec::new();
-    let mut size = 0;
-    while size < raw_bytes {
-        let data = format!("{}\n", lines[records.len() % lines.len()]);
-        size += data.len();
-        records.push(json!({
-            "recordId": format!("{:056}", records.len()),
-            "approximateArrivalTimestamp": 1_795_239_470_000_i64,
-            "data": BASE64.encode(data),
-        }));
-    }
-    let event = serde_json::from_value(json!({
-        "invocationId": "full-size",
-        "deliveryStreamArn": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/weblogs-enriched",
-        "region": "eu-west-1",
-        "records": records,
-    }))
-    .unwrap();
-    (event, size)
-}
-
 /// The README's processor buffer (0.5 MB): every record of the sample is enriched and fits.
 #[test]
 fn half_megabyte_request_fits_whole() {

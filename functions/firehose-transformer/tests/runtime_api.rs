@@ -12,15 +12,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+mod support;
+
+use support::repo;
+
 use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use enrichment::emf::MetricsTarget;
-use enrichment::{Enricher, EnrichmentConfig};
-use firehose_transformer::Transformer;
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use geoip::{Database, DatabaseKind, GeoIp};
 use serde_json::{Value, json};
 
 #[derive(Default)]
@@ -163,10 +163,6 @@ fn read_chunked(reader: &mut impl BufRead) -> Vec<u8> {
     }
 }
 
-fn repo(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
-}
-
 fn demo_database_files() -> (PathBuf, PathBuf) {
     let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
     let dir = std::env::temp_dir().join(format!("firehose-runtime-api-{}", std::process::id()));
@@ -245,15 +241,7 @@ fn the_binary_answers_like_the_handler_through_the_runtime_api() {
     let output = child.wait_with_output().unwrap();
 
     // The same answers as the library handler gives in-process.
-    let (city_bytes, asn_bytes) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
-    let geoip = GeoIp::new(
-        Some(Database::from_bytes(city_bytes, &city, DatabaseKind::City).unwrap()),
-        Some(Database::from_bytes(asn_bytes, &asn, DatabaseKind::Asn).unwrap()),
-    );
-    let metrics =
-        MetricsTarget { namespace: "WeblogEnrichment".into(), function_name: "firehose-transformer".into() };
-    let mut handler =
-        Transformer::new(Enricher::new(EnrichmentConfig::default(), Some(geoip)), 4 << 20, metrics);
+    let mut handler = support::demo_transformer();
     for (id, name) in ids.iter().zip(names) {
         let event: KinesisFirehoseEvent =
             serde_json::from_slice(&std::fs::read(repo(&format!("tests/events/{name}"))).unwrap()).unwrap();

@@ -1,0 +1,59 @@
+//! Shared by the tests and the benchmark (`#[path]`-included there): the demo transformer and
+//! full-size requests made of the sample log's lines.
+#![allow(dead_code, clippy::unwrap_used)] // each user takes what it needs; fixtures that fail should stop
+
+use std::path::{Path, PathBuf};
+
+use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use enrichment::emf::MetricsTarget;
+use enrichment::{Enricher, EnrichmentConfig};
+use firehose_transformer::Transformer;
+use geoip::{Database, DatabaseKind, GeoIp};
+use serde_json::json;
+
+pub fn repo(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
+}
+
+/// The demo City + ASN databases (geoip/demo/networks.tsv), in memory.
+pub fn demo_geoip() -> GeoIp {
+    let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
+    GeoIp::new(
+        Some(Database::from_bytes(city, Path::new("Demo-City.mmdb"), DatabaseKind::City).unwrap()),
+        Some(Database::from_bytes(asn, Path::new("Demo-ASN.mmdb"), DatabaseKind::Asn).unwrap()),
+    )
+}
+
+/// The handler as the function builds it, with the demo databases and the default settings.
+pub fn demo_transformer() -> Transformer {
+    let metrics =
+        MetricsTarget { namespace: "WeblogEnrichment".into(), function_name: "firehose-transformer".into() };
+    Transformer::new(Enricher::new(EnrichmentConfig::default(), Some(demo_geoip())), 4 << 20, metrics)
+}
+
+/// A request of `raw_bytes` of sample-log lines, one per record; returns it and its exact size.
+pub fn request_of(raw_bytes: usize) -> (KinesisFirehoseEvent, usize) {
+    let sample = std::fs::read_to_string(repo("tests/data/sample.log")).unwrap();
+    let lines: Vec<&str> = sample.lines().collect();
+    let mut records = Vec::new();
+    let mut size = 0;
+    while size < raw_bytes {
+        let data = format!("{}\n", lines[records.len() % lines.len()]);
+        size += data.len();
+        records.push(json!({
+            "recordId": format!("{:056}", records.len()),
+            "approximateArrivalTimestamp": 1_795_239_470_000_i64,
+            "data": BASE64.encode(data),
+        }));
+    }
+    let event = serde_json::from_value(json!({
+        "invocationId": "full-size",
+        "deliveryStreamArn": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/weblogs-enriched",
+        "region": "eu-west-1",
+        "records": records,
+    }))
+    .unwrap();
+    (event, size)
+}
