@@ -96,12 +96,10 @@ fn cloudwatch_envelope(json: &[u8]) -> Result<RecordContent<'static>, DecodeErro
             envelope
                 .log_events
                 .into_iter()
-                .map(|event| {
-                    let message = event.message;
-                    let trimmed = message.trim_end_matches(['\n', '\r']).len();
-                    let mut message = message;
-                    message.truncate(trimmed);
-                    Cow::Owned(message)
+                .map(|mut event| {
+                    let without_line_ending = event.message.trim_end_matches(['\n', '\r']).len();
+                    event.message.truncate(without_line_ending);
+                    Cow::Owned(event.message)
                 })
                 .collect(),
         )),
