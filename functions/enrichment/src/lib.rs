@@ -13,6 +13,7 @@ pub mod enrich;
 pub mod escape;
 pub mod format;
 pub mod json;
+pub mod kpl;
 pub mod output;
 pub mod parse;
 pub mod records;
