@@ -17,6 +17,9 @@ use crate::parse::{AccessRecord, ParseError};
 use crate::time::Timestamp;
 use crate::user_agent::UserAgentParser;
 
+/// `event.original` of an unreadable record keeps at most this many bytes.
+pub const MAX_UNREADABLE_ORIGINAL: usize = 64 * 1024;
+
 /// What became of one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineOutcome {
@@ -82,6 +85,29 @@ impl Enricher {
                 )))
             }
         }
+    }
+
+    /// Appends the document of a record that could not be read as text at all (binary data,
+    /// corrupt gzip): `event.original` holds the data as logged-style text (non-UTF-8 bytes as
+    /// `\xhh`), cut to [`MAX_UNREADABLE_ORIGINAL`] bytes, `error.message` the reason, tag
+    /// `_parse_failure`. Nothing is lost silently: the record is in the index, searchable.
+    pub fn write_unreadable_record(
+        &self,
+        data: &[u8],
+        reason: &str,
+        context: &EventContext<'_>,
+        out: &mut Vec<u8>,
+    ) -> LineOutcome {
+        let mut original = original_text(&self.config, data).into_owned();
+        if original.len() > MAX_UNREADABLE_ORIGINAL {
+            let mut cut = MAX_UNREADABLE_ORIGINAL;
+            while !original.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            original.truncate(cut);
+        }
+        let timestamp = write_failure_document(out, &original, reason, context);
+        LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false }
     }
 
     /// Appends the document for `line` to `out`. Never fails: a line that does not parse becomes a

@@ -4,32 +4,16 @@
 //! makes. Regenerate with `UPDATE_EVENTS=1 cargo test -p firehose-transformer --test events`.
 #![allow(clippy::unwrap_used)] // a test that cannot read its fixtures should stop right there
 
-use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::io::Read;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
-
-fn repo(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
-}
-
-fn log_lines(name: &str) -> Vec<String> {
-    let bytes = std::fs::read(repo(&format!("tests/data/{name}.log"))).unwrap();
-    String::from_utf8(bytes).unwrap().lines().map(str::to_owned).collect()
-}
-
-/// Deterministic gzip (no timestamp in the header), as CloudWatch Logs sends envelopes.
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    encoder.write_all(data).unwrap();
-    encoder.finish().unwrap()
-}
-
-const ARRIVAL_MS: i64 = 1_795_239_470_000;
+use test_support::fixtures::{
+    ARRIVAL_MS, agent_json_record, cloudwatch_envelope, line_record, log_lines, sync_events,
+};
 
 /// A request whose records carry `payloads`, with Firehose's field names and id formats.
 fn firehose_request(invocation: u32, payloads: &[Vec<u8>]) -> Value {
@@ -59,51 +43,6 @@ fn firehose_request(invocation: u32, payloads: &[Vec<u8>]) -> Value {
         "region": "eu-west-1",
         "records": records,
     })
-}
-
-/// A line as the Kinesis Agent sends it: the line and its newline.
-fn line_record(line: &str) -> Vec<u8> {
-    format!("{line}\n").into_bytes()
-}
-
-/// What the Kinesis Agent's LOGTOJSON (`COMBINEDAPACHELOG`) makes of a combined line: the fields
-/// as the line has them (Apache's escapes kept), `-` as null.
-fn agent_json_record(line: &str) -> Vec<u8> {
-    let (host, rest) = line.split_once(' ').unwrap();
-    let (ident, rest) = rest.split_once(' ').unwrap();
-    let (authuser, rest) = rest.split_once(" [").unwrap();
-    let (datetime, rest) = rest.split_once("] \"").unwrap();
-    let (request, rest) = rest.split_once("\" ").unwrap();
-    let (response, rest) = rest.split_once(' ').unwrap();
-    let (bytes, rest) = rest.split_once(" \"").unwrap();
-    let (referer, agent) = rest.split_once("\" \"").unwrap();
-    let agent = agent.strip_suffix('"').unwrap();
-    let field = |value: &str| if value == "-" { Value::Null } else { Value::from(value) };
-    let record = json!({
-        "host": field(host), "ident": field(ident), "authuser": field(authuser), "datetime": datetime,
-        "request": field(request), "response": response, "bytes": field(bytes), "referer": field(referer),
-        "agent": field(agent),
-    });
-    format!("{record}\n").into_bytes()
-}
-
-fn cloudwatch_envelope(message_type: &str, messages: &[&str]) -> Vec<u8> {
-    let events: Vec<Value> = messages
-        .iter()
-        .enumerate()
-        .map(|(index, message)| {
-            json!({"id": format!("3795{index:052}"), "timestamp": ARRIVAL_MS + index as i64, "message": message})
-        })
-        .collect();
-    let envelope = json!({
-        "messageType": message_type,
-        "owner": if message_type == "CONTROL_MESSAGE" { "CloudwatchLogs" } else { "123456789012" },
-        "logGroup": if message_type == "CONTROL_MESSAGE" { "" } else { "/ecs/weblogs" },
-        "logStream": if message_type == "CONTROL_MESSAGE" { "" } else { "apache/web/7c3f0e8e1c2d4b5a" },
-        "subscriptionFilters": if message_type == "CONTROL_MESSAGE" { json!([]) } else { json!(["weblogs-to-kinesis"]) },
-        "logEvents": events,
-    });
-    gzip(envelope.to_string().as_bytes())
 }
 
 /// 16 MiB of zeros gzipped to ~16 KiB: over the 4 MiB decompression cap.
@@ -163,17 +102,7 @@ fn events() -> Vec<(&'static str, Value)> {
 
 #[test]
 fn committed_events_match_the_generator() {
-    let update = std::env::var_os("UPDATE_EVENTS").is_some();
-    let mut stale = Vec::new();
-    for (name, event) in events() {
-        let path = repo(&format!("tests/events/{name}"));
-        let text = format!("{}\n", serde_json::to_string_pretty(&event).unwrap());
-        if update {
-            std::fs::write(&path, &text).unwrap();
-        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            stale.push(name);
-        }
-    }
+    let stale = sync_events(&events());
     assert!(
         stale.is_empty(),
         "{stale:?} out of date with tests/data: run UPDATE_EVENTS=1 cargo test -p firehose-transformer --test events"

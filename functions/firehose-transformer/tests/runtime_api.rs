@@ -4,17 +4,12 @@
 //! line per invocation, and a gzip bomb must not raise its peak memory.
 #![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
 
-use std::collections::{HashMap, VecDeque};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 mod support;
-
-use support::repo;
 
 use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
 use base64::Engine as _;
@@ -22,168 +17,14 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
-
-#[derive(Default)]
-struct State {
-    pending: VecDeque<(String, Vec<u8>)>,
-    responses: HashMap<String, Vec<u8>>,
-    errors: Vec<String>,
-}
-
-/// A minimal Lambda Runtime API: hands out queued events on `GET .../invocation/next` and records
-/// what the function posts back. HTTP/1.1 with keep-alive, one thread per connection.
-struct LocalRuntimeApi {
-    address: String,
-    state: Arc<(Mutex<State>, Condvar)>,
-}
-
-impl LocalRuntimeApi {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = listener.local_addr().unwrap().to_string();
-        let state = Arc::new((Mutex::new(State::default()), Condvar::new()));
-        let shared = Arc::clone(&state);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let state = Arc::clone(&shared);
-                std::thread::spawn(move || serve(stream, &state));
-            }
-        });
-        Self { address, state }
-    }
-
-    fn enqueue(&self, request_id: &str, event: &[u8]) {
-        let (lock, ready) = &*self.state;
-        lock.lock().unwrap().pending.push_back((request_id.to_owned(), event.to_vec()));
-        ready.notify_all();
-    }
-
-    /// Waits for the responses to `ids` (or an error) for at most `timeout`.
-    fn wait_for(&self, ids: &[String], timeout: Duration) -> HashMap<String, Vec<u8>> {
-        let deadline = Instant::now() + timeout;
-        let (lock, changed) = &*self.state;
-        let mut state = lock.lock().unwrap();
-        loop {
-            assert!(state.errors.is_empty(), "the function reported errors: {:?}", state.errors);
-            if ids.iter().all(|id| state.responses.contains_key(id)) {
-                return state.responses.clone();
-            }
-            let left =
-                deadline.checked_duration_since(Instant::now()).expect("timed out waiting for responses");
-            state = changed.wait_timeout(state, left).unwrap().0;
-        }
-    }
-}
-
-fn serve(stream: TcpStream, state: &(Mutex<State>, Condvar)) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut content_length = 0;
-        let mut chunked = false;
-        loop {
-            let mut header = String::new();
-            reader.read_line(&mut header).unwrap();
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            let (name, value) = header.split_once(':').unwrap();
-            match name.to_ascii_lowercase().as_str() {
-                "content-length" => content_length = value.trim().parse().unwrap(),
-                "transfer-encoding" => chunked = value.trim().eq_ignore_ascii_case("chunked"),
-                _ => {}
-            }
-        }
-        let body = if chunked { read_chunked(&mut reader) } else { read_exact(&mut reader, content_length) };
-        let mut parts = request_line.split_whitespace();
-        let (method, path) = (parts.next().unwrap(), parts.next().unwrap());
-        let (lock, changed) = state;
-        if method == "GET" && path.ends_with("/runtime/invocation/next") {
-            let (id, event) = {
-                let mut state = lock.lock().unwrap();
-                loop {
-                    if let Some(next) = state.pending.pop_front() {
-                        break next;
-                    }
-                    state = changed.wait(state).unwrap();
-                }
-            };
-            let deadline =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
-                    + 60_000;
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\n\
-                 Lambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: \
-                 arn:aws:lambda:eu-west-1:123456789012:function:firehose-transformer\r\n\
-                 Lambda-Runtime-Trace-Id: Root=1-6740a1b2-0123456789abcdef01234567;Sampled=0\r\n\
-                 Content-Length: {}\r\n\r\n",
-                event.len()
-            );
-            writer.write_all(head.as_bytes()).unwrap();
-            writer.write_all(&event).unwrap();
-        } else {
-            let mut state = lock.lock().unwrap();
-            let segments: Vec<&str> = path.split('/').collect();
-            match segments.as_slice() {
-                [.., "invocation", id, "response"] => {
-                    state.responses.insert((*id).to_owned(), body);
-                }
-                _ => state.errors.push(format!("{method} {path}: {}", String::from_utf8_lossy(&body))),
-            }
-            changed.notify_all();
-            writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").unwrap();
-        }
-        writer.flush().unwrap();
-    }
-}
-
-fn read_exact(reader: &mut impl Read, length: usize) -> Vec<u8> {
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
-    body
-}
-
-fn read_chunked(reader: &mut impl BufRead) -> Vec<u8> {
-    let mut body = Vec::new();
-    loop {
-        let mut size = String::new();
-        reader.read_line(&mut size).unwrap();
-        let size = usize::from_str_radix(size.trim().split(';').next().unwrap(), 16).unwrap();
-        let mut chunk = read_exact(reader, size + 2);
-        chunk.truncate(size);
-        body.extend_from_slice(&chunk);
-        if size == 0 {
-            return body;
-        }
-    }
-}
-
-fn demo_database_files() -> (PathBuf, PathBuf) {
-    let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
-    let dir = std::env::temp_dir().join(format!("firehose-runtime-api-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("Demo-City.mmdb"), city).unwrap();
-    std::fs::write(dir.join("Demo-ASN.mmdb"), asn).unwrap();
-    (dir.join("Demo-City.mmdb"), dir.join("Demo-ASN.mmdb"))
-}
+use test_support::runtime_api::LocalRuntimeApi;
+use test_support::{demo_database_files, repo, temp_dir};
 
 fn spawn_function(api: &LocalRuntimeApi, env: &[(&str, &Path)], extra: &[(&str, &str)]) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_firehose-transformer"));
     command
         .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "firehose-transformer")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/21/[$LATEST]0123456789abcdef")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/firehose-transformer")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_REGION", "eu-west-1")
+        .envs(api.lambda_environment("firehose-transformer"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (name, path) in env {
@@ -216,7 +57,7 @@ fn gzip_bomb_event() -> Vec<u8> {
 
 #[test]
 fn the_binary_answers_like_the_handler_through_the_runtime_api() {
-    let (city, asn) = demo_database_files();
+    let (city, asn) = demo_database_files(&temp_dir("firehose-runtime-api"));
     let api = LocalRuntimeApi::start();
     let names = [
         "firehose-apache-lines.json",
@@ -224,18 +65,15 @@ fn the_binary_answers_like_the_handler_through_the_runtime_api() {
         "firehose-cloudwatch-logs.json",
         "firehose-bad-records.json",
     ];
-    let mut ids = Vec::new();
-    for (index, name) in names.iter().enumerate() {
-        let id = format!("request-{index}");
-        api.enqueue(&id, &std::fs::read(repo(&format!("tests/events/{name}"))).unwrap());
-        ids.push(id);
+    let ids = ["request-0", "request-1", "request-2", "request-3"];
+    for (id, name) in ids.iter().zip(names) {
+        api.enqueue(id, &std::fs::read(repo(&format!("tests/events/{name}"))).unwrap());
     }
     let mut child = spawn_function(&api, &[("GEOIP_CITY_DB", &city), ("GEOIP_ASN_DB", &asn)], &[]);
     let responses = api.wait_for(&ids, Duration::from_secs(60));
     let before_bomb = peak_rss_kib(child.id());
     api.enqueue("request-bomb", &gzip_bomb_event());
-    let bomb_response =
-        api.wait_for(&["request-bomb".to_owned()], Duration::from_secs(60))["request-bomb"].clone();
+    let bomb_response = api.wait_for(&["request-bomb"], Duration::from_secs(60))["request-bomb"].clone();
     let after_bomb = peak_rss_kib(child.id());
     child.kill().unwrap();
     let output = child.wait_with_output().unwrap();
@@ -246,7 +84,7 @@ fn the_binary_answers_like_the_handler_through_the_runtime_api() {
         let event: KinesisFirehoseEvent =
             serde_json::from_slice(&std::fs::read(repo(&format!("tests/events/{name}"))).unwrap()).unwrap();
         let expected = serde_json::to_value(handler.handle(&event).0).unwrap();
-        let actual: Value = serde_json::from_slice(&responses[id]).unwrap();
+        let actual: Value = serde_json::from_slice(&responses[*id]).unwrap();
         assert_eq!(actual, expected, "{name}");
     }
 

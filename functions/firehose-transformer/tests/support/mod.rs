@@ -2,7 +2,7 @@
 //! full-size requests made of the sample log's lines.
 #![allow(dead_code, clippy::unwrap_used)] // each user takes what it needs; fixtures that fail should stop
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
 use base64::Engine as _;
@@ -12,10 +12,7 @@ use enrichment::{Enricher, EnrichmentConfig};
 use firehose_transformer::Transformer;
 use geoip::{Database, DatabaseKind, GeoIp};
 use serde_json::json;
-
-pub fn repo(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
-}
+pub use test_support::repo;
 
 /// The demo City + ASN databases (geoip/demo/networks.tsv), in memory.
 pub fn demo_geoip() -> GeoIp {

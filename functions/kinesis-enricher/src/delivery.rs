@@ -1,0 +1,189 @@
+//! Delivery to Firehose with PutRecordBatch: API limits, retries, and what could not be delivered.
+//!
+//! Entries go out in calls of at most [`MAX_ENTRIES_PER_CALL`] entries and [`MAX_BYTES_PER_CALL`]
+//! bytes. A call can fail whole (throttling, a network error) or in part (a 200 response with
+//! `FailedPutCount` and per-entry error codes). Only the entries that failed are sent again, with
+//! capped exponential backoff and full jitter, while attempts and the invocation's time allow.
+//! Errors that retrying cannot fix (the stream does not exist, access denied) stop at once.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+/// PutRecordBatch's limits.
+pub const MAX_ENTRIES_PER_CALL: usize = 500;
+pub const MAX_BYTES_PER_CALL: usize = 4 * 1024 * 1024;
+pub const MAX_ENTRY_BYTES: usize = 1000 * 1024;
+
+/// Why a whole call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// Throttling, a 5xx, a timeout or a connection problem: worth another attempt.
+    Retryable(String),
+    /// The request cannot succeed as it is (missing stream, no permission, bad input).
+    Permanent(String),
+}
+
+/// Something that takes PutRecordBatch calls: the AWS SDK client, or a test fake.
+pub trait RecordBatchSink {
+    /// Sends `entries`; on a 200 response, one element per entry: `None` when it was accepted,
+    /// `Some(error code)` when it failed.
+    fn put_record_batch(
+        &self,
+        entries: &[&[u8]],
+    ) -> impl Future<Output = Result<Vec<Option<String>>, CallError>>;
+}
+
+/// How hard to try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Rounds of calls, the first included.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// Time kept free before the invocation's deadline: no new round starts inside it.
+    pub safety_margin: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+            safety_margin: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What delivery achieved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Indices (into the entries given) that never got through, in order.
+    pub undelivered: Vec<usize>,
+    pub delivered: usize,
+    /// Entries sent again after a failure (each re-send counts).
+    pub retried: usize,
+    pub calls: usize,
+    /// The last error seen, for the log.
+    pub last_error: Option<String>,
+}
+
+/// Delivers every entry it can before `deadline`.
+pub async fn deliver<S: RecordBatchSink>(
+    sink: &S,
+    entries: &[Vec<u8>],
+    policy: &RetryPolicy,
+    deadline: SystemTime,
+) -> DeliveryReport {
+    let mut report = DeliveryReport::default();
+    let mut pending: Vec<usize> = (0..entries.len()).collect();
+    let mut permanent: Vec<usize> = Vec::new();
+    let mut attempt = 0;
+    while !pending.is_empty() {
+        attempt += 1;
+        let mut failed = Vec::new();
+        for chunk in chunks(&pending, entries) {
+            let data: Vec<&[u8]> = chunk.iter().map(|&index| entries[index].as_slice()).collect();
+            report.calls += 1;
+            match sink.put_record_batch(&data).await {
+                Ok(results) => {
+                    for (position, &index) in chunk.iter().enumerate() {
+                        // A response without an answer for an entry counts as a failure for it.
+                        match results.get(position) {
+                            Some(None) => report.delivered += 1,
+                            Some(Some(code)) => {
+                                report.last_error = Some(code.clone());
+                                failed.push(index);
+                            }
+                            None => failed.push(index),
+                        }
+                    }
+                }
+                Err(CallError::Retryable(error)) => {
+                    report.last_error = Some(error);
+                    failed.extend_from_slice(chunk);
+                }
+                Err(CallError::Permanent(error)) => {
+                    report.last_error = Some(error);
+                    permanent.extend_from_slice(chunk);
+                }
+            }
+        }
+        pending = failed;
+        if pending.is_empty() || attempt >= policy.max_attempts {
+            break;
+        }
+        let delay = backoff(policy, attempt);
+        let enough_time =
+            SystemTime::now().checked_add(delay + policy.safety_margin).is_some_and(|after| after < deadline);
+        if !enough_time {
+            break;
+        }
+        tokio::time::sleep(delay).await;
+        report.retried += pending.len();
+    }
+    report.undelivered = pending;
+    report.undelivered.extend(permanent);
+    report.undelivered.sort_unstable();
+    report
+}
+
+/// Full jitter: a random delay up to the capped exponential step.
+fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
+    let exponential = policy.base_delay.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+    let cap = exponential.min(policy.max_delay);
+    cap.mul_f64(fastrand::f64())
+}
+
+/// Consecutive groups of `indices` within the call limits.
+fn chunks<'a>(indices: &'a [usize], entries: &[Vec<u8>]) -> Vec<&'a [usize]> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (position, &index) in indices.iter().enumerate() {
+        let size = entries[index].len();
+        if position > start && (position - start == MAX_ENTRIES_PER_CALL || bytes + size > MAX_BYTES_PER_CALL)
+        {
+            chunks.push(&indices[start..position]);
+            start = position;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < indices.len() {
+        chunks.push(&indices[start..]);
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_respect_both_limits() {
+        let small: Vec<Vec<u8>> = vec![vec![b'x'; 100]; 1_201];
+        let indices: Vec<usize> = (0..small.len()).collect();
+        let sizes: Vec<usize> = chunks(&indices, &small).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [500, 500, 201]);
+
+        let big: Vec<Vec<u8>> = vec![vec![b'x'; MAX_ENTRY_BYTES]; 9];
+        let indices: Vec<usize> = (0..big.len()).collect();
+        let chunked = chunks(&indices, &big);
+        assert_eq!(chunked.iter().map(|c| c.len()).collect::<Vec<_>>(), [4, 4, 1]);
+        for chunk in chunked {
+            assert!(chunk.iter().map(|&i| big[i].len()).sum::<usize>() <= MAX_BYTES_PER_CALL);
+        }
+        assert!(chunks(&[], &big).is_empty());
+    }
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        let policy = RetryPolicy::default();
+        for attempt in 1..20 {
+            let delay = backoff(&policy, attempt);
+            assert!(delay <= policy.max_delay);
+            assert!(delay <= policy.base_delay * 2u32.pow((attempt - 1).min(10)));
+        }
+    }
+}

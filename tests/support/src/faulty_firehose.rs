@@ -1,0 +1,120 @@
+//! `FaultyFirehose`: a fake Firehose PutRecordBatch endpoint (awsJson1_1 on 127.0.0.1) that
+//! injects the failures the real service produces under load and moto never does: whole calls
+//! throttled, entries failing once inside a 200 response, entries failing every time. It rejects
+//! calls over the API limits, like Firehose, and records them as violations for the test to see.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Value, json};
+
+use crate::http::{HttpServer, Response};
+
+/// What to break. Entries are picked by a substring of their data.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// The first this-many calls are throttled whole (`ServiceUnavailableException`).
+    pub throttled_calls: usize,
+    /// An entry containing one of these fails the first time it is sent.
+    pub fail_once: Vec<String>,
+    /// An entry containing one of these fails every time.
+    pub fail_always: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Observed {
+    /// Data of every accepted entry, in order of acceptance.
+    pub accepted: Vec<Vec<u8>>,
+    pub calls: usize,
+    /// (entries, bytes) of each call that was not throttled.
+    pub call_sizes: Vec<(usize, usize)>,
+    /// Calls over PutRecordBatch's limits.
+    pub violations: Vec<String>,
+    seen: HashSet<Vec<u8>>,
+}
+
+#[derive(Debug)]
+pub struct FaultyFirehose {
+    server: HttpServer,
+    observed: Arc<Mutex<Observed>>,
+}
+
+pub const STREAM: &str = "weblogs-enriched";
+
+impl FaultyFirehose {
+    pub fn start(faults: Faults) -> Self {
+        let observed = Arc::new(Mutex::new(Observed::default()));
+        let shared = Arc::clone(&observed);
+        let server = HttpServer::start(move |request| {
+            let error = |status: u16, kind: &str, message: &str| {
+                Response::new(status, json!({"__type": kind, "message": message}).to_string())
+                    .header("Content-Type", "application/x-amz-json-1.1")
+                    .header("x-amzn-ErrorType", kind)
+            };
+            if request.header("X-Amz-Target") != Some("Firehose_20150804.PutRecordBatch") {
+                return error(400, "UnknownOperationException", "only PutRecordBatch is faked here");
+            }
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            if body["DeliveryStreamName"] != STREAM {
+                return error(400, "ResourceNotFoundException", "Firehose weblogs stream not found");
+            }
+            let entries: Vec<Vec<u8>> = body["Records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|record| BASE64.decode(record["Data"].as_str().unwrap()).unwrap())
+                .collect();
+            let mut observed = shared.lock().unwrap();
+            observed.calls += 1;
+            if observed.calls <= faults.throttled_calls {
+                return error(503, "ServiceUnavailableException", "Slow down.");
+            }
+            let bytes: usize = entries.iter().map(Vec::len).sum();
+            if entries.len() > 500 || bytes > 4 * 1024 * 1024 || entries.iter().any(|e| e.len() > 1000 * 1024)
+            {
+                let violation = format!("{} entries, {bytes} bytes", entries.len());
+                observed.violations.push(violation.clone());
+                return error(400, "InvalidArgumentException", &violation);
+            }
+            observed.call_sizes.push((entries.len(), bytes));
+            let contains = |data: &[u8], needles: &[String]| {
+                let text = String::from_utf8_lossy(data);
+                needles.iter().any(|needle| text.contains(needle.as_str()))
+            };
+            let mut failed = 0;
+            let responses: Vec<Value> = entries
+                .into_iter()
+                .map(|data| {
+                    let first_time = observed.seen.insert(data.clone());
+                    if contains(&data, &faults.fail_always)
+                        || (first_time && contains(&data, &faults.fail_once))
+                    {
+                        failed += 1;
+                        json!({"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."})
+                    } else {
+                        observed.accepted.push(data);
+                        json!({"RecordId": format!("{:064}", observed.accepted.len())})
+                    }
+                })
+                .collect();
+            Response::new(
+                200,
+                json!({"FailedPutCount": failed, "Encrypted": false, "RequestResponses": responses})
+                    .to_string(),
+            )
+            .header("Content-Type", "application/x-amz-json-1.1")
+        });
+        Self { server, observed }
+    }
+
+    /// For `AWS_ENDPOINT_URL_FIREHOSE`.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn observed<T>(&self, look: impl FnOnce(&Observed) -> T) -> T {
+        look(&self.observed.lock().unwrap())
+    }
+}

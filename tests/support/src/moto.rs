@@ -1,0 +1,148 @@
+//! `MotoServer`: a real moto server (the AWS protocols, with Firehose delivering to S3
+//! synchronously) from the project's venv, on 127.0.0.1, stopped by process id when dropped.
+//! `make test-tools` (part of `make test`) installs it.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::repo;
+
+pub const REGION: &str = "eu-west-1";
+
+#[derive(Debug)]
+pub struct MotoServer {
+    child: Child,
+    port: u16,
+}
+
+impl MotoServer {
+    pub fn start() -> Self {
+        let binary = repo(".venv/bin/moto_server");
+        assert!(binary.exists(), "{} is missing: run `make test-tools` (`make test` does)", binary.display());
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One request to moto, with an Authorization header whose scope names the region (moto keeps
+    /// resources per region; it does not check signatures).
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        service: &str,
+    ) -> (u16, Vec<u8>) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: {}\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=test/20261121/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n",
+            self.port,
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let status =
+            String::from_utf8_lossy(&response[..split]).split_whitespace().nth(1).unwrap().parse().unwrap();
+        let headers = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+        let mut body = response[split + 4..].to_vec();
+        if headers.contains("transfer-encoding: chunked") {
+            body = dechunk(&body);
+        }
+        (status, body)
+    }
+
+    pub fn create_bucket(&self, bucket: &str) {
+        let config = format!(
+            "<CreateBucketConfiguration><LocationConstraint>{REGION}</LocationConstraint></CreateBucketConfiguration>"
+        );
+        let (status, body) = self.request("PUT", &format!("/{bucket}"), &[], config.as_bytes(), "s3");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    }
+
+    /// A DirectPut Firehose stream delivering to `bucket`.
+    pub fn create_direct_put_stream(&self, stream: &str, bucket: &str) {
+        let body = json!({
+            "DeliveryStreamName": stream,
+            "DeliveryStreamType": "DirectPut",
+            "ExtendedS3DestinationConfiguration": {
+                "RoleARN": "arn:aws:iam::123456789012:role/firehose-delivery",
+                "BucketARN": format!("arn:aws:s3:::{bucket}"),
+                "Prefix": "enriched/",
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
+            },
+        });
+        let headers = [
+            ("X-Amz-Target", "Firehose_20150804.CreateDeliveryStream"),
+            ("Content-Type", "application/x-amz-json-1.1"),
+        ];
+        let (status, response) = self.request("POST", "/", &headers, body.to_string().as_bytes(), "firehose");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&response));
+        let _: Value = serde_json::from_slice(&response).unwrap();
+    }
+
+    /// The contents of every object in `bucket`.
+    pub fn objects(&self, bucket: &str) -> Vec<Vec<u8>> {
+        let (status, listing) =
+            self.request("GET", &format!("/{bucket}?list-type=2&max-keys=100000"), &[], b"", "s3");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&listing));
+        let listing = String::from_utf8(listing).unwrap();
+        listing
+            .split("<Key>")
+            .skip(1)
+            .map(|rest| rest.split("</Key>").next().unwrap().to_owned())
+            .map(|key| {
+                let (status, object) = self.request("GET", &format!("/{bucket}/{key}"), &[], b"", "s3");
+                assert_eq!(status, 200);
+                object
+            })
+            .collect()
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[line_end + 2..line_end + 2 + size]);
+        data = &data[line_end + 4 + size..];
+    }
+}
