@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_sdk_firehose::Client;
 use aws_sdk_firehose::error::SdkError;
 use aws_sdk_firehose::operation::put_record_batch::PutRecordBatchError;
@@ -24,19 +24,24 @@ pub struct FirehoseSink {
 }
 
 impl FirehoseSink {
-    /// A client from the environment (region, credentials, endpoint), without SDK retries.
+    /// The SDK settings of the function: no SDK retries, bounded timeouts; region, credentials
+    /// and endpoint from the environment unless the caller overrides them.
+    pub fn config_loader() -> ConfigLoader {
+        aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled()).timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(20))
+                .build(),
+        )
+    }
+
+    /// The client the function builds once at start-up.
     pub async fn from_env(delivery_stream_name: String) -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(3))
-                    .operation_attempt_timeout(Duration::from_secs(20))
-                    .build(),
-            )
-            .load()
-            .await;
-        Self { client: Client::new(&config), delivery_stream_name }
+        Self::new(&Self::config_loader().load().await, delivery_stream_name)
+    }
+
+    pub fn new(config: &SdkConfig, delivery_stream_name: String) -> Self {
+        Self { client: Client::new(config), delivery_stream_name }
     }
 }
 

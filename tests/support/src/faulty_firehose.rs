@@ -57,6 +57,7 @@ impl FaultyFirehose {
                 return error(400, "UnknownOperationException", "only PutRecordBatch is faked here");
             }
             let body: Value = serde_json::from_slice(&request.body).unwrap();
+            shared.lock().unwrap().calls += 1;
             if body["DeliveryStreamName"] != STREAM {
                 return error(400, "ResourceNotFoundException", "Firehose weblogs stream not found");
             }
@@ -67,7 +68,6 @@ impl FaultyFirehose {
                 .map(|record| BASE64.decode(record["Data"].as_str().unwrap()).unwrap())
                 .collect();
             let mut observed = shared.lock().unwrap();
-            observed.calls += 1;
             if observed.calls <= faults.throttled_calls {
                 return error(503, "ServiceUnavailableException", "Slow down.");
             }

@@ -3,6 +3,8 @@
 
 use std::io::Write;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
@@ -70,6 +72,34 @@ pub fn cloudwatch_envelope(message_type: &str, messages: &[&str]) -> Vec<u8> {
         "logEvents": events,
     });
     gzip(envelope.to_string().as_bytes())
+}
+
+/// A Kinesis event whose records carry `payloads`, as Lambda's event source mapping sends it.
+pub fn kinesis_event(payloads: &[Vec<u8>]) -> Value {
+    let records: Vec<Value> = payloads
+        .iter()
+        .enumerate()
+        .map(|(index, data)| {
+            let sequence = format!("4965937{:049}", 1_000_003 * (index + 1));
+            json!({
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": format!("{:032x}", 7919 * (index + 1)),
+                    "sequenceNumber": sequence,
+                    "data": BASE64.encode(data),
+                    "approximateArrivalTimestamp": (ARRIVAL_MS + index as i64) as f64 / 1000.0,
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": format!("shardId-000000000000:{sequence}"),
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::123456789012:role/kinesis-enricher",
+                "awsRegion": "eu-west-1",
+                "eventSourceARN": "arn:aws:kinesis:eu-west-1:123456789012:stream/weblogs",
+            })
+        })
+        .collect();
+    json!({ "Records": records })
 }
 
 /// Writes (with `UPDATE_EVENTS` set) or checks tests/events/NAME for each event; returns the

@@ -1,0 +1,237 @@
+//! Enrich-and-deliver with the real AWS SDK client against `FaultyFirehose`, a fake PutRecordBatch
+//! endpoint that throttles, fails entries once or forever, and rejects calls over the API limits.
+#![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_sdk_firehose::config::{Credentials, Region};
+use enrichment::emf::MetricsTarget;
+use enrichment::{Enricher, EnrichmentConfig};
+use geoip::{Database, DatabaseKind, GeoIp};
+use kinesis_enricher::delivery::{MAX_ENTRY_BYTES, RetryPolicy};
+use kinesis_enricher::firehose::FirehoseSink;
+use kinesis_enricher::{BatchItemFailure, BatchResponse, Settings, prepare, process};
+use serde_json::Value;
+use test_support::faulty_firehose::{Faults, FaultyFirehose, STREAM};
+use test_support::fixtures::{kinesis_event, line_record, log_lines};
+use test_support::repo;
+
+fn enricher() -> Enricher {
+    let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
+    let geoip = GeoIp::new(
+        Some(Database::from_bytes(city, Path::new("Demo-City.mmdb"), DatabaseKind::City).unwrap()),
+        Some(Database::from_bytes(asn, Path::new("Demo-ASN.mmdb"), DatabaseKind::Asn).unwrap()),
+    );
+    Enricher::new(EnrichmentConfig::default(), Some(geoip))
+}
+
+fn settings(stream: &str) -> Settings {
+    Settings {
+        delivery_stream_name: stream.to_owned(),
+        retry: RetryPolicy {
+            max_attempts: 6,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(50),
+            safety_margin: Duration::from_secs(1),
+        },
+        max_decompressed_bytes: 4 << 20,
+        metrics: MetricsTarget { namespace: "Test".into(), function_name: "kinesis-enricher".into() },
+    }
+}
+
+/// The real SDK client, pointed at the fake.
+async fn sink(fake: &FaultyFirehose, stream: &str) -> FirehoseSink {
+    let config = FirehoseSink::config_loader()
+        .endpoint_url(fake.url())
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
+        .load()
+        .await;
+    FirehoseSink::new(&config, stream.to_owned())
+}
+
+fn event_file(name: &str) -> KinesisEvent {
+    serde_json::from_slice(&std::fs::read(repo(&format!("tests/events/{name}"))).unwrap()).unwrap()
+}
+
+fn batch_of_sample_lines(records: usize) -> KinesisEvent {
+    let sample = log_lines("sample");
+    let payloads: Vec<Vec<u8>> = (0..records).map(|i| line_record(&sample[i % sample.len()])).collect();
+    serde_json::from_value(kinesis_event(&payloads)).unwrap()
+}
+
+/// The documents `event` should produce, as a multiset.
+fn expected_documents(event: &KinesisEvent) -> HashMap<Vec<u8>, usize> {
+    count(prepare(&mut enricher(), event, 4 << 20).entries)
+}
+
+fn count(documents: Vec<Vec<u8>>) -> HashMap<Vec<u8>, usize> {
+    let mut counts = HashMap::new();
+    for document in documents {
+        *counts.entry(document).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn in_a_minute() -> SystemTime {
+    SystemTime::now() + Duration::from_secs(60)
+}
+
+#[tokio::test]
+async fn every_record_shape_is_delivered_exactly_once_through_throttling_and_entry_failures() {
+    let event = event_file("kinesis-mixed.json");
+    // 81.2.69.160 and the Googlebot line are in the multi-line and the KPL records.
+    let fake = FaultyFirehose::start(Faults {
+        throttled_calls: 2,
+        fail_once: vec!["81.2.69.160".into(), "bingbot".into(), "_parse_failure".into()],
+        fail_always: Vec::new(),
+    });
+    let (response, summary) =
+        process(&mut enricher(), &settings(STREAM), &sink(&fake, STREAM).await, &event, in_a_minute()).await;
+
+    assert_eq!(response, BatchResponse::default());
+    let accepted = fake.observed(|o| o.accepted.clone());
+    assert_eq!(count(accepted.clone()), expected_documents(&event), "each document exactly once");
+    assert_eq!(accepted.len(), 13);
+    assert_eq!(
+        (summary.records, summary.events, summary.control_messages, summary.unreadable_records),
+        (8, 13, 1, 1)
+    );
+    assert_eq!((summary.delivered, summary.failed_entries, summary.reported_failures), (13, 0, 0));
+    assert!(
+        summary.retried_entries >= 13 + 3,
+        "two throttled rounds, then the entries failed once: {summary:?}"
+    );
+    let documents: Vec<Value> = accepted.iter().map(|d| serde_json::from_slice(d).unwrap()).collect();
+    assert!(documents.iter().any(|d| d["source"]["geo"]["city_name"] == "London"));
+    assert_eq!(
+        documents.iter().filter(|d| d["tags"][0] == "_parse_failure").count(),
+        2,
+        "the unparsed line and the binary record"
+    );
+}
+
+#[tokio::test]
+async fn entries_that_always_fail_report_the_earliest_record() {
+    let event = event_file("kinesis-mixed.json");
+    let sequence = |record: usize| event.records[record].kinesis.sequence_number.clone();
+    // Every document of record 2 (the KPL aggregate: four) carries its sequence number in
+    // event.id; record 6 is the line that does not parse.
+    let fake = FaultyFirehose::start(Faults {
+        throttled_calls: 0,
+        fail_once: Vec::new(),
+        fail_always: vec![
+            format!("\"id\":\"{}\"", sequence(2)),
+            "this line is not an access log line".into(),
+        ],
+    });
+    let (response, summary) =
+        process(&mut enricher(), &settings(STREAM), &sink(&fake, STREAM).await, &event, in_a_minute()).await;
+
+    assert_eq!(
+        response,
+        BatchResponse { batch_item_failures: vec![BatchItemFailure { item_identifier: sequence(2) }] }
+    );
+    assert_eq!(summary.failed_entries, 5);
+    assert_eq!(summary.delivered, 8);
+    let calls = fake.observed(|o| o.calls);
+    assert_eq!(calls, 6, "one call per attempt, up to the policy's six");
+    assert_eq!(fake.observed(|o| o.accepted.len()), 8, "the others exactly once");
+}
+
+#[tokio::test]
+async fn a_missing_stream_is_permanent_and_reported_at_once() {
+    let event = event_file("kinesis-mixed.json");
+    let fake = FaultyFirehose::start(Faults::default());
+    let started = Instant::now();
+    let (response, summary) = process(
+        &mut enricher(),
+        &settings("no-such-stream"),
+        &sink(&fake, "no-such-stream").await,
+        &event,
+        in_a_minute(),
+    )
+    .await;
+    assert_eq!(response.batch_item_failures[0].item_identifier, event.records[0].kinesis.sequence_number);
+    assert_eq!(fake.observed(|o| o.calls), 1, "no retry for ResourceNotFoundException");
+    assert_eq!(summary.failed_entries, 13);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// 6,500 records, a ~5.7 MB event: near Lambda's 6 MB invocation limit, which caps a Kinesis
+/// batch of such lines well below the 10,000-record maximum. Every call within PutRecordBatch's
+/// limits, every document once, through a throttle.
+#[tokio::test]
+async fn a_batch_near_the_invocation_limit_respects_the_api_limits() {
+    let event = batch_of_sample_lines(6_500);
+    let event_size = serde_json::to_vec(&event).unwrap().len();
+    assert!(event_size > 5_500_000 && event_size < 6 * 1024 * 1024, "{event_size} bytes");
+    let fake = FaultyFirehose::start(Faults { throttled_calls: 1, ..Faults::default() });
+    let (response, summary) =
+        process(&mut enricher(), &settings(STREAM), &sink(&fake, STREAM).await, &event, in_a_minute()).await;
+    assert_eq!(response, BatchResponse::default());
+    assert_eq!(summary.delivered, 6_500);
+    fake.observed(|o| {
+        assert!(o.violations.is_empty(), "{:?}", o.violations);
+        assert!(o.call_sizes.iter().all(|&(entries, bytes)| entries <= 500 && bytes <= 4 * 1024 * 1024));
+        assert_eq!(o.call_sizes.len(), 13);
+        assert_eq!(o.accepted.len(), 6_500);
+    });
+    assert_eq!(count(fake.observed(|o| o.accepted.clone())), expected_documents(&event));
+}
+
+/// The figure in the README: enrich and deliver 5,000 records to a local endpoint.
+#[tokio::test]
+async fn five_thousand_records_timed() {
+    let event = batch_of_sample_lines(5_000);
+    let fake = FaultyFirehose::start(Faults::default());
+    let sink = sink(&fake, STREAM).await;
+    let mut enricher = enricher();
+    let started = Instant::now();
+    let (response, summary) = process(&mut enricher, &settings(STREAM), &sink, &event, in_a_minute()).await;
+    eprintln!("5,000 records enriched and delivered in {:?} ({} calls)", started.elapsed(), summary.calls);
+    assert_eq!((response, summary.delivered), (BatchResponse::default(), 5_000));
+}
+
+#[tokio::test]
+async fn oversized_documents_are_truncated_not_rejected() {
+    let sample = log_lines("sample");
+    let huge_agent = format!("Mozilla/5.0 (compatible; Googlebot/2.1) {}", "x".repeat(1_500_000));
+    let line = sample[1].rsplit_once(" \"").map(|(head, _)| format!("{head} \"{huge_agent}\"")).unwrap();
+    let event: KinesisEvent =
+        serde_json::from_value(kinesis_event(&[line_record(&line), line_record(&sample[2])])).unwrap();
+    let fake = FaultyFirehose::start(Faults::default());
+    let (response, summary) =
+        process(&mut enricher(), &settings(STREAM), &sink(&fake, STREAM).await, &event, in_a_minute()).await;
+    assert_eq!((response, summary.truncated, summary.delivered), (BatchResponse::default(), 1, 2));
+    let accepted = fake.observed(|o| o.accepted.clone());
+    let truncated: Value = serde_json::from_slice(&accepted[0]).unwrap();
+    assert!(accepted[0].len() <= MAX_ENTRY_BYTES);
+    assert_eq!(truncated["tags"], serde_json::json!(["_truncated"]));
+    assert!(truncated["user_agent"].get("original").is_none());
+    assert_eq!(truncated["user_agent"]["device"]["name"], "Spider", "the rest of the document is kept");
+    assert_eq!(truncated["source"]["ip"], "81.2.69.142");
+}
+
+#[tokio::test]
+async fn retries_stop_before_the_invocation_deadline() {
+    let event = event_file("kinesis-mixed.json");
+    let fake = FaultyFirehose::start(Faults { throttled_calls: usize::MAX, ..Faults::default() });
+    let mut settings = settings(STREAM);
+    settings.retry = RetryPolicy {
+        max_attempts: 20,
+        base_delay: Duration::from_millis(200),
+        max_delay: Duration::from_millis(400),
+        safety_margin: Duration::from_secs(1),
+    };
+    let started = Instant::now();
+    let deadline = SystemTime::now() + Duration::from_secs(3);
+    let (response, summary) =
+        process(&mut enricher(), &settings, &sink(&fake, STREAM).await, &event, deadline).await;
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(summary.calls < 20, "{} calls", summary.calls);
+    assert_eq!(response.batch_item_failures[0].item_identifier, event.records[0].kinesis.sequence_number);
+}
