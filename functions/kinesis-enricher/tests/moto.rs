@@ -1,0 +1,112 @@
+//! End to end against real AWS protocols: the built `kinesis-enricher` binary (real `main`, real
+//! SDK client) invoked through `LocalRuntimeApi`, writing to a DirectPut Firehose stream in a moto
+//! server, which delivers to S3 at once. Every expected document must be in the bucket, once.
+//! moto comes from the project's venv (`make test-tools`, part of `make test`).
+#![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use enrichment::{Enricher, EnrichmentConfig};
+use geoip::{Database, DatabaseKind, GeoIp};
+use kinesis_enricher::prepare;
+use serde_json::Value;
+use test_support::moto::MotoServer;
+use test_support::runtime_api::LocalRuntimeApi;
+use test_support::{demo_database_files, repo, temp_dir};
+
+const STREAM: &str = "weblogs-enriched";
+const BUCKET: &str = "weblogs-backup";
+
+fn count(documents: impl IntoIterator<Item = Vec<u8>>) -> HashMap<Vec<u8>, usize> {
+    let mut counts = HashMap::new();
+    for document in documents {
+        *counts.entry(document).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[test]
+fn every_document_of_a_mixed_batch_lands_in_s3_through_moto() {
+    let moto = MotoServer::start();
+    moto.create_bucket(BUCKET);
+    moto.create_direct_put_stream(STREAM, BUCKET);
+    let (city, asn) = demo_database_files(&temp_dir("kinesis-moto"));
+    let api = LocalRuntimeApi::start();
+    let event_bytes = std::fs::read(repo("tests/events/kinesis-mixed.json")).unwrap();
+    api.enqueue("request-1", &event_bytes);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kinesis-enricher"))
+        .env_clear()
+        .envs(api.lambda_environment("kinesis-enricher"))
+        .env("AWS_ENDPOINT_URL_FIREHOSE", moto.url())
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("DELIVERY_STREAM_NAME", STREAM)
+        .env("GEOIP_CITY_DB", &city)
+        .env("GEOIP_ASN_DB", &asn)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let responses = api.wait_for(&["request-1"], Duration::from_secs(60));
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+
+    let response: Value = serde_json::from_slice(&responses["request-1"]).unwrap();
+    assert_eq!(response, serde_json::json!({"batchItemFailures": []}), "{stdout}");
+
+    // What landed in S3, split into documents, against what the handler makes of the batch.
+    let delivered: Vec<Vec<u8>> = moto
+        .objects(BUCKET)
+        .iter()
+        .flat_map(|object| object.split_inclusive(|&b| b == b'\n').map(<[u8]>::to_vec).collect::<Vec<_>>())
+        .collect();
+    let event: KinesisEvent = serde_json::from_slice(&event_bytes).unwrap();
+    let geoip = GeoIp::new(
+        Some(Database::open(&city, DatabaseKind::City).unwrap()),
+        Some(Database::open(&asn, DatabaseKind::Asn).unwrap()),
+    );
+    let expected =
+        prepare(&mut Enricher::new(EnrichmentConfig::default(), Some(geoip)), &event, 4 << 20).entries;
+    assert_eq!(delivered.len(), 13);
+    assert_eq!(count(delivered.clone()), count(expected), "every document once");
+    let documents: Vec<Value> = delivered.iter().map(|d| serde_json::from_slice(d).unwrap()).collect();
+    assert!(documents.iter().any(|d| d["source"]["as"]["organization"]["name"] == "Demo Andrews & Arnold"));
+    assert!(documents.iter().all(|d| d["event"]["id"].as_str().is_some_and(|id| id.starts_with("4965937"))));
+
+    // The invocation's summary and EMF line.
+    let emf: Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v.get("_aws").is_some())
+        .unwrap();
+    assert_eq!(
+        (emf["Records"].as_f64(), emf["Events"].as_f64(), emf["Delivered"].as_f64()),
+        (Some(8.0), Some(13.0), Some(13.0))
+    );
+    assert!(stdout.contains("\"invocation\""), "{stdout}");
+}
+
+#[test]
+fn missing_delivery_stream_name_stops_start_up() {
+    let api = LocalRuntimeApi::start();
+    let output = Command::new(env!("CARGO_BIN_EXE_kinesis-enricher"))
+        .env_clear()
+        .envs(api.lambda_environment("kinesis-enricher"))
+        .env("GEOIP_OPTIONAL", "true")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let logs =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        logs.contains(
+            "invalid DELIVERY_STREAM_NAME value \\\"\\\": the name of the Firehose delivery stream"
+        ),
+        "{logs}"
+    );
+}
