@@ -3,11 +3,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 OUT := out
 
-FUNCTIONS := firehose-transformer
+FUNCTIONS := firehose-transformer kinesis-enricher
 LAMBDA := PATH="$(CURDIR)/.venv/bin:$$PATH" $(CARGO) lambda
+FUNCTION ?= firehose-transformer
 EVENT ?= tests/events/firehose-apache-lines.json
 
-.PHONY: help setup demo test lint bench geoip-layer lambda-tools lambda-build watch invoke clean
+.PHONY: help setup demo test test-tools lint bench geoip-layer lambda-tools lambda-build watch invoke local-firehose clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,9 +24,12 @@ demo: setup ## Enrich the bundled sample log with the generated demo GeoIP datab
 	@echo "first two documents of $(OUT)/sample.ndjson (demo GeoIP data, not real):"
 	@head -n 2 $(OUT)/sample.ndjson
 
-test: setup lint ## Lint, then run every test of the workspace and of the GeoIP layer tooling
+test: setup test-tools lint ## Lint, then run every test of the workspace and of the GeoIP layer tooling
 	$(CARGO) test --locked --workspace --all-targets
 	python3 -m unittest discover -s geoip/layer -p 'test_*.py'
+
+test-tools: ## Install the integration tests' moto server into .venv (the tests start and stop it)
+	scripts/test-tools.sh
 
 lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check
@@ -45,8 +49,11 @@ lambda-build: lambda-tools ## Build the functions for arm64 Lambda: target/lambd
 watch: lambda-tools demo ## Run the functions locally (port 9000) with the demo GeoIP databases
 	$(LAMBDA) watch
 
-invoke: ## Send EVENT (default tests/events/firehose-apache-lines.json) to the watched firehose-transformer
-	$(LAMBDA) invoke firehose-transformer --data-file $(EVENT)
+invoke: ## Send EVENT to the watched FUNCTION (default: firehose-transformer, tests/events/firehose-apache-lines.json)
+	$(LAMBDA) invoke $(FUNCTION) --data-file $(EVENT)
+
+local-firehose: ## Start a local Firehose (moto, 127.0.0.1:5000) for the watched kinesis-enricher
+	scripts/local-firehose.sh start
 
 geoip-layer: ## Fill geoip/layer/build/geoip/ with real databases (MaxMind key in MAXMIND_ACCOUNT_ID/_LICENSE_KEY, else DB-IP Lite)
 	python3 geoip/layer/fetch_geoip.py

@@ -14,6 +14,7 @@ use aws_sdk_firehose::error::SdkError;
 use aws_sdk_firehose::operation::put_record_batch::PutRecordBatchError;
 use aws_sdk_firehose::primitives::Blob;
 use aws_sdk_firehose::types::Record;
+use aws_smithy_http_client::tls;
 
 use crate::delivery::{CallError, RecordBatchSink};
 
@@ -27,12 +28,20 @@ impl FirehoseSink {
     /// The SDK settings of the function: no SDK retries, bounded timeouts; region, credentials
     /// and endpoint from the environment unless the caller overrides them.
     pub fn config_loader() -> ConfigLoader {
-        aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled()).timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .operation_attempt_timeout(Duration::from_secs(20))
-                .build(),
-        )
+        // HTTPS on rustls with ring (trusting the system's certificates), not the SDK's default
+        // aws-lc: the same TLS, a smaller binary.
+        let http_client = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+            .build_https();
+        aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client)
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(20))
+                    .build(),
+            )
     }
 
     /// The client the function builds once at start-up.
