@@ -217,6 +217,15 @@ pub struct GeoIpSetupError {
     pub source: GeoIpError,
 }
 
+/// A problem with the configuration of a function: it does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    GeoIp(#[from] GeoIpSetupError),
+}
+
 /// The opened databases, and what the caller should log about them.
 #[derive(Debug)]
 pub struct OpenedGeoIp {

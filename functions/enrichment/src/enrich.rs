@@ -7,7 +7,9 @@ use geoip::GeoIp;
 
 use crate::agent_json::{looks_like_json_object, parse_agent_json};
 use crate::anonymize::{truncate, truncate_addresses_in};
-use crate::config::{EnrichmentConfig, FormatChoice, IpAnonymization};
+use crate::config::{
+    EnrichmentConfig, FormatChoice, GeoIpSettings, IpAnonymization, StartupError, open_geoip,
+};
 use crate::document::{
     Enrichment, EventContext, SourceFields, write_access_document, write_failure_document,
 };
@@ -52,6 +54,14 @@ impl Enricher {
             geoip,
             user_agents: UserAgentParser::new(),
         }
+    }
+
+    /// The enricher a Lambda function builds at start-up: the enrichment settings and the GeoIP
+    /// databases from the variables `lookup` reads. Returns the warnings to log.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<(Self, Vec<String>), StartupError> {
+        let config = EnrichmentConfig::from_lookup(&lookup)?;
+        let opened = open_geoip(&GeoIpSettings::from_lookup(&lookup)?)?;
+        Ok((Self::new(config, opened.geoip), opened.warnings))
     }
 
     pub fn config(&self) -> &EnrichmentConfig {

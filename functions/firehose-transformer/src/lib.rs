@@ -15,10 +15,10 @@
 use aws_lambda_events::event::firehose::{KinesisFirehoseEvent, KinesisFirehoseEventRecord};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use enrichment::config::{ConfigError, GeoIpSettings, GeoIpSetupError, max_decompressed_bytes, open_geoip};
+use enrichment::config::{StartupError, max_decompressed_bytes};
 use enrichment::emf::{MetricsTarget, Unit};
 use enrichment::records::{RecordContent, decode_record};
-use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
+use enrichment::{Enricher, EventContext, Timestamp};
 use serde::Serialize;
 
 /// What the response may weigh: under Lambda's 6 MB (6,291,456-byte) limit for synchronous
@@ -117,15 +117,6 @@ impl Summary {
     }
 }
 
-/// A problem with the configuration: the function does not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    GeoIp(#[from] GeoIpSetupError),
-}
-
 /// The handler and everything it keeps between invocations.
 #[derive(Debug)]
 pub struct Transformer {
@@ -143,13 +134,10 @@ impl Transformer {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<(Self, Vec<String>), StartupError> {
-        let config = EnrichmentConfig::from_lookup(&lookup)?;
-        let geoip_settings = GeoIpSettings::from_lookup(&lookup)?;
         let max_decompressed_bytes = max_decompressed_bytes(&lookup)?;
         let metrics = MetricsTarget::from_lookup(&lookup)?;
-        let opened = open_geoip(&geoip_settings)?;
-        let transformer = Self::new(Enricher::new(config, opened.geoip), max_decompressed_bytes, metrics);
-        Ok((transformer, opened.warnings))
+        let (enricher, warnings) = Enricher::from_lookup(&lookup)?;
+        Ok((Self::new(enricher, max_decompressed_bytes, metrics), warnings))
     }
 
     pub fn new(enricher: Enricher, max_decompressed_bytes: usize, metrics: MetricsTarget) -> Self {

@@ -18,13 +18,11 @@ pub mod firehose;
 use std::time::SystemTime;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use enrichment::config::{
-    ConfigError, GeoIpSettings, GeoIpSetupError, Setting, max_decompressed_bytes, open_geoip,
-};
+use enrichment::config::{ConfigError, Setting, StartupError, max_decompressed_bytes};
 use enrichment::emf::{MetricsTarget, Unit};
 use enrichment::kpl;
 use enrichment::records::{RecordContent, decode_record};
-use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
+use enrichment::{Enricher, EventContext, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -83,15 +81,6 @@ impl Summary {
             ("Duration", duration_ms, Unit::Milliseconds),
         ]
     }
-}
-
-/// A problem with the configuration: the function does not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    GeoIp(#[from] GeoIpSetupError),
 }
 
 /// Everything read once at start-up, besides the Firehose client.
@@ -154,9 +143,8 @@ pub fn start(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<(Settings, Enricher, Vec<String>), StartupError> {
     let settings = Settings::from_lookup(&lookup)?;
-    let config = EnrichmentConfig::from_lookup(&lookup)?;
-    let opened = open_geoip(&GeoIpSettings::from_lookup(&lookup)?)?;
-    Ok((settings, Enricher::new(config, opened.geoip), opened.warnings))
+    let (enricher, warnings) = Enricher::from_lookup(&lookup)?;
+    Ok((settings, enricher, warnings))
 }
 
 /// The documents of one invocation, ready for Firehose.
