@@ -150,12 +150,17 @@ pub fn write_access_document(
     timestamp
 }
 
+/// Tags of a line that did not parse, and of one that was also cut short.
+pub const PARSE_FAILURE_TAGS: &[u8] = br#"["_parse_failure"]"#;
+pub const TRUNCATED_PARSE_FAILURE_TAGS: &[u8] = br#"["_parse_failure","_truncated"]"#;
+
 /// Writes the document of a line that could not be read, and returns its `@timestamp`.
 pub fn write_failure_document(
     out: &mut Vec<u8>,
     original: &str,
     reason: &str,
     context: &EventContext<'_>,
+    tags: &[u8],
 ) -> Timestamp {
     let mut doc = ObjectWriter::new(out);
     doc.string_with("@timestamp", |out| context.received_at.write_rfc3339(out));
@@ -169,7 +174,7 @@ pub fn write_failure_document(
     doc.open("error");
     doc.string("message", reason);
     doc.close();
-    doc.raw("tags", br#"["_parse_failure"]"#);
+    doc.raw("tags", tags);
     doc.finish();
     context.received_at
 }

@@ -11,7 +11,8 @@ use crate::config::{
     EnrichmentConfig, FormatChoice, GeoIpSettings, IpAnonymization, StartupError, open_geoip,
 };
 use crate::document::{
-    Enrichment, EventContext, SourceFields, write_access_document, write_failure_document,
+    Enrichment, EventContext, PARSE_FAILURE_TAGS, SourceFields, TRUNCATED_PARSE_FAILURE_TAGS,
+    write_access_document, write_failure_document,
 };
 use crate::escape::as_logged;
 use crate::format::{COMBINED, COMMON, LogFormat, VHOST_COMBINED};
@@ -19,8 +20,16 @@ use crate::parse::{AccessRecord, ParseError};
 use crate::time::Timestamp;
 use crate::user_agent::UserAgentParser;
 
-/// `event.original` of an unreadable record keeps at most this many bytes.
+/// `event.original` of an unreadable record, or of a line over [`MAX_LINE_BYTES`], keeps at most
+/// this many bytes.
 pub const MAX_UNREADABLE_ORIGINAL: usize = 64 * 1024;
+
+/// Lines longer than this are not parsed: Apache's own limits keep real lines far shorter (the
+/// request line is at most 8 KiB), and the cap bounds the work and memory a line can cost.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// A UTF-8 byte order mark, which editors put at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// What became of one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,28 +117,32 @@ impl Enricher {
         context: &EventContext<'_>,
         out: &mut Vec<u8>,
     ) -> LineOutcome {
-        let mut original = original_text(&self.config, data).into_owned();
-        if original.len() > MAX_UNREADABLE_ORIGINAL {
-            let mut cut = MAX_UNREADABLE_ORIGINAL;
-            while !original.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            original.truncate(cut);
-        }
-        let timestamp = write_failure_document(out, &original, reason, context);
+        let original = kept_original(&self.config, data);
+        let timestamp = write_failure_document(out, &original, reason, context, PARSE_FAILURE_TAGS);
         LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false }
     }
 
     /// Appends the document for `line` to `out`. Never fails: a line that does not parse becomes a
     /// document with `event.original`, `error.message` and the `_parse_failure` tag.
     pub fn enrich_line(&mut self, line: &[u8], context: &EventContext<'_>, out: &mut Vec<u8>) -> LineOutcome {
+        let line = line.strip_prefix(BOM).unwrap_or(line);
+        if line.len() > MAX_LINE_BYTES {
+            let reason = format!(
+                "line is over the {MAX_LINE_BYTES}-byte line limit; event.original keeps its first {MAX_UNREADABLE_ORIGINAL} bytes"
+            );
+            let original = kept_original(&self.config, line);
+            let timestamp =
+                write_failure_document(out, &original, &reason, context, TRUNCATED_PARSE_FAILURE_TAGS);
+            return LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false };
+        }
         let parsed = self.parse_line(line);
         let Self { config, geoip, user_agents, .. } = self;
         let record = match parsed {
             Ok(record) => record,
             Err(error) => {
+                let original = original_text(config, line);
                 let timestamp =
-                    write_failure_document(out, &original_text(config, line), &error.to_string(), context);
+                    write_failure_document(out, &original, &error.to_string(), context, PARSE_FAILURE_TAGS);
                 return LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false };
             }
         };
@@ -147,6 +160,20 @@ impl Enricher {
         let timestamp = write_access_document(out, &record, &enrichment, context, original.as_deref());
         LineOutcome { timestamp, parse_failure: false, geoip_lookup_failure: enrichment.geoip_lookup_failure }
     }
+}
+
+/// At most [`MAX_UNREADABLE_ORIGINAL`] bytes of `data` as `event.original` text.
+fn kept_original(config: &EnrichmentConfig, data: &[u8]) -> String {
+    // Escaping can quadruple the size: never look at more than the kept part needs.
+    let mut original = original_text(config, &data[..data.len().min(MAX_UNREADABLE_ORIGINAL)]).into_owned();
+    if original.len() > MAX_UNREADABLE_ORIGINAL {
+        let mut cut = MAX_UNREADABLE_ORIGINAL;
+        while !original.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        original.truncate(cut);
+    }
+    original
 }
 
 /// The `source.*` fields for the logged client `%h` (and `X-Forwarded-For` behind trusted

@@ -9,6 +9,7 @@ use std::time::Instant;
 use clap::{Parser, ValueEnum};
 use enrichment::client::TrustedProxies;
 use enrichment::config::{self, ConfigError, GeoIpSettings, KEEP_ORIGINAL, open_geoip, parse_bool};
+use enrichment::enrich::MAX_LINE_BYTES;
 use enrichment::output::{DEFAULT_INDEX, IndexPattern, OutputFormat};
 use enrichment::{
     Enricher, EnrichmentConfig, EventContext, FormatChoice, IpAnonymization, Timestamp, strip_line_ending,
@@ -100,11 +101,9 @@ fn run(args: &Args) -> io::Result<()> {
     let mut prefix = Vec::with_capacity(64);
     for (name, mut input) in inputs {
         loop {
-            line.clear();
-            let read = input
-                .read_until(b'\n', &mut line)
+            let more = read_capped_line(&mut *input, &mut line)
                 .map_err(|error| io::Error::new(error.kind(), format!("reading {name}: {error}")))?;
-            if read == 0 {
+            if !more {
                 break;
             }
             document.clear();
@@ -126,6 +125,32 @@ fn run(args: &Args) -> io::Result<()> {
         stats.print(started.elapsed().as_secs_f64());
     }
     Ok(())
+}
+
+/// Reads the next line into `line`, keeping at most one byte more than [`MAX_LINE_BYTES`] of it
+/// (the enricher turns such a line into a truncated `_parse_failure` document) and skipping the
+/// rest, so a line of any length costs bounded memory. Returns false at the end of the input.
+fn read_capped_line(input: &mut dyn BufRead, line: &mut Vec<u8>) -> io::Result<bool> {
+    line.clear();
+    let mut read_any = false;
+    loop {
+        let available = input.fill_buf()?;
+        if available.is_empty() {
+            return Ok(read_any);
+        }
+        read_any = true;
+        let (chunk, complete) = match memchr::memchr(b'\n', available) {
+            Some(end) => (&available[..=end], true),
+            None => (available, false),
+        };
+        let room = (MAX_LINE_BYTES + 1).saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let consumed = chunk.len();
+        input.consume(consumed);
+        if complete {
+            return Ok(true);
+        }
+    }
 }
 
 /// Checks every setting and opens the databases before any input is read.
