@@ -1,0 +1,51 @@
+//! Property: the Kinesis path accounts for every event. Each line of a text record, each user
+//! record of a KPL aggregate, and each unreadable record becomes exactly one entry within
+//! Firehose's record limit, tied to its Kinesis record.
+#![allow(clippy::unwrap_used)] // a failing property should stop right there
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use enrichment::{Enricher, EnrichmentConfig, kpl};
+use kinesis_enricher::delivery::MAX_ENTRY_BYTES;
+use kinesis_enricher::prepare;
+use proptest::prelude::*;
+use test_support::fixtures::kinesis_event;
+
+/// A record's payload and the number of events it holds.
+fn payload() -> impl Strategy<Value = (Vec<u8>, usize)> {
+    let text_lines = proptest::collection::vec("[ -~]{0,80}", 0..6);
+    prop_oneof![
+        text_lines.clone().prop_map(|lines| {
+            let text = lines.join("\n");
+            let events = enrichment::records::lines(&text).count();
+            (text.into_bytes(), events)
+        }),
+        proptest::collection::vec(text_lines, 1..4).prop_map(|records| {
+            let parts: Vec<Vec<u8>> = records.iter().map(|lines| lines.join("\n").into_bytes()).collect();
+            let events =
+                records.iter().map(|lines| enrichment::records::lines(&lines.join("\n")).count()).sum();
+            let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            (kpl::aggregate("pk", &refs), events)
+        }),
+        // Bytes that are not UTF-8 (0xff never is): one unreadable record, one document.
+        proptest::collection::vec(any::<u8>(), 0..300).prop_map(|mut bytes| {
+            bytes.insert(0, 0xff);
+            (bytes, 1)
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_event_becomes_one_entry(payloads in proptest::collection::vec(payload(), 0..30)) {
+        let event: KinesisEvent = serde_json::from_value(kinesis_event(&payloads.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>())).unwrap();
+        let batch = prepare(&mut Enricher::new(EnrichmentConfig::default(), None), &event, 4 << 20);
+        let expected: usize = payloads.iter().map(|(_, events)| events).sum();
+        prop_assert_eq!(batch.entries.len(), expected);
+        for (record, (_, events)) in payloads.iter().enumerate() {
+            prop_assert_eq!(batch.entry_record.iter().filter(|&&r| r == record).count(), *events);
+        }
+        prop_assert!(batch.entries.iter().all(|entry| entry.len() <= MAX_ENTRY_BYTES && entry.ends_with(b"\n")));
+    }
+}
