@@ -8,7 +8,9 @@ LAMBDA := PATH="$(CURDIR)/.venv/bin:$$PATH" $(CARGO) lambda
 FUNCTION ?= firehose-transformer
 EVENT ?= tests/events/firehose-apache-lines.json
 
-.PHONY: help setup demo test test-tools lint bench geoip-layer lambda-tools lambda-build watch invoke local-firehose clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: help setup demo test test-tools lint fuzz bench geoip-layer lambda-tools lambda-build watch invoke local-firehose clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -34,6 +36,9 @@ test-tools: ## Install the integration tests' moto server into .venv (the tests 
 lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+fuzz: ## Run each cargo-fuzz target for FUZZ_SECONDS (default 60) on stable (RUSTC_BOOTSTRAP)
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: setup ## Criterion benchmarks, then enrich-logs --stats over 200,000 sample lines
 	$(CARGO) bench --locked -p enrichment

@@ -1,0 +1,15 @@
+//! The Kinesis handler's decode-and-enrich path (no network) on any event JSON.
+#![no_main]
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use enrichment::{Enricher, EnrichmentConfig};
+use kinesis_enricher::delivery::MAX_ENTRY_BYTES;
+use kinesis_enricher::prepare;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(event) = serde_json::from_slice::<KinesisEvent>(data) else { return };
+    let batch = prepare(&mut Enricher::new(EnrichmentConfig::default(), None), &event, 1 << 20);
+    assert_eq!(batch.sequence_numbers.len(), event.records.len());
+    assert!(batch.entries.iter().all(|entry| entry.len() <= MAX_ENTRY_BYTES));
+});

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs the cargo-fuzz targets in fuzz/ for SECONDS each (default 60), on the stable toolchain:
+# RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass the -Z flags it needs (sanitizer, coverage).
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: parse_line decode_record firehose_handler kinesis_prepare
+# Seeds come from tests/data, tests/hostile and tests/events (regenerated each run, not committed).
+# A crash stops the script with a non-zero status; its input is in fuzz/artifacts/TARGET/, to be
+# turned into a regression test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(parse_line decode_record firehose_handler kinesis_prepare)
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2 --locked
+export RUSTC_BOOTSTRAP=1
+
+python3 - <<'PY'
+import base64, glob, hashlib, json, os
+def put(target, data):
+    os.makedirs(f"fuzz/corpus/{target}", exist_ok=True)
+    with open(f"fuzz/corpus/{target}/{hashlib.sha1(data).hexdigest()}", "wb") as f:
+        f.write(data)
+for path in sorted(glob.glob("tests/data/*.log")):
+    for index, line in enumerate(open(path, "rb").read().split(b"\n")[:60]):
+        put("parse_line", bytes([index % 6]) + line)
+for line in open("tests/hostile/lines.jsonl"):
+    case = json.loads(line)
+    put("parse_line", b"\x00" + bytes.fromhex(case["line_hex"])[:65536])
+for path in sorted(glob.glob("tests/events/*.json")):
+    event = json.load(open(path))
+    target = "firehose_handler" if "firehose" in path else "kinesis_prepare"
+    put(target, json.dumps(event).encode())
+    records = event.get("records") or [r["kinesis"] for r in event.get("Records", [])]
+    for record in records:
+        put("decode_record", base64.b64decode(record["data"]))
+PY
+
+for target in "${targets[@]}"; do
+  echo "== $target: ${seconds}s"
+  (cd fuzz && cargo fuzz run -O "$target" "corpus/$target" -- \
+      -max_total_time="$seconds" -rss_limit_mb=1024 -max_len=262144 -print_final_stats=1 2>&1) \
+    | grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|^stat::new_units_added|Done [0-9]+ runs|cov: [0-9]+|ERROR|panicked|SUMMARY" | tail -n 8
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz target $target failed: see fuzz/artifacts/$target/" >&2; exit 1; }
+done
