@@ -199,7 +199,9 @@ async fn five_thousand_records_timed() {
 #[tokio::test]
 async fn oversized_documents_are_truncated_not_rejected() {
     let sample = log_lines("sample");
-    let huge_agent = format!("Mozilla/5.0 (compatible; Googlebot/2.1) {}", "x".repeat(1_500_000));
+    // Under the 1 MiB line cap, over the 1,000 KiB record limit once written: each raw control
+    // byte is one byte in the line and six (`\u0001`) in the JSON document.
+    let huge_agent = format!("Mozilla/5.0 (compatible; Googlebot/2.1) {}", "\u{1}".repeat(200_000));
     let line = sample[1].rsplit_once(" \"").map(|(head, _)| format!("{head} \"{huge_agent}\"")).unwrap();
     let event: KinesisEvent =
         serde_json::from_value(kinesis_event(&[line_record(&line), line_record(&sample[2])])).unwrap();
@@ -214,6 +216,7 @@ async fn oversized_documents_are_truncated_not_rejected() {
     assert!(truncated["user_agent"].get("original").is_none());
     assert_eq!(truncated["user_agent"]["device"]["name"], "Spider", "the rest of the document is kept");
     assert_eq!(truncated["source"]["ip"], "81.2.69.142");
+    assert!(serde_json::to_vec(&truncated).unwrap().len() < 10_000, "the original text is what was dropped");
 }
 
 #[tokio::test]
