@@ -1,16 +1,17 @@
 //! The Firehose handler on any request JSON: one answer per record, in order.
 #![no_main]
 
-use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
 use enrichment::emf::MetricsTarget;
 use enrichment::{Enricher, EnrichmentConfig};
+use firehose_transformer::TransformationRequest;
 use firehose_transformer::Transformer;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(event) = serde_json::from_slice::<KinesisFirehoseEvent>(data) else { return };
+    let Ok(event) = serde_json::from_slice::<TransformationRequest>(data) else { return };
     let metrics = MetricsTarget { namespace: "Fuzz".into(), function_name: "fuzz".into() };
-    let mut transformer = Transformer::new(Enricher::new(EnrichmentConfig::default(), None), 1 << 20, metrics);
+    let mut transformer =
+        Transformer::new(Enricher::new(EnrichmentConfig::default(), None), 1 << 20, metrics);
     let (response, _) = transformer.handle(&event);
     assert_eq!(response.records.len(), event.records.len());
 });

@@ -1,8 +1,8 @@
 //! The Kinesis handler's decode-and-enrich path (no network) on any event JSON.
 #![no_main]
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
 use enrichment::{Enricher, EnrichmentConfig};
+use kinesis_enricher::KinesisEvent;
 use kinesis_enricher::delivery::MAX_ENTRY_BYTES;
 use kinesis_enricher::prepare;
 use libfuzzer_sys::fuzz_target;

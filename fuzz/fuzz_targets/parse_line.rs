@@ -23,7 +23,8 @@ fuzz_target!(|data: &[u8]| {
         keep_original: selector & 0x40 != 0,
         trusted_proxies: enrichment::client::TrustedProxies::parse("10.0.0.0/8, ::1").expect("valid"),
     };
-    let context = EventContext { event_id: Some("fuzz"), received_at: Timestamp::from_unix_millis(0).expect("epoch") };
+    let context =
+        EventContext { event_id: Some("fuzz"), received_at: Timestamp::from_unix_millis(0).expect("epoch") };
     let mut out = Vec::new();
     Enricher::new(config, None).enrich_line(line, &context, &mut out);
     assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok(), "invalid JSON document");

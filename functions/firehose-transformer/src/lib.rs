@@ -12,7 +12,8 @@
 //!   larger, so once an answer would not fit, the remaining enriched records are answered
 //!   `ProcessingFailed` with their original data instead: never omitted, never dropped.
 
-use aws_lambda_events::event::firehose::{KinesisFirehoseEvent, KinesisFirehoseEventRecord};
+pub mod event;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use enrichment::config::{StartupError, max_decompressed_bytes};
@@ -20,6 +21,8 @@ use enrichment::emf::{MetricsTarget, Unit};
 use enrichment::records::{RecordContent, decode_record};
 use enrichment::{Enricher, EventContext, Timestamp};
 use serde::Serialize;
+
+pub use crate::event::{FirehoseRecord, TransformationRequest};
 
 /// What the response may weigh: under Lambda's 6 MB (6,291,456-byte) limit for synchronous
 /// responses, with room to spare.
@@ -149,7 +152,7 @@ impl Transformer {
     }
 
     /// Answers every record of `event`, in order.
-    pub fn handle(&mut self, event: &KinesisFirehoseEvent) -> (TransformationResponse, Summary) {
+    pub fn handle(&mut self, event: &TransformationRequest) -> (TransformationResponse, Summary) {
         let mut summary = Summary { records_in: event.records.len() as u64, ..Summary::default() };
         // What answering every record not yet handled with its original data would weigh: the
         // answer that always fits, since those bytes came in within the request limit.
@@ -161,7 +164,7 @@ impl Transformer {
         let mut records = Vec::with_capacity(event.records.len());
         for (record, fallback) in event.records.iter().zip(fallbacks) {
             reserved -= fallback.json_len();
-            summary.bytes_in += record.data.0.len() as u64;
+            summary.bytes_in += record.data.len() as u64;
             let mut answer = self.transform(record, &mut summary);
             if answer.result == TransformResult::Ok
                 && used + answer.json_len() + reserved > RESPONSE_BUDGET_BYTES
@@ -186,15 +189,20 @@ impl Transformer {
         (TransformationResponse { records }, summary)
     }
 
-    fn transform(&mut self, record: &KinesisFirehoseEventRecord, summary: &mut Summary) -> ResponseRecord {
-        let record_id = record.record_id.clone().unwrap_or_default();
-        let content = match decode_record(&record.data.0, self.max_decompressed_bytes) {
+    fn transform(&mut self, record: &FirehoseRecord, summary: &mut Summary) -> ResponseRecord {
+        let record_id = record.record_id.clone();
+        let undecodable = |summary: &mut Summary, error: &dyn std::fmt::Display| {
+            summary.undecodable += 1;
+            tracing::warn!(record_id = record.record_id, %error, "record cannot be read: ProcessingFailed");
+            failed_with_original(record)
+        };
+        let data = match BASE64.decode(&record.data) {
+            Ok(data) => data,
+            Err(error) => return undecodable(summary, &format_args!("data is not base64: {error}")),
+        };
+        let content = match decode_record(&data, self.max_decompressed_bytes) {
             Ok(content) => content,
-            Err(error) => {
-                summary.undecodable += 1;
-                tracing::warn!(record_id, %error, "record cannot be read: ProcessingFailed");
-                return failed_with_original(record);
-            }
+            Err(error) => return undecodable(summary, &error),
         };
         let event = match content {
             RecordContent::Control => {
@@ -215,9 +223,11 @@ impl Transformer {
                 }
             },
         };
-        let received_at =
-            Timestamp::from_unix_millis(record.approximate_arrival_timestamp.0.timestamp_millis())
-                .unwrap_or_else(Timestamp::now);
+        let received_at = record
+            .approximate_arrival_timestamp
+            .filter(|millis| millis.is_finite())
+            .and_then(|millis| Timestamp::from_unix_millis(millis as i64))
+            .unwrap_or_else(Timestamp::now);
         let context = EventContext { event_id: Some(&record_id), received_at };
         self.document.clear();
         let outcome = self.enricher.enrich_line(event.as_bytes(), &context, &mut self.document);
@@ -229,11 +239,12 @@ impl Transformer {
     }
 }
 
-fn failed_with_original(record: &KinesisFirehoseEventRecord) -> ResponseRecord {
+/// `ProcessingFailed` with the data as it came (its base64 text, unchanged).
+fn failed_with_original(record: &FirehoseRecord) -> ResponseRecord {
     ResponseRecord {
-        record_id: record.record_id.clone().unwrap_or_default(),
+        record_id: record.record_id.clone(),
         result: TransformResult::ProcessingFailed,
-        data: Some(BASE64.encode(&record.data.0)),
+        data: Some(record.data.clone()),
     }
 }
 

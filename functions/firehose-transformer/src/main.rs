@@ -4,8 +4,7 @@
 use std::future::ready;
 use std::time::Instant;
 
-use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
-use firehose_transformer::{TransformationResponse, Transformer};
+use firehose_transformer::{TransformationRequest, TransformationResponse, Transformer};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
@@ -18,7 +17,7 @@ async fn main() -> Result<(), Error> {
     for warning in warnings {
         tracing::warn!("{warning}");
     }
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisFirehoseEvent>| {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<TransformationRequest>| {
         let started = Instant::now();
         let (response, summary) = transformer.handle(&event.payload);
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -3,9 +3,9 @@
 
 use std::time::Instant;
 
-use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use firehose_transformer::TransformationRequest;
 use firehose_transformer::{
     RESPONSE_BUDGET_BYTES, Summary, TransformResult, TransformationResponse, Transformer,
 };
@@ -15,16 +15,16 @@ mod support;
 
 use support::{demo_transformer as transformer, repo, request_of};
 
-fn event(name: &str) -> KinesisFirehoseEvent {
+fn event(name: &str) -> TransformationRequest {
     serde_json::from_slice(&std::fs::read(repo(&format!("tests/events/{name}"))).unwrap()).unwrap()
 }
 
 /// Checks one answer per recordId, in order, and returns each answer's result and decoded data.
 fn answers(
-    event: &KinesisFirehoseEvent,
+    event: &TransformationRequest,
     response: &TransformationResponse,
 ) -> Vec<(TransformResult, Option<Vec<u8>>)> {
-    let asked: Vec<&str> = event.records.iter().map(|r| r.record_id.as_deref().unwrap()).collect();
+    let asked: Vec<&str> = event.records.iter().map(|r| r.record_id.as_str()).collect();
     let answered: Vec<&str> = response.records.iter().map(|r| r.record_id.as_str()).collect();
     assert_eq!(answered, asked, "one answer per recordId, in order");
     response.records.iter().map(|r| (r.result, r.data.as_ref().map(|d| BASE64.decode(d).unwrap()))).collect()
@@ -48,7 +48,7 @@ fn apache_lines_are_enriched() {
         .collect();
     assert_eq!(docs.len(), 12);
     for (doc, record) in docs.iter().zip(&event.records) {
-        assert_eq!(doc["event"]["id"].as_str(), record.record_id.as_deref());
+        assert_eq!(doc["event"]["id"].as_str(), Some(record.record_id.as_str()));
         assert!(doc.get("tags").is_none_or(|tags| tags == &json!(["_geoip_lookup_failure"])), "{doc}");
     }
     let london = &docs[0];
@@ -99,7 +99,11 @@ fn cloudwatch_logs_envelopes() {
     assert_eq!(answers[0].0, TransformResult::Ok);
     assert!(document(answers[0].1.as_ref().unwrap())["source"]["ip"].is_string());
     assert_eq!(answers[1].0, TransformResult::ProcessingFailed, "three events in one Firehose record");
-    assert_eq!(answers[1].1.as_deref(), Some(&event.records[1].data.0[..]), "the original data, kept");
+    assert_eq!(
+        answers[1].1.as_deref(),
+        Some(&BASE64.decode(&event.records[1].data).unwrap()[..]),
+        "the original data, kept"
+    );
     assert_eq!(answers[2], (TransformResult::Dropped, None), "a control message");
     assert_eq!((summary.ok, summary.processing_failed, summary.dropped, summary.multi_event), (1, 1, 1, 1));
 }
@@ -120,7 +124,7 @@ fn bad_records_each_get_their_documented_answer() {
         if *result == ProcessingFailed {
             assert_eq!(
                 data.as_deref(),
-                Some(&event.records[index].data.0[..]),
+                Some(&BASE64.decode(&event.records[index].data).unwrap()[..]),
                 "record {index} keeps its data"
             );
         }
@@ -181,7 +185,7 @@ fn three_megabyte_request_stays_under_six_megabytes() {
         match result {
             TransformResult::Ok => assert!(document(data.as_ref().unwrap())["source"]["ip"].is_string()),
             TransformResult::ProcessingFailed => {
-                assert_eq!(data.as_deref(), Some(&event.records[index].data.0[..]))
+                assert_eq!(data.as_deref(), Some(&BASE64.decode(&event.records[index].data).unwrap()[..]))
             }
             TransformResult::Dropped => panic!("record {index} dropped"),
         }
@@ -208,4 +212,28 @@ fn configuration_errors_name_the_setting() {
             Transformer::from_lookup(|key| (key == name).then(|| value.to_owned())).unwrap_err().to_string();
         assert!(error.starts_with(message), "{name}={value}: {error}");
     }
+}
+
+/// Found by fuzzing (`firehose_handler`): a fractional `approximateArrivalTimestamp` made the
+/// `aws_lambda_events` decoder panic before the handler ran. Broken base64 used to fail the whole
+/// invocation. Now both are ordinary records.
+#[test]
+fn hostile_request_fields_are_handled_per_record() {
+    let sample = std::fs::read_to_string(repo("tests/data/sample.log")).unwrap();
+    let line = format!("{}\n", sample.lines().next().unwrap());
+    let event: TransformationRequest = serde_json::from_value(json!({
+        "records": [
+            {"recordId": "fractional", "approximateArrivalTimestamp": 1_795_239_470_000.5, "data": BASE64.encode(&line)},
+            {"recordId": "not-base64", "approximateArrivalTimestamp": 1_795_239_470_000_i64, "data": "%%% not base64 %%%"},
+            {"recordId": "huge-timestamp", "approximateArrivalTimestamp": 1e300, "data": BASE64.encode(&line)},
+            {"recordId": "no-timestamp", "data": BASE64.encode(&line)},
+        ],
+    }))
+    .unwrap();
+    let (response, summary) = transformer().handle(&event);
+    let results: Vec<TransformResult> = response.records.iter().map(|r| r.result).collect();
+    use TransformResult::*;
+    assert_eq!(results, [Ok, ProcessingFailed, Ok, Ok]);
+    assert_eq!(response.records[1].data.as_deref(), Some("%%% not base64 %%%"), "kept as it came");
+    assert_eq!(summary.undecodable, 1);
 }

@@ -4,10 +4,10 @@
 
 mod support;
 
-use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use firehose_transformer::RESPONSE_BUDGET_BYTES;
+use firehose_transformer::TransformationRequest;
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -32,7 +32,7 @@ proptest! {
 
     #[test]
     fn every_record_is_answered_once_within_the_budget(records in proptest::collection::vec(record_data(), 0..60)) {
-        let event: KinesisFirehoseEvent = serde_json::from_value(json!({
+        let event: TransformationRequest = serde_json::from_value(json!({
             "invocationId": "property",
             "region": "eu-west-1",
             "records": records.iter().enumerate().map(|(i, data)| json!({

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use firehose_transformer::TransformationRequest;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
@@ -81,7 +81,7 @@ fn the_binary_answers_like_the_handler_through_the_runtime_api() {
     // The same answers as the library handler gives in-process.
     let mut handler = support::demo_transformer();
     for (id, name) in ids.iter().zip(names) {
-        let event: KinesisFirehoseEvent =
+        let event: TransformationRequest =
             serde_json::from_slice(&std::fs::read(repo(&format!("tests/events/{name}"))).unwrap()).unwrap();
         let expected = serde_json::to_value(handler.handle(&event).0).unwrap();
         let actual: Value = serde_json::from_slice(&responses[*id]).unwrap();

@@ -13,11 +13,13 @@
 //! delivered are delivered again).
 
 pub mod delivery;
+pub mod event;
 pub mod firehose;
 
 use std::time::SystemTime;
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use enrichment::config::{ConfigError, Setting, StartupError, max_decompressed_bytes};
 use enrichment::emf::{MetricsTarget, Unit};
 use enrichment::kpl;
@@ -27,6 +29,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::delivery::{DeliveryReport, MAX_ENTRY_BYTES, RecordBatchSink, RetryPolicy, deliver};
+pub use crate::event::{KinesisEvent, KinesisEventRecord, KinesisRecord};
 
 pub const DELIVERY_STREAM_NAME: Setting = Setting { env: "DELIVERY_STREAM_NAME", flag: "" };
 pub const DELIVERY_MAX_ATTEMPTS: Setting = Setting { env: "DELIVERY_MAX_ATTEMPTS", flag: "" };
@@ -171,11 +174,29 @@ pub fn prepare(
         let kinesis = &record.kinesis;
         let sequence = kinesis.sequence_number.clone();
         batch.summary.records += 1;
-        let received_at =
-            Timestamp::from_unix_millis(kinesis.approximate_arrival_timestamp.0.timestamp_millis())
-                .unwrap_or_else(Timestamp::now);
+        let received_at = kinesis
+            .approximate_arrival_timestamp
+            .map(|seconds| seconds * 1000.0)
+            .filter(|millis| millis.is_finite())
+            .and_then(|millis| Timestamp::from_unix_millis(millis as i64))
+            .unwrap_or_else(Timestamp::now);
         let context = EventContext { event_id: Some(&sequence), received_at };
-        let data = &kinesis.data.0;
+        let data = match BASE64.decode(&kinesis.data) {
+            Ok(data) => data,
+            Err(error) => {
+                // Lambda always sends base64; anything else is indexed as it came, never dropped.
+                tracing::warn!(sequence_number = sequence, %error, "record data is not base64: indexed as a _parse_failure document");
+                batch.summary.unreadable_records += 1;
+                batch.summary.parse_failures += 1;
+                document.clear();
+                let reason = format!("record data is not base64: {error}");
+                enricher.write_unreadable_record(kinesis.data.as_bytes(), &reason, &context, &mut document);
+                batch.push(record_index, &document);
+                batch.sequence_numbers.push(sequence);
+                continue;
+            }
+        };
+        let data = &data;
         let user_records = kpl::deaggregate(data);
         let parts: Vec<&[u8]> = match &user_records {
             Some(parts) => parts.iter().map(Vec::as_slice).collect(),

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
 use kinesis_enricher::firehose::FirehoseSink;
-use kinesis_enricher::{BatchResponse, process, start};
+use kinesis_enricher::{BatchResponse, KinesisEvent, process, start};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tokio::sync::Mutex;
 

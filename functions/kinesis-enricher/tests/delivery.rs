@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_sdk_firehose::config::{Credentials, Region};
 use enrichment::emf::MetricsTarget;
 use enrichment::{Enricher, EnrichmentConfig};
 use geoip::{Database, DatabaseKind, GeoIp};
+use kinesis_enricher::KinesisEvent;
 use kinesis_enricher::delivery::{MAX_ENTRY_BYTES, RetryPolicy};
 use kinesis_enricher::firehose::FirehoseSink;
 use kinesis_enricher::{BatchItemFailure, BatchResponse, Settings, prepare, process};
@@ -58,9 +58,14 @@ fn event_file(name: &str) -> KinesisEvent {
 }
 
 fn batch_of_sample_lines(records: usize) -> KinesisEvent {
+    serde_json::from_value(sample_event_json(records)).unwrap()
+}
+
+/// The event as Lambda sends it.
+fn sample_event_json(records: usize) -> Value {
     let sample = log_lines("sample");
     let payloads: Vec<Vec<u8>> = (0..records).map(|i| line_record(&sample[i % sample.len()])).collect();
-    serde_json::from_value(kinesis_event(&payloads)).unwrap()
+    kinesis_event(&payloads)
 }
 
 /// The documents `event` should produce, as a multiset.
@@ -166,8 +171,9 @@ async fn a_missing_stream_is_permanent_and_reported_at_once() {
 /// limits, every document once, through a throttle.
 #[tokio::test]
 async fn a_batch_near_the_invocation_limit_respects_the_api_limits() {
-    let event = batch_of_sample_lines(6_500);
-    let event_size = serde_json::to_vec(&event).unwrap().len();
+    let json = sample_event_json(6_500);
+    let event_size = serde_json::to_vec(&json).unwrap().len();
+    let event: KinesisEvent = serde_json::from_value(json).unwrap();
     assert!(event_size > 5_500_000 && event_size < 6 * 1024 * 1024, "{event_size} bytes");
     let fake = FaultyFirehose::start(Faults { throttled_calls: 1, ..Faults::default() });
     let (response, summary) =

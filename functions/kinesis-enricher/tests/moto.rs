@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
 use enrichment::{Enricher, EnrichmentConfig};
 use geoip::{Database, DatabaseKind, GeoIp};
+use kinesis_enricher::KinesisEvent;
 use kinesis_enricher::prepare;
 use serde_json::Value;
 use test_support::moto::MotoServer;

@@ -3,8 +3,8 @@
 //! Firehose's record limit, tied to its Kinesis record.
 #![allow(clippy::unwrap_used)] // a failing property should stop right there
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
 use enrichment::{Enricher, EnrichmentConfig, kpl};
+use kinesis_enricher::KinesisEvent;
 use kinesis_enricher::delivery::MAX_ENTRY_BYTES;
 use kinesis_enricher::prepare;
 use proptest::prelude::*;
@@ -48,4 +48,23 @@ proptest! {
         }
         prop_assert!(batch.entries.iter().all(|entry| entry.len() <= MAX_ENTRY_BYTES && entry.ends_with(b"\n")));
     }
+}
+
+/// Found by fuzzing: `aws_lambda_events`' timestamp decoders could panic on hostile values. With
+/// the function's own event types, odd fields are ordinary input and every record is accounted for.
+#[test]
+fn hostile_event_fields_are_handled_per_record() {
+    let event: KinesisEvent = serde_json::from_value(serde_json::json!({"Records": [
+        {"kinesis": {"sequenceNumber": "1", "approximateArrivalTimestamp": 1.795_239_470_123_456_7e9, "data": "MS4yLjMuNCAtIC0gLQo="}},
+        {"kinesis": {"sequenceNumber": "2", "approximateArrivalTimestamp": 1e300, "data": "%%% not base64 %%%"}},
+        {"kinesis": {"sequenceNumber": "3", "approximateArrivalTimestamp": -5.5}},
+        {"eventSource": "aws:kinesis"},
+    ]}))
+    .unwrap();
+    let batch = prepare(&mut Enricher::new(EnrichmentConfig::default(), None), &event, 4 << 20);
+    assert_eq!(batch.sequence_numbers, ["1", "2", "3", ""]);
+    assert_eq!(batch.entry_record, [0, 1], "one line, one unreadable record; records 3 and 4 are empty");
+    let unreadable: serde_json::Value = serde_json::from_slice(&batch.entries[1]).unwrap();
+    assert_eq!(unreadable["event"]["original"], "%%% not base64 %%%");
+    assert_eq!(unreadable["tags"][0], "_parse_failure");
 }

@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
-use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use enrichment::emf::MetricsTarget;
 use enrichment::{Enricher, EnrichmentConfig};
+use firehose_transformer::TransformationRequest;
 use firehose_transformer::Transformer;
 use geoip::{Database, DatabaseKind, GeoIp};
 use serde_json::json;
@@ -31,7 +31,7 @@ pub fn demo_transformer() -> Transformer {
 }
 
 /// A request of `raw_bytes` of sample-log lines, one per record; returns it and its exact size.
-pub fn request_of(raw_bytes: usize) -> (KinesisFirehoseEvent, usize) {
+pub fn request_of(raw_bytes: usize) -> (TransformationRequest, usize) {
     let sample = std::fs::read_to_string(repo("tests/data/sample.log")).unwrap();
     let lines: Vec<&str> = sample.lines().collect();
     let mut records = Vec::new();
