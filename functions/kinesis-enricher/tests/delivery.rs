@@ -230,17 +230,18 @@ async fn retries_stop_before_the_invocation_deadline() {
     let event = event_file("kinesis-mixed.json");
     let fake = FaultyFirehose::start(Faults { throttled_calls: usize::MAX, ..Faults::default() });
     let mut settings = settings(STREAM);
+    // Without the deadline, 20 rounds of up to 1.6 s backoff would take ~15 s.
     settings.retry = RetryPolicy {
         max_attempts: 20,
-        base_delay: Duration::from_millis(200),
-        max_delay: Duration::from_millis(400),
+        base_delay: Duration::from_millis(800),
+        max_delay: Duration::from_millis(1600),
         safety_margin: Duration::from_secs(1),
     };
     let started = Instant::now();
     let deadline = SystemTime::now() + Duration::from_secs(3);
     let (response, summary) =
         process(&mut enricher(), &settings, &sink(&fake, STREAM).await, &event, deadline).await;
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
-    assert!(summary.calls < 20, "{} calls", summary.calls);
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(summary.calls < 10, "{} calls", summary.calls);
     assert_eq!(response.batch_item_failures[0].item_identifier, event.records[0].kinesis.sequence_number);
 }
