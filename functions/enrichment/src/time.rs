@@ -31,6 +31,12 @@ impl Timestamp {
         (MIN_MILLIS..=MAX_MILLIS).contains(&millis).then_some(Self { millis })
     }
 
+    /// From fractional milliseconds (event fields): `None` when not finite or out of range.
+    pub fn from_unix_millis_f64(millis: f64) -> Option<Self> {
+        // `as` saturates, and the range check then rejects what saturated.
+        millis.is_finite().then(|| Self::from_unix_millis(millis as i64)).flatten()
+    }
+
     pub fn unix_millis(self) -> i64 {
         self.millis
     }
@@ -277,6 +283,17 @@ mod tests {
         assert_eq!(rfc3339(ts), "2026-11-21T05:37:48.123Z");
         assert_eq!(Timestamp::parse_epoch(b"99999999999999999999", EpochUnit::Seconds), None);
         assert_eq!(Timestamp::parse_epoch(b"12a", EpochUnit::Seconds), None);
+    }
+
+    #[test]
+    fn fractional_milliseconds() {
+        assert_eq!(
+            Timestamp::from_unix_millis_f64(1_795_239_470_000.7).map(Timestamp::unix_millis),
+            Some(1_795_239_470_000)
+        );
+        for hostile in [f64::NAN, f64::INFINITY, 1e300, -1e300] {
+            assert_eq!(Timestamp::from_unix_millis_f64(hostile), None, "{hostile}");
+        }
     }
 
     #[test]

@@ -225,8 +225,7 @@ impl Transformer {
         };
         let received_at = record
             .approximate_arrival_timestamp
-            .filter(|millis| millis.is_finite())
-            .and_then(|millis| Timestamp::from_unix_millis(millis as i64))
+            .and_then(Timestamp::from_unix_millis_f64)
             .unwrap_or_else(Timestamp::now);
         let context = EventContext { event_id: Some(&record_id), received_at };
         self.document.clear();

@@ -176,22 +176,15 @@ pub fn prepare(
         batch.summary.records += 1;
         let received_at = kinesis
             .approximate_arrival_timestamp
-            .map(|seconds| seconds * 1000.0)
-            .filter(|millis| millis.is_finite())
-            .and_then(|millis| Timestamp::from_unix_millis(millis as i64))
+            .and_then(|seconds| Timestamp::from_unix_millis_f64(seconds * 1000.0))
             .unwrap_or_else(Timestamp::now);
         let context = EventContext { event_id: Some(&sequence), received_at };
         let data = match BASE64.decode(&kinesis.data) {
             Ok(data) => data,
             Err(error) => {
                 // Lambda always sends base64; anything else is indexed as it came, never dropped.
-                tracing::warn!(sequence_number = sequence, %error, "record data is not base64: indexed as a _parse_failure document");
-                batch.summary.unreadable_records += 1;
-                batch.summary.parse_failures += 1;
-                document.clear();
                 let reason = format!("record data is not base64: {error}");
-                enricher.write_unreadable_record(kinesis.data.as_bytes(), &reason, &context, &mut document);
-                batch.push(record_index, &document);
+                batch.push_unreadable(enricher, record_index, kinesis.data.as_bytes(), &reason, &context);
                 batch.sequence_numbers.push(sequence);
                 continue;
             }
@@ -215,12 +208,7 @@ pub fn prepare(
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(sequence_number = sequence, %error, "unreadable record: indexed as a _parse_failure document");
-                    batch.summary.unreadable_records += 1;
-                    document.clear();
-                    enricher.write_unreadable_record(part, &error.to_string(), &context, &mut document);
-                    batch.summary.parse_failures += 1;
-                    batch.push(record_index, &document);
+                    batch.push_unreadable(enricher, record_index, part, &error.to_string(), &context)
                 }
             }
         }
@@ -230,6 +218,28 @@ pub fn prepare(
 }
 
 impl PreparedBatch {
+    /// A record that cannot be read becomes one `_parse_failure` document: in the index, never
+    /// dropped, never a batch failure (retrying cannot fix its bytes).
+    fn push_unreadable(
+        &mut self,
+        enricher: &Enricher,
+        record_index: usize,
+        data: &[u8],
+        reason: &str,
+        context: &EventContext<'_>,
+    ) {
+        tracing::warn!(
+            sequence_number = context.event_id,
+            reason,
+            "unreadable record: indexed as a _parse_failure document"
+        );
+        self.summary.unreadable_records += 1;
+        self.summary.parse_failures += 1;
+        let mut document = Vec::new();
+        enricher.write_unreadable_record(data, reason, context, &mut document);
+        self.push(record_index, &document);
+    }
+
     fn push(&mut self, record_index: usize, document: &[u8]) {
         let mut entry = document.to_vec();
         if entry.len() + 1 > MAX_ENTRY_BYTES {
