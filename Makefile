@@ -10,7 +10,7 @@ EVENT ?= tests/events/firehose-apache-lines.json
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: help setup demo test test-tools lint fuzz bench geoip-layer lambda-tools lambda-build watch invoke local-firehose clean
+.PHONY: help setup demo test test-tools lint fuzz bench geoip-layer lambda-tools lambda-build watch invoke local-firehose infra-tools infra-check deploy opensearch-setup clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -26,9 +26,10 @@ demo: setup ## Enrich the bundled sample log with the generated demo GeoIP datab
 	@echo "first two documents of $(OUT)/sample.ndjson (demo GeoIP data, not real):"
 	@head -n 2 $(OUT)/sample.ndjson
 
-test: setup test-tools lint ## Lint, then run every test of the workspace and of the GeoIP layer tooling
+test: setup test-tools lint ## Lint, run every test (workspace, GeoIP layer tooling), then check infra/ (infra-check)
 	$(CARGO) test --locked --workspace --all-targets
 	python3 -m unittest discover -s geoip/layer -p 'test_*.py'
+	$(MAKE) infra-check
 
 test-tools: ## Install the integration tests' moto server into .venv (the tests start and stop it)
 	scripts/test-tools.sh
@@ -63,6 +64,20 @@ local-firehose: ## Start a local Firehose (moto, 127.0.0.1:5000) for the watched
 geoip-layer: ## Fill geoip/layer/build/geoip/ with real databases (MaxMind key in MAXMIND_ACCOUNT_ID/_LICENSE_KEY, else DB-IP Lite)
 	python3 geoip/layer/fetch_geoip.py
 
+infra-tools: ## Install the SAM CLI with cfn-lint and its serverless rules (.venv-sam) and checkov (.venv-checkov)
+	scripts/infra-tools.sh
+
+infra-check: infra-tools lambda-tools test-tools ## Offline: cfn-lint, checkov, template and apply.py tests, sam validate --lint, sam build
+	scripts/infra-check.sh
+
+STACK ?= weblogs
+deploy: infra-tools lambda-tools ## Build and deploy infra/template.yaml (sam deploy --guided; run make geoip-layer first)
+	@ls geoip/layer/build/geoip/*-City.mmdb >/dev/null 2>&1 || { echo "geoip/layer/build/geoip/ has no City database: run make geoip-layer first"; exit 1; }
+	cd infra && PATH="$(CURDIR)/.venv/bin:$$PATH" ../.venv-sam/bin/sam build && ../.venv-sam/bin/sam deploy --guided --stack-name $(STACK)
+
+opensearch-setup: infra-tools ## Load the index template and the dashboards into the deployed STACK (default weblogs)
+	.venv-sam/bin/python infra/opensearch/apply.py --stack-name $(STACK)
+
 clean: ## Remove build output
 	$(CARGO) clean
-	rm -rf $(OUT) geoip/layer/build .venv
+	rm -rf $(OUT) geoip/layer/build .venv .venv-sam .venv-checkov infra/.aws-sam

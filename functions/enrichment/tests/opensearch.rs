@@ -1,0 +1,353 @@
+//! The OpenSearch artefacts in infra/opensearch/ against what the enrichment writes. No OpenSearch
+//! server runs here, so the checks are structural:
+//! - index-template.json: every field a document can carry is mapped with a type that accepts its
+//!   JSON value, so OpenSearch never guesses a mapping (the template sets `dynamic: false`, so an
+//!   unmapped field would be stored but not searchable). The documents come from every captured
+//!   Apache format, the demo GeoIP data, parse failures, unreadable records and the hostile corpus.
+//! - dashboards.ndjson: the saved objects parse as OpenSearch Dashboards writes them, every
+//!   reference resolves, every field a visualisation aggregates on is mapped and aggregatable, and
+//!   the dashboard shows every visualisation.
+#![allow(clippy::unwrap_used)] // a test that cannot read its fixtures should stop right there
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+use enrichment::config::FormatChoice;
+use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
+use geoip::{Database, DatabaseKind, GeoIp};
+use serde_json::Value;
+
+fn repo(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
+}
+
+fn index_template() -> Value {
+    serde_json::from_slice(&std::fs::read(repo("infra/opensearch/index-template.json")).unwrap()).unwrap()
+}
+
+/// Mapped leaf fields, dotted path ─▶ OpenSearch type (multi-fields are not separate fields of
+/// the document, so they are not listed).
+fn mapped_fields(properties: &Value, prefix: &str, out: &mut BTreeMap<String, String>) {
+    for (name, mapping) in properties.as_object().unwrap() {
+        let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+        match (mapping.get("type"), mapping.get("properties")) {
+            (Some(kind), None) => {
+                out.insert(path, kind.as_str().unwrap().to_owned());
+            }
+            (None, Some(children)) => mapped_fields(children, &path, out),
+            _ => panic!("{path}: a mapping needs either a type or properties: {mapping}"),
+        }
+    }
+}
+
+/// What a JSON value of a document is, as far as a mapping is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum JsonKind {
+    String,
+    Integer,
+    Float,
+    GeoPoint,
+}
+
+/// Leaf fields of a document, dotted path ─▶ kinds seen. `{lat, lon}` objects are geo points and
+/// arrays contribute their elements' kind.
+fn document_fields(value: &Value, prefix: &str, out: &mut BTreeMap<String, BTreeSet<JsonKind>>) {
+    let mut record = |kind| {
+        out.entry(prefix.to_owned()).or_default().insert(kind);
+    };
+    match value {
+        Value::Object(map) if map.len() == 2 && map.contains_key("lat") && map.contains_key("lon") => {
+            record(JsonKind::GeoPoint)
+        }
+        Value::Object(map) => {
+            for (name, child) in map {
+                let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+                document_fields(child, &path, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| document_fields(item, prefix, out)),
+        Value::String(_) => record(JsonKind::String),
+        Value::Number(n) if n.is_u64() || n.is_i64() => record(JsonKind::Integer),
+        Value::Number(_) => record(JsonKind::Float),
+        Value::Bool(_) | Value::Null => panic!("{prefix}: documents carry no booleans or nulls: {value}"),
+    }
+}
+
+/// Whether OpenSearch indexes a JSON value of `kind` into a field of `mapping` type as intended.
+fn accepts(mapping: &str, kind: JsonKind, path: &str) -> bool {
+    match (mapping, kind) {
+        ("keyword" | "text", JsonKind::String) => true,
+        ("long", JsonKind::Integer) => true,
+        ("double", JsonKind::Integer | JsonKind::Float) => true,
+        ("geo_point", JsonKind::GeoPoint) => true,
+        // `ip` and `date` take strings, but only of their own shape, checked below per value.
+        ("ip", JsonKind::String) => path == "source.ip",
+        ("date", JsonKind::String) => path == "@timestamp",
+        _ => false,
+    }
+}
+
+fn demo_geoip() -> GeoIp {
+    let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
+    GeoIp::new(
+        Some(Database::from_bytes(city, Path::new("Demo-City.mmdb"), DatabaseKind::City).unwrap()),
+        Some(Database::from_bytes(asn, Path::new("Demo-ASN.mmdb"), DatabaseKind::Asn).unwrap()),
+    )
+}
+
+fn lines_of(relative: &str) -> Vec<Vec<u8>> {
+    let text = std::fs::read(repo(relative)).unwrap();
+    text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
+}
+
+fn hex_decode(hex: &str) -> Vec<u8> {
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+}
+
+/// Every kind of document the enrichment writes: each captured Apache format (with the demo GeoIP
+/// data, so location and network fields appear), the sample log with anonymization and kept
+/// originals, hostnames in `%h`, the hostile corpus (parse failures included) and unreadable records.
+fn all_documents() -> Vec<Value> {
+    let context = EventContext {
+        event_id: Some("49590338271490256608559692538361571095921575989136588898"),
+        received_at: Timestamp::from_unix_millis(1_795_239_468_000).unwrap(),
+    };
+    let mut documents = Vec::new();
+    let mut write = |enricher: &mut Enricher, line: &[u8]| {
+        let mut out = Vec::new();
+        enricher.enrich_line(line, &context, &mut out);
+        documents.push(serde_json::from_slice::<Value>(&out).unwrap());
+    };
+
+    let formats = std::fs::read_to_string(repo("tests/data/logformats.tsv")).unwrap();
+    for (name, format) in
+        formats.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).map(|l| l.split_once('\t').unwrap())
+    {
+        let config =
+            EnrichmentConfig { format: FormatChoice::parse(format).unwrap(), ..EnrichmentConfig::default() };
+        let mut enricher = Enricher::new(config, Some(demo_geoip()));
+        for line in lines_of(&format!("tests/data/{name}.log")) {
+            write(&mut enricher, &line);
+        }
+    }
+
+    let keep_all = EnrichmentConfig { keep_original: true, ..EnrichmentConfig::default() };
+    let mut enricher = Enricher::new(keep_all, Some(demo_geoip()));
+    for line in lines_of("tests/data/sample.log") {
+        write(&mut enricher, &line);
+    }
+    write(&mut enricher, br#"monitoring-server - - [21/Nov/2026:06:45:50 +0100] "GET /health HTTP/1.1" 200 2 "-" "curl/8.5.0""#);
+
+    let mut enricher = Enricher::new(EnrichmentConfig::default(), Some(demo_geoip()));
+    for case in std::fs::read_to_string(repo("tests/hostile/lines.jsonl")).unwrap().lines() {
+        let case: Value = serde_json::from_str(case).unwrap();
+        write(&mut enricher, &hex_decode(case["line_hex"].as_str().unwrap()));
+    }
+
+    let mut out = Vec::new();
+    enricher.write_unreadable_record(
+        b"\x1f\x8b\x08 not really gzip",
+        "corrupt gzip: invalid deflate stream",
+        &context,
+        &mut out,
+    );
+    documents.push(serde_json::from_slice(&out).unwrap());
+    documents
+}
+
+#[test]
+fn every_field_a_document_carries_is_mapped_with_a_compatible_type() {
+    let template = index_template();
+    let mut mapped = BTreeMap::new();
+    mapped_fields(&template["template"]["mappings"]["properties"], "", &mut mapped);
+
+    let documents = all_documents();
+    let mut seen = BTreeMap::new();
+    for document in &documents {
+        document_fields(document, "", &mut seen);
+        let ip = document["source"]["ip"].as_str();
+        assert!(
+            ip.is_none_or(|ip| ip.parse::<std::net::IpAddr>().is_ok()),
+            "source.ip must be an address: {document}"
+        );
+        let timestamp = document["@timestamp"].as_str().unwrap();
+        assert!(
+            timestamp.len() == 24 && timestamp.ends_with('Z'),
+            "@timestamp is RFC 3339 UTC with ms: {timestamp}"
+        );
+    }
+
+    for (path, kinds) in &seen {
+        let mapping =
+            mapped.get(path).unwrap_or_else(|| panic!("{path} ({kinds:?}) is not in the index template"));
+        for &kind in kinds {
+            assert!(
+                accepts(mapping, kind, path),
+                "{path}: a {kind:?} value does not fit the {mapping} mapping"
+            );
+        }
+    }
+    // The other way round: the corpus reaches every mapped field, so this test sees them all.
+    let unseen: Vec<_> = mapped.keys().filter(|path| !seen.contains_key(*path)).collect();
+    assert!(unseen.is_empty(), "mapped but never produced by the test corpus: {unseen:?}");
+    assert!(documents.len() > 500, "{} documents", documents.len());
+}
+
+#[test]
+fn the_template_matches_the_indices_firehose_and_enrich_logs_write() {
+    let template = index_template();
+    let patterns: Vec<&str> =
+        template["index_patterns"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert_eq!(patterns, ["weblogs-*"]);
+    // Firehose appends `-YYYY-MM-DD` (OneDay rotation) to IndexName `weblogs`; enrich-logs --output
+    // bulk writes `weblogs-%Y.%m.%d` by default.
+    assert!(enrichment::output::DEFAULT_INDEX.starts_with("weblogs-"));
+    let mappings = &template["template"]["mappings"];
+    assert_eq!(mappings["dynamic"], Value::Bool(false), "nothing may be mapped by guessing");
+    assert_eq!(mappings["date_detection"], Value::Bool(false));
+    assert_eq!(
+        mappings["properties"]["source"]["properties"]["geo"]["properties"]["location"]["type"],
+        "geo_point"
+    );
+    assert_eq!(mappings["properties"]["url"]["properties"]["original"]["type"], "text");
+    assert_eq!(
+        mappings["properties"]["url"]["properties"]["original"]["fields"]["keyword"]["type"],
+        "keyword"
+    );
+}
+
+fn saved_objects() -> Vec<Value> {
+    let text = std::fs::read_to_string(repo("infra/opensearch/dashboards.ndjson")).unwrap();
+    text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+}
+
+/// A saved object's attribute that Dashboards stores as a JSON string.
+fn embedded_json(object: &Value, pointer: &str) -> Value {
+    let text = object["attributes"].pointer(pointer).and_then(Value::as_str);
+    serde_json::from_str(text.unwrap_or_else(|| panic!("{}: {pointer} is not a string", object["id"])))
+        .unwrap()
+}
+
+fn mapped_types() -> BTreeMap<String, String> {
+    let mut mapped = BTreeMap::new();
+    mapped_fields(&index_template()["template"]["mappings"]["properties"], "", &mut mapped);
+    mapped
+}
+
+#[test]
+fn saved_objects_reference_each_other_and_only_mapped_fields() {
+    let objects = saved_objects();
+    let mapped = mapped_types();
+    let ids: HashSet<(&str, &str)> =
+        objects.iter().map(|o| (o["type"].as_str().unwrap(), o["id"].as_str().unwrap())).collect();
+    assert_eq!(ids.len(), objects.len(), "(type, id) pairs are unique");
+
+    let index_patterns: Vec<&Value> = objects.iter().filter(|o| o["type"] == "index-pattern").collect();
+    assert_eq!(index_patterns.len(), 1);
+    assert_eq!(index_patterns[0]["attributes"]["title"], index_template()["index_patterns"][0]);
+    assert_eq!(index_patterns[0]["attributes"]["timeFieldName"], "@timestamp");
+    assert_eq!(mapped["@timestamp"], "date");
+
+    for object in &objects {
+        for reference in object["references"].as_array().unwrap() {
+            let target = (reference["type"].as_str().unwrap(), reference["id"].as_str().unwrap());
+            assert!(ids.contains(&target), "{}: reference {reference} is not in the file", object["id"]);
+        }
+    }
+
+    for object in objects.iter().filter(|o| o["type"] == "visualization") {
+        let id = object["id"].as_str().unwrap();
+        let state = embedded_json(object, "/visState");
+        assert_eq!(state["title"], object["attributes"]["title"], "{id}");
+        let search = embedded_json(object, "/kibanaSavedObjectMeta/searchSourceJSON");
+        let index_ref = search["indexRefName"].as_str().unwrap();
+        assert!(
+            object["references"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["name"] == index_ref && r["type"] == "index-pattern"),
+            "{id}: {index_ref} names no index-pattern reference"
+        );
+        for agg in state["aggs"].as_array().unwrap() {
+            let kind = agg["type"].as_str().unwrap();
+            if let Some(field) = agg["params"]["field"].as_str() {
+                let mapping = mapped.get(field).unwrap_or_else(|| panic!("{id}: {field} is not mapped"));
+                let fits = match kind {
+                    "geohash_grid" => mapping == "geo_point",
+                    "date_histogram" => mapping == "date",
+                    "terms" | "cardinality" => matches!(mapping.as_str(), "keyword" | "long" | "ip"),
+                    other => panic!("{id}: no rule for a {other} aggregation"),
+                };
+                assert!(fits, "{id}: a {kind} aggregation cannot run on {field} ({mapping})");
+            }
+            for filter in agg["params"]["filters"].as_array().into_iter().flatten() {
+                let query = filter["input"]["query"].as_str().unwrap();
+                let field = query.trim_start_matches("not ").split(':').next().unwrap();
+                assert_eq!(mapped.get(field).map(String::as_str), Some("keyword"), "{id}: filter {query}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_dashboard_shows_every_visualisation_without_overlaps() {
+    let objects = saved_objects();
+    let dashboards: Vec<&Value> = objects.iter().filter(|o| o["type"] == "dashboard").collect();
+    assert_eq!(dashboards.len(), 1);
+    let dashboard = dashboards[0];
+    let references = dashboard["references"].as_array().unwrap();
+    let panels = embedded_json(dashboard, "/panelsJSON");
+    let mut shown = HashSet::new();
+    let mut cells = HashSet::new();
+    for panel in panels.as_array().unwrap() {
+        let name = panel["panelRefName"].as_str().unwrap();
+        let reference =
+            references.iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("{name} unresolved"));
+        assert_eq!(reference["type"], "visualization");
+        shown.insert(reference["id"].as_str().unwrap());
+        let grid = &panel["gridData"];
+        let [x, y, w, h] = ["x", "y", "w", "h"].map(|k| grid[k].as_u64().unwrap());
+        assert!(x + w <= 48, "{name} is wider than the 48-column grid");
+        for cell in (x..x + w).flat_map(|cx| (y..y + h).map(move |cy| (cx, cy))) {
+            assert!(cells.insert(cell), "{name} overlaps another panel at {cell:?}");
+        }
+    }
+    let visualisations: HashSet<&str> =
+        objects.iter().filter(|o| o["type"] == "visualization").map(|o| o["id"].as_str().unwrap()).collect();
+    assert_eq!(shown, visualisations);
+}
+
+#[test]
+fn the_dashboard_answers_who_visits_the_site() {
+    // (visualisation type, aggregation type, field) that the issue asks the dashboard for.
+    let wanted = [
+        ("tile_map", "geohash_grid", "source.geo.location"),
+        ("pie", "terms", "user_agent.name"),
+        ("pie", "terms", "user_agent.os.name"),
+        ("pie", "terms", "user_agent.device.name"),
+        ("table", "terms", "url.path"),
+        ("histogram", "terms", "http.response.status_code"),
+        ("histogram", "date_histogram", "@timestamp"),
+        ("heatmap", "date_histogram", "@timestamp"),
+    ];
+    let states: Vec<Value> = saved_objects()
+        .iter()
+        .filter(|o| o["type"] == "visualization")
+        .map(|o| embedded_json(o, "/visState"))
+        .collect();
+    for (vis_type, agg_type, field) in wanted {
+        let found = states.iter().any(|state| {
+            state["type"] == vis_type
+                && state["aggs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["type"] == agg_type && a["params"]["field"] == field)
+        });
+        assert!(found, "no {vis_type} with a {agg_type} aggregation on {field}");
+    }
+    let bots = states.iter().find(|s| s["title"] == "Bots vs humans").unwrap();
+    let filters = bots["aggs"][1]["params"]["filters"].as_array().unwrap();
+    assert_eq!(filters.len(), 2, "bots and humans split the documents between them");
+}

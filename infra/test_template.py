@@ -1,0 +1,185 @@
+"""Checks of infra/template.yaml that the linters cannot make: what the resources promise users.
+
+Run by `make infra-check` with .venv-sam's Python (cfn-lint's YAML reader understands !Ref and
+friends). cfn-lint, checkov, `sam validate --lint` and `sam build` run beside these tests.
+"""
+import json
+import os
+import re
+import subprocess
+import tomllib
+import unittest
+
+from cfnlint.decode import decode_str
+
+import variants
+
+INFRA = os.path.dirname(os.path.abspath(__file__))
+
+
+def load_template():
+    with open(os.path.join(INFRA, "template.yaml"), encoding="utf-8") as f:
+        text = f.read()
+    template, errors = decode_str(text)
+    if errors:
+        raise AssertionError(errors)
+    return text, template
+
+
+def render_sub(text, values):
+    """Fn::Sub's substitution: ${Name} from values, ${!Literal} as ${Literal}."""
+
+    def replace(match):
+        name = match.group(1)
+        if name.startswith("!"):
+            return "${" + name[1:] + "}"
+        return values[name]
+
+    return re.sub(r"\$\{([^}]+)\}", replace, text)
+
+
+class Template(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.text, cls.template = load_template()
+        cls.resources = cls.template["Resources"]
+
+    def properties(self, name):
+        return self.resources[name]["Properties"]
+
+    def user_data(self):
+        return self.properties("WebServer")["UserData"]["Fn::Base64"]["Fn::Sub"]
+
+    def test_web_server_files_are_the_ones_in_infra_ec2(self):
+        user_data = self.user_data()
+        with open(os.path.join(INFRA, "ec2", "agent.json"), encoding="utf-8") as f:
+            agent = f.read()
+        self.assertIn("cat > /etc/aws-kinesis/agent.json <<'AGENT'\n" + agent + "AGENT\n", user_data)
+        for page in ("index.php", "search.php", "recommendation.php"):
+            with open(os.path.join(INFRA, "ec2", page), encoding="utf-8") as f:
+                content = f.read()
+            self.assertIn(f"cat > /var/www/html/{page} <<'PAGE'\n{content}PAGE\n", user_data, page)
+
+    def test_the_agent_ships_the_access_log_into_the_stream(self):
+        rendered = render_sub(self.user_data(), {"AWS::Region": "eu-west-1", "LogStream": "weblogs-LogStream-x1"})
+        agent_json = rendered.split("<<'AGENT'\n", 1)[1].split("\nAGENT\n", 1)[0]
+        agent = json.loads(agent_json)
+        self.assertEqual(agent["kinesis.endpoint"], "kinesis.eu-west-1.amazonaws.com")
+        # The instance role may only put records, so the agent must not try to publish metrics.
+        self.assertFalse(agent["cloudwatch.emitMetrics"])
+        (flow,) = agent["flows"]
+        self.assertEqual(flow["kinesisStream"], "weblogs-LogStream-x1")
+        self.assertEqual(flow["filePattern"], "/var/log/httpd/access_log*")
+        self.assertNotIn("dataProcessingOptions", flow, "raw lines: the functions parse them")
+
+    def test_user_data_is_valid_bash(self):
+        rendered = render_sub(self.user_data(), {"AWS::Region": "eu-west-1", "LogStream": "s"})
+        result = subprocess.run(["bash", "-n"], input=rendered, text=True, capture_output=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(rendered.startswith("#!/bin/bash\nset -euxo pipefail\n"))
+
+    def test_web_server_is_reached_by_session_manager_and_can_only_put_records(self):
+        role = self.properties("WebServerRole")
+        (policy,) = role["Policies"]
+        (statement,) = policy["PolicyDocument"]["Statement"]
+        self.assertEqual(sorted(statement["Action"]), ["kinesis:PutRecord", "kinesis:PutRecords"])
+        self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["LogStream", "Arn"]})
+        self.assertEqual(
+            role["ManagedPolicyArns"],
+            [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}],
+        )
+        instance = self.properties("WebServer")
+        self.assertEqual(instance["MetadataOptions"]["HttpTokens"], "required", "IMDSv2 only")
+        self.assertNotIn("KeyName", instance, "no SSH key pair")
+        ports = {rule["FromPort"] for rule in self.properties("WebServerSecurityGroup")["SecurityGroupIngress"]}
+        self.assertEqual(ports, {80}, "no port 22")
+
+    def test_opensearch_admits_only_dashboards_users_and_firehose(self):
+        domain = self.properties("SearchDomain")
+        (statement,) = domain["AccessPolicies"]["Statement"]
+        self.assertEqual(statement["Effect"], "Allow")
+        self.assertEqual(
+            statement["Principal"],
+            {"AWS": [{"Fn::GetAtt": ["DashboardsUserRole", "Arn"]}, {"Fn::GetAtt": ["DeliveryRole", "Arn"]}]},
+        )
+        self.assertTrue(domain["CognitoOptions"]["Enabled"])
+        self.assertTrue(domain["EncryptionAtRestOptions"]["Enabled"])
+        self.assertTrue(domain["NodeToNodeEncryptionOptions"]["Enabled"])
+        self.assertTrue(domain["DomainEndpointOptions"]["EnforceHTTPS"])
+        self.assertTrue(domain["DomainEndpointOptions"]["TLSSecurityPolicy"].startswith("Policy-Min-TLS-1-2"))
+
+    def test_login_is_by_invitation_with_a_strong_password(self):
+        pool = self.properties("UserPool")
+        self.assertTrue(pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"])
+        policy = pool["Policies"]["PasswordPolicy"]
+        self.assertGreaterEqual(policy["MinimumLength"], 12)
+        self.assertTrue(all(policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols")))
+        self.assertFalse(self.properties("IdentityPool")["AllowUnauthenticatedIdentities"])
+
+    def test_kinesis_retries_are_bounded_and_failures_reported_per_item(self):
+        stream = self.properties("KinesisEnricherFunction")["Events"]["Stream"]["Properties"]
+        self.assertEqual(stream["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+        self.assertTrue(stream["BisectBatchOnFunctionError"])
+        self.assertEqual(stream["MaximumRetryAttempts"], {"Ref": "MaximumRetryAttempts"})
+        self.assertEqual(stream["MaximumRecordAgeInSeconds"], {"Ref": "MaximumRecordAgeSeconds"})
+        self.assertEqual(stream["DestinationConfig"]["OnFailure"]["Type"], "SQS")
+        for name in ("MaximumRetryAttempts", "MaximumRecordAgeSeconds"):
+            self.assertIn("MaxValue", self.template["Parameters"][name], f"{name} must be bounded")
+        self.assertGreaterEqual(self.properties("KinesisEnricherFunction")["Timeout"], 30)
+
+    def test_the_processor_buffer_keeps_responses_under_6_mb(self):
+        processing = self.properties("DeliveryStream")["AmazonopensearchserviceDestinationConfiguration"][
+            "ProcessingConfiguration"
+        ]["Fn::If"][1]
+        (processor,) = processing["Processors"]
+        parameters = {p["ParameterName"]: p["ParameterValue"] for p in processor["Parameters"]}
+        # firehose-transformer's measured ratio: 0.5 MB of sample lines come back as 3.32 MB (6.64x).
+        self.assertLessEqual(float(parameters["BufferSizeInMBs"]) * 6.7, 6.0)
+        self.assertEqual(parameters["LambdaArn"], {"Fn::GetAtt": ["FirehoseTransformerFunction", "Arn"]})
+
+    def test_every_log_group_has_a_retention_and_every_function_a_log_group(self):
+        groups = {k: r for k, r in self.resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+        for name, group in groups.items():
+            self.assertEqual(group["Properties"]["RetentionInDays"], {"Ref": "LogRetentionDays"}, name)
+        functions = [k for k, r in self.resources.items() if r["Type"] == "AWS::Serverless::Function"]
+        named = [g["Properties"].get("LogGroupName", {}).get("Fn::Sub", "") for g in groups.values()]
+        for function in functions:
+            self.assertIn(f"/aws/lambda/${{{function}}}", named, function)
+
+    def test_functions_are_built_with_cargo_lambda_for_arm64(self):
+        self.assertEqual(self.template["Globals"]["Function"]["Architectures"], ["arm64"])
+        self.assertEqual(self.template["Globals"]["Function"]["Runtime"], "provided.al2023")
+        self.assertEqual(self.template["Globals"]["Function"]["LoggingConfig"]["LogFormat"], "JSON")
+        for name, binary in (("KinesisEnricherFunction", "kinesis-enricher"), ("FirehoseTransformerFunction", "firehose-transformer")):
+            metadata = self.resources[name]["Metadata"]
+            self.assertEqual(metadata["BuildMethod"], "rust-cargolambda")
+            self.assertEqual(metadata["BuildProperties"]["Binary"], binary)
+            self.assertEqual(self.properties(name)["CodeUri"], f"../functions/{binary}")
+
+    def test_every_skip_says_why(self):
+        for name, resource in self.resources.items():
+            for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+                self.assertGreater(len(skip.get("comment", "")), 20, f"{name}: {skip['id']} needs its reason")
+        # cfn-lint ignores carry their reason as a comment on the line above.
+        lines = self.text.splitlines()
+        for i, line in enumerate(lines):
+            if re.fullmatch(r"\s+- [EW]S?\d{4}", line):
+                self.assertTrue(lines[i - 1].strip().startswith("#"), f"line {i + 1}: {line.strip()} needs a reason")
+
+    def test_samconfig_names_only_template_parameters(self):
+        with open(os.path.join(INFRA, "samconfig.toml"), "rb") as f:
+            config = tomllib.load(f)
+        deploy = config["default"]["deploy"]["parameters"]
+        overrides = dict(item.split("=", 1) for item in deploy["parameter_overrides"])
+        self.assertTrue(set(overrides) <= set(self.template["Parameters"]), set(overrides) - set(self.template["Parameters"]))
+        self.assertIn("CAPABILITY_IAM", deploy["capabilities"])
+
+    def test_variants_change_what_they_say(self):
+        for name, defaults in variants.VARIANTS.items():
+            _, template = (None, decode_str(variants.with_defaults(self.text, defaults))[0])
+            for parameter, value in defaults.items():
+                self.assertEqual(str(template["Parameters"][parameter]["Default"]), value.strip('"'), name)
+
+
+if __name__ == "__main__":
+    unittest.main()
