@@ -169,22 +169,72 @@ impl GeoIp {
     /// and other non-global addresses, which are not looked up. A record that cannot be decoded
     /// counts as no record.
     pub fn lookup(&self, ip: IpAddr) -> Option<Lookup<'_>> {
+        let found = self.find(ip)?;
+        let location = found.city.as_ref().and_then(RecordRef::location);
+        Some(Lookup {
+            city_record_missing: self.city.is_some() && location.is_none(),
+            location,
+            as_info: found.asn.as_ref().and_then(RecordRef::as_info),
+        })
+    }
+
+    /// Walks both databases' trees for `ip` without decoding anything: the records found, each
+    /// identified by its offset, so a caller can keep what it made of a record and skip decoding
+    /// it again (every address of a network, and often many networks, share one record).
+    /// `None` for addresses that are not looked up (see [`GeoIp::lookup`]).
+    pub fn find(&self, ip: IpAddr) -> Option<Found<'_>> {
         let ip = ip.to_canonical();
         if !is_global(ip) {
             return None;
         }
-        let location = self.city.as_ref().and_then(|city| lookup_location(city, ip));
-        Some(Lookup {
-            city_record_missing: self.city.is_some() && location.is_none(),
-            location,
-            as_info: self.asn.as_ref().and_then(|asn| lookup_as(asn, ip)),
-        })
+        fn record(db: Option<&Database>, ip: IpAddr) -> Option<RecordRef<'_>> {
+            let result = db?.reader.lookup(ip).ok()?;
+            Some(RecordRef { offset: result.offset()?, result })
+        }
+        Some(Found { city: record(self.city.as_ref(), ip), asn: record(self.asn.as_ref(), ip) })
     }
 
     /// The data-section offset of the City record for `ip`: every address of a network shares
     /// it, so it identifies the record (a cache key).
     pub fn city_record_offset(&self, ip: IpAddr) -> Option<usize> {
-        self.city.as_ref()?.reader.lookup(ip.to_canonical()).ok()?.offset()
+        Some(self.find(ip)?.city?.offset())
+    }
+}
+
+/// The records [`GeoIp::find`] found for one address.
+#[derive(Debug)]
+pub struct Found<'a> {
+    pub city: Option<RecordRef<'a>>,
+    pub asn: Option<RecordRef<'a>>,
+}
+
+/// A record in a database, not yet decoded.
+#[derive(Debug)]
+pub struct RecordRef<'a> {
+    offset: usize,
+    result: maxminddb::LookupResult<'a, Source>,
+}
+
+impl<'a> RecordRef<'a> {
+    /// Where the record starts in the data section: equal offsets are the same record.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The `source.geo.*` fields of a City record; `None` if it cannot be decoded.
+    pub fn location(&self) -> Option<Location<'a>> {
+        let record: CityRecord<'a> = self.result.decode().ok()??;
+        Some(location_of(&record))
+    }
+
+    /// The `source.as.*` fields of an ASN record; `None` if it cannot be decoded or is empty.
+    pub fn as_info(&self) -> Option<AsInfo<'a>> {
+        let record: AsnRecord<'a> = self.result.decode().ok()??;
+        let info = AsInfo {
+            number: record.autonomous_system_number,
+            organization: record.autonomous_system_organization,
+        };
+        (info != AsInfo::default()).then_some(info)
     }
 }
 
@@ -245,14 +295,13 @@ struct AsnRecord<'a> {
     autonomous_system_organization: Option<&'a str>,
 }
 
-fn lookup_location(db: &Database, ip: IpAddr) -> Option<Location<'_>> {
-    let record: CityRecord<'_> = db.reader.lookup(ip).ok()?.decode().ok()??;
+fn location_of<'a>(record: &CityRecord<'a>) -> Location<'a> {
     let most_specific = record.subdivisions.last();
     let coordinates = match (record.location.latitude, record.location.longitude) {
         (Some(lat), Some(lon)) if lat.is_finite() && lon.is_finite() => Some((lat, lon)),
         _ => None,
     };
-    Some(Location {
+    Location {
         continent_code: record.continent.code,
         continent_name: record.continent.names.en,
         country_iso_code: record.country.iso_code,
@@ -263,16 +312,7 @@ fn lookup_location(db: &Database, ip: IpAddr) -> Option<Location<'_>> {
         postal_code: record.postal.code,
         timezone: record.location.time_zone,
         coordinates,
-    })
-}
-
-fn lookup_as(db: &Database, ip: IpAddr) -> Option<AsInfo<'_>> {
-    let record: AsnRecord<'_> = db.reader.lookup(ip).ok()?.decode().ok()??;
-    let info = AsInfo {
-        number: record.autonomous_system_number,
-        organization: record.autonomous_system_organization,
-    };
-    (info != AsInfo::default()).then_some(info)
+    }
 }
 
 /// Whether `ip` can be routed on the internet, so that a GeoIP lookup means something.

@@ -16,6 +16,7 @@ use crate::document::{
 };
 use crate::escape::as_logged;
 use crate::format::{COMBINED, COMMON, LogFormat, VHOST_COMBINED};
+use crate::geo_cache::GeoCache;
 use crate::parse::{AccessRecord, ParseError};
 use crate::time::Timestamp;
 use crate::user_agent::UserAgentParser;
@@ -49,6 +50,7 @@ pub struct Enricher {
     /// `auto` tries these in order; no line can match two of them.
     builtins: [LogFormat; 3],
     geoip: Option<GeoIp>,
+    geo_cache: GeoCache,
     user_agents: UserAgentParser,
 }
 
@@ -61,6 +63,7 @@ impl Enricher {
             config,
             builtins: [compile(COMBINED), compile(VHOST_COMBINED), compile(COMMON)],
             geoip,
+            geo_cache: GeoCache::new(),
             user_agents: UserAgentParser::new(),
         }
     }
@@ -136,7 +139,7 @@ impl Enricher {
             return LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false };
         }
         let parsed = self.parse_line(line);
-        let Self { config, geoip, user_agents, .. } = self;
+        let Self { config, geoip, geo_cache, user_agents, .. } = self;
         let record = match parsed {
             Ok(record) => record,
             Err(error) => {
@@ -149,12 +152,12 @@ impl Enricher {
         let mut enrichment = Enrichment::default();
         if let Some(logged) = record.remote_host.as_deref().or(record.remote_addr.as_deref()) {
             let (source, lookup_failure) =
-                source(config, geoip.as_ref(), logged, record.forwarded_for.as_deref());
+                source(config, geoip.as_ref(), geo_cache, logged, record.forwarded_for.as_deref());
             enrichment.source = Some(source);
             enrichment.geoip_lookup_failure = lookup_failure;
         }
         if let Some(agent) = record.user_agent.as_deref() {
-            enrichment.user_agent = Some(user_agents.classify(agent));
+            enrichment.user_agent = Some(user_agents.fragment(agent));
         }
         let original = config.keep_original.then(|| original_text(config, line));
         let timestamp = write_access_document(out, &record, &enrichment, context, original.as_deref());
@@ -180,7 +183,8 @@ fn kept_original(config: &EnrichmentConfig, data: &[u8]) -> String {
 /// proxies), and whether the GeoIP lookup found nothing for a global address.
 fn source<'a>(
     config: &EnrichmentConfig,
-    geoip: Option<&'a GeoIp>,
+    geoip: Option<&GeoIp>,
+    geo_cache: &'a mut GeoCache,
     logged: &'a str,
     forwarded_for: Option<&str>,
 ) -> (SourceFields<'a>, bool) {
@@ -196,7 +200,9 @@ fn source<'a>(
     };
     let client = config.trusted_proxies.client(remote, forwarded_for);
     // GeoIP always sees the full address; anonymization applies to what is written.
-    let lookup = geoip.and_then(|geoip| geoip.lookup(client)).unwrap_or_default();
+    let fragments = geoip
+        .and_then(|geoip| Some(geo_cache.fragments(&geoip.find(client)?, geoip.city().is_some())))
+        .unwrap_or_default();
     let (address, ip) = match config.anonymization {
         IpAnonymization::None => (Cow::Borrowed(logged), client),
         IpAnonymization::Truncate => {
@@ -204,8 +210,8 @@ fn source<'a>(
         }
     };
     let source =
-        SourceFields { address, ip: Some(ip), domain: None, geo: lookup.location, as_info: lookup.as_info };
-    (source, lookup.city_record_missing)
+        SourceFields { address, ip: Some(ip), domain: None, geo: fragments.geo, as_info: fragments.as_info };
+    (source, fragments.city_record_missing)
 }
 
 /// The raw line for `event.original`: as logged, addresses truncated when anonymizing.

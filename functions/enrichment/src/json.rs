@@ -117,10 +117,42 @@ impl<'o> ObjectWriter<'o> {
     }
 }
 
-/// Appends `value` as a JSON string literal.
+/// Appends `value` as a JSON string literal, escaped exactly as serde_json does it: `"`, `\\` and
+/// control characters escaped (`\n`, `\r`, `\t`, `\b`, `\f`, else `\u00XX`), all else copied.
+/// serde_json offers its escaper only through `io::Write`, whose per-run calls cost more than the
+/// escaping itself on the many short strings of a document.
 pub fn write_json_string(out: &mut Vec<u8>, value: &str) {
-    // Serializing a str into a Vec cannot fail.
-    let _ = serde_json::to_writer(out, value);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = value.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut copied = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        if byte >= 0x20 && byte != b'"' && byte != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[copied..i]);
+        match byte {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ]),
+        }
+        copied = i + 1;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -177,6 +209,15 @@ mod tests {
             w.number("c", 1);
         });
         assert_eq!(json, r#"{"a":{"b":{"c":1}}}"#);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn strings_are_escaped_as_serde_json_does(value in "\\PC*|[\\x00-\\x7f]*") {
+            let mut ours = Vec::new();
+            write_json_string(&mut ours, &value);
+            proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&value).unwrap());
+        }
     }
 
     #[test]

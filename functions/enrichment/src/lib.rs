@@ -12,6 +12,7 @@ pub mod emf;
 pub mod enrich;
 pub mod escape;
 pub mod format;
+pub mod geo_cache;
 pub mod json;
 pub mod kpl;
 pub mod output;

@@ -12,8 +12,6 @@
 
 use std::borrow::Cow;
 
-use memchr::memmem;
-
 use crate::escape::unescape_field;
 use crate::format::{Directive, Item, LogFormat};
 use crate::time::{Timestamp, parse_u64};
@@ -171,10 +169,17 @@ fn field_extent(
             true
         }
     };
+    // Literals between fields are a few bytes (`" "`, `] "`): finding their first byte with memchr
+    // and comparing the rest beats building a substring searcher for every field.
+    // (LogFormat::compile never makes an empty literal.)
+    let Some(&first) = literal.first() else { return Ok((pos, pos, pos)) };
     let mut search_from = pos;
-    let finder = memmem::Finder::new(literal);
-    while let Some(offset) = finder.find(&line[search_from..]) {
+    while let Some(offset) = memchr::memchr(first, &line[search_from..]) {
         let end = search_from + offset;
+        if !line[end..].starts_with(literal) {
+            search_from = end + 1;
+            continue;
+        }
         if accepts(end) {
             return Ok((pos, end, end));
         }

@@ -1,11 +1,16 @@
 //! User agents through `woothee` (the only module that uses it), behind a bounded cache.
 //!
-//! Real logs repeat a few hundred user agents, so each distinct string is classified once. The
-//! cache holds at most [`CACHE_CAPACITY`] entries and starts over when full, which bounds memory
-//! whatever a hostile client sends; strings longer than [`MAX_PARSED_LEN`] are classified by
+//! Real logs repeat a few hundred user agents, so each distinct string is classified once and its
+//! whole `user_agent` object is written once: a returning user agent costs a hash lookup and a
+//! copy. The cache holds at most [`CACHE_CAPACITY`] entries and starts over when full, which bounds
+//! memory whatever a hostile client sends; strings longer than [`MAX_PARSED_LEN`] are classified by
 //! their first bytes (every browser and crawler says who it is there) and never cached.
 
 use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
+
+use crate::json::ObjectWriter;
 
 /// The `user_agent.*` fields besides `original`. Absent values are `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,8 +29,9 @@ pub const MAX_PARSED_LEN: usize = 512;
 #[derive(Default)]
 pub struct UserAgentParser {
     parser: woothee::parser::Parser,
-    cache: HashMap<Box<str>, UserAgentInfo>,
-    uncached: UserAgentInfo,
+    /// User agent ─▶ its `user_agent` object as JSON.
+    cache: HashMap<Box<str>, Box<[u8]>, RandomState>,
+    uncached: Vec<u8>,
 }
 
 impl std::fmt::Debug for UserAgentParser {
@@ -39,21 +45,35 @@ impl UserAgentParser {
         Self::default()
     }
 
-    pub fn classify(&mut self, user_agent: &str) -> &UserAgentInfo {
+    /// The fields woothee finds in `user_agent` (uncached).
+    pub fn classify(&self, user_agent: &str) -> UserAgentInfo {
         if user_agent.len() > MAX_PARSED_LEN {
             let mut cut = MAX_PARSED_LEN;
             while !user_agent.is_char_boundary(cut) {
                 cut -= 1;
             }
-            self.uncached = classify(&self.parser, &user_agent[..cut]);
+            return classify(&self.parser, &user_agent[..cut]);
+        }
+        classify(&self.parser, user_agent)
+    }
+
+    /// The document's `user_agent` object for `user_agent`: `original` and the fields woothee
+    /// finds, as JSON.
+    pub fn fragment(&mut self, user_agent: &str) -> &[u8] {
+        if user_agent.len() > MAX_PARSED_LEN {
+            let info = self.classify(user_agent);
+            self.uncached.clear();
+            write_fragment(&mut self.uncached, user_agent, &info);
             return &self.uncached;
         }
         if !self.cache.contains_key(user_agent) {
             if self.cache.len() >= CACHE_CAPACITY {
                 self.cache.clear();
             }
-            let info = classify(&self.parser, user_agent);
-            self.cache.insert(user_agent.into(), info);
+            let info = self.classify(user_agent);
+            let mut json = Vec::new();
+            write_fragment(&mut json, user_agent, &info);
+            self.cache.insert(user_agent.into(), json.into_boxed_slice());
         }
         &self.cache[user_agent]
     }
@@ -62,6 +82,31 @@ impl UserAgentParser {
     pub fn cached(&self) -> usize {
         self.cache.len()
     }
+}
+
+fn write_fragment(out: &mut Vec<u8>, original: &str, info: &UserAgentInfo) {
+    let mut doc = ObjectWriter::new(out);
+    doc.string("original", original);
+    if let Some(name) = &info.name {
+        doc.string("name", name);
+    }
+    if let Some(version) = &info.version {
+        doc.string("version", version);
+    }
+    doc.open("os");
+    if let Some(name) = &info.os_name {
+        doc.string("name", name);
+    }
+    if let Some(version) = &info.os_version {
+        doc.string("version", version);
+    }
+    doc.close();
+    if let Some(device) = info.device {
+        doc.open("device");
+        doc.string("name", device);
+        doc.close();
+    }
+    doc.finish();
 }
 
 fn classify(parser: &woothee::parser::Parser, user_agent: &str) -> UserAgentInfo {
@@ -156,7 +201,15 @@ mod tests {
         ];
         let mut parser = UserAgentParser::new();
         for (name, user_agent, expected) in cases {
-            assert_eq!(parser.classify(user_agent), &expected, "{name}");
+            assert_eq!(parser.classify(user_agent), expected, "{name}");
+            // The cached fragment says the same, twice.
+            for _ in 0..2 {
+                let json: serde_json::Value = serde_json::from_slice(parser.fragment(user_agent)).unwrap();
+                assert_eq!(json["original"], user_agent, "{name}");
+                assert_eq!(json["name"].as_str(), expected.name.as_deref(), "{name}");
+                assert_eq!(json["os"]["version"].as_str(), expected.os_version.as_deref(), "{name}");
+                assert_eq!(json["device"]["name"].as_str(), expected.device, "{name}");
+            }
         }
     }
 
@@ -164,7 +217,7 @@ mod tests {
     fn cache_is_bounded() {
         let mut parser = UserAgentParser::new();
         for i in 0..CACHE_CAPACITY * 2 + 5 {
-            parser.classify(&format!("Bot{i}/1.0"));
+            parser.fragment(&format!("Bot{i}/1.0"));
             assert!(parser.cached() <= CACHE_CAPACITY);
         }
         let long = format!(
@@ -172,7 +225,9 @@ mod tests {
             "é".repeat(2000)
         );
         let before = parser.cached();
-        assert_eq!(parser.classify(&long).device, Some("Spider"));
+        let json: serde_json::Value = serde_json::from_slice(parser.fragment(&long)).unwrap();
+        assert_eq!(json["device"]["name"], "Spider");
+        assert_eq!(json["original"], long.as_str(), "the original is kept whole");
         assert_eq!(parser.cached(), before, "long user agents are not cached");
     }
 }
