@@ -200,9 +200,7 @@ fn source<'a>(
     };
     let client = config.trusted_proxies.client(remote, forwarded_for);
     // GeoIP always sees the full address; anonymization applies to what is written.
-    let fragments = geoip
-        .and_then(|geoip| Some(geo_cache.fragments(&geoip.find(client)?, geoip.city().is_some())))
-        .unwrap_or_default();
+    let fragments = geoip.and_then(|geoip| geo_cache.fragments(geoip, client)).unwrap_or_default();
     let (address, ip) = match config.anonymization {
         IpAnonymization::None => (Cow::Borrowed(logged), client),
         IpAnonymization::Truncate => {

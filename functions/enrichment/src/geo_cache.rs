@@ -5,16 +5,19 @@
 //! costs more than the rest of the document together, so the JSON written from each record is kept
 //! and a returning record costs one hash lookup and a copy. Each cache holds at most
 //! [`CACHE_CAPACITY`] records and starts over when full, which bounds memory (a City fragment is
-//! about 300 bytes) whatever addresses arrive.
+//! about 300 bytes) whatever addresses arrive. In front of them, the records of the last
+//! [`ADDRESS_CAPACITY`] addresses skip the databases' tree walks for returning visitors.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use foldhash::fast::RandomState;
-use geoip::{Found, Location, RecordRef};
+use geoip::{GeoIp, Location, RecordRef};
 
 use crate::json::ObjectWriter;
 
 pub const CACHE_CAPACITY: usize = 16_384;
+pub const ADDRESS_CAPACITY: usize = 65_536;
 
 /// What the databases said about one address, as JSON fragments.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,10 +33,22 @@ pub struct GeoFragments<'c> {
 /// A record's fragment: `None` if the record could not be decoded, empty if it holds no field.
 type Fragment = Option<Box<[u8]>>;
 
-#[derive(Debug, Default)]
+/// The records of one address: City and ASN record offsets.
+type Records = (Option<usize>, Option<usize>);
+
+#[derive(Debug)]
 pub struct GeoCache {
     city: HashMap<usize, Fragment, RandomState>,
     asn: HashMap<usize, Fragment, RandomState>,
+    addresses: HashMap<IpAddr, Records, RandomState>,
+    record_capacity: usize,
+    address_capacity: usize,
+}
+
+impl Default for GeoCache {
+    fn default() -> Self {
+        Self::with_capacities(CACHE_CAPACITY, ADDRESS_CAPACITY)
+    }
 }
 
 impl GeoCache {
@@ -41,35 +56,74 @@ impl GeoCache {
         Self::default()
     }
 
-    /// The fragments for what [`geoip::GeoIp::find`] found; `has_city_db` tells a missing City
-    /// record from a missing City database.
-    pub fn fragments(&mut self, found: &Found<'_>, has_city_db: bool) -> GeoFragments<'_> {
-        let Self { city, asn } = self;
-        let city_fragment = found.city.as_ref().map(|record| cached(city, record, write_geo));
-        let asn_fragment = found.asn.as_ref().map(|record| cached(asn, record, write_as));
-        let readable_city = city_fragment.as_ref().is_some_and(Option::is_some);
-        GeoFragments {
-            geo: city_fragment.flatten().filter(|json| !json.is_empty()),
-            as_info: asn_fragment.flatten().filter(|json| !json.is_empty()),
-            city_record_missing: has_city_db && !readable_city,
+    fn with_capacities(record_capacity: usize, address_capacity: usize) -> Self {
+        Self {
+            city: HashMap::default(),
+            asn: HashMap::default(),
+            addresses: HashMap::default(),
+            record_capacity,
+            address_capacity,
         }
     }
 
-    /// Records held right now (City, ASN).
-    pub fn cached(&self) -> (usize, usize) {
-        (self.city.len(), self.asn.len())
+    /// The fragments for `ip`; `None` for addresses the databases are not asked about
+    /// (private, loopback, documentation, ...).
+    pub fn fragments(&mut self, geoip: &GeoIp, ip: IpAddr) -> Option<GeoFragments<'_>> {
+        let known = self.addresses.get(&ip).copied().filter(|(city, asn)| {
+            // Its records' fragments may have been dropped since (capacity).
+            city.is_none_or(|offset| self.city.contains_key(&offset))
+                && asn.is_none_or(|offset| self.asn.contains_key(&offset))
+        });
+        let (city, asn) = match known {
+            Some(records) => records,
+            None => {
+                let found = geoip.find(ip)?;
+                let capacity = self.record_capacity;
+                let city =
+                    found.city.as_ref().map(|record| insert(&mut self.city, capacity, record, write_geo));
+                let asn = found.asn.as_ref().map(|record| insert(&mut self.asn, capacity, record, write_as));
+                if self.addresses.len() >= self.address_capacity {
+                    self.addresses.clear();
+                }
+                self.addresses.insert(ip, (city, asn));
+                (city, asn)
+            }
+        };
+        let (city, asn) = (fragment(&self.city, city), fragment(&self.asn, asn));
+        Some(GeoFragments {
+            geo: city.flatten().filter(|json| !json.is_empty()),
+            as_info: asn.flatten().filter(|json| !json.is_empty()),
+            city_record_missing: geoip.city().is_some() && !city.is_some_and(|json| json.is_some()),
+        })
+    }
+
+    /// Entries held right now (City records, ASN records, addresses).
+    pub fn cached(&self) -> (usize, usize, usize) {
+        (self.city.len(), self.asn.len(), self.addresses.len())
     }
 }
 
-fn cached<'c>(
-    cache: &'c mut HashMap<usize, Fragment, RandomState>,
+/// The cached fragment of the record at `offset`: `None` if there is no record, `Some(None)` if
+/// it could not be decoded.
+fn fragment(cache: &HashMap<usize, Fragment, RandomState>, offset: Option<usize>) -> Option<Option<&[u8]>> {
+    offset.and_then(|offset| cache.get(&offset)).map(Option::as_deref)
+}
+
+/// Makes sure `record`'s fragment is in `cache`; returns its offset.
+fn insert(
+    cache: &mut HashMap<usize, Fragment, RandomState>,
+    capacity: usize,
     record: &RecordRef<'_>,
     write: fn(&RecordRef<'_>) -> Fragment,
-) -> Option<&'c [u8]> {
-    if cache.len() >= CACHE_CAPACITY && !cache.contains_key(&record.offset()) {
-        cache.clear();
+) -> usize {
+    let offset = record.offset();
+    if !cache.contains_key(&offset) {
+        if cache.len() >= capacity {
+            cache.clear();
+        }
+        cache.insert(offset, write(record));
     }
-    cache.entry(record.offset()).or_insert_with(|| write(record)).as_deref()
+    offset
 }
 
 /// `{…}` with the City record's fields, empty if it has none, `None` if it cannot be decoded.
@@ -129,5 +183,72 @@ fn write_location(doc: &mut ObjectWriter<'_>, geo: &Location<'_>) {
         doc.float("lat", lat);
         doc.float("lon", lon);
         doc.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use geoip::{Database, DatabaseKind};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn demo_geoip() -> GeoIp {
+        let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
+        GeoIp::new(
+            Some(Database::from_bytes(city, Path::new("city"), DatabaseKind::City).unwrap()),
+            Some(Database::from_bytes(asn, Path::new("asn"), DatabaseKind::Asn).unwrap()),
+        )
+    }
+
+    fn as_json(fragments: Option<GeoFragments<'_>>) -> Option<(Value, Value, bool)> {
+        let parse = |json: Option<&[u8]>| json.map_or(Value::Null, |j| serde_json::from_slice(j).unwrap());
+        fragments.map(|f| (parse(f.geo), parse(f.as_info), f.city_record_missing))
+    }
+
+    const ADDRESSES: [&str; 8] = [
+        "81.2.69.142",
+        "81.2.69.190",
+        "2a02:cf40::1",
+        "89.160.20.130",
+        "50.114.0.7",
+        "8.8.8.8",
+        "10.0.0.1",
+        "::1",
+    ];
+
+    #[test]
+    fn fragments_hold_the_record_fields() {
+        let geoip = demo_geoip();
+        let mut cache = GeoCache::new();
+        let (geo, as_info, missing) =
+            as_json(cache.fragments(&geoip, "81.2.69.142".parse().unwrap())).unwrap();
+        assert_eq!(geo["country_iso_code"], "GB");
+        assert_eq!(geo["region_iso_code"], "GB-ENG");
+        assert_eq!(geo["city_name"], "London");
+        assert_eq!(geo["location"], json!({"lat": 51.5142, "lon": -0.0931}));
+        assert_eq!(as_info, json!({"number": 20712, "organization": {"name": "Demo Andrews & Arnold"}}));
+        assert!(!missing);
+        let (geo, _, missing) = as_json(cache.fragments(&geoip, "50.114.0.7".parse().unwrap())).unwrap();
+        assert_eq!((geo, missing), (Value::Null, true), "no City record: tagged, nothing written");
+        assert_eq!(cache.fragments(&geoip, "10.0.0.1".parse().unwrap()), None, "private: not looked up");
+    }
+
+    #[test]
+    fn small_caches_give_the_same_answers_as_large_ones() {
+        let geoip = demo_geoip();
+        let mut large = GeoCache::new();
+        let mut tiny = GeoCache::with_capacities(2, 3);
+        for round in 0..5 {
+            for address in ADDRESSES {
+                let ip = address.parse().unwrap();
+                let expected = as_json(large.fragments(&geoip, ip));
+                assert_eq!(as_json(tiny.fragments(&geoip, ip)), expected, "{address}, round {round}");
+                let (city, asn, addresses) = tiny.cached();
+                assert!(city <= 2 && asn <= 2 && addresses <= 3, "bounded: {:?}", tiny.cached());
+            }
+        }
     }
 }

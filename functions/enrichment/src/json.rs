@@ -20,6 +20,9 @@ pub struct ObjectWriter<'o> {
     out: &'o mut Vec<u8>,
     frames: [Frame; MAX_DEPTH],
     depth: usize,
+    /// The outermost opened object not written yet (every deeper one is unwritten too), if any:
+    /// the next member writes the objects from here down.
+    first_unwritten: Option<usize>,
 }
 
 impl<'o> ObjectWriter<'o> {
@@ -27,7 +30,7 @@ impl<'o> ObjectWriter<'o> {
         out.push(b'{');
         let mut frames = [Frame::default(); MAX_DEPTH];
         frames[0].written = true;
-        Self { out, frames, depth: 0 }
+        Self { out, frames, depth: 0, first_unwritten: None }
     }
 
     /// Starts a nested object; it is written only if a member is added before [`Self::close`].
@@ -35,12 +38,15 @@ impl<'o> ObjectWriter<'o> {
         debug_assert!(self.depth + 1 < MAX_DEPTH, "documents nest at most {MAX_DEPTH} levels");
         self.depth += 1;
         self.frames[self.depth] = Frame { key, written: false, has_members: false };
+        self.first_unwritten.get_or_insert(self.depth);
     }
 
     pub fn close(&mut self) {
         debug_assert!(self.depth > 0, "close without open");
         if self.frames[self.depth].written {
             self.out.push(b'}');
+        } else if self.first_unwritten == Some(self.depth) {
+            self.first_unwritten = None;
         }
         self.depth -= 1;
     }
@@ -98,8 +104,7 @@ impl<'o> ObjectWriter<'o> {
     }
 
     fn materialize_open_objects(&mut self) {
-        let first_pending = (1..=self.depth).find(|&level| !self.frames[level].written);
-        let Some(first_pending) = first_pending else {
+        let Some(first_pending) = self.first_unwritten.take() else {
             return;
         };
         for level in first_pending..=self.depth {
