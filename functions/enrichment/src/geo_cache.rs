@@ -93,7 +93,7 @@ impl GeoCache {
         Some(GeoFragments {
             geo: city.flatten().filter(|json| !json.is_empty()),
             as_info: asn.flatten().filter(|json| !json.is_empty()),
-            city_record_missing: geoip.city().is_some() && !city.is_some_and(|json| json.is_some()),
+            city_record_missing: geoip.city().is_some() && city.is_none_or(|json| json.is_none()),
         })
     }
 
