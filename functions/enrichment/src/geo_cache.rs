@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use foldhash::fast::RandomState;
 use geoip::{GeoIp, Location, RecordRef};
@@ -17,7 +18,9 @@ use geoip::{GeoIp, Location, RecordRef};
 use crate::json::ObjectWriter;
 
 pub const CACHE_CAPACITY: usize = 16_384;
-pub const ADDRESS_CAPACITY: usize = 65_536;
+/// Each address holds its records' fragments, so this also bounds what clearing the record
+/// caches cannot free: at most this many distinct fragments, ~10 MB.
+pub const ADDRESS_CAPACITY: usize = 32_768;
 
 /// What the databases said about one address, as JSON fragments.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -31,16 +34,22 @@ pub struct GeoFragments<'c> {
 }
 
 /// A record's fragment: `None` if the record could not be decoded, empty if it holds no field.
-type Fragment = Option<Box<[u8]>>;
+/// Shared between the record and every address that has it.
+type Fragment = Option<Arc<[u8]>>;
 
-/// The records of one address: City and ASN record offsets.
-type Records = (Option<usize>, Option<usize>);
+/// What is known about one address.
+#[derive(Debug)]
+struct AddressEntry {
+    geo: Option<Arc<[u8]>>,
+    as_info: Option<Arc<[u8]>>,
+    city_record_missing: bool,
+}
 
 #[derive(Debug)]
 pub struct GeoCache {
     city: HashMap<usize, Fragment, RandomState>,
     asn: HashMap<usize, Fragment, RandomState>,
-    addresses: HashMap<IpAddr, Records, RandomState>,
+    addresses: HashMap<IpAddr, AddressEntry, RandomState>,
     record_capacity: usize,
     address_capacity: usize,
 }
@@ -69,31 +78,33 @@ impl GeoCache {
     /// The fragments for `ip`; `None` for addresses the databases are not asked about
     /// (private, loopback, documentation, ...).
     pub fn fragments(&mut self, geoip: &GeoIp, ip: IpAddr) -> Option<GeoFragments<'_>> {
-        let known = self.addresses.get(&ip).copied().filter(|(city, asn)| {
-            // Its records' fragments may have been dropped since (capacity).
-            city.is_none_or(|offset| self.city.contains_key(&offset))
-                && asn.is_none_or(|offset| self.asn.contains_key(&offset))
-        });
-        let (city, asn) = match known {
-            Some(records) => records,
-            None => {
-                let found = geoip.find(ip)?;
-                let capacity = self.record_capacity;
-                let city =
-                    found.city.as_ref().map(|record| insert(&mut self.city, capacity, record, write_geo));
-                let asn = found.asn.as_ref().map(|record| insert(&mut self.asn, capacity, record, write_as));
-                if self.addresses.len() >= self.address_capacity {
-                    self.addresses.clear();
-                }
-                self.addresses.insert(ip, (city, asn));
-                (city, asn)
+        if !self.addresses.contains_key(&ip) {
+            let entry = self.look_up(geoip, ip)?;
+            if self.addresses.len() >= self.address_capacity {
+                self.addresses.clear();
             }
-        };
-        let (city, asn) = (fragment(&self.city, city), fragment(&self.asn, asn));
+            self.addresses.insert(ip, entry);
+        }
+        let entry = self.addresses.get(&ip)?;
         Some(GeoFragments {
-            geo: city.flatten().filter(|json| !json.is_empty()),
-            as_info: asn.flatten().filter(|json| !json.is_empty()),
-            city_record_missing: geoip.city().is_some() && city.is_none_or(|json| json.is_none()),
+            geo: entry.geo.as_deref(),
+            as_info: entry.as_info.as_deref(),
+            city_record_missing: entry.city_record_missing,
+        })
+    }
+
+    /// Walks the databases for `ip`, writing the fragments of records not seen yet.
+    fn look_up(&mut self, geoip: &GeoIp, ip: IpAddr) -> Option<AddressEntry> {
+        let found = geoip.find(ip)?;
+        let capacity = self.record_capacity;
+        let city = found.city.as_ref().map(|record| fragment(&mut self.city, capacity, record, write_geo));
+        let asn = found.asn.as_ref().map(|record| fragment(&mut self.asn, capacity, record, write_as));
+        let readable_city = city.as_ref().is_some_and(Option::is_some);
+        let written = |fragment: Option<Fragment>| fragment.flatten().filter(|json| !json.is_empty());
+        Some(AddressEntry {
+            geo: written(city),
+            as_info: written(asn),
+            city_record_missing: geoip.city().is_some() && !readable_city,
         })
     }
 
@@ -103,39 +114,35 @@ impl GeoCache {
     }
 }
 
-/// The cached fragment of the record at `offset`: `None` if there is no record, `Some(None)` if
-/// it could not be decoded.
-fn fragment(cache: &HashMap<usize, Fragment, RandomState>, offset: Option<usize>) -> Option<Option<&[u8]>> {
-    offset.and_then(|offset| cache.get(&offset)).map(Option::as_deref)
-}
-
-/// Makes sure `record`'s fragment is in `cache`; returns its offset.
-fn insert(
+/// `record`'s fragment, from `cache` or written now and kept there.
+fn fragment(
     cache: &mut HashMap<usize, Fragment, RandomState>,
     capacity: usize,
     record: &RecordRef<'_>,
     write: fn(&RecordRef<'_>) -> Fragment,
-) -> usize {
+) -> Fragment {
     let offset = record.offset();
-    if !cache.contains_key(&offset) {
-        if cache.len() >= capacity {
-            cache.clear();
-        }
-        cache.insert(offset, write(record));
+    if let Some(fragment) = cache.get(&offset) {
+        return fragment.clone();
     }
-    offset
+    if cache.len() >= capacity {
+        cache.clear();
+    }
+    let fragment = write(record);
+    cache.insert(offset, fragment.clone());
+    fragment
 }
 
 /// `{…}` with the City record's fields, empty if it has none, `None` if it cannot be decoded.
 fn write_geo(record: &RecordRef<'_>) -> Fragment {
     let location = record.location()?;
-    Some(object(|doc| write_location(doc, &location)))
+    Some(object(|doc| write_location(doc, &location)).into())
 }
 
 /// `{…}` with the ASN record's fields, empty if it has none, `None` if it cannot be decoded.
 fn write_as(record: &RecordRef<'_>) -> Fragment {
-    let Some(info) = record.as_info() else { return Some(Box::default()) };
-    Some(object(|doc| {
+    let Some(info) = record.as_info() else { return Some(Arc::default()) };
+    Some(Arc::from(object(|doc| {
         if let Some(number) = info.number {
             doc.number("number", u64::from(number));
         }
@@ -144,7 +151,7 @@ fn write_as(record: &RecordRef<'_>) -> Fragment {
             doc.string("name", name);
             doc.close();
         }
-    }))
+    })))
 }
 
 /// The object `write` produces, or nothing if it wrote no member.

@@ -34,6 +34,7 @@ impl<'o> ObjectWriter<'o> {
     }
 
     /// Starts a nested object; it is written only if a member is added before [`Self::close`].
+    #[inline]
     pub fn open(&mut self, key: &'static str) {
         debug_assert!(self.depth + 1 < MAX_DEPTH, "documents nest at most {MAX_DEPTH} levels");
         self.depth += 1;
@@ -41,6 +42,7 @@ impl<'o> ObjectWriter<'o> {
         self.first_unwritten.get_or_insert(self.depth);
     }
 
+    #[inline]
     pub fn close(&mut self) {
         debug_assert!(self.depth > 0, "close without open");
         if self.frames[self.depth].written {
@@ -51,11 +53,13 @@ impl<'o> ObjectWriter<'o> {
         self.depth -= 1;
     }
 
+    #[inline]
     pub fn string(&mut self, key: &'static str, value: &str) {
         self.key(key);
         write_json_string(self.out, value);
     }
 
+    #[inline]
     pub fn number(&mut self, key: &'static str, value: u64) {
         self.key(key);
         self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
@@ -71,12 +75,14 @@ impl<'o> ObjectWriter<'o> {
     }
 
     /// A value that is already JSON (a cached fragment, an array of tags).
+    #[inline]
     pub fn raw(&mut self, key: &'static str, json: &[u8]) {
         self.key(key);
         self.out.extend_from_slice(json);
     }
 
     /// A string value produced by `write` straight into the output (timestamps).
+    #[inline]
     pub fn string_with(&mut self, key: &'static str, write: impl FnOnce(&mut Vec<u8>)) {
         self.key(key);
         self.out.push(b'"');
@@ -91,8 +97,11 @@ impl<'o> ObjectWriter<'o> {
         self.out.push(b'}');
     }
 
+    #[inline]
     fn key(&mut self, key: &'static str) {
-        self.materialize_open_objects();
+        if self.first_unwritten.is_some() {
+            self.materialize_open_objects();
+        }
         let frame = &mut self.frames[self.depth];
         if frame.has_members {
             self.out.push(b',');
@@ -103,6 +112,7 @@ impl<'o> ObjectWriter<'o> {
         self.out.extend_from_slice(b"\":");
     }
 
+    #[inline(never)]
     fn materialize_open_objects(&mut self) {
         let Some(first_pending) = self.first_unwritten.take() else {
             return;
@@ -131,8 +141,10 @@ pub fn write_json_string(out: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    // Most strings need no escaping at all: skip 8 bytes at a time while none of them does.
+    let clean = bytes.chunks_exact(8).take_while(|chunk| !needs_escape(chunk)).count() * 8;
     let mut copied = 0;
-    for (i, &byte) in bytes.iter().enumerate() {
+    for (i, &byte) in bytes.iter().enumerate().skip(clean) {
         if byte >= 0x20 && byte != b'"' && byte != b'\\' {
             continue;
         }
@@ -158,6 +170,20 @@ pub fn write_json_string(out: &mut Vec<u8>, value: &str) {
     }
     out.extend_from_slice(&bytes[copied..]);
     out.push(b'"');
+}
+
+/// Whether any of 8 bytes is `"`, `\\` or a control character, tested on all 8 at once: a byte
+/// of `v` is zero exactly where `has_zero` sets its high bit (the classic bit trick).
+fn needs_escape(chunk: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let mut word = [0; 8];
+    word.copy_from_slice(chunk);
+    let word = u64::from_le_bytes(word);
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH_BITS;
+    // Below 0x20: subtracting 0x20 borrows into the high bit of bytes that did not have it set.
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH_BITS;
+    (has_zero(word ^ (ONES * u64::from(b'"'))) | has_zero(word ^ (ONES * u64::from(b'\\'))) | control) != 0
 }
 
 #[cfg(test)]
@@ -222,6 +248,24 @@ mod tests {
             let mut ours = Vec::new();
             write_json_string(&mut ours, &value);
             proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&value).unwrap());
+        }
+    }
+
+    #[test]
+    fn every_escape_at_every_position_of_the_8_byte_scan() {
+        for special in ['"', '\\', '\n', '\u{0}', '\u{1f}', '\u{7f}', 'é', ' '] {
+            for length in 0..20 {
+                for at in 0..length {
+                    let value: String = (0..length).map(|i| if i == at { special } else { 'a' }).collect();
+                    let mut ours = Vec::new();
+                    write_json_string(&mut ours, &value);
+                    assert_eq!(
+                        String::from_utf8(ours).unwrap(),
+                        serde_json::to_string(&value).unwrap(),
+                        "{value:?}"
+                    );
+                }
+            }
         }
     }
 

@@ -221,3 +221,5 @@ pub fn demo_databases(source: &str) -> Result<(Vec<u8>, Vec<u8>), Error> {
         asn_database("Demo-ASN", DEMO_DESCRIPTION, &asns)?,
     ))
 }
+
+pub mod bench;
