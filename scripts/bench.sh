@@ -5,7 +5,8 @@
 # /dev/null with GeoIP City + ASN and user agents. Uses the real databases named by GEOIP_CITY_DB /
 # GEOIP_ASN_DB when set, otherwise the generated benchmark databases, and says which.
 # Prints, per log, the median of RUNS (default 5) runs: lines/s (enrich-logs --stats), CPU time and
-# peak RSS; then the start-up time to the first document (median of 20).
+# peak RSS; then the start-up time to the first document (median of 20); then the Lambda view
+# (scripts/lambda_bench.py: init, a 10,000-record Kinesis batch, a 3 MB Firehose request, RSS, cost).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lines=${LINES:-200000}
@@ -51,3 +52,7 @@ for _ in $(seq 20); do
   ./target/release/enrich-logs "${geo[@]}" "$data/one-line.log" >/dev/null
   echo $(( ($(date +%s%N) - start) / 1000 ))
 done | sort -n | sed -n 10p | awk '{ printf "start-up to first document (process spawn included, median of 20): %.2f ms\n", $1 / 1000 }'
+
+echo "Lambda view: the functions' release binaries through a local Runtime API (scripts/lambda_bench.py):"
+cargo build --locked --release -q -p kinesis-enricher -p firehose-transformer
+RUNS=$runs python3 scripts/lambda_bench.py "$data" "$city" ${asn:+"$asn"}

@@ -1,57 +1,98 @@
-//! Throughput of the enrichment core over the captured Apache logs (`cargo bench -p enrichment`).
+//! Throughput of the enrichment core (`cargo bench -p enrichment`), one core, over the generated
+//! benchmark logs and databases (`geoip_testdata::bench`: 17,408 networks, returning visitors or a
+//! new address on every line), held in memory:
+//! - `parse`: the combined-format parser alone;
+//! - `user agents`: the `user_agent` object of each line (cache warm, as in a running function);
+//! - `geoip`: the `source.geo` + `source.as` objects of each line's address;
+//! - `document`: the whole line to document into one reused buffer, as the functions do a batch.
 //!
-//! Each iteration enriches every line of the file into one reused output buffer, as the functions
-//! do with a batch: without GeoIP, and with the demo City + ASN databases (geoip/demo/networks.tsv,
-//! held in memory) plus user agents. The README's figures come from here and scripts/bench.sh.
+//! `scripts/bench.sh` measures the same end to end through `enrich-logs`.
 
 use std::hint::black_box;
+use std::net::IpAddr;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use enrichment::geo_cache::GeoCache;
+use enrichment::user_agent::UserAgentParser;
 use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
 use geoip::{Database, DatabaseKind, GeoIp};
+use geoip_testdata::bench::{Traffic, bench_databases, bench_log};
 
-fn data(relative: &str) -> Vec<u8> {
-    let path = format!("{}/../../{relative}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
+const LINES: usize = 50_000;
+
+fn bench_geoip() -> GeoIp {
+    let (city, asn) = bench_databases().expect("benchmark databases");
+    GeoIp::new(
+        Some(Database::from_bytes(city, Path::new("Bench-City"), DatabaseKind::City).expect("city")),
+        Some(Database::from_bytes(asn, Path::new("Bench-ASN"), DatabaseKind::Asn).expect("asn")),
+    )
 }
 
-fn lines(name: &str) -> Vec<Vec<u8>> {
-    data(&format!("tests/data/{name}"))
+fn lines(traffic: Traffic) -> Vec<Vec<u8>> {
+    bench_log(LINES, traffic, 20_261_121)
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .map(<[u8]>::to_vec)
         .collect()
 }
 
-fn demo_geoip() -> GeoIp {
-    let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).expect("demo databases");
-    GeoIp::new(
-        Some(Database::from_bytes(city, Path::new("Demo-City"), DatabaseKind::City).expect("city")),
-        Some(Database::from_bytes(asn, Path::new("Demo-ASN"), DatabaseKind::Asn).expect("asn")),
-    )
-}
-
 fn enrich(c: &mut Criterion) {
     let context = EventContext { event_id: None, received_at: Timestamp::now() };
-    let mut group = c.benchmark_group("enrich");
-    let lines = lines("sample.log");
-    group.throughput(Throughput::Elements(lines.len() as u64));
+    let realistic = lines(Traffic::Realistic);
+    let unique = lines(Traffic::UniqueAddresses);
     let parser = Enricher::new(EnrichmentConfig::default(), None);
+    let records: Vec<_> =
+        realistic.iter().map(|line| parser.parse_line(line).expect("a combined line")).collect();
+
+    let mut group = c.benchmark_group("enrich");
+    group.throughput(Throughput::Elements(LINES as u64));
     group.bench_function("parse", |b| {
         b.iter(|| {
-            for line in &lines {
+            for line in &realistic {
                 let _ = black_box(parser.parse_line(line));
             }
         })
     });
-    for (name, geoip) in [("document, no geoip", None), ("document, demo geoip", Some(demo_geoip()))] {
+
+    let mut user_agents = UserAgentParser::new();
+    let agents: Vec<&str> = records.iter().filter_map(|r| r.user_agent.as_deref()).collect();
+    group.bench_function("user agents", |b| {
+        b.iter(|| {
+            for agent in &agents {
+                black_box(user_agents.fragment(agent));
+            }
+        })
+    });
+
+    let geoip = bench_geoip();
+    for (name, log) in [("geoip, realistic", &realistic), ("geoip, unique addresses", &unique)] {
+        let addresses: Vec<IpAddr> = log
+            .iter()
+            .map(|line| parser.parse_line(line).expect("a combined line"))
+            .filter_map(|r| r.remote_host.as_deref()?.parse().ok())
+            .collect();
+        let mut cache = GeoCache::new();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for &address in &addresses {
+                    black_box(cache.fragments(&geoip, address));
+                }
+            })
+        });
+    }
+
+    for (name, log, geoip) in [
+        ("document, realistic", &realistic, Some(bench_geoip())),
+        ("document, unique addresses", &unique, Some(bench_geoip())),
+        ("document, realistic, no geoip", &realistic, None),
+    ] {
         let mut enricher = Enricher::new(EnrichmentConfig::default(), geoip);
-        let mut out = Vec::with_capacity(1 << 20);
+        let mut out = Vec::with_capacity(LINES * 1024);
         group.bench_function(name, |b| {
             b.iter(|| {
                 out.clear();
-                for line in &lines {
+                for line in log {
                     enricher.enrich_line(line, &context, &mut out);
                     out.push(b'\n');
                 }
