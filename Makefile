@@ -41,8 +41,8 @@ lint: ## rustfmt and clippy, warnings are errors
 fuzz: ## Run each cargo-fuzz target for FUZZ_SECONDS (default 60) on stable (RUSTC_BOOTSTRAP)
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
-bench: setup ## Criterion benchmarks, then enrich-logs --stats over 200,000 sample lines
-	$(CARGO) bench --locked -p enrichment
+bench: setup ## Criterion benchmarks, then scripts/bench.sh (enrich-logs over generated logs, the Lambda view)
+	$(CARGO) bench --locked -p enrichment -p firehose-transformer
 	scripts/bench.sh
 
 lambda-tools: ## Install cargo-lambda (PyPI, into .venv) and the aarch64 Rust target
