@@ -193,12 +193,6 @@ impl GeoIp {
         }
         Some(Found { city: record(self.city.as_ref(), ip), asn: record(self.asn.as_ref(), ip) })
     }
-
-    /// The data-section offset of the City record for `ip`: every address of a network shares
-    /// it, so it identifies the record (a cache key).
-    pub fn city_record_offset(&self, ip: IpAddr) -> Option<usize> {
-        Some(self.find(ip)?.city?.offset())
-    }
 }
 
 /// The records [`GeoIp::find`] found for one address.

@@ -176,11 +176,13 @@ fn non_global_addresses_are_not_looked_up() {
 #[test]
 fn records_of_a_network_share_one_offset() {
     let db = geoip(false);
-    let first = db.city_record_offset(ip("81.2.69.129"));
+    let city_record = |address: &str| db.find(ip(address)).and_then(|found| found.city).map(|r| r.offset());
+    let first = city_record("81.2.69.129");
     assert!(first.is_some());
-    assert_eq!(db.city_record_offset(ip("81.2.69.190")), first);
-    assert_ne!(db.city_record_offset(ip("89.160.20.130")), first);
-    assert_eq!(db.city_record_offset(ip("8.8.8.8")), None);
+    assert_eq!(city_record("81.2.69.190"), first);
+    assert_ne!(city_record("89.160.20.130"), first);
+    assert_eq!(city_record("8.8.8.8"), None);
+    assert!(db.find(ip("10.0.0.1")).is_none(), "private addresses are not looked up");
 }
 
 #[test]

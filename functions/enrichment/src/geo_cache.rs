@@ -195,20 +195,10 @@ fn write_location(doc: &mut ObjectWriter<'_>, geo: &Location<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use geoip::{Database, DatabaseKind};
     use serde_json::{Value, json};
+    use test_support::demo_geoip;
 
     use super::*;
-
-    fn demo_geoip() -> GeoIp {
-        let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
-        GeoIp::new(
-            Some(Database::from_bytes(city, Path::new("city"), DatabaseKind::City).unwrap()),
-            Some(Database::from_bytes(asn, Path::new("asn"), DatabaseKind::Asn).unwrap()),
-        )
-    }
 
     fn as_json(fragments: Option<GeoFragments<'_>>) -> Option<(Value, Value, bool)> {
         let parse = |json: Option<&[u8]>| json.map_or(Value::Null, |j| serde_json::from_slice(j).unwrap());

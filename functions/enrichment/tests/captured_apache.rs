@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use enrichment::config::FormatChoice;
 use enrichment::{Enricher, EnrichmentConfig, EventContext, LogFormat, Timestamp};
 use serde_json::Value;
+use test_support::hex_decode;
 
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
@@ -49,10 +50,6 @@ fn documents(enricher: &mut Enricher, lines: &[Vec<u8>]) -> Vec<Value> {
             doc
         })
         .collect()
-}
-
-fn hex_decode(hex: &str) -> Vec<u8> {
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
 }
 
 /// Apache's own fields for each request, from custom.log.

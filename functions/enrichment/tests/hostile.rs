@@ -7,6 +7,7 @@ use std::time::Instant;
 use enrichment::enrich::{MAX_LINE_BYTES, MAX_UNREADABLE_ORIGINAL};
 use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
 use serde_json::Value;
+use test_support::hex_decode;
 
 fn enrich(line: &[u8]) -> (Vec<u8>, Value) {
     let context =
@@ -22,10 +23,6 @@ fn field<'a>(document: &'a Value, path: &str) -> &'a Value {
     path.split('.').fold(document, |value, key| &value[key])
 }
 
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
-}
-
 #[test]
 fn every_hostile_line_gets_its_documented_outcome() {
     let corpus =
@@ -33,7 +30,7 @@ fn every_hostile_line_gets_its_documented_outcome() {
             .unwrap();
     for case in corpus.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()) {
         let name = case["name"].as_str().unwrap();
-        let line = hex(case["line_hex"].as_str().unwrap());
+        let line = hex_decode(case["line_hex"].as_str().unwrap());
         let started = Instant::now();
         let (out, document) = enrich(&line);
         let elapsed = started.elapsed();

@@ -10,16 +10,11 @@
 #![allow(clippy::unwrap_used)] // a test that cannot read its fixtures should stop right there
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::{Path, PathBuf};
 
 use enrichment::config::FormatChoice;
 use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
-use geoip::{Database, DatabaseKind, GeoIp};
 use serde_json::Value;
-
-fn repo(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
-}
+use test_support::{demo_geoip, hex_decode, repo};
 
 fn index_template() -> Value {
     serde_json::from_slice(&std::fs::read(repo("infra/opensearch/index-template.json")).unwrap()).unwrap()
@@ -87,21 +82,9 @@ fn accepts(mapping: &str, kind: JsonKind, path: &str) -> bool {
     }
 }
 
-fn demo_geoip() -> GeoIp {
-    let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
-    GeoIp::new(
-        Some(Database::from_bytes(city, Path::new("Demo-City.mmdb"), DatabaseKind::City).unwrap()),
-        Some(Database::from_bytes(asn, Path::new("Demo-ASN.mmdb"), DatabaseKind::Asn).unwrap()),
-    )
-}
-
 fn lines_of(relative: &str) -> Vec<Vec<u8>> {
     let text = std::fs::read(repo(relative)).unwrap();
     text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
-}
-
-fn hex_decode(hex: &str) -> Vec<u8> {
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
 }
 
 /// Every kind of document the enrichment writes: each captured Apache format (with the demo GeoIP

@@ -3,13 +3,11 @@
 #![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_firehose::config::{Credentials, Region};
 use enrichment::emf::MetricsTarget;
 use enrichment::{Enricher, EnrichmentConfig};
-use geoip::{Database, DatabaseKind, GeoIp};
 use kinesis_enricher::KinesisEvent;
 use kinesis_enricher::delivery::{MAX_ENTRY_BYTES, RetryPolicy};
 use kinesis_enricher::firehose::FirehoseSink;
@@ -17,15 +15,10 @@ use kinesis_enricher::{BatchItemFailure, BatchResponse, Settings, prepare, proce
 use serde_json::Value;
 use test_support::faulty_firehose::{Faults, FaultyFirehose, STREAM};
 use test_support::fixtures::{kinesis_event, line_record, log_lines};
-use test_support::repo;
+use test_support::{demo_geoip, repo};
 
 fn enricher() -> Enricher {
-    let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
-    let geoip = GeoIp::new(
-        Some(Database::from_bytes(city, Path::new("Demo-City.mmdb"), DatabaseKind::City).unwrap()),
-        Some(Database::from_bytes(asn, Path::new("Demo-ASN.mmdb"), DatabaseKind::Asn).unwrap()),
-    );
-    Enricher::new(EnrichmentConfig::default(), Some(geoip))
+    Enricher::new(EnrichmentConfig::default(), Some(demo_geoip()))
 }
 
 fn settings(stream: &str) -> Settings {

@@ -2,26 +2,14 @@
 //! full-size requests made of the sample log's lines.
 #![allow(dead_code, clippy::unwrap_used)] // each user takes what it needs; fixtures that fail should stop
 
-use std::path::Path;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use enrichment::emf::MetricsTarget;
 use enrichment::{Enricher, EnrichmentConfig};
 use firehose_transformer::TransformationRequest;
 use firehose_transformer::Transformer;
-use geoip::{Database, DatabaseKind, GeoIp};
 use serde_json::json;
-pub use test_support::repo;
-
-/// The demo City + ASN databases (geoip/demo/networks.tsv), in memory.
-pub fn demo_geoip() -> GeoIp {
-    let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
-    GeoIp::new(
-        Some(Database::from_bytes(city, Path::new("Demo-City.mmdb"), DatabaseKind::City).unwrap()),
-        Some(Database::from_bytes(asn, Path::new("Demo-ASN.mmdb"), DatabaseKind::Asn).unwrap()),
-    )
-}
+pub use test_support::{demo_geoip, repo};
 
 /// The handler as the function builds it, with the demo databases and the default settings.
 pub fn demo_transformer() -> Transformer {
