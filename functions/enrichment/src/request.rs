@@ -20,18 +20,30 @@ pub struct RequestLine<'a> {
 
 impl<'a> RequestLine<'a> {
     pub fn parse(line: &'a str) -> Option<Self> {
-        let mut tokens = line.split(' ');
-        let method = tokens.next().filter(|m| is_token(m))?;
-        let target = tokens.next().filter(|t| is_target(method, t))?;
-        let version = match tokens.next() {
+        let (method, rest) = split_once_ascii(line, b' ')?;
+        let (target, protocol) = match split_once_ascii(rest, b' ') {
+            Some((target, protocol)) => (target, Some(protocol)),
+            None => (rest, None),
+        };
+        if !is_token(method) || !is_target(method, target) {
+            return None;
+        }
+        // A version never holds a space, so a fourth token fails here too.
+        let version = match protocol {
             None => None,
             Some(protocol) => Some(http_version(protocol)?),
         };
-        if tokens.next().is_some() {
-            return None;
-        }
         Some(Self { method, target, version })
     }
+}
+
+/// `text` around the first `byte`, an ASCII byte (so both sides are on char boundaries). memchr
+/// instead of `str::split`: the request line is split on every line, and `str`'s char searcher
+/// costs more than the rest of the request handling.
+fn split_once_ascii(text: &str, byte: u8) -> Option<(&str, &str)> {
+    debug_assert!(byte.is_ascii());
+    let at = memchr::memchr(byte, text.as_bytes())?;
+    Some((&text[..at], &text[at + 1..]))
 }
 
 /// `HTTP/1.1` ─▶ `1.1`, for `%H` and the request line.
@@ -99,7 +111,7 @@ impl<'a> UrlParts<'a> {
             // `*` and `host:port` have neither path nor query.
             return Self { path: None, query: None };
         };
-        let (path, query) = match path_and_query.split_once('?') {
+        let (path, query) = match split_once_ascii(path_and_query, b'?') {
             Some((path, query)) => (path, Some(query)),
             None => (path_and_query, None),
         };
@@ -111,7 +123,7 @@ impl<'a> UrlParts<'a> {
 }
 
 pub fn percent_decode_path(path: &str) -> Cow<'_, str> {
-    if !path.contains('%') {
+    if memchr::memchr(b'%', path.as_bytes()).is_none() {
         return Cow::Borrowed(path);
     }
     percent_decode_str(path).decode_utf8().unwrap_or(Cow::Borrowed(path))
@@ -119,8 +131,9 @@ pub fn percent_decode_path(path: &str) -> Cow<'_, str> {
 
 /// `pdf` for `/docs/report.2026.pdf`; none for `/`, `/.env` or `/dir.d/`.
 pub fn extension(path: &str) -> Option<&str> {
-    let last_segment = &path[path.rfind('/').map_or(0, |slash| slash + 1)..];
-    let dot = last_segment.rfind('.')?;
+    let bytes = path.as_bytes();
+    let last_segment = &path[memchr::memrchr(b'/', bytes).map_or(0, |slash| slash + 1)..];
+    let dot = memchr::memrchr(b'.', last_segment.as_bytes())?;
     let extension = &last_segment[dot + 1..];
     (dot > 0 && !extension.is_empty()).then_some(extension)
 }
