@@ -15,6 +15,7 @@ pub mod format;
 pub mod geo_cache;
 pub mod json;
 pub mod kpl;
+pub mod line_reader;
 pub mod output;
 pub mod parse;
 pub mod records;

@@ -175,6 +175,33 @@ fn keep_original_and_anonymize() {
 }
 
 #[test]
+fn lines_over_the_limit_are_cut_and_long_lines_under_it_are_read_whole() {
+    const LIMIT: usize = 1024 * 1024;
+    let long_agent = "A".repeat(300 * 1024);
+    let long_line = COMBINED_LINE.replace("Firefox/133.0", &format!("Firefox/133.0 {long_agent}"));
+    let mut input = format!("{COMBINED_LINE}\n{long_line}\n").into_bytes();
+    input.extend(std::iter::repeat_n(b'x', 3 * LIMIT));
+    input.extend_from_slice(format!("\n{COMBINED_LINE}").as_bytes());
+
+    let mut child = enrich_logs().stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Written from a thread: the output of these lines is larger than a pipe holds.
+    let writer = std::thread::spawn(move || stdin.write_all(&input).unwrap());
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+
+    let docs = documents(&output);
+    assert_eq!(docs.len(), 4);
+    assert_eq!(docs[0]["source"]["ip"], "81.2.69.142");
+    assert!(docs[1]["user_agent"]["original"].as_str().unwrap().ends_with(&long_agent));
+    assert_eq!(docs[1]["http"]["response"]["status_code"], 200);
+    assert_eq!(docs[2]["tags"], serde_json::json!(["_parse_failure", "_truncated"]));
+    assert_eq!(docs[2]["event"]["original"].as_str().unwrap().len(), 64 * 1024);
+    assert!(docs[2]["error"]["message"].as_str().unwrap().contains("line limit"));
+    assert_eq!(docs[3], docs[0], "the line after a cut one is read from its start");
+}
+
+#[test]
 fn invalid_utf8_lines_become_documents() {
     let docs = documents(&run_with_stdin(enrich_logs(), b"caf\xe9 \xff broken\n"));
     assert_eq!(docs.len(), 1);

@@ -1,7 +1,7 @@
 //! `enrich-logs`: access-log files (or standard input) in, one ECS JSON document per line out.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -10,9 +10,10 @@ use clap::{Parser, ValueEnum};
 use enrichment::client::TrustedProxies;
 use enrichment::config::{self, ConfigError, GeoIpSettings, KEEP_ORIGINAL, open_geoip, parse_bool};
 use enrichment::enrich::MAX_LINE_BYTES;
+use enrichment::line_reader::LineReader;
 use enrichment::output::{DEFAULT_INDEX, IndexPattern, OutputFormat};
 use enrichment::{
-    Enricher, EnrichmentConfig, EventContext, FormatChoice, IpAnonymization, Timestamp, strip_line_ending,
+    Enricher, EnrichmentConfig, EventContext, FormatChoice, IpAnonymization, strip_line_ending,
 };
 
 /// Enrich Apache access logs into ECS JSON documents, one per input line, in order.
@@ -87,70 +88,51 @@ fn main() -> ExitCode {
     }
 }
 
+/// Input is read this many bytes at a time, and output written in batches of about this size.
+const IO_CHUNK: usize = 256 * 1024;
+
 fn run(args: &Args) -> io::Result<()> {
     let (mut enricher, output) =
         settings(args).map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
     let inputs = open_inputs(&args.files)?;
 
     let started = Instant::now();
-    let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let mut out = io::stdout().lock();
     let mut stats = Stats::default();
-    let mut line = Vec::with_capacity(8 * 1024);
-    let mut document = Vec::with_capacity(8 * 1024);
+    // Documents are written straight into one batch buffer, written out when it is full.
+    let mut batch = Vec::with_capacity(IO_CHUNK + 64 * 1024);
     let mut prefix = Vec::with_capacity(64);
-    for (name, mut input) in inputs {
-        loop {
-            let more = read_capped_line(&mut *input, &mut line)
-                .map_err(|error| io::Error::new(error.kind(), format!("reading {name}: {error}")))?;
-            if !more {
-                break;
-            }
-            document.clear();
-            prefix.clear();
+    for (name, input) in inputs {
+        let mut lines = LineReader::new(input, IO_CHUNK, MAX_LINE_BYTES);
+        while let Some((line, read_at)) = lines
+            .next_line()
+            .map_err(|error| io::Error::new(error.kind(), format!("reading {name}: {error}")))?
+        {
             // The time a line is read stamps the documents of lines that carry none.
-            let context = EventContext { event_id: None, received_at: Timestamp::now() };
-            let outcome = enricher.enrich_line(strip_line_ending(&line), &context, &mut document);
+            let context = EventContext { event_id: None, received_at: read_at };
+            let document_start = batch.len();
+            let outcome = enricher.enrich_line(strip_line_ending(line), &context, &mut batch);
+            prefix.clear();
             output.write_prefix(outcome.timestamp, &mut prefix);
-            out.write_all(&prefix)?;
-            out.write_all(&document)?;
-            out.write_all(b"\n")?;
+            if !prefix.is_empty() {
+                batch.splice(document_start..document_start, prefix.iter().copied());
+            }
+            batch.push(b'\n');
+            if batch.len() >= IO_CHUNK {
+                out.write_all(&batch)?;
+                batch.clear();
+            }
             stats.lines += 1;
             stats.parse_failures += u64::from(outcome.parse_failure);
             stats.geoip_misses += u64::from(outcome.geoip_lookup_failure);
         }
     }
+    out.write_all(&batch)?;
     out.flush()?;
     if args.stats {
         stats.print(started.elapsed().as_secs_f64());
     }
     Ok(())
-}
-
-/// Reads the next line into `line`, keeping at most one byte more than [`MAX_LINE_BYTES`] of it
-/// (the enricher turns such a line into a truncated `_parse_failure` document) and skipping the
-/// rest, so a line of any length costs bounded memory. Returns false at the end of the input.
-fn read_capped_line(input: &mut dyn BufRead, line: &mut Vec<u8>) -> io::Result<bool> {
-    line.clear();
-    let mut read_any = false;
-    loop {
-        let available = input.fill_buf()?;
-        if available.is_empty() {
-            return Ok(read_any);
-        }
-        read_any = true;
-        let (chunk, complete) = match memchr::memchr(b'\n', available) {
-            Some(end) => (&available[..=end], true),
-            None => (available, false),
-        };
-        let room = (MAX_LINE_BYTES + 1).saturating_sub(line.len());
-        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        let consumed = chunk.len();
-        input.consume(consumed);
-        if complete {
-            return Ok(true);
-        }
-    }
 }
 
 /// Checks every setting and opens the databases before any input is read.
@@ -192,25 +174,21 @@ fn settings(args: &Args) -> Result<(Enricher, OutputFormat), String> {
 }
 
 /// Opens every input up front, so a missing file fails before any output is written.
-fn open_inputs(files: &[PathBuf]) -> io::Result<Vec<(String, Box<dyn BufRead>)>> {
+fn open_inputs(files: &[PathBuf]) -> io::Result<Vec<(String, Box<dyn Read>)>> {
+    let stdin = || ("standard input".to_owned(), Box::new(io::stdin()) as Box<dyn Read>);
     if files.is_empty() {
-        return Ok(vec![(
-            "standard input".to_owned(),
-            Box::new(BufReader::with_capacity(256 * 1024, io::stdin())),
-        )]);
+        return Ok(vec![stdin()]);
     }
     files
         .iter()
         .map(|path| {
             if path.as_os_str() == "-" {
-                let stdin: Box<dyn BufRead> = Box::new(BufReader::with_capacity(256 * 1024, io::stdin()));
-                return Ok(("standard input".to_owned(), stdin));
+                return Ok(stdin());
             }
             let file = File::open(path).map_err(|error| {
                 io::Error::new(error.kind(), format!("cannot read {}: {error}", path.display()))
             })?;
-            let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(256 * 1024, file));
-            Ok((path.display().to_string(), reader))
+            Ok((path.display().to_string(), Box::new(file) as Box<dyn Read>))
         })
         .collect()
 }
