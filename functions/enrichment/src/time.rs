@@ -3,6 +3,8 @@
 //! Hand-written because it runs once per line: a fixed-layout parse and the civil-calendar
 //! arithmetic below (Howard Hinnant's `days_from_civil`) cost a few nanoseconds and never allocate.
 
+use std::cell::Cell;
+
 /// An instant, in milliseconds since the Unix epoch, UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp {
@@ -19,6 +21,14 @@ pub struct UtcDateTime {
     pub minute: u32,
     pub second: u32,
     pub millisecond: u32,
+}
+
+thread_local! {
+    /// The last `%t` text parsed and its instant: the lines of a busy log share their second, so
+    /// most lines skip the calendar arithmetic (a pure function's memo, hence per thread).
+    static LAST_CLF: Cell<Option<([u8; 26], Timestamp)>> = const { Cell::new(None) };
+    /// The last timestamp written and its text, for the same reason.
+    static LAST_RFC3339: Cell<Option<(Timestamp, [u8; 24])>> = const { Cell::new(None) };
 }
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
@@ -51,9 +61,20 @@ impl Timestamp {
 
     /// Parses Apache's `%t` body (`21/Nov/2026:00:37:50 -0500`, without the brackets).
     pub fn parse_clf(text: &[u8]) -> Option<Self> {
+        let text = <&[u8; 26]>::try_from(text).ok()?;
+        if let Some((last_text, last)) = LAST_CLF.get()
+            && last_text == *text
+        {
+            return Some(last);
+        }
+        let parsed = Self::parse_clf_uncached(text)?;
+        LAST_CLF.set(Some((*text, parsed)));
+        Some(parsed)
+    }
+
+    fn parse_clf_uncached(text: &[u8; 26]) -> Option<Self> {
         // dd/Mon/yyyy:HH:MM:SS +hhmm
-        if text.len() != 26
-            || text[2] != b'/'
+        if text[2] != b'/'
             || text[6] != b'/'
             || text[11] != b':'
             || text[14] != b':'
@@ -120,6 +141,18 @@ impl Timestamp {
     /// Appends `2026-11-21T05:37:48.000Z`. Every timestamp is in years 0000-9999, so the text is
     /// always these 24 bytes; filling them in place costs a fifth of formatting each number.
     pub fn write_rfc3339(self, out: &mut Vec<u8>) {
+        if let Some((last, text)) = LAST_RFC3339.get()
+            && last == self
+        {
+            out.extend_from_slice(&text);
+            return;
+        }
+        let text = self.rfc3339();
+        LAST_RFC3339.set(Some((self, text)));
+        out.extend_from_slice(&text);
+    }
+
+    fn rfc3339(self) -> [u8; 24] {
         let t = self.to_utc();
         let mut text = *b"0000-00-00T00:00:00.000Z";
         let mut put = |end: usize, mut value: u32, width: usize| {
@@ -136,7 +169,7 @@ impl Timestamp {
         put(16, t.minute, 2);
         put(19, t.second, 2);
         put(23, t.millisecond, 3);
-        out.extend_from_slice(&text);
+        text
     }
 }
 
@@ -245,6 +278,27 @@ mod tests {
             let ts = Timestamp::parse_clf(text.as_bytes()).unwrap_or_else(|| panic!("{name}: no parse"));
             assert_eq!(rfc3339(ts), expected, "{name}");
         }
+    }
+
+    #[test]
+    fn repeated_and_alternating_times_reuse_nothing_stale() {
+        let first = "21/Nov/2026:05:37:48 +0000";
+        let second = "21/Nov/2026:05:37:48 +0100";
+        let sequence = [first, first, second, first, "30/Feb/2024:00:00:00 +0000", second, second];
+        let expected = [
+            Some("2026-11-21T05:37:48.000Z"),
+            Some("2026-11-21T05:37:48.000Z"),
+            Some("2026-11-21T04:37:48.000Z"),
+            Some("2026-11-21T05:37:48.000Z"),
+            None,
+            Some("2026-11-21T04:37:48.000Z"),
+            Some("2026-11-21T04:37:48.000Z"),
+        ];
+        for (text, expected) in sequence.iter().zip(expected) {
+            assert_eq!(Timestamp::parse_clf(text.as_bytes()).map(rfc3339).as_deref(), expected, "{text}");
+        }
+        let plus_one_ms = Timestamp::from_unix_millis(1_795_239_468_001).unwrap();
+        assert_eq!(rfc3339(plus_one_ms), "2026-11-21T05:37:48.001Z");
     }
 
     #[test]
