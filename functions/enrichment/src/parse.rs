@@ -97,6 +97,12 @@ impl LogFormat {
     pub fn parse<'a>(&self, line: &'a [u8]) -> Result<AccessRecord<'a>, ParseError> {
         let items = self.items();
         let mut record = AccessRecord::default();
+        // A line that is UTF-8 without a backslash (nearly every line) needs no decoding: its
+        // fields are borrowed as text, without a check per field.
+        let plain_line = match memchr::memchr(b'\\', line) {
+            None => std::str::from_utf8(line).ok(),
+            Some(_) => None,
+        };
         let mut pos = 0;
         for (index, item) in items.iter().enumerate() {
             match item {
@@ -117,7 +123,9 @@ impl LogFormat {
                     let literal_is_last = index + 2 == items.len();
                     let (start, end, after) =
                         field_extent(line, pos, *directive, *quoted, next_literal, literal_is_last)?;
-                    assign(&mut record, *directive, &line[start..end], start)?;
+                    let field =
+                        Field { raw: &line[start..end], plain: plain_line.and_then(|l| l.get(start..end)) };
+                    assign(&mut record, *directive, field, start)?;
                     pos = after;
                 }
             }
@@ -194,12 +202,42 @@ fn field_extent(
     Err(ParseError::Expected { expected: describe_literal(literal), position: pos })
 }
 
+/// One field's bytes, and the same as text when the whole line needs no decoding.
+#[derive(Clone, Copy)]
+struct Field<'a> {
+    raw: &'a [u8],
+    plain: Option<&'a str>,
+}
+
+impl<'a> Field<'a> {
+    /// The value as text: Apache's escapes undone (see [`unescape_field`]).
+    fn text(self) -> Cow<'a, str> {
+        self.plain.map_or_else(|| unescape_field(self.raw), Cow::Borrowed)
+    }
+
+    /// The value as text, `None` when the field is empty.
+    fn non_empty_text(self) -> Option<Cow<'a, str>> {
+        (!self.raw.is_empty()).then(|| self.text())
+    }
+
+    /// The field without a leading ASCII `byte`, if it has one.
+    fn without_prefix(self, byte: u8) -> Self {
+        match self.raw.first() {
+            Some(&first) if first == byte => {
+                Self { raw: &self.raw[1..], plain: self.plain.and_then(|text| text.get(1..)) }
+            }
+            _ => self,
+        }
+    }
+}
+
 fn assign<'a>(
     record: &mut AccessRecord<'a>,
     directive: Directive,
-    raw: &'a [u8],
+    field: Field<'a>,
     position: usize,
 ) -> Result<(), ParseError> {
+    let raw = field.raw;
     if raw == b"-" {
         // CLF writes a body of zero bytes as `-` (%b); everywhere else `-` is "no value".
         if directive == Directive::ResponseBytes {
@@ -213,11 +251,10 @@ fn assign<'a>(
         expected,
         position,
     };
-    let text = || Some(unescape_field(raw));
     match directive {
-        Directive::RemoteHost => record.remote_host = non_empty(raw).then(|| unescape_field(raw)),
-        Directive::RemoteAddr => record.remote_addr = non_empty(raw).then(|| unescape_field(raw)),
-        Directive::RemoteUser => record.user = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::RemoteHost => record.remote_host = field.non_empty_text(),
+        Directive::RemoteAddr => record.remote_addr = field.non_empty_text(),
+        Directive::RemoteUser => record.user = field.non_empty_text(),
         Directive::Time | Directive::TimeUnbracketed => {
             record.time = Some(
                 Timestamp::parse_clf(raw)
@@ -228,7 +265,7 @@ fn assign<'a>(
             record.time =
                 Some(Timestamp::parse_epoch(raw, unit).ok_or_else(|| invalid("%{..}t", "an epoch number"))?);
         }
-        Directive::RequestLine => record.request_line = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::RequestLine => record.request_line = field.non_empty_text(),
         Directive::FinalStatus => {
             record.final_status =
                 Some(parse_status(raw).ok_or_else(|| invalid("%>s", "a status code 100-999"))?)
@@ -260,10 +297,8 @@ fn assign<'a>(
             record.duration_nanos =
                 Some(parse_seconds_as_nanos(raw).ok_or_else(|| invalid("%T", "seconds"))?);
         }
-        Directive::ServerName => record.server_name = non_empty(raw).then(|| unescape_field(raw)),
-        Directive::RequestedServerName => {
-            record.requested_server_name = non_empty(raw).then(|| unescape_field(raw))
-        }
+        Directive::ServerName => record.server_name = field.non_empty_text(),
+        Directive::RequestedServerName => record.requested_server_name = field.non_empty_text(),
         Directive::ServerPort => {
             record.server_port = Some(
                 parse_u64(raw)
@@ -271,24 +306,19 @@ fn assign<'a>(
                     .ok_or_else(|| invalid("%p", "a port number"))?,
             );
         }
-        Directive::UrlPath => record.url_path = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::UrlPath => record.url_path = field.non_empty_text(),
         Directive::QueryString => {
-            let query = raw.strip_prefix(b"?").unwrap_or(raw);
-            record.query = non_empty(query).then(|| unescape_field(query));
+            record.query = field.without_prefix(b'?').non_empty_text();
         }
-        Directive::Method => record.method = non_empty(raw).then(|| unescape_field(raw)),
-        Directive::Protocol => record.protocol = non_empty(raw).then(|| unescape_field(raw)),
-        Directive::Referrer => record.referrer = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::Method => record.method = field.non_empty_text(),
+        Directive::Protocol => record.protocol = field.non_empty_text(),
+        Directive::Referrer => record.referrer = field.non_empty_text(),
         // An empty User-Agent header is still what the client sent: kept as "".
-        Directive::UserAgent => record.user_agent = text(),
-        Directive::ForwardedFor => record.forwarded_for = non_empty(raw).then(|| unescape_field(raw)),
+        Directive::UserAgent => record.user_agent = Some(field.text()),
+        Directive::ForwardedFor => record.forwarded_for = field.non_empty_text(),
         Directive::OtherRequestHeader | Directive::Ignored => {}
     }
     Ok(())
-}
-
-fn non_empty(raw: &[u8]) -> bool {
-    !raw.is_empty()
 }
 
 fn parse_status(raw: &[u8]) -> Option<u16> {
