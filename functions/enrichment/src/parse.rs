@@ -107,7 +107,7 @@ impl LogFormat {
         for (index, item) in items.iter().enumerate() {
             match item {
                 Item::Literal(literal) => {
-                    if !line[pos..].starts_with(literal) {
+                    if !has_literal_at(line, pos, literal) {
                         return Err(ParseError::Expected {
                             expected: describe_literal(literal),
                             position: pos,
@@ -135,6 +135,14 @@ impl LogFormat {
         }
         Ok(record)
     }
+}
+
+/// Whether `literal` is at `at` in `line`, compared bytewise: literals are one to three bytes,
+/// shorter than a `memcmp` call is worth.
+#[inline]
+fn has_literal_at(line: &[u8], at: usize, literal: &[u8]) -> bool {
+    line.get(at..)
+        .is_some_and(|rest| rest.len() >= literal.len() && rest.iter().zip(literal).all(|(a, b)| a == b))
 }
 
 fn describe_literal(literal: &[u8]) -> String {
@@ -184,7 +192,7 @@ fn field_extent(
     let mut search_from = pos;
     while let Some(offset) = memchr::memchr(first, &line[search_from..]) {
         let end = search_from + offset;
-        if !line[end..].starts_with(literal) {
+        if !has_literal_at(line, end, literal) {
             search_from = end + 1;
             continue;
         }
@@ -346,6 +354,15 @@ fn parse_seconds_as_nanos(raw: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_comparison() {
+        assert!(has_literal_at(b"a\" \"b", 1, b"\" \""));
+        assert!(!has_literal_at(b"a\" \"b", 1, b"\"  "));
+        assert!(has_literal_at(b"ab", 2, b""));
+        assert!(!has_literal_at(b"a\"", 1, b"\" \""), "runs past the end");
+        assert!(!has_literal_at(b"a", 3, b"x"), "starts past the end");
+    }
     use crate::format::{COMBINED, COMMON, VHOST_COMBINED};
 
     fn parse<'a>(format: &str, line: &'a str) -> Result<AccessRecord<'a>, ParseError> {
