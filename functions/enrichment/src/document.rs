@@ -7,6 +7,7 @@ use std::io::Write as _;
 use std::net::IpAddr;
 
 use crate::json::ObjectWriter;
+use crate::key;
 use crate::parse::AccessRecord;
 use crate::request::{RequestLine, UrlParts, extension, http_version};
 use crate::time::Timestamp;
@@ -58,14 +59,14 @@ pub fn write_access_document(
 ) -> Timestamp {
     let timestamp = record.time.unwrap_or(context.received_at);
     let mut doc = ObjectWriter::new(out);
-    doc.string_with("@timestamp", |out| timestamp.write_rfc3339(out));
+    doc.string_with(key!("@timestamp"), |out| timestamp.write_rfc3339(out));
     if let Some(source) = &enrichment.source {
         write_source(&mut doc, source);
     }
 
     if let Some(user) = &record.user {
-        doc.open("user");
-        doc.string("name", user);
+        doc.open(key!("user"));
+        doc.string(key!("name"), user);
         doc.close();
     }
 
@@ -77,39 +78,39 @@ pub fn write_access_document(
         None => (record.method.as_deref(), record.protocol.as_deref().and_then(http_version), None),
     };
 
-    doc.open("http");
-    doc.open("request");
+    doc.open(key!("http"));
+    doc.open(key!("request"));
     if let Some(method) = method {
-        doc.string("method", method);
+        doc.string(key!("method"), method);
     }
     if let Some(referrer) = &record.referrer {
-        doc.string("referrer", referrer);
+        doc.string(key!("referrer"), referrer);
     }
     if let Some(bytes) = record.request_bytes {
-        doc.number("bytes", bytes);
+        doc.number(key!("bytes"), bytes);
     }
     if let Some((line, None)) = request {
-        doc.string("line", line);
+        doc.string(key!("line"), line);
     }
     doc.close();
     if let Some(version) = version {
-        doc.string("version", version);
+        doc.string(key!("version"), version);
     }
-    doc.open("response");
+    doc.open(key!("response"));
     if let Some(status) = record.status() {
-        doc.number("status_code", u64::from(status));
+        doc.number(key!("status_code"), u64::from(status));
     }
     if let Some(bytes) = record.body_bytes() {
-        doc.open("body");
-        doc.number("bytes", bytes);
+        doc.open(key!("body"));
+        doc.number(key!("bytes"), bytes);
         doc.close();
     }
     doc.close();
     doc.close();
 
-    doc.open("url");
+    doc.open(key!("url"));
     if let Some(target) = target {
-        doc.string("original", target);
+        doc.string(key!("original"), target);
         let parts = UrlParts::of_target(target);
         write_path_and_query(&mut doc, parts.path.as_deref(), parts.query);
     } else if request.is_none() {
@@ -119,32 +120,32 @@ pub fn write_access_document(
     doc.close();
 
     if let Some(user_agent) = enrichment.user_agent {
-        doc.raw("user_agent", user_agent);
+        doc.raw(key!("user_agent"), user_agent);
     }
 
-    doc.open("destination");
+    doc.open(key!("destination"));
     if let Some(server) = record.server_name.as_deref().or(record.requested_server_name.as_deref()) {
-        doc.string("domain", server);
+        doc.string(key!("domain"), server);
     }
     if let Some(port) = record.server_port {
-        doc.number("port", u64::from(port));
+        doc.number(key!("port"), u64::from(port));
     }
     doc.close();
 
-    doc.open("event");
-    doc.string("dataset", DATASET);
+    doc.open(key!("event"));
+    doc.string(key!("dataset"), DATASET);
     if let Some(id) = context.event_id {
-        doc.string("id", id);
+        doc.string(key!("id"), id);
     }
     if let Some(nanos) = record.duration_nanos {
-        doc.number("duration", nanos);
+        doc.number(key!("duration"), nanos);
     }
     if let Some(original) = original {
-        doc.string("original", original);
+        doc.string(key!("original"), original);
     }
     doc.close();
     if enrichment.geoip_lookup_failure {
-        doc.raw("tags", br#"["_geoip_lookup_failure"]"#);
+        doc.raw(key!("tags"), br#"["_geoip_lookup_failure"]"#);
     }
     doc.finish();
     timestamp
@@ -163,36 +164,36 @@ pub fn write_failure_document(
     tags: &[u8],
 ) -> Timestamp {
     let mut doc = ObjectWriter::new(out);
-    doc.string_with("@timestamp", |out| context.received_at.write_rfc3339(out));
-    doc.open("event");
-    doc.string("dataset", DATASET);
+    doc.string_with(key!("@timestamp"), |out| context.received_at.write_rfc3339(out));
+    doc.open(key!("event"));
+    doc.string(key!("dataset"), DATASET);
     if let Some(id) = context.event_id {
-        doc.string("id", id);
+        doc.string(key!("id"), id);
     }
-    doc.string("original", original);
+    doc.string(key!("original"), original);
     doc.close();
-    doc.open("error");
-    doc.string("message", reason);
+    doc.open(key!("error"));
+    doc.string(key!("message"), reason);
     doc.close();
-    doc.raw("tags", tags);
+    doc.raw(key!("tags"), tags);
     doc.finish();
     context.received_at
 }
 
 fn write_source(doc: &mut ObjectWriter<'_>, source: &SourceFields<'_>) {
-    doc.open("source");
-    doc.string("address", &source.address);
+    doc.open(key!("source"));
+    doc.string(key!("address"), &source.address);
     if let Some(ip) = source.ip {
-        doc.string_with("ip", |out| write_ip(out, ip));
+        doc.string_with(key!("ip"), |out| write_ip(out, ip));
     }
     if let Some(domain) = source.domain {
-        doc.string("domain", domain);
+        doc.string(key!("domain"), domain);
     }
     if let Some(geo) = source.geo {
-        doc.raw("geo", geo);
+        doc.raw(key!("geo"), geo);
     }
     if let Some(as_info) = source.as_info {
-        doc.raw("as", as_info);
+        doc.raw(key!("as"), as_info);
     }
     doc.close();
 }
@@ -219,12 +220,12 @@ fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
 
 fn write_path_and_query(doc: &mut ObjectWriter<'_>, path: Option<&str>, query: Option<&str>) {
     if let Some(path) = path {
-        doc.string("path", path);
+        doc.string(key!("path"), path);
     }
     if let Some(query) = query {
-        doc.string("query", query);
+        doc.string(key!("query"), query);
     }
     if let Some(extension) = path.and_then(extension) {
-        doc.string("extension", extension);
+        doc.string(key!("extension"), extension);
     }
 }

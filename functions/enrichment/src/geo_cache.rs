@@ -16,6 +16,7 @@ use foldhash::fast::RandomState;
 use geoip::{GeoIp, Location, RecordRef};
 
 use crate::json::ObjectWriter;
+use crate::key;
 
 pub const CACHE_CAPACITY: usize = 16_384;
 /// Each address holds its records' fragments, so this also bounds what clearing the record
@@ -144,11 +145,11 @@ fn write_as(record: &RecordRef<'_>) -> Fragment {
     let Some(info) = record.as_info() else { return Some(Arc::default()) };
     Some(Arc::from(object(|doc| {
         if let Some(number) = info.number {
-            doc.number("number", u64::from(number));
+            doc.number(key!("number"), u64::from(number));
         }
         if let Some(name) = info.organization {
-            doc.open("organization");
-            doc.string("name", name);
+            doc.open(key!("organization"));
+            doc.string(key!("name"), name);
             doc.close();
         }
     })))
@@ -171,24 +172,24 @@ fn write_location(doc: &mut ObjectWriter<'_>, geo: &Location<'_>) {
         _ => None,
     };
     for (key, value) in [
-        ("continent_code", geo.continent_code),
-        ("continent_name", geo.continent_name),
-        ("country_iso_code", geo.country_iso_code),
-        ("country_name", geo.country_name),
-        ("region_iso_code", region_iso_code.as_deref()),
-        ("region_name", geo.region_name),
-        ("city_name", geo.city_name),
-        ("postal_code", geo.postal_code),
-        ("timezone", geo.timezone),
+        (key!("continent_code"), geo.continent_code),
+        (key!("continent_name"), geo.continent_name),
+        (key!("country_iso_code"), geo.country_iso_code),
+        (key!("country_name"), geo.country_name),
+        (key!("region_iso_code"), region_iso_code.as_deref()),
+        (key!("region_name"), geo.region_name),
+        (key!("city_name"), geo.city_name),
+        (key!("postal_code"), geo.postal_code),
+        (key!("timezone"), geo.timezone),
     ] {
         if let Some(value) = value {
             doc.string(key, value);
         }
     }
     if let Some((lat, lon)) = geo.coordinates {
-        doc.open("location");
-        doc.float("lat", lat);
-        doc.float("lon", lon);
+        doc.open(key!("location"));
+        doc.float(key!("lat"), lat);
+        doc.float(key!("lon"), lon);
         doc.close();
     }
 }

@@ -2,13 +2,38 @@
 //!
 //! ECS documents are deeply nested and most members are optional. `open` writes `"key":{` at once
 //! and `close` cuts it back out when no member was added, so `"http":{"request":{}}` never appears
-//! and the document builder needs no "is anything in here?" checks. Keys are `&'static str` and
-//! never need escaping; string values go through [`write_json_string`].
+//! and the document builder needs no "is anything in here?" checks. Keys are literals made into
+//! [`Key`]s by [`key!`](crate::key) and never need escaping; string values go through
+//! [`write_json_string`].
 //!
-//! The member methods are `#[inline(always)]`: at each call site the key is a literal, so copying
-//! it becomes a few stores of known size instead of a `memcpy` call (a document has ~25 keys).
+//! A document has ~25 keys, so each is written in one copy: `key!` builds `,"name":` at compile
+//! time, and the member methods are `#[inline(always)]`, so that copy has a known size and becomes
+//! a few stores instead of a `memcpy` call.
 
 const MAX_DEPTH: usize = 8;
+
+/// An object key, written as `,"name":` in one copy; make one with [`key!`](crate::key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    /// `,"name":`: the leading comma is left out for an object's first member.
+    with_comma: &'static str,
+}
+
+impl Key {
+    /// For [`key!`](crate::key): `with_comma` is `,"name":` for a name that needs no escaping.
+    #[doc(hidden)]
+    pub const fn new(with_comma: &'static str) -> Self {
+        Self { with_comma }
+    }
+}
+
+/// A [`Key`] for an object member named by a string literal that needs no JSON escaping.
+#[macro_export]
+macro_rules! key {
+    ($name:literal) => {
+        $crate::json::Key::new(concat!(",\"", $name, "\":"))
+    };
+}
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Frame {
@@ -36,7 +61,7 @@ impl<'o> ObjectWriter<'o> {
 
     /// Starts a nested object; it is removed again by [`Self::close`] if no member was added.
     #[inline(always)]
-    pub fn open(&mut self, key: &'static str) {
+    pub fn open(&mut self, key: Key) {
         debug_assert!(self.depth + 1 < MAX_DEPTH, "documents nest at most {MAX_DEPTH} levels");
         let start = self.out.len();
         let parent_had_members = self.key(key);
@@ -59,19 +84,19 @@ impl<'o> ObjectWriter<'o> {
     }
 
     #[inline(always)]
-    pub fn string(&mut self, key: &'static str, value: &str) {
+    pub fn string(&mut self, key: Key, value: &str) {
         self.key(key);
         write_json_string(self.out, value);
     }
 
     #[inline(always)]
-    pub fn number(&mut self, key: &'static str, value: u64) {
+    pub fn number(&mut self, key: Key, value: u64) {
         self.key(key);
         self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
 
     /// A finite number (coordinates); non-finite values are skipped, JSON has no NaN.
-    pub fn float(&mut self, key: &'static str, value: f64) {
+    pub fn float(&mut self, key: Key, value: f64) {
         if value.is_finite() {
             self.key(key);
             // Serializing an f64 into a Vec cannot fail.
@@ -81,14 +106,14 @@ impl<'o> ObjectWriter<'o> {
 
     /// A value that is already JSON (a cached fragment, an array of tags).
     #[inline(always)]
-    pub fn raw(&mut self, key: &'static str, json: &[u8]) {
+    pub fn raw(&mut self, key: Key, json: &[u8]) {
         self.key(key);
         self.out.extend_from_slice(json);
     }
 
     /// A string value produced by `write` straight into the output (timestamps).
     #[inline(always)]
-    pub fn string_with(&mut self, key: &'static str, write: impl FnOnce(&mut Vec<u8>)) {
+    pub fn string_with(&mut self, key: Key, write: impl FnOnce(&mut Vec<u8>)) {
         self.key(key);
         self.out.push(b'"');
         write(self.out);
@@ -105,16 +130,12 @@ impl<'o> ObjectWriter<'o> {
     /// Writes `"key":` (after a comma unless it is the first member) and returns whether the
     /// current object already had members.
     #[inline(always)]
-    fn key(&mut self, key: &'static str) -> bool {
+    fn key(&mut self, key: Key) -> bool {
         let frame = &mut self.frames[self.depth];
         let had_members = frame.has_members;
         frame.has_members = true;
-        if had_members {
-            self.out.push(b',');
-        }
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
+        let text = key.with_comma.as_bytes();
+        self.out.extend_from_slice(if had_members { text } else { &text[1..] });
         had_members
     }
 }
@@ -188,11 +209,11 @@ mod tests {
     #[test]
     fn empty_objects_are_omitted() {
         let json = render(|w| {
-            w.open("http");
-            w.open("request");
+            w.open(key!("http"));
+            w.open(key!("request"));
             w.close();
             w.close();
-            w.string("a", "b");
+            w.string(key!("a"), "b");
         });
         assert_eq!(json, r#"{"a":"b"}"#);
     }
@@ -200,22 +221,22 @@ mod tests {
     #[test]
     fn an_empty_object_after_members_leaves_no_comma() {
         let json = render(|w| {
-            w.string("a", "b");
-            w.open("x");
-            w.open("y");
+            w.string(key!("a"), "b");
+            w.open(key!("x"));
+            w.open(key!("y"));
             w.close();
             w.close();
-            w.open("z");
+            w.open(key!("z"));
             w.close();
-            w.string("c", "d");
-            w.open("e");
-            w.open("f");
-            w.number("g", 1);
+            w.string(key!("c"), "d");
+            w.open(key!("e"));
+            w.open(key!("f"));
+            w.number(key!("g"), 1);
             w.close();
-            w.open("h");
+            w.open(key!("h"));
             w.close();
             w.close();
-            w.open("i");
+            w.open(key!("i"));
         });
         assert_eq!(json, r#"{"a":"b","c":"d","e":{"f":{"g":1}}}"#);
     }
@@ -223,17 +244,17 @@ mod tests {
     #[test]
     fn nested_members_and_commas() {
         let json = render(|w| {
-            w.string("first", "x\"y");
-            w.open("http");
-            w.open("request");
-            w.string("method", "GET");
+            w.string(key!("first"), "x\"y");
+            w.open(key!("http"));
+            w.open(key!("request"));
+            w.string(key!("method"), "GET");
             w.close();
-            w.string("version", "1.1");
-            w.open("response");
-            w.number("status_code", 200);
+            w.string(key!("version"), "1.1");
+            w.open(key!("response"));
+            w.number(key!("status_code"), 200);
             w.close();
             w.close();
-            w.raw("tags", br#"["t"]"#);
+            w.raw(key!("tags"), br#"["t"]"#);
         });
         assert_eq!(
             json,
@@ -245,9 +266,9 @@ mod tests {
     #[test]
     fn finish_closes_open_objects() {
         let json = render(|w| {
-            w.open("a");
-            w.open("b");
-            w.number("c", 1);
+            w.open(key!("a"));
+            w.open(key!("b"));
+            w.number(key!("c"), 1);
         });
         assert_eq!(json, r#"{"a":{"b":{"c":1}}}"#);
     }
@@ -281,7 +302,7 @@ mod tests {
 
     #[test]
     fn strings_are_escaped() {
-        let json = render(|w| w.string("s", "tab\there \u{1} \\ \"q\" ✓"));
+        let json = render(|w| w.string(key!("s"), "tab\there \u{1} \\ \"q\" ✓"));
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["s"], "tab\there \u{1} \\ \"q\" ✓");
     }

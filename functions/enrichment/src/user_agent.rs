@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use foldhash::fast::RandomState;
 
 use crate::json::ObjectWriter;
+use crate::key;
 
 /// The `user_agent.*` fields besides `original`. Absent values are `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,24 +87,24 @@ impl UserAgentParser {
 
 fn write_fragment(out: &mut Vec<u8>, original: &str, info: &UserAgentInfo) {
     let mut doc = ObjectWriter::new(out);
-    doc.string("original", original);
+    doc.string(key!("original"), original);
     if let Some(name) = &info.name {
-        doc.string("name", name);
+        doc.string(key!("name"), name);
     }
     if let Some(version) = &info.version {
-        doc.string("version", version);
+        doc.string(key!("version"), version);
     }
-    doc.open("os");
+    doc.open(key!("os"));
     if let Some(name) = &info.os_name {
-        doc.string("name", name);
+        doc.string(key!("name"), name);
     }
     if let Some(version) = &info.os_version {
-        doc.string("version", version);
+        doc.string(key!("version"), version);
     }
     doc.close();
     if let Some(device) = info.device {
-        doc.open("device");
-        doc.string("name", device);
+        doc.open(key!("device"));
+        doc.string(key!("name"), device);
         doc.close();
     }
     doc.finish();
