@@ -135,7 +135,12 @@ impl<'o> ObjectWriter<'o> {
         let had_members = frame.has_members;
         frame.has_members = true;
         let text = key.with_comma.as_bytes();
-        self.out.extend_from_slice(if had_members { text } else { &text[1..] });
+        // Two copies of known length, not one of a chosen length (which would be a memcpy call).
+        if had_members {
+            self.out.extend_from_slice(text);
+        } else {
+            self.out.extend_from_slice(&text[1..]);
+        }
         had_members
     }
 }
