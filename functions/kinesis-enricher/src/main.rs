@@ -19,7 +19,11 @@ async fn main() -> Result<(), Error> {
     for warning in warnings {
         tracing::warn!("{warning}");
     }
-    let sink = FirehoseSink::from_env(settings.delivery_stream_name.clone()).await;
+    let sink =
+        FirehoseSink::from_lookup(|name| std::env::var(name).ok(), settings.delivery_stream_name.clone())
+            .inspect_err(|error| {
+                tracing::error!(%error, "configuration error: the function cannot start");
+            })?;
     let state = Arc::new((Mutex::new(enricher), settings, sink));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| {
         let state = Arc::clone(&state);

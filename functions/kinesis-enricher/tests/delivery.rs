@@ -37,13 +37,12 @@ fn settings(stream: &str) -> Settings {
 
 /// The real SDK client, pointed at the fake.
 async fn sink(fake: &FaultyFirehose, stream: &str) -> FirehoseSink {
-    let config = FirehoseSink::config_loader()
+    let config = FirehoseSink::config_builder()
         .endpoint_url(fake.url())
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
-        .load()
-        .await;
-    FirehoseSink::new(&config, stream.to_owned())
+        .build();
+    FirehoseSink::new(config, stream.to_owned())
 }
 
 fn event_file(name: &str) -> KinesisEvent {
