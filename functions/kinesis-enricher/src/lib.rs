@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use crate::delivery::{DeliveryReport, MAX_ENTRY_BYTES, RecordBatchSink, RetryPolicy, deliver};
 pub use crate::event::{KinesisEvent, KinesisEventRecord, KinesisRecord};
+use crate::firehose::FirehoseSink;
 
 pub const DELIVERY_STREAM_NAME: Setting = Setting { env: "DELIVERY_STREAM_NAME", flag: "" };
 pub const DELIVERY_MAX_ATTEMPTS: Setting = Setting { env: "DELIVERY_MAX_ATTEMPTS", flag: "" };
@@ -141,13 +142,15 @@ impl Settings {
     }
 }
 
-/// Reads every setting and opens the GeoIP databases; returns warnings to log.
+/// Reads every setting, opens the GeoIP databases and builds the Firehose client; returns
+/// warnings to log.
 pub fn start(
     lookup: impl Fn(&str) -> Option<String>,
-) -> Result<(Settings, Enricher, Vec<String>), StartupError> {
+) -> Result<(Settings, Enricher, FirehoseSink, Vec<String>), StartupError> {
     let settings = Settings::from_lookup(&lookup)?;
     let (enricher, warnings) = Enricher::from_lookup(&lookup)?;
-    Ok((settings, enricher, warnings))
+    let sink = FirehoseSink::from_lookup(&lookup, settings.delivery_stream_name.clone())?;
+    Ok((settings, enricher, sink, warnings))
 }
 
 /// The documents of one invocation, ready for Firehose.

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use kinesis_enricher::firehose::FirehoseSink;
 use kinesis_enricher::{BatchResponse, KinesisEvent, process, start};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tokio::sync::Mutex;
@@ -13,17 +12,13 @@ use tokio::sync::Mutex;
 async fn main() -> Result<(), Error> {
     // JSON when the function's log format is JSON (AWS_LAMBDA_LOG_FORMAT), text otherwise.
     lambda_runtime::tracing::init_default_subscriber();
-    let (settings, enricher, warnings) = start(|name| std::env::var(name).ok()).inspect_err(|error| {
-        tracing::error!(%error, "configuration error: the function cannot start");
-    })?;
+    let (settings, enricher, sink, warnings) =
+        start(|name| std::env::var(name).ok()).inspect_err(|error| {
+            tracing::error!(%error, "configuration error: the function cannot start");
+        })?;
     for warning in warnings {
         tracing::warn!("{warning}");
     }
-    let sink =
-        FirehoseSink::from_lookup(|name| std::env::var(name).ok(), settings.delivery_stream_name.clone())
-            .inspect_err(|error| {
-                tracing::error!(%error, "configuration error: the function cannot start");
-            })?;
     let state = Arc::new((Mutex::new(enricher), settings, sink));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| {
         let state = Arc::clone(&state);
