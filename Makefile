@@ -19,7 +19,7 @@ setup: ## Fetch the pinned crates (the Rust toolchain is the machine's)
 	$(CARGO) fetch --locked
 
 demo: setup ## Enrich the bundled sample log with the generated demo GeoIP databases into out/sample.ndjson
-	$(CARGO) build --locked --release -p enrichment -p geoip-testdata --bins
+	$(CARGO) build --locked --release -p enrich-logs -p geoip-testdata --bins
 	./target/release/make-demo-geoip geoip/demo/networks.tsv $(OUT)/demo-geoip
 	./target/release/enrich-logs --city-db $(OUT)/demo-geoip/Demo-City.mmdb --asn-db $(OUT)/demo-geoip/Demo-ASN.mmdb \
 	  --stats tests/data/sample.log > $(OUT)/sample.ndjson

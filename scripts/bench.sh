@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 lines=${LINES:-200000}
 runs=${RUNS:-5}
-cargo build --locked --release -q -p enrichment -p geoip-testdata --bins
+cargo build --locked --release -q -p enrich-logs -p geoip-testdata --bins
 data=out/bench-$lines
 if [ ! -s "$data/unique-ip.log" ]; then
   ./target/release/make-bench-data "$data" "$lines"

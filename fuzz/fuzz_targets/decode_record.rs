@@ -1,16 +1,21 @@
 //! Record decoding: CloudWatch Logs gzip envelopes, KPL aggregates, Kinesis Agent JSON, text.
 #![no_main]
 
-use enrichment::records::{RecordContent, decode_record};
-use enrichment::{agent_json, kpl};
+use enrichment::{Enricher, EnrichmentConfig, FormatChoice};
+use lambda_shell::kpl;
+use lambda_shell::records::{RecordContent, decode_record};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    let agent_json = Enricher::new(
+        EnrichmentConfig { format: FormatChoice::KinesisAgentJson, ..EnrichmentConfig::default() },
+        None,
+    );
     let parts = kpl::deaggregate(data).unwrap_or_else(|| vec![data.to_vec()]);
     for part in parts {
         if let Ok(RecordContent::Events(events)) = decode_record(&part, 1 << 20) {
             for event in events {
-                let _ = agent_json::parse_agent_json(event.as_bytes());
+                let _ = agent_json.parse_line(event.as_bytes());
             }
         }
     }

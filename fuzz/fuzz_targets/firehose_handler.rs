@@ -1,10 +1,9 @@
 //! The Firehose handler on any request JSON: one answer per record, in order.
 #![no_main]
 
-use enrichment::emf::MetricsTarget;
 use enrichment::{Enricher, EnrichmentConfig};
-use firehose_transformer::TransformationRequest;
-use firehose_transformer::Transformer;
+use firehose_transformer::{TransformationRequest, Transformer};
+use lambda_shell::emf::MetricsTarget;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,14 +2,13 @@
 #![no_main]
 
 use enrichment::{Enricher, EnrichmentConfig};
-use kinesis_enricher::KinesisEvent;
 use kinesis_enricher::delivery::MAX_ENTRY_BYTES;
-use kinesis_enricher::prepare;
+use kinesis_enricher::{KinesisEvent, RecordEnricher};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(event) = serde_json::from_slice::<KinesisEvent>(data) else { return };
-    let batch = prepare(&mut Enricher::new(EnrichmentConfig::default(), None), &event, 1 << 20);
+    let batch = RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), None), 1 << 20).prepare(&event);
     assert_eq!(batch.sequence_numbers.len(), event.records.len());
     assert!(batch.entries.iter().all(|entry| entry.len() <= MAX_ENTRY_BYTES));
 });

@@ -2,8 +2,7 @@
 //! valid JSON document, never a panic.
 #![no_main]
 
-use enrichment::config::FormatChoice;
-use enrichment::{Enricher, EnrichmentConfig, EventContext, IpAnonymization, Timestamp};
+use enrichment::{Enricher, EnrichmentConfig, EventContext, FormatChoice, IpAnonymization, Timestamp, TrustedProxies};
 use libfuzzer_sys::fuzz_target;
 
 const FORMATS: [&str; 6] = [
@@ -21,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         format: FormatChoice::parse(FORMATS[usize::from(selector) % FORMATS.len()]).expect("valid format"),
         anonymization: if selector & 0x80 != 0 { IpAnonymization::Truncate } else { IpAnonymization::None },
         keep_original: selector & 0x40 != 0,
-        trusted_proxies: enrichment::client::TrustedProxies::parse("10.0.0.0/8, ::1").expect("valid"),
+        trusted_proxies: TrustedProxies::parse("10.0.0.0/8, ::1").expect("valid"),
     };
     let context =
         EventContext { event_id: Some("fuzz"), received_at: Timestamp::from_unix_millis(0).expect("epoch") };

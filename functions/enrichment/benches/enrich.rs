@@ -13,8 +13,8 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use enrichment::geo_cache::GeoCache;
-use enrichment::user_agent::UserAgentParser;
+use enrichment::GeoCache;
+use enrichment::UserAgentParser;
 use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
 use geoip::{Database, DatabaseKind, GeoIp};
 use geoip_testdata::bench::{Traffic, bench_databases, bench_log};

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use enrichment::config::FormatChoice;
+use enrichment::FormatChoice;
 use enrichment::{Enricher, EnrichmentConfig, EventContext, LogFormat, Timestamp};
 use serde_json::Value;
 use test_support::hex_decode;
@@ -239,7 +239,7 @@ fn trusted_proxy_walk_over_captured_forwarded_for_chains() {
     let (_, format) = formats().into_iter().find(|(n, _)| n == "forwarded").unwrap();
     let config = EnrichmentConfig {
         format: FormatChoice::parse(&format).unwrap(),
-        trusted_proxies: enrichment::client::TrustedProxies::parse("127.0.0.1, ::1").unwrap(),
+        trusted_proxies: enrichment::TrustedProxies::parse("127.0.0.1, ::1").unwrap(),
         ..EnrichmentConfig::default()
     };
     let docs = documents(&mut Enricher::new(config, None), &log_lines("forwarded"));

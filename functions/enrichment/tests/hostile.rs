@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use enrichment::enrich::{MAX_LINE_BYTES, MAX_UNREADABLE_ORIGINAL};
 use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
+use enrichment::{MAX_LINE_BYTES, MAX_UNREADABLE_ORIGINAL};
 use serde_json::Value;
 use test_support::hex_decode;
 

@@ -12,17 +12,17 @@
 //!   larger, so once an answer would not fit, the remaining enriched records are answered
 //!   `ProcessingFailed` with their original data instead: never omitted, never dropped.
 
-pub mod event;
+use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use enrichment::config::{StartupError, max_decompressed_bytes};
-use enrichment::emf::{MetricsTarget, Unit};
-use enrichment::records::{RecordContent, decode_record};
-use enrichment::{Enricher, EventContext, Timestamp};
+use enrichment::settings::open_geoip;
+use enrichment::{Enricher, EventContext, StartupError, Timestamp};
+use lambda_shell::emf::MetricsTarget;
+pub use lambda_shell::event::{FirehoseRecord, TransformationRequest};
+use lambda_shell::records::{RecordContent, decode_record};
+use lambda_shell::{Handler, Settings};
 use serde::Serialize;
-
-pub use crate::event::{FirehoseRecord, TransformationRequest};
 
 /// What the response may weigh: under Lambda's 6 MB (6,291,456-byte) limit for synchronous
 /// responses, with room to spare.
@@ -72,23 +72,24 @@ pub struct TransformationResponse {
     pub records: Vec<ResponseRecord>,
 }
 
-/// What one invocation did; logged as one INFO line and written as EMF metrics.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub records_in: u64,
-    pub ok: u64,
-    pub dropped: u64,
-    pub processing_failed: u64,
-    /// Records that were not text, or corrupt or oversized gzip.
-    pub undecodable: u64,
-    /// Records holding more than one event.
-    pub multi_event: u64,
-    /// Enriched records answered `ProcessingFailed` to keep the response under the limit.
-    pub over_response_limit: u64,
-    pub parse_failures: u64,
-    pub geoip_misses: u64,
-    pub bytes_in: u64,
-    pub bytes_out: u64,
+lambda_shell::invocation_summary! {
+    /// What one invocation did; logged as one INFO line and written as EMF metrics.
+    pub struct Summary {
+        records_in => "RecordsIn": Count,
+        ok => "RecordsOk": Count,
+        dropped => "RecordsDropped": Count,
+        processing_failed => "RecordsProcessingFailed": Count,
+        /// Records that were not text, or corrupt or oversized gzip.
+        undecodable => "UndecodableRecords": Count,
+        /// Records holding more than one event.
+        multi_event => "MultiEventRecords": Count,
+        /// Enriched records answered `ProcessingFailed` to keep the response under the limit.
+        over_response_limit => "OverResponseLimit": Count,
+        parse_failures => "ParseFailures": Count,
+        geoip_misses => "GeoIpMisses": Count,
+        bytes_in => "BytesIn": Bytes,
+        bytes_out => "BytesOut": Bytes,
+    }
 }
 
 impl Summary {
@@ -98,25 +99,6 @@ impl Summary {
             TransformResult::Dropped => self.dropped += 1,
             TransformResult::ProcessingFailed => self.processing_failed += 1,
         }
-    }
-
-    /// The EMF metrics of this summary and the handler's duration.
-    pub fn metrics(&self, duration_ms: f64) -> Vec<(&'static str, f64, Unit)> {
-        let count = |value: u64| value as f64;
-        vec![
-            ("RecordsIn", count(self.records_in), Unit::Count),
-            ("RecordsOk", count(self.ok), Unit::Count),
-            ("RecordsDropped", count(self.dropped), Unit::Count),
-            ("RecordsProcessingFailed", count(self.processing_failed), Unit::Count),
-            ("UndecodableRecords", count(self.undecodable), Unit::Count),
-            ("MultiEventRecords", count(self.multi_event), Unit::Count),
-            ("OverResponseLimit", count(self.over_response_limit), Unit::Count),
-            ("ParseFailures", count(self.parse_failures), Unit::Count),
-            ("GeoIpMisses", count(self.geoip_misses), Unit::Count),
-            ("BytesIn", count(self.bytes_in), Unit::Bytes),
-            ("BytesOut", count(self.bytes_out), Unit::Bytes),
-            ("Duration", duration_ms, Unit::Milliseconds),
-        ]
     }
 }
 
@@ -130,25 +112,17 @@ pub struct Transformer {
 }
 
 impl Transformer {
-    /// Reads the configuration and opens the databases, once, from the environment.
-    /// Returns the warnings to log (an optional City database that is missing).
-    pub fn from_env() -> Result<(Self, Vec<String>), StartupError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
+    /// Reads the settings and opens the databases, once. Returns the warnings to log (an optional
+    /// City database that is missing).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<(Self, Vec<String>), StartupError> {
-        let max_decompressed_bytes = max_decompressed_bytes(&lookup)?;
-        let metrics = MetricsTarget::from_lookup(&lookup)?;
-        let (enricher, warnings) = Enricher::from_lookup(&lookup)?;
-        Ok((Self::new(enricher, max_decompressed_bytes, metrics), warnings))
+        let settings = Settings::from_lookup(&lookup)?;
+        let opened = open_geoip(&settings.geoip)?;
+        let enricher = Enricher::new(settings.enrichment, opened.geoip);
+        Ok((Self::new(enricher, settings.max_decompressed_bytes, settings.metrics), opened.warnings))
     }
 
     pub fn new(enricher: Enricher, max_decompressed_bytes: usize, metrics: MetricsTarget) -> Self {
         Self { enricher, max_decompressed_bytes, metrics, document: Vec::with_capacity(4096) }
-    }
-
-    pub fn metrics_target(&self) -> &MetricsTarget {
-        &self.metrics
     }
 
     /// Answers every record of `event`, in order.
@@ -235,6 +209,25 @@ impl Transformer {
         self.document.push(b'\n');
         let data = BASE64.encode(&self.document);
         ResponseRecord { record_id, result: TransformResult::Ok, data: Some(data) }
+    }
+}
+
+impl Handler for Transformer {
+    type Event = TransformationRequest;
+    type Response = TransformationResponse;
+    type Summary = Summary;
+
+    /// Firehose waits for the answer; there is nothing to retry against the deadline.
+    async fn handle(
+        &mut self,
+        event: &TransformationRequest,
+        _deadline: SystemTime,
+    ) -> (TransformationResponse, Summary) {
+        Transformer::handle(self, event)
+    }
+
+    fn metrics_target(&self) -> &MetricsTarget {
+        &self.metrics
     }
 }
 

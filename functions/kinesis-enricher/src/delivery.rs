@@ -9,6 +9,8 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
+use lambda_shell::RetryPolicy;
+
 /// PutRecordBatch's limits.
 pub const MAX_ENTRIES_PER_CALL: usize = 500;
 pub const MAX_BYTES_PER_CALL: usize = 4 * 1024 * 1024;
@@ -31,28 +33,6 @@ pub trait RecordBatchSink {
         &self,
         entries: &[&[u8]],
     ) -> impl Future<Output = Result<Vec<Option<String>>, CallError>>;
-}
-
-/// How hard to try.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Rounds of calls, the first included.
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    /// Time kept free before the invocation's deadline: no new round starts inside it.
-    pub safety_margin: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 8,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(5),
-            safety_margin: Duration::from_secs(3),
-        }
-    }
 }
 
 /// What delivery achieved.

@@ -6,33 +6,34 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_firehose::config::{Credentials, Region};
-use enrichment::emf::MetricsTarget;
 use enrichment::{Enricher, EnrichmentConfig};
-use kinesis_enricher::KinesisEvent;
-use kinesis_enricher::delivery::{MAX_ENTRY_BYTES, RetryPolicy};
+use kinesis_enricher::delivery::MAX_ENTRY_BYTES;
 use kinesis_enricher::firehose::FirehoseSink;
-use kinesis_enricher::{BatchItemFailure, BatchResponse, Settings, prepare, process};
+use kinesis_enricher::{BatchItemFailure, BatchResponse, KinesisEnricher, KinesisEvent, RecordEnricher};
+use lambda_shell::RetryPolicy;
+use lambda_shell::emf::MetricsTarget;
 use serde_json::Value;
 use test_support::faulty_firehose::{Faults, FaultyFirehose, STREAM};
 use test_support::fixtures::{kinesis_event, line_record, log_lines};
 use test_support::{demo_geoip, repo};
 
-fn enricher() -> Enricher {
-    Enricher::new(EnrichmentConfig::default(), Some(demo_geoip()))
+fn enricher() -> RecordEnricher {
+    RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), Some(demo_geoip())), 4 << 20)
 }
 
-fn settings(stream: &str) -> Settings {
-    Settings {
-        delivery_stream_name: stream.to_owned(),
-        retry: RetryPolicy {
-            max_attempts: 6,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(50),
-            safety_margin: Duration::from_secs(1),
-        },
-        max_decompressed_bytes: 4 << 20,
-        metrics: MetricsTarget { namespace: "Test".into(), function_name: "kinesis-enricher".into() },
+fn retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 6,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        safety_margin: Duration::from_secs(1),
     }
+}
+
+/// The function as main builds it, delivering through `sink`.
+fn function(sink: FirehoseSink, retry: RetryPolicy) -> KinesisEnricher {
+    let metrics = MetricsTarget { namespace: "Test".into(), function_name: "kinesis-enricher".into() };
+    KinesisEnricher::new(enricher(), retry, sink, metrics)
 }
 
 /// The real SDK client, pointed at the fake.
@@ -62,7 +63,7 @@ fn sample_event_json(records: usize) -> Value {
 
 /// The documents `event` should produce, as a multiset.
 fn expected_documents(event: &KinesisEvent) -> HashMap<Vec<u8>, usize> {
-    count(prepare(&mut enricher(), event, 4 << 20).entries)
+    count(enricher().prepare(event).entries)
 }
 
 fn count(documents: Vec<Vec<u8>>) -> HashMap<Vec<u8>, usize> {
@@ -87,7 +88,7 @@ async fn every_record_shape_is_delivered_exactly_once_through_throttling_and_ent
         fail_always: Vec::new(),
     });
     let (response, summary) =
-        process(&mut enricher(), &settings(STREAM), &sink(&fake, STREAM).await, &event, in_a_minute()).await;
+        function(sink(&fake, STREAM).await, retry()).process(&event, in_a_minute()).await;
 
     assert_eq!(response, BatchResponse::default());
     let accepted = fake.observed(|o| o.accepted.clone());
@@ -126,7 +127,7 @@ async fn entries_that_always_fail_report_the_earliest_record() {
         ],
     });
     let (response, summary) =
-        process(&mut enricher(), &settings(STREAM), &sink(&fake, STREAM).await, &event, in_a_minute()).await;
+        function(sink(&fake, STREAM).await, retry()).process(&event, in_a_minute()).await;
 
     assert_eq!(
         response,
@@ -144,14 +145,8 @@ async fn a_missing_stream_is_permanent_and_reported_at_once() {
     let event = event_file("kinesis-mixed.json");
     let fake = FaultyFirehose::start(Faults::default());
     let started = Instant::now();
-    let (response, summary) = process(
-        &mut enricher(),
-        &settings("no-such-stream"),
-        &sink(&fake, "no-such-stream").await,
-        &event,
-        in_a_minute(),
-    )
-    .await;
+    let (response, summary) =
+        function(sink(&fake, "no-such-stream").await, retry()).process(&event, in_a_minute()).await;
     assert_eq!(response.batch_item_failures[0].item_identifier, event.records[0].kinesis.sequence_number);
     assert_eq!(fake.observed(|o| o.calls), 1, "no retry for ResourceNotFoundException");
     assert_eq!(summary.failed_entries, 13);
@@ -169,7 +164,7 @@ async fn a_batch_near_the_invocation_limit_respects_the_api_limits() {
     assert!(event_size > 5_500_000 && event_size < 6 * 1024 * 1024, "{event_size} bytes");
     let fake = FaultyFirehose::start(Faults { throttled_calls: 1, ..Faults::default() });
     let (response, summary) =
-        process(&mut enricher(), &settings(STREAM), &sink(&fake, STREAM).await, &event, in_a_minute()).await;
+        function(sink(&fake, STREAM).await, retry()).process(&event, in_a_minute()).await;
     assert_eq!(response, BatchResponse::default());
     assert_eq!(summary.delivered, 6_500);
     fake.observed(|o| {
@@ -186,10 +181,9 @@ async fn a_batch_near_the_invocation_limit_respects_the_api_limits() {
 async fn five_thousand_records_timed() {
     let event = batch_of_sample_lines(5_000);
     let fake = FaultyFirehose::start(Faults::default());
-    let sink = sink(&fake, STREAM).await;
-    let mut enricher = enricher();
+    let mut function = function(sink(&fake, STREAM).await, retry());
     let started = Instant::now();
-    let (response, summary) = process(&mut enricher, &settings(STREAM), &sink, &event, in_a_minute()).await;
+    let (response, summary) = function.process(&event, in_a_minute()).await;
     eprintln!("5,000 records enriched and delivered in {:?} ({} calls)", started.elapsed(), summary.calls);
     assert_eq!((response, summary.delivered), (BatchResponse::default(), 5_000));
 }
@@ -205,7 +199,7 @@ async fn oversized_documents_are_truncated_not_rejected() {
         serde_json::from_value(kinesis_event(&[line_record(&line), line_record(&sample[2])])).unwrap();
     let fake = FaultyFirehose::start(Faults::default());
     let (response, summary) =
-        process(&mut enricher(), &settings(STREAM), &sink(&fake, STREAM).await, &event, in_a_minute()).await;
+        function(sink(&fake, STREAM).await, retry()).process(&event, in_a_minute()).await;
     assert_eq!((response, summary.truncated, summary.delivered), (BatchResponse::default(), 1, 2));
     let accepted = fake.observed(|o| o.accepted.clone());
     let truncated: Value = serde_json::from_slice(&accepted[0]).unwrap();
@@ -221,9 +215,8 @@ async fn oversized_documents_are_truncated_not_rejected() {
 async fn retries_stop_before_the_invocation_deadline() {
     let event = event_file("kinesis-mixed.json");
     let fake = FaultyFirehose::start(Faults { throttled_calls: usize::MAX, ..Faults::default() });
-    let mut settings = settings(STREAM);
     // Without the deadline, 20 rounds of up to 1.6 s backoff would take ~15 s.
-    settings.retry = RetryPolicy {
+    let retry = RetryPolicy {
         max_attempts: 20,
         base_delay: Duration::from_millis(800),
         max_delay: Duration::from_millis(1600),
@@ -231,8 +224,7 @@ async fn retries_stop_before_the_invocation_deadline() {
     };
     let started = Instant::now();
     let deadline = SystemTime::now() + Duration::from_secs(3);
-    let (response, summary) =
-        process(&mut enricher(), &settings, &sink(&fake, STREAM).await, &event, deadline).await;
+    let (response, summary) = function(sink(&fake, STREAM).await, retry).process(&event, deadline).await;
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     assert!(summary.calls < 10, "{} calls", summary.calls);
     assert_eq!(response.batch_item_failures[0].item_identifier, event.records[0].kinesis.sequence_number);

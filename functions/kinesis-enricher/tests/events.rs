@@ -4,7 +4,7 @@
 //! `UPDATE_EVENTS=1 cargo test -p kinesis-enricher --test events`.
 #![allow(clippy::unwrap_used)] // a test that cannot read its fixtures should stop right there
 
-use enrichment::kpl;
+use lambda_shell::kpl;
 use test_support::fixtures::{
     agent_json_record, cloudwatch_envelope, kinesis_event, line_record, log_lines, sync_events,
 };

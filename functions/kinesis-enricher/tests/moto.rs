@@ -11,7 +11,7 @@ use std::time::Duration;
 use enrichment::{Enricher, EnrichmentConfig};
 use geoip::{Database, DatabaseKind, GeoIp};
 use kinesis_enricher::KinesisEvent;
-use kinesis_enricher::prepare;
+use kinesis_enricher::RecordEnricher;
 use serde_json::Value;
 use test_support::moto::MotoServer;
 use test_support::runtime_api::LocalRuntimeApi;
@@ -70,8 +70,9 @@ fn every_document_of_a_mixed_batch_lands_in_s3_through_moto() {
         Some(Database::open(&city, DatabaseKind::City).unwrap()),
         Some(Database::open(&asn, DatabaseKind::Asn).unwrap()),
     );
-    let expected =
-        prepare(&mut Enricher::new(EnrichmentConfig::default(), Some(geoip)), &event, 4 << 20).entries;
+    let expected = RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), Some(geoip)), 4 << 20)
+        .prepare(&event)
+        .entries;
     assert_eq!(delivered.len(), 13);
     assert_eq!(count(delivered.clone()), count(expected), "every document once");
     let documents: Vec<Value> = delivered.iter().map(|d| serde_json::from_slice(d).unwrap()).collect();

@@ -3,10 +3,11 @@
 //! Firehose's record limit, tied to its Kinesis record.
 #![allow(clippy::unwrap_used)] // a failing property should stop right there
 
-use enrichment::{Enricher, EnrichmentConfig, kpl};
+use enrichment::{Enricher, EnrichmentConfig};
 use kinesis_enricher::KinesisEvent;
+use kinesis_enricher::RecordEnricher;
 use kinesis_enricher::delivery::MAX_ENTRY_BYTES;
-use kinesis_enricher::prepare;
+use lambda_shell::kpl;
 use proptest::prelude::*;
 use test_support::fixtures::kinesis_event;
 
@@ -16,13 +17,13 @@ fn payload() -> impl Strategy<Value = (Vec<u8>, usize)> {
     prop_oneof![
         text_lines.clone().prop_map(|lines| {
             let text = lines.join("\n");
-            let events = enrichment::records::lines(&text).count();
+            let events = lambda_shell::records::lines(&text).count();
             (text.into_bytes(), events)
         }),
         proptest::collection::vec(text_lines, 1..4).prop_map(|records| {
             let parts: Vec<Vec<u8>> = records.iter().map(|lines| lines.join("\n").into_bytes()).collect();
             let events =
-                records.iter().map(|lines| enrichment::records::lines(&lines.join("\n")).count()).sum();
+                records.iter().map(|lines| lambda_shell::records::lines(&lines.join("\n")).count()).sum();
             let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
             (kpl::aggregate("pk", &refs), events)
         }),
@@ -40,7 +41,7 @@ proptest! {
     #[test]
     fn every_event_becomes_one_entry(payloads in proptest::collection::vec(payload(), 0..30)) {
         let event: KinesisEvent = serde_json::from_value(kinesis_event(&payloads.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>())).unwrap();
-        let batch = prepare(&mut Enricher::new(EnrichmentConfig::default(), None), &event, 4 << 20);
+        let batch = RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), None), 4 << 20).prepare(&event);
         let expected: usize = payloads.iter().map(|(_, events)| events).sum();
         prop_assert_eq!(batch.entries.len(), expected);
         for (record, (_, events)) in payloads.iter().enumerate() {
@@ -61,7 +62,8 @@ fn hostile_event_fields_are_handled_per_record() {
         {"eventSource": "aws:kinesis"},
     ]}))
     .unwrap();
-    let batch = prepare(&mut Enricher::new(EnrichmentConfig::default(), None), &event, 4 << 20);
+    let batch =
+        RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), None), 4 << 20).prepare(&event);
     assert_eq!(batch.sequence_numbers, ["1", "2", "3", ""]);
     assert_eq!(batch.entry_record, [0, 1], "one line, one unreadable record; records 3 and 4 are empty");
     let unreadable: serde_json::Value = serde_json::from_slice(&batch.entries[1]).unwrap();

@@ -4,10 +4,10 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use enrichment::emf::MetricsTarget;
 use enrichment::{Enricher, EnrichmentConfig};
 use firehose_transformer::TransformationRequest;
 use firehose_transformer::Transformer;
+use lambda_shell::emf::MetricsTarget;
 use serde_json::json;
 pub use test_support::{demo_geoip, repo};
 

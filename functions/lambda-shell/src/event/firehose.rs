@@ -1,9 +1,4 @@
-//! Firehose's transformation request: the fields the handler uses, read without panicking.
-//!
-//! These are the project's own types rather than `aws_lambda_events`': fuzzing found that its
-//! millisecond-timestamp decoder panics on a fractional value (an `assert_eq!` inside serde), which
-//! would crash the function before the handler runs. Here a record's `data` stays base64 text
-//! until the handler decodes it, so broken base64 fails that record only.
+//! Firehose's data-transformation request.
 
 use serde::Deserialize;
 

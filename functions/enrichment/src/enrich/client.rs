@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::config::{ConfigError, TRUSTED_PROXIES};
+use crate::settings::{ConfigError, TRUSTED_PROXIES};
 
 /// The networks whose `X-Forwarded-For` entries are believed. Empty: the client is `%h`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

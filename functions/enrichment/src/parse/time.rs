@@ -181,14 +181,6 @@ pub enum EpochUnit {
     Micros,
 }
 
-/// Appends `value` in decimal, left-padded with zeros to `width` digits.
-pub fn push_padded(out: &mut Vec<u8>, value: u32, width: usize) {
-    let mut buffer = itoa::Buffer::new();
-    let text = buffer.format(value);
-    out.extend(std::iter::repeat_n(b'0', width.saturating_sub(text.len())));
-    out.extend_from_slice(text.as_bytes());
-}
-
 /// A non-empty run of ASCII digits that fits in u64.
 pub fn parse_u64(text: &[u8]) -> Option<u64> {
     if text.is_empty() || text.len() > 20 {

@@ -1,19 +1,14 @@
-//! The ECS document of DESIGN §4, written straight into an output buffer.
+//! The ECS document, written straight into an output buffer through the names of [`schema`].
 //!
-//! Absent values are omitted (never `"-"` or `null`), empty objects vanish (see [`crate::json`]).
+//! Absent values are omitted (never `"-"` or `null`), empty objects vanish (see [`ObjectWriter`]).
 
 use std::borrow::Cow;
 use std::io::Write as _;
 use std::net::IpAddr;
 
-use crate::json::ObjectWriter;
-use crate::key;
-use crate::parse::AccessRecord;
-use crate::request::{RequestLine, UrlParts, extension, http_version};
-use crate::time::Timestamp;
-
-/// `event.dataset` of every document.
-pub const DATASET: &str = "apache.access";
+use super::json::ObjectWriter;
+use super::schema;
+use crate::parse::{AccessRecord, RequestLine, Timestamp, UrlParts, extension, http_version};
 
 /// Where a line came from and when it was read.
 #[derive(Debug, Clone, Copy)]
@@ -45,8 +40,31 @@ pub struct Enrichment<'a> {
     pub source: Option<SourceFields<'a>>,
     /// The `user_agent` object, as JSON.
     pub user_agent: Option<&'a [u8]>,
-    /// A global client address the City database has no record for.
+    pub tags: Tags,
+}
+
+/// The document's `tags`, always written in the same order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tags {
+    pub parse_failure: bool,
     pub geoip_lookup_failure: bool,
+    pub truncated: bool,
+}
+
+impl Tags {
+    pub const PARSE_FAILURE: Self =
+        Self { parse_failure: true, geoip_lookup_failure: false, truncated: false };
+
+    fn write(self, doc: &mut ObjectWriter<'_>) {
+        let tags = [
+            (self.parse_failure, schema::TAG_PARSE_FAILURE),
+            (self.geoip_lookup_failure, schema::TAG_GEOIP_LOOKUP_FAILURE),
+            (self.truncated, schema::TAG_TRUNCATED),
+        ];
+        if tags.iter().any(|(set, _)| *set) {
+            doc.strings(schema::TAGS, tags.iter().filter(|(set, _)| *set).map(|(_, tag)| *tag));
+        }
+    }
 }
 
 /// Writes the document of a parsed line and returns its `@timestamp`.
@@ -59,14 +77,14 @@ pub fn write_access_document(
 ) -> Timestamp {
     let timestamp = record.time.unwrap_or(context.received_at);
     let mut doc = ObjectWriter::new(out);
-    doc.string_with(key!("@timestamp"), |out| timestamp.write_rfc3339(out));
+    doc.string_with(schema::TIMESTAMP, |out| timestamp.write_rfc3339(out));
     if let Some(source) = &enrichment.source {
         write_source(&mut doc, source);
     }
 
     if let Some(user) = &record.user {
-        doc.open(key!("user"));
-        doc.string(key!("name"), user);
+        doc.open(schema::USER);
+        doc.string(schema::NAME, user);
         doc.close();
     }
 
@@ -78,39 +96,39 @@ pub fn write_access_document(
         None => (record.method.as_deref(), record.protocol.as_deref().and_then(http_version), None),
     };
 
-    doc.open(key!("http"));
-    doc.open(key!("request"));
+    doc.open(schema::HTTP);
+    doc.open(schema::REQUEST);
     if let Some(method) = method {
-        doc.string(key!("method"), method);
+        doc.string(schema::METHOD, method);
     }
     if let Some(referrer) = &record.referrer {
-        doc.string(key!("referrer"), referrer);
+        doc.string(schema::REFERRER, referrer);
     }
     if let Some(bytes) = record.request_bytes {
-        doc.number(key!("bytes"), bytes);
+        doc.number(schema::BYTES, bytes);
     }
     if let Some((line, None)) = request {
-        doc.string(key!("line"), line);
+        doc.string(schema::LINE, line);
     }
     doc.close();
     if let Some(version) = version {
-        doc.string(key!("version"), version);
+        doc.string(schema::VERSION, version);
     }
-    doc.open(key!("response"));
+    doc.open(schema::RESPONSE);
     if let Some(status) = record.status() {
-        doc.number(key!("status_code"), u64::from(status));
+        doc.number(schema::STATUS_CODE, u64::from(status));
     }
     if let Some(bytes) = record.body_bytes() {
-        doc.open(key!("body"));
-        doc.number(key!("bytes"), bytes);
+        doc.open(schema::BODY);
+        doc.number(schema::BYTES, bytes);
         doc.close();
     }
     doc.close();
     doc.close();
 
-    doc.open(key!("url"));
+    doc.open(schema::URL);
     if let Some(target) = target {
-        doc.string(key!("original"), target);
+        doc.string(schema::ORIGINAL, target);
         let parts = UrlParts::of_target(target);
         write_path_and_query(&mut doc, parts.path.as_deref(), parts.query);
     } else if request.is_none() {
@@ -120,80 +138,100 @@ pub fn write_access_document(
     doc.close();
 
     if let Some(user_agent) = enrichment.user_agent {
-        doc.raw(key!("user_agent"), user_agent);
+        doc.raw(schema::USER_AGENT, user_agent);
     }
 
-    doc.open(key!("destination"));
+    doc.open(schema::DESTINATION);
     if let Some(server) = record.server_name.as_deref().or(record.requested_server_name.as_deref()) {
-        doc.string(key!("domain"), server);
+        doc.string(schema::DOMAIN, server);
     }
     if let Some(port) = record.server_port {
-        doc.number(key!("port"), u64::from(port));
+        doc.number(schema::PORT, u64::from(port));
     }
     doc.close();
 
-    doc.open(key!("event"));
-    doc.string(key!("dataset"), DATASET);
+    doc.open(schema::EVENT);
+    doc.string(schema::DATASET, schema::DATASET_VALUE);
     if let Some(id) = context.event_id {
-        doc.string(key!("id"), id);
+        doc.string(schema::ID, id);
     }
     if let Some(nanos) = record.duration_nanos {
-        doc.number(key!("duration"), nanos);
+        doc.number(schema::DURATION, nanos);
     }
     if let Some(original) = original {
-        doc.string(key!("original"), original);
+        doc.string(schema::ORIGINAL, original);
     }
     doc.close();
-    if enrichment.geoip_lookup_failure {
-        doc.raw(key!("tags"), br#"["_geoip_lookup_failure"]"#);
-    }
+    enrichment.tags.write(&mut doc);
     doc.finish();
     timestamp
 }
 
-/// Tags of a line that did not parse, and of one that was also cut short.
-pub const PARSE_FAILURE_TAGS: &[u8] = br#"["_parse_failure"]"#;
-pub const TRUNCATED_PARSE_FAILURE_TAGS: &[u8] = br#"["_parse_failure","_truncated"]"#;
-
 /// Writes the document of a line that could not be read, and returns its `@timestamp`.
+/// `original` is `None` only when it was left out to respect a size limit.
 pub fn write_failure_document(
     out: &mut Vec<u8>,
-    original: &str,
+    original: Option<&str>,
     reason: &str,
     context: &EventContext<'_>,
-    tags: &[u8],
+    tags: Tags,
 ) -> Timestamp {
     let mut doc = ObjectWriter::new(out);
-    doc.string_with(key!("@timestamp"), |out| context.received_at.write_rfc3339(out));
-    doc.open(key!("event"));
-    doc.string(key!("dataset"), DATASET);
+    doc.string_with(schema::TIMESTAMP, |out| context.received_at.write_rfc3339(out));
+    doc.open(schema::EVENT);
+    doc.string(schema::DATASET, schema::DATASET_VALUE);
     if let Some(id) = context.event_id {
-        doc.string(key!("id"), id);
+        doc.string(schema::ID, id);
     }
-    doc.string(key!("original"), original);
+    if let Some(original) = original {
+        doc.string(schema::ORIGINAL, original);
+    }
     doc.close();
-    doc.open(key!("error"));
-    doc.string(key!("message"), reason);
+    doc.open(schema::ERROR);
+    doc.string(schema::MESSAGE, reason);
     doc.close();
-    doc.raw(key!("tags"), tags);
+    tags.write(&mut doc);
     doc.finish();
     context.received_at
 }
 
+/// What is left of a document that stays over a size limit without its original texts: its time,
+/// ids, and an error that says so, tagged `_truncated`.
+pub fn write_oversized_document(
+    out: &mut Vec<u8>,
+    timestamp: Timestamp,
+    reason: &str,
+    context: &EventContext<'_>,
+) {
+    let mut doc = ObjectWriter::new(out);
+    doc.string_with(schema::TIMESTAMP, |out| timestamp.write_rfc3339(out));
+    doc.open(schema::EVENT);
+    doc.string(schema::DATASET, schema::DATASET_VALUE);
+    if let Some(id) = context.event_id {
+        doc.string(schema::ID, id);
+    }
+    doc.close();
+    doc.open(schema::ERROR);
+    doc.string(schema::MESSAGE, reason);
+    doc.close();
+    Tags { truncated: true, ..Tags::default() }.write(&mut doc);
+    doc.finish();
+}
+
 fn write_source(doc: &mut ObjectWriter<'_>, source: &SourceFields<'_>) {
-    doc.open(key!("source"));
-    doc.string(key!("address"), &source.address);
+    doc.open(schema::SOURCE);
+    doc.string(schema::ADDRESS, &source.address);
     if let Some(ip) = source.ip {
-        doc.string_with(key!("ip"), |out| write_ip(out, ip));
+        doc.string_with(schema::IP, |out| write_ip(out, ip));
     }
     if let Some(domain) = source.domain {
-        doc.string(key!("domain"), domain);
+        doc.string(schema::DOMAIN, domain);
     }
     if let Some(geo) = source.geo {
-        doc.raw(key!("geo"), geo);
+        doc.raw(schema::GEO, geo);
     }
     if let Some(as_info) = source.as_info {
-        doc.raw(key!("as"), as_info);
+        doc.raw(schema::AS, as_info);
     }
     doc.close();
 }
@@ -220,12 +258,12 @@ fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
 
 fn write_path_and_query(doc: &mut ObjectWriter<'_>, path: Option<&str>, query: Option<&str>) {
     if let Some(path) = path {
-        doc.string(key!("path"), path);
+        doc.string(schema::PATH, path);
     }
     if let Some(query) = query {
-        doc.string(key!("query"), query);
+        doc.string(schema::QUERY, query);
     }
     if let Some(extension) = path.and_then(extension) {
-        doc.string(key!("extension"), extension);
+        doc.string(schema::EXTENSION, extension);
     }
 }

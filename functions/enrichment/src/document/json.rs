@@ -3,7 +3,7 @@
 //! ECS documents are deeply nested and most members are optional. `open` writes `"key":{` at once
 //! and `close` cuts it back out when no member was added, so `"http":{"request":{}}` never appears
 //! and the document builder needs no "is anything in here?" checks. Keys are literals made into
-//! [`Key`]s by [`key!`](crate::key) and never need escaping; string values go through
+//! [`Key`]s by `key!` (in [`super::schema`]) and never need escaping; string values go through
 //! [`write_json_string`].
 //!
 //! A document has ~25 keys, so each is written in one copy: `key!` builds `,"name":` at compile
@@ -12,7 +12,7 @@
 
 const MAX_DEPTH: usize = 8;
 
-/// An object key, written as `,"name":` in one copy; make one with [`key!`](crate::key).
+/// An object key, written as `,"name":` in one copy; the document's are in [`super::schema`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Key {
     /// `,"name":`: the leading comma is left out for an object's first member.
@@ -20,20 +20,24 @@ pub struct Key {
 }
 
 impl Key {
-    /// For [`key!`](crate::key): `with_comma` is `,"name":` for a name that needs no escaping.
-    #[doc(hidden)]
-    pub const fn new(with_comma: &'static str) -> Self {
+    /// For `key!`: `with_comma` is `,"name":` for a name that needs no escaping.
+    pub(crate) const fn new(with_comma: &'static str) -> Self {
         Self { with_comma }
+    }
+
+    /// The member's name.
+    pub fn name(&self) -> &'static str {
+        &self.with_comma[2..self.with_comma.len() - 2]
     }
 }
 
 /// A [`Key`] for an object member named by a string literal that needs no JSON escaping.
-#[macro_export]
 macro_rules! key {
     ($name:literal) => {
-        $crate::json::Key::new(concat!(",\"", $name, "\":"))
+        $crate::document::Key::new(concat!(",\"", $name, "\":"))
     };
 }
+pub(crate) use key;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Frame {
@@ -102,6 +106,19 @@ impl<'o> ObjectWriter<'o> {
             // Serializing an f64 into a Vec cannot fail.
             let _ = serde_json::to_writer(&mut *self.out, &value);
         }
+    }
+
+    /// An array of strings that need no escaping (tags).
+    pub fn strings<'s>(&mut self, key: Key, values: impl Iterator<Item = &'s str>) {
+        self.key(key);
+        self.out.push(b'[');
+        for (i, value) in values.enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            write_json_string(self.out, value);
+        }
+        self.out.push(b']');
     }
 
     /// A value that is already JSON (a cached fragment, an array of tags).

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 
-use crate::time::Timestamp;
+use enrichment::Timestamp;
 
 /// Reads `\n`-terminated lines (the last may lack its `\n`) from `input`.
 ///

@@ -1,5 +1,7 @@
-//! The enrichment settings, with the same names everywhere (DESIGN §3): environment variables for the
-//! Lambda functions, flags (falling back to the same variables) for `enrich-logs`. A bad value stops
+//! The enrichment settings, with the same names everywhere: environment variables for the Lambda
+//! functions, flags (falling back to the same variables) for `enrich-logs`. Every one is read here,
+//! through a `lookup` that returns a setting's value by its variable name, so the functions (the
+//! environment) and the CLI (its flags) share the parsing and the messages. A bad value stops
 //! start-up with a message that names the setting, the value and what is accepted.
 
 use std::fmt;
@@ -7,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use geoip::{Database, DatabaseKind, GeoIp, GeoIpError};
 
-use crate::client::TrustedProxies;
-use crate::format::{COMBINED, COMMON, LogFormat, VHOST_COMBINED};
+use crate::enrich::TrustedProxies;
+use crate::parse::{COMBINED, COMMON, LogFormat, VHOST_COMBINED};
 
 /// A setting's environment variable and command-line flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,24 +35,6 @@ pub const TRUSTED_PROXIES: Setting = Setting { env: "TRUSTED_PROXIES", flag: "--
 pub const GEOIP_CITY_DB: Setting = Setting { env: "GEOIP_CITY_DB", flag: "--city-db" };
 pub const GEOIP_ASN_DB: Setting = Setting { env: "GEOIP_ASN_DB", flag: "--asn-db" };
 pub const GEOIP_OPTIONAL: Setting = Setting { env: "GEOIP_OPTIONAL", flag: "--geoip-optional" };
-/// Lambda-only: the cap on decompressed CloudWatch Logs envelopes.
-pub const MAX_DECOMPRESSED_BYTES: Setting = Setting { env: "MAX_DECOMPRESSED_BYTES", flag: "" };
-
-/// `MAX_DECOMPRESSED_BYTES`: 64 KiB to 256 MiB, default [`crate::records::DEFAULT_MAX_DECOMPRESSED_BYTES`].
-pub fn max_decompressed_bytes(lookup: impl Fn(&str) -> Option<String>) -> Result<usize, ConfigError> {
-    let Some(value) = lookup(MAX_DECOMPRESSED_BYTES.env) else {
-        return Ok(crate::records::DEFAULT_MAX_DECOMPRESSED_BYTES);
-    };
-    value
-        .trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|bytes| (64 * 1024..=256 * 1024 * 1024).contains(bytes))
-        .ok_or_else(|| {
-            ConfigError::new(MAX_DECOMPRESSED_BYTES, &value, "a byte count from 65536 to 268435456")
-        })
-}
-
 /// A setting whose value is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {setting} value {value:?}: {expected}")]
@@ -152,11 +136,6 @@ impl Default for EnrichmentConfig {
 }
 
 impl EnrichmentConfig {
-    /// Reads the settings from the environment (the Lambda functions' way).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads the settings through `lookup`, which returns a variable's value if it is set.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let format = match lookup(LOG_FORMAT.env) {
@@ -195,10 +174,6 @@ pub struct GeoIpSettings {
 }
 
 impl GeoIpSettings {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let path = |setting: Setting| lookup(setting.env).filter(|v| !v.trim().is_empty()).map(PathBuf::from);
         let optional = match lookup(GEOIP_OPTIONAL.env) {

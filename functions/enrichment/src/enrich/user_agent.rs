@@ -10,8 +10,7 @@ use std::collections::HashMap;
 
 use foldhash::fast::RandomState;
 
-use crate::json::ObjectWriter;
-use crate::key;
+use crate::document::{ObjectWriter, schema};
 
 /// The `user_agent.*` fields besides `original`. Absent values are `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,7 +63,7 @@ impl UserAgentParser {
         if user_agent.len() > MAX_PARSED_LEN {
             let info = self.classify(user_agent);
             self.uncached.clear();
-            write_fragment(&mut self.uncached, user_agent, &info);
+            write_fragment(&mut self.uncached, Some(user_agent), &info);
             return &self.uncached;
         }
         if !self.cache.contains_key(user_agent) {
@@ -73,10 +72,20 @@ impl UserAgentParser {
             }
             let info = self.classify(user_agent);
             let mut json = Vec::new();
-            write_fragment(&mut json, user_agent, &info);
+            write_fragment(&mut json, Some(user_agent), &info);
             self.cache.insert(user_agent.into(), json.into_boxed_slice());
         }
         &self.cache[user_agent]
+    }
+
+    /// The `user_agent` object without `original` (for a document that must shrink), uncached;
+    /// nothing when woothee knows nothing about it.
+    pub fn fragment_without_original(&self, user_agent: &str, out: &mut Vec<u8>) {
+        let start = out.len();
+        write_fragment(out, None, &self.classify(user_agent));
+        if out[start..] == *b"{}" {
+            out.truncate(start);
+        }
     }
 
     /// Distinct user agents held right now.
@@ -85,26 +94,28 @@ impl UserAgentParser {
     }
 }
 
-fn write_fragment(out: &mut Vec<u8>, original: &str, info: &UserAgentInfo) {
+fn write_fragment(out: &mut Vec<u8>, original: Option<&str>, info: &UserAgentInfo) {
     let mut doc = ObjectWriter::new(out);
-    doc.string(key!("original"), original);
+    if let Some(original) = original {
+        doc.string(schema::ORIGINAL, original);
+    }
     if let Some(name) = &info.name {
-        doc.string(key!("name"), name);
+        doc.string(schema::NAME, name);
     }
     if let Some(version) = &info.version {
-        doc.string(key!("version"), version);
+        doc.string(schema::VERSION, version);
     }
-    doc.open(key!("os"));
+    doc.open(schema::OS);
     if let Some(name) = &info.os_name {
-        doc.string(key!("name"), name);
+        doc.string(schema::NAME, name);
     }
     if let Some(version) = &info.os_version {
-        doc.string(key!("version"), version);
+        doc.string(schema::VERSION, version);
     }
     doc.close();
     if let Some(device) = info.device {
-        doc.open(key!("device"));
-        doc.string(key!("name"), device);
+        doc.open(schema::DEVICE);
+        doc.string(schema::NAME, device);
         doc.close();
     }
     doc.finish();

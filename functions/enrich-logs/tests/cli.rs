@@ -108,6 +108,33 @@ fn bulk_output_names_the_index_from_the_timestamp() {
 }
 
 #[test]
+fn the_default_index_is_one_the_opensearch_index_template_applies_to() {
+    let template: Value = serde_json::from_slice(
+        &std::fs::read(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/opensearch/index-template.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut command = enrich_logs();
+    command.args(["--output", "bulk"]);
+    let output = run_with_stdin(command, format!("{COMBINED_LINE}\n").as_bytes());
+    let action: Value =
+        serde_json::from_str(String::from_utf8(output.stdout).unwrap().lines().next().unwrap()).unwrap();
+    let index = action["index"]["_index"].as_str().unwrap();
+    assert_eq!(index, "weblogs-2026.11.21");
+    let patterns = template["index_patterns"].as_array().unwrap();
+    assert!(
+        patterns.iter().any(|p| p
+            .as_str()
+            .unwrap()
+            .strip_suffix('*')
+            .is_some_and(|prefix| index.starts_with(prefix))),
+        "{index} matches none of {patterns:?}"
+    );
+}
+
+#[test]
 fn stats_go_to_stderr() {
     let mut command = enrich_logs();
     command.arg("--stats");

@@ -12,9 +12,9 @@
 
 use std::borrow::Cow;
 
-use crate::escape::unescape_field;
-use crate::format::{Directive, Item, LogFormat};
-use crate::time::{Timestamp, parse_u64};
+use super::escape::unescape_field;
+use super::format::{Directive, Item, LogFormat};
+use super::time::{Timestamp, parse_u64};
 
 /// What one access-log line says, borrowed from the line where possible. `None` is absent or `-`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -85,7 +85,7 @@ impl ParseError {
 const MAX_QUOTED_VALUE: usize = 64;
 
 pub(crate) fn quoted_excerpt(value: &[u8]) -> String {
-    let text = crate::escape::as_logged(value);
+    let text = super::escape::as_logged(value);
     match text.char_indices().nth(MAX_QUOTED_VALUE) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.into_owned(),
@@ -363,7 +363,7 @@ mod tests {
         assert!(!has_literal_at(b"a\"", 1, b"\" \""), "runs past the end");
         assert!(!has_literal_at(b"a", 3, b"x"), "starts past the end");
     }
-    use crate::format::{COMBINED, COMMON, VHOST_COMBINED};
+    use crate::parse::format::{COMBINED, COMMON, VHOST_COMBINED};
 
     fn parse<'a>(format: &str, line: &'a str) -> Result<AccessRecord<'a>, ParseError> {
         LogFormat::compile(format).unwrap().parse(line.as_bytes())

@@ -7,9 +7,9 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use crate::escape::unescape_text;
-use crate::parse::{AccessRecord, ParseError, quoted_excerpt};
-use crate::time::{Timestamp, parse_u64};
+use super::escape::unescape_text;
+use super::line::{AccessRecord, ParseError, quoted_excerpt};
+use super::time::{Timestamp, parse_u64};
 
 #[derive(Deserialize)]
 struct AgentRecord<'a> {

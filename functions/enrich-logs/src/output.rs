@@ -1,7 +1,6 @@
 //! How `enrich-logs` writes documents: NDJSON, or OpenSearch `_bulk` request bodies.
 
-use crate::json::write_json_string;
-use crate::time::{Timestamp, push_padded};
+use enrichment::{Timestamp, write_json_string};
 
 /// The default `--index`: one index per UTC day of `@timestamp`.
 pub const DEFAULT_INDEX: &str = "weblogs-%Y.%m.%d";
@@ -109,6 +108,14 @@ impl OutputFormat {
             out.extend_from_slice(b"}}\n");
         }
     }
+}
+
+/// Appends `value` in decimal, left-padded with zeros to `width` digits.
+fn push_padded(out: &mut Vec<u8>, value: u32, width: usize) {
+    let mut buffer = itoa::Buffer::new();
+    let text = buffer.format(value);
+    out.extend(std::iter::repeat_n(b'0', width.saturating_sub(text.len())));
+    out.extend_from_slice(text.as_bytes());
 }
 
 #[cfg(test)]

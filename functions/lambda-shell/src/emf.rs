@@ -6,11 +6,7 @@
 //! extracts the metrics whether the function logs as text or as JSON.
 //! Specification: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
 
-use crate::config::{ConfigError, Setting};
-use crate::json::write_json_string;
-
-pub const METRICS_NAMESPACE: Setting = Setting { env: "METRICS_NAMESPACE", flag: "" };
-pub const DEFAULT_NAMESPACE: &str = "WeblogEnrichment";
+use enrichment::write_json_string;
 
 /// A metric's unit, as CloudWatch names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,21 +34,6 @@ pub struct MetricsTarget {
 }
 
 impl MetricsTarget {
-    /// `METRICS_NAMESPACE` (default `WeblogEnrichment`) and `AWS_LAMBDA_FUNCTION_NAME`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let namespace = lookup(METRICS_NAMESPACE.env).unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
-        // CloudWatch: 1-255 characters, no leading colon.
-        if namespace.is_empty() || namespace.len() > 255 || namespace.starts_with(':') {
-            return Err(ConfigError::new(
-                METRICS_NAMESPACE,
-                &namespace,
-                "1 to 255 characters, not starting with ':'",
-            ));
-        }
-        let function_name = lookup("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "local".to_owned());
-        Ok(Self { namespace, function_name })
-    }
-
     /// The EMF line for `metrics` at `timestamp_ms`, without a line ending.
     pub fn line(&self, timestamp_ms: i64, metrics: &[(&'static str, f64, Unit)]) -> String {
         let mut out = Vec::with_capacity(256 + metrics.len() * 64);
@@ -113,18 +94,6 @@ mod tests {
                 "RecordsIn": 3.0,
                 "BytesIn": 1024.0,
             })
-        );
-    }
-
-    #[test]
-    fn namespace_setting() {
-        let target = MetricsTarget::from_lookup(|_| None).unwrap();
-        assert_eq!(target.namespace, "WeblogEnrichment");
-        let error =
-            MetricsTarget::from_lookup(|name| (name == "METRICS_NAMESPACE").then(String::new)).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "invalid METRICS_NAMESPACE value \"\": 1 to 255 characters, not starting with ':'"
         );
     }
 }

@@ -1,9 +1,4 @@
-//! Lambda's Kinesis event: the fields the handler uses, read without panicking.
-//!
-//! These are the project's own types rather than `aws_lambda_events`': fuzzing found that its
-//! timestamp decoders can panic on hostile values (an assertion and an unchecked multiplication
-//! inside serde), which would crash the function before the handler runs. A record's `data` stays
-//! base64 text until the handler decodes it, so broken base64 affects that record only.
+//! Lambda's Kinesis event.
 
 use serde::Deserialize;
 

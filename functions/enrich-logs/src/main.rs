@@ -1,4 +1,11 @@
 //! `enrich-logs`: access-log files (or standard input) in, one ECS JSON document per line out.
+//!
+//! Its own here: the flags, the line reader and the output formats. The settings are read by the
+//! same code as the Lambda functions' (`enrichment::settings`), from the flags, which fall back to
+//! the same environment variables.
+
+mod line_reader;
+mod output;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -7,14 +14,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use enrichment::client::TrustedProxies;
-use enrichment::config::{self, ConfigError, GeoIpSettings, KEEP_ORIGINAL, open_geoip, parse_bool};
-use enrichment::enrich::MAX_LINE_BYTES;
-use enrichment::line_reader::LineReader;
-use enrichment::output::{DEFAULT_INDEX, IndexPattern, OutputFormat};
-use enrichment::{
-    Enricher, EnrichmentConfig, EventContext, FormatChoice, IpAnonymization, strip_line_ending,
-};
+use enrichment::settings::{self, EnrichmentConfig, GeoIpSettings, Setting, open_geoip};
+use enrichment::{Enricher, EventContext, MAX_LINE_BYTES};
+
+use crate::line_reader::LineReader;
+use crate::output::{DEFAULT_INDEX, IndexPattern, OutputFormat};
 
 /// Enrich Apache access logs into ECS JSON documents, one per input line, in order.
 ///
@@ -31,11 +35,11 @@ struct Args {
 
     /// GeoIP City database [default: /opt/geoip/GeoLite2-City.mmdb].
     #[arg(long, env = "GEOIP_CITY_DB", value_name = "PATH")]
-    city_db: Option<PathBuf>,
+    city_db: Option<String>,
 
     /// GeoIP ASN database [default: /opt/geoip/GeoLite2-ASN.mmdb, if present].
     #[arg(long, env = "GEOIP_ASN_DB", value_name = "PATH")]
-    asn_db: Option<PathBuf>,
+    asn_db: Option<String>,
 
     /// Start without the City database instead of failing.
     #[arg(long, env = "GEOIP_OPTIONAL", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
@@ -137,25 +141,22 @@ fn run(args: &Args) -> io::Result<()> {
 
 /// Checks every setting and opens the databases before any input is read.
 fn settings(args: &Args) -> Result<(Enricher, OutputFormat), String> {
-    let text = |e: ConfigError| e.to_string();
-    let config = EnrichmentConfig {
-        format: FormatChoice::parse(&args.format).map_err(text)?,
-        anonymization: IpAnonymization::parse(&args.anonymize_ip).map_err(text)?,
-        keep_original: match &args.keep_original {
-            Some(value) => parse_bool(KEEP_ORIGINAL, value).map_err(text)?,
-            None => false,
-        },
-        trusted_proxies: TrustedProxies::parse(args.trusted_proxies.as_deref().unwrap_or(""))
-            .map_err(text)?,
+    // The flags (or their variables), by the variable names the settings code reads.
+    let flags: [(Setting, Option<&String>); 7] = [
+        (settings::LOG_FORMAT, Some(&args.format)),
+        (settings::IP_ANONYMIZATION, Some(&args.anonymize_ip)),
+        (settings::KEEP_ORIGINAL, args.keep_original.as_ref()),
+        (settings::TRUSTED_PROXIES, args.trusted_proxies.as_ref()),
+        (settings::GEOIP_CITY_DB, args.city_db.as_ref()),
+        (settings::GEOIP_ASN_DB, args.asn_db.as_ref()),
+        (settings::GEOIP_OPTIONAL, args.geoip_optional.as_ref()),
+    ];
+    let flag = |name: &str| {
+        flags.iter().find(|(setting, _)| setting.env == name).and_then(|(_, value)| value.cloned())
     };
-    let geoip_settings = GeoIpSettings {
-        city_db: args.city_db.clone(),
-        asn_db: args.asn_db.clone(),
-        optional: match &args.geoip_optional {
-            Some(value) => parse_bool(config::GEOIP_OPTIONAL, value).map_err(text)?,
-            None => false,
-        },
-    };
+    let text = |e: settings::ConfigError| e.to_string();
+    let config = EnrichmentConfig::from_lookup(flag).map_err(text)?;
+    let geoip_settings = GeoIpSettings::from_lookup(flag).map_err(text)?;
     let output = match args.output {
         OutputKind::Ndjson => OutputFormat::Ndjson,
         OutputKind::Bulk => OutputFormat::Bulk(IndexPattern::parse(&args.index).map_err(|e| e.to_string())?),
@@ -171,6 +172,12 @@ fn settings(args: &Args) -> Result<(Enricher, OutputFormat), String> {
         opened.geoip
     };
     Ok((Enricher::new(config, geoip), output))
+}
+
+/// A line without its `\n` or `\r\n`.
+fn strip_line_ending(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// Opens every input up front, so a missing file fails before any output is written.

@@ -1,25 +1,22 @@
-//! The enrichment core both Lambda functions and `enrich-logs` run: one line in, one document out.
+//! The pipeline of one line: parse (stage 1), enrich (stage 2), write the document (stage 3).
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
 use geoip::GeoIp;
 
-use crate::agent_json::{looks_like_json_object, parse_agent_json};
-use crate::anonymize::{truncate, truncate_addresses_in};
-use crate::config::{
+use crate::document::{
+    Enrichment, EventContext, SourceFields, Tags, write_access_document, write_failure_document,
+    write_oversized_document,
+};
+use crate::enrich::{GeoCache, UserAgentParser, truncate, truncate_addresses_in};
+use crate::parse::{
+    AccessRecord, COMBINED, COMMON, LogFormat, ParseError, Timestamp, VHOST_COMBINED, as_logged,
+    looks_like_json_object, parse_agent_json,
+};
+use crate::settings::{
     EnrichmentConfig, FormatChoice, GeoIpSettings, IpAnonymization, StartupError, open_geoip,
 };
-use crate::document::{
-    Enrichment, EventContext, PARSE_FAILURE_TAGS, SourceFields, TRUNCATED_PARSE_FAILURE_TAGS,
-    write_access_document, write_failure_document,
-};
-use crate::escape::as_logged;
-use crate::format::{COMBINED, COMMON, LogFormat, VHOST_COMBINED};
-use crate::geo_cache::GeoCache;
-use crate::parse::{AccessRecord, ParseError};
-use crate::time::Timestamp;
-use crate::user_agent::UserAgentParser;
 
 /// `event.original` of an unreadable record, or of a line over [`MAX_LINE_BYTES`], keeps at most
 /// this many bytes.
@@ -41,6 +38,22 @@ pub struct LineOutcome {
     pub parse_failure: bool,
     /// A global client address the City database does not know; tagged `_geoip_lookup_failure`.
     pub geoip_lookup_failure: bool,
+    /// The document was over the [`DocumentLimit`] and lost its original texts (or all but its time
+    /// and ids); tagged `_truncated`.
+    pub truncated: bool,
+}
+
+/// A size that documents must not exceed (a delivery service's record limit).
+///
+/// A document over it is written again without `event.original` and `user_agent.original`, tagged
+/// `_truncated`; if it is still over, only its time, ids and an `error.message` that says so are
+/// kept. Documents are never rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentLimit {
+    /// The largest document, in bytes.
+    pub max_bytes: usize,
+    /// How the error message names the limit (`Firehose's 1024000-byte record limit`).
+    pub name: String,
 }
 
 /// Turns access-log lines into ECS documents. Built once at start-up, used for every line.
@@ -52,6 +65,7 @@ pub struct Enricher {
     geoip: Option<GeoIp>,
     geo_cache: GeoCache,
     user_agents: UserAgentParser,
+    limit: Option<DocumentLimit>,
 }
 
 impl Enricher {
@@ -65,15 +79,22 @@ impl Enricher {
             geoip,
             geo_cache: GeoCache::new(),
             user_agents: UserAgentParser::new(),
+            limit: None,
         }
     }
 
-    /// The enricher a Lambda function builds at start-up: the enrichment settings and the GeoIP
-    /// databases from the variables `lookup` reads. Returns the warnings to log.
+    /// The enricher built at start-up from the enrichment and GeoIP settings that `lookup` reads
+    /// (see [`crate::settings`]). Returns the warnings to log.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<(Self, Vec<String>), StartupError> {
         let config = EnrichmentConfig::from_lookup(&lookup)?;
         let opened = open_geoip(&GeoIpSettings::from_lookup(&lookup)?)?;
         Ok((Self::new(config, opened.geoip), opened.warnings))
+    }
+
+    /// Keeps every document within `limit`.
+    pub fn with_document_limit(mut self, limit: DocumentLimit) -> Self {
+        self.limit = Some(limit);
+        self
     }
 
     pub fn config(&self) -> &EnrichmentConfig {
@@ -120,49 +141,134 @@ impl Enricher {
         context: &EventContext<'_>,
         out: &mut Vec<u8>,
     ) -> LineOutcome {
+        let start = out.len();
         let original = kept_original(&self.config, data);
-        let timestamp = write_failure_document(out, &original, reason, context, PARSE_FAILURE_TAGS);
-        LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false }
+        let timestamp = write_failure_document(out, Some(&original), reason, context, Tags::PARSE_FAILURE);
+        let outcome =
+            LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false, truncated: false };
+        if !self.over_limit(out.len() - start) {
+            return outcome;
+        }
+        out.truncate(start);
+        let tags = Tags { truncated: true, ..Tags::PARSE_FAILURE };
+        write_failure_document(out, None, reason, context, tags);
+        self.within_limit(out, start, outcome, context)
     }
 
     /// Appends the document for `line` to `out`. Never fails: a line that does not parse becomes a
     /// document with `event.original`, `error.message` and the `_parse_failure` tag.
     pub fn enrich_line(&mut self, line: &[u8], context: &EventContext<'_>, out: &mut Vec<u8>) -> LineOutcome {
+        let start = out.len();
+        let outcome = self.write_line(line, context, out, Originals::Keep);
+        if !self.over_limit(out.len() - start) {
+            return outcome;
+        }
+        out.truncate(start);
+        let outcome = self.write_line(line, context, out, Originals::Drop);
+        self.within_limit(out, start, outcome, context)
+    }
+
+    fn over_limit(&self, document_bytes: usize) -> bool {
+        self.limit.as_ref().is_some_and(|limit| document_bytes > limit.max_bytes)
+    }
+
+    /// The document just written from `start`, without its original texts, or the smallest
+    /// document if it is still over the limit.
+    #[cold]
+    fn within_limit(
+        &self,
+        out: &mut Vec<u8>,
+        start: usize,
+        outcome: LineOutcome,
+        context: &EventContext<'_>,
+    ) -> LineOutcome {
+        let outcome = LineOutcome { truncated: true, ..outcome };
+        let size = out.len() - start;
+        if let Some(limit) = self.limit.as_ref().filter(|limit| size > limit.max_bytes) {
+            out.truncate(start);
+            let reason =
+                format!("document of {size} bytes is over {} even without its original text", limit.name);
+            write_oversized_document(out, outcome.timestamp, &reason, context);
+        }
+        outcome
+    }
+
+    fn write_line(
+        &mut self,
+        line: &[u8],
+        context: &EventContext<'_>,
+        out: &mut Vec<u8>,
+        originals: Originals,
+    ) -> LineOutcome {
+        let truncated = originals == Originals::Drop;
+        let failure_tags = Tags { truncated, ..Tags::PARSE_FAILURE };
         let line = line.strip_prefix(BOM).unwrap_or(line);
         if line.len() > MAX_LINE_BYTES {
             let reason = format!(
                 "line is over the {MAX_LINE_BYTES}-byte line limit; event.original keeps its first {MAX_UNREADABLE_ORIGINAL} bytes"
             );
-            let original = kept_original(&self.config, line);
-            let timestamp =
-                write_failure_document(out, &original, &reason, context, TRUNCATED_PARSE_FAILURE_TAGS);
-            return LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false };
+            let original = (originals == Originals::Keep).then(|| kept_original(&self.config, line));
+            let tags = Tags { truncated: true, ..Tags::PARSE_FAILURE };
+            let timestamp = write_failure_document(out, original.as_deref(), &reason, context, tags);
+            return LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false, truncated };
         }
         let parsed = self.parse_line(line);
         let Self { config, geoip, geo_cache, user_agents, .. } = self;
         let record = match parsed {
             Ok(record) => record,
             Err(error) => {
-                let original = original_text(config, line);
-                let timestamp =
-                    write_failure_document(out, &original, &error.to_string(), context, PARSE_FAILURE_TAGS);
-                return LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false };
+                let original = (originals == Originals::Keep).then(|| original_text(config, line));
+                let timestamp = write_failure_document(
+                    out,
+                    original.as_deref(),
+                    &error.to_string(),
+                    context,
+                    failure_tags,
+                );
+                return LineOutcome {
+                    timestamp,
+                    parse_failure: true,
+                    geoip_lookup_failure: false,
+                    truncated,
+                };
             }
         };
-        let mut enrichment = Enrichment::default();
+        let mut enrichment =
+            Enrichment { tags: Tags { truncated, ..Tags::default() }, ..Enrichment::default() };
         if let Some(logged) = record.remote_host.as_deref().or(record.remote_addr.as_deref()) {
             let (source, lookup_failure) =
                 source(config, geoip.as_ref(), geo_cache, logged, record.forwarded_for.as_deref());
             enrichment.source = Some(source);
-            enrichment.geoip_lookup_failure = lookup_failure;
+            enrichment.tags.geoip_lookup_failure = lookup_failure;
         }
+        let mut without_original = Vec::new();
         if let Some(agent) = record.user_agent.as_deref() {
-            enrichment.user_agent = Some(user_agents.fragment(agent));
+            enrichment.user_agent = match originals {
+                Originals::Keep => Some(user_agents.fragment(agent)),
+                Originals::Drop => {
+                    user_agents.fragment_without_original(agent, &mut without_original);
+                    Some(&without_original).filter(|json| !json.is_empty()).map(Vec::as_slice)
+                }
+            };
         }
-        let original = config.keep_original.then(|| original_text(config, line));
+        let original =
+            (config.keep_original && originals == Originals::Keep).then(|| original_text(config, line));
         let timestamp = write_access_document(out, &record, &enrichment, context, original.as_deref());
-        LineOutcome { timestamp, parse_failure: false, geoip_lookup_failure: enrichment.geoip_lookup_failure }
+        LineOutcome {
+            timestamp,
+            parse_failure: false,
+            geoip_lookup_failure: enrichment.tags.geoip_lookup_failure,
+            truncated,
+        }
     }
+}
+
+/// Whether a document keeps its original texts (`event.original`, `user_agent.original`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Originals {
+    Keep,
+    /// Left out to bring a document under the [`DocumentLimit`].
+    Drop,
 }
 
 /// At most [`MAX_UNREADABLE_ORIGINAL`] bytes of `data` as `event.original` text.

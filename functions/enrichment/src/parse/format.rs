@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::time::EpochUnit;
+use super::time::EpochUnit;
 
 /// What a field of the line feeds in the document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

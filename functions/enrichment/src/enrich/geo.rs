@@ -15,8 +15,7 @@ use std::sync::Arc;
 use foldhash::fast::RandomState;
 use geoip::{GeoIp, Location, RecordRef};
 
-use crate::json::ObjectWriter;
-use crate::key;
+use crate::document::{ObjectWriter, schema};
 
 pub const CACHE_CAPACITY: usize = 16_384;
 /// Each address holds its records' fragments, so this also bounds what clearing the record
@@ -145,11 +144,11 @@ fn write_as(record: &RecordRef<'_>) -> Fragment {
     let Some(info) = record.as_info() else { return Some(Arc::default()) };
     Some(Arc::from(object(|doc| {
         if let Some(number) = info.number {
-            doc.number(key!("number"), u64::from(number));
+            doc.number(schema::NUMBER, u64::from(number));
         }
         if let Some(name) = info.organization {
-            doc.open(key!("organization"));
-            doc.string(key!("name"), name);
+            doc.open(schema::ORGANIZATION);
+            doc.string(schema::NAME, name);
             doc.close();
         }
     })))
@@ -172,24 +171,24 @@ fn write_location(doc: &mut ObjectWriter<'_>, geo: &Location<'_>) {
         _ => None,
     };
     for (key, value) in [
-        (key!("continent_code"), geo.continent_code),
-        (key!("continent_name"), geo.continent_name),
-        (key!("country_iso_code"), geo.country_iso_code),
-        (key!("country_name"), geo.country_name),
-        (key!("region_iso_code"), region_iso_code.as_deref()),
-        (key!("region_name"), geo.region_name),
-        (key!("city_name"), geo.city_name),
-        (key!("postal_code"), geo.postal_code),
-        (key!("timezone"), geo.timezone),
+        (schema::CONTINENT_CODE, geo.continent_code),
+        (schema::CONTINENT_NAME, geo.continent_name),
+        (schema::COUNTRY_ISO_CODE, geo.country_iso_code),
+        (schema::COUNTRY_NAME, geo.country_name),
+        (schema::REGION_ISO_CODE, region_iso_code.as_deref()),
+        (schema::REGION_NAME, geo.region_name),
+        (schema::CITY_NAME, geo.city_name),
+        (schema::POSTAL_CODE, geo.postal_code),
+        (schema::TIMEZONE, geo.timezone),
     ] {
         if let Some(value) = value {
             doc.string(key, value);
         }
     }
     if let Some((lat, lon)) = geo.coordinates {
-        doc.open(key!("location"));
-        doc.float(key!("lat"), lat);
-        doc.float(key!("lon"), lon);
+        doc.open(schema::LOCATION);
+        doc.float(schema::LAT, lat);
+        doc.float(schema::LON, lon);
         doc.close();
     }
 }

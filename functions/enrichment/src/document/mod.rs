@@ -1,0 +1,13 @@
+//! Stage 3, the output: the ECS schema (every field name once), a streaming JSON object writer,
+//! and the documents written with them.
+
+mod json;
+pub mod schema;
+mod writer;
+
+pub(crate) use json::ObjectWriter;
+pub use json::{Key, write_json_string};
+pub use writer::EventContext;
+pub(crate) use writer::{
+    Enrichment, SourceFields, Tags, write_access_document, write_failure_document, write_oversized_document,
+};

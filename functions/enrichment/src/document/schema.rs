@@ -1,0 +1,142 @@
+//! The document's schema: every ECS field name, tag and constant value, written once.
+//!
+//! Names are [`Key`]s, one per distinct member name (`name` serves `user.name`,
+//! `user_agent.name`, `user_agent.os.name`, ...). The writer, the GeoIP and user-agent fragment
+//! caches and the truncation of oversized documents all write through these constants, and
+//! [`FIELDS`] lists every leaf field a document can carry, which the tests hold the OpenSearch
+//! index template to.
+
+use super::json::{Key, key};
+
+// Top-level members.
+pub const TIMESTAMP: Key = key!("@timestamp");
+pub const SOURCE: Key = key!("source");
+pub const USER: Key = key!("user");
+pub const HTTP: Key = key!("http");
+pub const URL: Key = key!("url");
+pub const USER_AGENT: Key = key!("user_agent");
+pub const DESTINATION: Key = key!("destination");
+pub const EVENT: Key = key!("event");
+pub const ERROR: Key = key!("error");
+pub const TAGS: Key = key!("tags");
+
+// Nested objects.
+pub const GEO: Key = key!("geo");
+pub const AS: Key = key!("as");
+pub const ORGANIZATION: Key = key!("organization");
+pub const REQUEST: Key = key!("request");
+pub const RESPONSE: Key = key!("response");
+pub const BODY: Key = key!("body");
+pub const OS: Key = key!("os");
+pub const DEVICE: Key = key!("device");
+pub const LOCATION: Key = key!("location");
+
+// Leaf members.
+pub const ADDRESS: Key = key!("address");
+pub const IP: Key = key!("ip");
+pub const DOMAIN: Key = key!("domain");
+pub const CONTINENT_CODE: Key = key!("continent_code");
+pub const CONTINENT_NAME: Key = key!("continent_name");
+pub const COUNTRY_ISO_CODE: Key = key!("country_iso_code");
+pub const COUNTRY_NAME: Key = key!("country_name");
+pub const REGION_ISO_CODE: Key = key!("region_iso_code");
+pub const REGION_NAME: Key = key!("region_name");
+pub const CITY_NAME: Key = key!("city_name");
+pub const POSTAL_CODE: Key = key!("postal_code");
+pub const TIMEZONE: Key = key!("timezone");
+pub const LAT: Key = key!("lat");
+pub const LON: Key = key!("lon");
+pub const NUMBER: Key = key!("number");
+pub const NAME: Key = key!("name");
+pub const METHOD: Key = key!("method");
+pub const REFERRER: Key = key!("referrer");
+pub const BYTES: Key = key!("bytes");
+/// `http.request.line`: the one non-ECS field, for request lines that are not `METHOD TARGET`.
+pub const LINE: Key = key!("line");
+pub const VERSION: Key = key!("version");
+pub const STATUS_CODE: Key = key!("status_code");
+pub const ORIGINAL: Key = key!("original");
+pub const PATH: Key = key!("path");
+pub const QUERY: Key = key!("query");
+pub const EXTENSION: Key = key!("extension");
+pub const PORT: Key = key!("port");
+pub const DATASET: Key = key!("dataset");
+pub const ID: Key = key!("id");
+pub const DURATION: Key = key!("duration");
+pub const MESSAGE: Key = key!("message");
+
+/// `event.dataset` of every document.
+pub const DATASET_VALUE: &str = "apache.access";
+
+/// The line did not match its format (or could not be read at all).
+pub const TAG_PARSE_FAILURE: &str = "_parse_failure";
+/// A global client address that the City database has no record for.
+pub const TAG_GEOIP_LOOKUP_FAILURE: &str = "_geoip_lookup_failure";
+/// Something was left out to respect a size limit (the line, or the document's original texts).
+pub const TAG_TRUNCATED: &str = "_truncated";
+
+/// Every leaf field a document can carry, as the path of keys that leads to it. `source.geo.location`
+/// is a leaf: a `{lat, lon}` geo point.
+pub const FIELDS: &[&[Key]] = &[
+    &[TIMESTAMP],
+    &[SOURCE, ADDRESS],
+    &[SOURCE, IP],
+    &[SOURCE, DOMAIN],
+    &[SOURCE, GEO, CONTINENT_CODE],
+    &[SOURCE, GEO, CONTINENT_NAME],
+    &[SOURCE, GEO, COUNTRY_ISO_CODE],
+    &[SOURCE, GEO, COUNTRY_NAME],
+    &[SOURCE, GEO, REGION_ISO_CODE],
+    &[SOURCE, GEO, REGION_NAME],
+    &[SOURCE, GEO, CITY_NAME],
+    &[SOURCE, GEO, POSTAL_CODE],
+    &[SOURCE, GEO, TIMEZONE],
+    &[SOURCE, GEO, LOCATION],
+    &[SOURCE, AS, NUMBER],
+    &[SOURCE, AS, ORGANIZATION, NAME],
+    &[USER, NAME],
+    &[HTTP, REQUEST, METHOD],
+    &[HTTP, REQUEST, REFERRER],
+    &[HTTP, REQUEST, BYTES],
+    &[HTTP, REQUEST, LINE],
+    &[HTTP, VERSION],
+    &[HTTP, RESPONSE, STATUS_CODE],
+    &[HTTP, RESPONSE, BODY, BYTES],
+    &[URL, ORIGINAL],
+    &[URL, PATH],
+    &[URL, QUERY],
+    &[URL, EXTENSION],
+    &[USER_AGENT, ORIGINAL],
+    &[USER_AGENT, NAME],
+    &[USER_AGENT, VERSION],
+    &[USER_AGENT, OS, NAME],
+    &[USER_AGENT, OS, VERSION],
+    &[USER_AGENT, DEVICE, NAME],
+    &[DESTINATION, DOMAIN],
+    &[DESTINATION, PORT],
+    &[EVENT, DATASET],
+    &[EVENT, ID],
+    &[EVENT, DURATION],
+    &[EVENT, ORIGINAL],
+    &[ERROR, MESSAGE],
+    &[TAGS],
+];
+
+/// The dotted paths of [`FIELDS`] (`source.geo.city_name`), in the order a document has them.
+pub fn field_paths() -> impl Iterator<Item = String> {
+    FIELDS.iter().map(|path| path.iter().map(Key::name).collect::<Vec<_>>().join("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_distinct_and_dotted() {
+        let paths: Vec<String> = field_paths().collect();
+        let distinct: std::collections::BTreeSet<&String> = paths.iter().collect();
+        assert_eq!(distinct.len(), paths.len());
+        assert_eq!(paths[0], "@timestamp");
+        assert!(paths.contains(&"source.as.organization.name".to_owned()));
+    }
+}

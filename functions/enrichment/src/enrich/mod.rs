@@ -1,0 +1,12 @@
+//! Stage 2, what the line does not say: the client behind trusted proxies, its anonymized form,
+//! its location and network (GeoIP, as cached JSON fragments) and what its user agent is.
+
+mod anonymize;
+mod client;
+mod geo;
+mod user_agent;
+
+pub use anonymize::{truncate, truncate_addresses_in};
+pub use client::TrustedProxies;
+pub use geo::GeoCache;
+pub use user_agent::UserAgentParser;

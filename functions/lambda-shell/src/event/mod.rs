@@ -1,0 +1,12 @@
+//! The events Lambda hands the functions: the fields the handlers use, read without panicking.
+//!
+//! These are the project's own types rather than `aws_lambda_events`': fuzzing found that its
+//! timestamp decoders can panic on hostile values (an assertion and an unchecked multiplication
+//! inside serde), which would crash the function before the handler runs. A record's `data` stays
+//! base64 text until the handler decodes it, so broken base64 fails that record only.
+
+mod firehose;
+mod kinesis;
+
+pub use firehose::{FirehoseRecord, TransformationRequest};
+pub use kinesis::{KinesisEvent, KinesisEventRecord, KinesisRecord};

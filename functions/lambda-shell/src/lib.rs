@@ -1,0 +1,21 @@
+//! What both Lambda functions share around the enrichment core: the events Lambda sends
+//! ([`event`]), what a record may hold ([`records`]: plain lines, CloudWatch Logs envelopes,
+//! [`kpl`] aggregates), every setting read from the environment in one place ([`settings`]), one
+//! invocation summary that yields the INFO and the EMF line ([`invocation_summary!`], [`emf`]),
+//! and the runtime loop ([`start`], [`run`]).
+//!
+//! A function is then a [`Handler`]: decode the event, run the core, answer or deliver.
+
+pub mod emf;
+pub mod event;
+pub mod kpl;
+pub mod records;
+mod runtime;
+pub mod settings;
+mod summary;
+
+pub use runtime::{Handler, init_tracing, run, start};
+pub use settings::{DeliverySettings, RetryPolicy, Settings};
+pub use summary::InvocationSummary;
+#[doc(hidden)]
+pub use tracing;

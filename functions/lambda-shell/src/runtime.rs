@@ -1,0 +1,78 @@
+//! What every function's `main` does, written once: start-up (settings, databases, warnings and
+//! configuration errors logged) and the invocation loop (handle, then one INFO line and one EMF
+//! line per invocation).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use enrichment::{StartupError, Timestamp};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+
+use crate::emf::MetricsTarget;
+use crate::summary::InvocationSummary;
+
+/// A function's handler: one event in, one response and a summary out. It never fails: what
+/// cannot be processed is in the response (a `ProcessingFailed` record, a batch item failure).
+pub trait Handler: Send + 'static {
+    type Event: DeserializeOwned + Send;
+    type Response: Serialize + Send;
+    type Summary: InvocationSummary;
+
+    /// Handles one event; `deadline` is when Lambda stops the invocation.
+    fn handle(
+        &mut self,
+        event: &Self::Event,
+        deadline: SystemTime,
+    ) -> impl Future<Output = (Self::Response, Self::Summary)>;
+
+    /// Where the EMF metrics go.
+    fn metrics_target(&self) -> &MetricsTarget;
+}
+
+/// Logs through `tracing` as JSON when the function's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`),
+/// as text otherwise.
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// Builds the handler once, before the first invocation, from the environment: `build` reads the
+/// settings through the lookup it is given and returns warnings to log. A configuration error is
+/// logged at ERROR and returned, which stops the function.
+pub fn start<H>(
+    build: impl FnOnce(&dyn Fn(&str) -> Option<String>) -> Result<(H, Vec<String>), StartupError>,
+) -> Result<H, StartupError> {
+    let environment = |name: &str| std::env::var(name).ok();
+    let (handler, warnings) = build(&environment).inspect_err(|error| {
+        tracing::error!(%error, "configuration error: the function cannot start");
+    })?;
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    Ok(handler)
+}
+
+/// Runs the Lambda runtime loop: each event to `handler`, then its summary logged (INFO) and its
+/// metrics written to stdout (EMF), where CloudWatch Logs extracts them.
+pub async fn run<H: Handler>(handler: H) -> Result<(), Error> {
+    // Lambda sends one event at a time: the lock is never contended.
+    let handler = Arc::new(Mutex::new(handler));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<H::Event>| {
+        let handler = Arc::clone(&handler);
+        async move {
+            let mut handler = handler.lock().await;
+            let started = Instant::now();
+            let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+            let (response, summary) = handler.handle(&event.payload, deadline).await;
+            let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+            summary.log(duration_ms);
+            let now_ms = Timestamp::now().unix_millis();
+            println!("{}", handler.metrics_target().line(now_ms, &summary.metrics(duration_ms)));
+            Ok::<H::Response, Error>(response)
+        }
+    }))
+    .await
+}
