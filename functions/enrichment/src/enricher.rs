@@ -409,4 +409,69 @@ mod tests {
         assert_eq!(outcome.timestamp.unix_millis(), 1_000);
         assert_eq!(doc["@timestamp"], "1970-01-01T00:00:01.000Z");
     }
+
+    /// Documents over the limit lose their original texts first, then all but time and ids, and
+    /// say so in their tags; under the limit nothing changes.
+    #[test]
+    fn documents_over_the_limit_shrink_in_two_steps() {
+        let context =
+            EventContext { event_id: Some("id-1"), received_at: Timestamp::from_unix_millis(1_000).unwrap() };
+        let limited = |max_bytes| {
+            let config = EnrichmentConfig { keep_original: true, ..EnrichmentConfig::default() };
+            Enricher::new(config, None)
+                .with_document_limit(DocumentLimit { max_bytes, name: "the test's limit".into() })
+        };
+        let agent = format!("curl/8.5.0 {}", "\u{1}".repeat(2_000));
+        let line = format!(
+            r#"81.2.69.142 - - [21/Nov/2026:05:00:36 +0000] "GET /a.html HTTP/1.1" 200 5 "-" "{agent}""#
+        );
+        let write = |enricher: &mut Enricher, line: &str| {
+            let mut out = b"before".to_vec();
+            let outcome = enricher.enrich_line(line.as_bytes(), &context, &mut out);
+            assert!(out.starts_with(b"before"), "what the buffer held is kept");
+            (outcome, serde_json::from_slice::<Value>(&out[6..]).unwrap(), out.len() - 6)
+        };
+
+        let (outcome, whole, size) = write(&mut limited(1 << 20), &line);
+        assert!(!outcome.truncated && size > 12_000, "{size}");
+        assert_eq!(whole["user_agent"]["original"], agent.as_str());
+
+        let (outcome, shortened, size) = write(&mut limited(2_000), &line);
+        assert!(outcome.truncated && size <= 2_000, "{size}");
+        assert_eq!(shortened["tags"], json!(["_truncated"]));
+        assert_eq!(
+            shortened["user_agent"],
+            json!({"name": "HTTP Library", "version": "curl", "device": {"name": "Other"}})
+        );
+        assert!(shortened["event"].get("original").is_none());
+        let mut expected = whole.clone();
+        expected["event"].as_object_mut().unwrap().remove("original");
+        expected["user_agent"].as_object_mut().unwrap().remove("original");
+        expected["tags"] = json!(["_truncated"]);
+        assert_eq!(shortened, expected, "everything else is kept");
+
+        let (outcome, minimal, size) = write(&mut limited(150), &line);
+        assert!(outcome.truncated && size <= 250, "{size}");
+        assert_eq!(
+            minimal,
+            json!({
+                "@timestamp": "2026-11-21T05:00:36.000Z",
+                "event": {"dataset": "apache.access", "id": "id-1"},
+                "error": {"message": format!("document of {} bytes is over the test's limit even without its original text", shortened.to_string().len())},
+                "tags": ["_truncated"],
+            })
+        );
+
+        // A line that does not parse keeps its reason and both tags; an unreadable record too.
+        let (outcome, failure, _) = write(&mut limited(300), &"\u{1}".repeat(500));
+        assert!(outcome.truncated && outcome.parse_failure);
+        assert_eq!(failure["tags"], json!(["_parse_failure", "_truncated"]));
+        assert!(failure["event"].get("original").is_none() && failure["error"]["message"].is_string());
+        let mut out = Vec::new();
+        let outcome = limited(300).write_unreadable_record(&[0xff; 500], "not text", &context, &mut out);
+        let unreadable: Value = serde_json::from_slice(&out).unwrap();
+        assert!(outcome.truncated && out.len() <= 300);
+        assert_eq!(unreadable["tags"], json!(["_parse_failure", "_truncated"]));
+        assert_eq!(unreadable["error"]["message"], "not text");
+    }
 }
