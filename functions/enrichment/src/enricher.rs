@@ -14,9 +14,7 @@ use crate::parse::{
     AccessRecord, COMBINED, COMMON, LogFormat, ParseError, Timestamp, VHOST_COMBINED, as_logged,
     looks_like_json_object, parse_agent_json,
 };
-use crate::settings::{
-    EnrichmentConfig, FormatChoice, GeoIpSettings, IpAnonymization, StartupError, open_geoip,
-};
+use crate::settings::{EnrichmentConfig, FormatChoice, IpAnonymization};
 
 /// `event.original` of an unreadable record, or of a line over [`MAX_LINE_BYTES`], keeps at most
 /// this many bytes.
@@ -81,14 +79,6 @@ impl Enricher {
             user_agents: UserAgentParser::new(),
             limit: None,
         }
-    }
-
-    /// The enricher built at start-up from the enrichment and GeoIP settings that `lookup` reads
-    /// (see [`crate::settings`]). Returns the warnings to log.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<(Self, Vec<String>), StartupError> {
-        let config = EnrichmentConfig::from_lookup(&lookup)?;
-        let opened = open_geoip(&GeoIpSettings::from_lookup(&lookup)?)?;
-        Ok((Self::new(config, opened.geoip), opened.warnings))
     }
 
     /// Keeps every document within `limit`.
