@@ -24,6 +24,9 @@ pub const MAX_UNREADABLE_ORIGINAL: usize = 64 * 1024;
 /// request line is at most 8 KiB), and the cap bounds the work and memory a line can cost.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 
+/// What `auto` tries, in this order.
+const BUILTIN_NAMES: [&str; 3] = ["combined", "vhost_combined", "common"];
+
 /// A UTF-8 byte order mark, which editors put at the start of a file.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -102,19 +105,23 @@ impl Enricher {
             FormatChoice::KinesisAgentJson => parse_agent_json(line),
             FormatChoice::Auto if looks_like_json_object(line) => parse_agent_json(line),
             FormatChoice::Auto => {
-                let mut furthest: Option<ParseError> = None;
-                for format in &self.builtins {
+                let mut furthest: Option<(ParseError, &str)> = None;
+                for (format, name) in self.builtins.iter().zip(BUILTIN_NAMES) {
                     match format.parse(line) {
                         Ok(record) => return Ok(record),
-                        Err(error) if furthest.as_ref().is_none_or(|f| error.progress() > f.progress()) => {
-                            furthest = Some(error);
+                        Err(error)
+                            if furthest.as_ref().is_none_or(|(f, _)| error.progress() > f.progress()) =>
+                        {
+                            furthest = Some((error, name));
                         }
                         Err(_) => {}
                     }
                 }
-                let error = furthest.unwrap_or_else(|| ParseError::Other("empty line".into()));
+                let (error, closest) =
+                    furthest.unwrap_or_else(|| (ParseError::Other("empty line".into()), BUILTIN_NAMES[0]));
                 Err(ParseError::Other(format!(
-                    "line matches none of combined, vhost_combined, common: {error}"
+                    "line matches none of combined, vhost_combined, common (closest: {closest}: {error}); \
+                     for another format set LOG_FORMAT (--format) to the server's LogFormat"
                 )))
             }
         }
@@ -349,7 +356,7 @@ mod tests {
             json!({
                 "@timestamp": "1970-01-01T00:00:01.000Z",
                 "event": {"dataset": "apache.access", "id": "49590338271490256608559692538361571095921575989136588898", "original": "not a log line"},
-                "error": {"message": "line matches none of combined, vhost_combined, common: expected `[` opening the time at byte 10"},
+                "error": {"message": "line matches none of combined, vhost_combined, common (closest: combined: expected `[` opening the time at byte 10); for another format set LOG_FORMAT (--format) to the server's LogFormat"},
                 "tags": ["_parse_failure"],
             })
         );
@@ -360,7 +367,35 @@ mod tests {
         let line = r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 x"#;
         let (_, doc) = enrich(EnrichmentConfig::default(), line);
         let message = doc["error"]["message"].as_str().unwrap();
-        assert!(message.ends_with(r#"invalid %b value "x" at byte 62: expected a byte count"#), "{message}");
+        assert!(
+            message.contains(r#"(closest: common: invalid %b value "x" at byte 62: expected a byte count)"#),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn fields_appended_to_combined_are_read_past() {
+        let head = r#"81.2.69.142 - - [21/Nov/2026:05:00:36 +0000] "GET / HTTP/1.1" 200 5 "-" "Mozilla/5.0 (X11) Firefox/15.0a2""#;
+        for (name, trailing) in [
+            ("a quoted field", r#" "-""#),
+            ("X-Forwarded-For", r#" "203.0.113.7, 10.0.0.2""#),
+            ("an unquoted field", " 545"),
+            ("several", r#" "-" 545 www.example.test "a \"q\" b""#),
+        ] {
+            for config in [EnrichmentConfig::default(), with_format("combined")] {
+                let (outcome, doc) = enrich(config, &format!("{head}{trailing}"));
+                assert!(!outcome.parse_failure, "{name}: {doc}");
+                assert_eq!(doc["user_agent"]["original"], "Mozilla/5.0 (X11) Firefox/15.0a2", "{name}");
+            }
+        }
+        // Not fields: a quote in a word, a doubled space, an unclosed quote.
+        for trailing in [r#" a"b"#, r#"  545"#, r#" "open"#] {
+            let (outcome, doc) = enrich(with_format("combined"), &format!("{head}{trailing}"));
+            assert!(
+                outcome.parse_failure || doc["user_agent"]["original"] != "Mozilla/5.0 (X11) Firefox/15.0a2",
+                "{trailing}: {doc}"
+            );
+        }
     }
 
     #[test]
@@ -453,7 +488,7 @@ mod tests {
         );
 
         // A line that does not parse keeps its reason and both tags; an unreadable record too.
-        let (outcome, failure, _) = write(&mut limited(300), &"\u{1}".repeat(500));
+        let (outcome, failure, _) = write(&mut limited(1_000), &"\u{1}".repeat(500));
         assert!(outcome.truncated && outcome.parse_failure);
         assert_eq!(failure["tags"], json!(["_parse_failure", "_truncated"]));
         assert!(failure["event"].get("original").is_none() && failure["error"]["message"].is_string());

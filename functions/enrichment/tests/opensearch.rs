@@ -88,7 +88,7 @@ fn lines_of(relative: &str) -> Vec<Vec<u8>> {
 }
 
 /// Every kind of document the enrichment writes: each captured Apache format (with the demo GeoIP
-/// data, so location and network fields appear), the sample log with anonymization and kept
+/// data, so location and network fields appear), the less common formats, the sample log with anonymization and kept
 /// originals, hostnames in `%h`, the hostile corpus (parse failures included) and unreadable records.
 fn all_documents() -> Vec<Value> {
     let context = EventContext {
@@ -110,6 +110,23 @@ fn all_documents() -> Vec<Value> {
             EnrichmentConfig { format: FormatChoice::parse(format).unwrap(), ..EnrichmentConfig::default() };
         let mut enricher = Enricher::new(config, Some(demo_geoip()));
         for line in lines_of(&format!("tests/data/{name}.log")) {
+            write(&mut enricher, &line);
+        }
+    }
+
+    // The less common formats (strftime times, mod_ssl's TLS fields, ...): name, where, format.
+    let formats = std::fs::read_to_string(repo("tests/data/formats/logformats.tsv")).unwrap();
+    for columns in formats
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+    {
+        let config = EnrichmentConfig {
+            format: FormatChoice::parse(columns[2]).unwrap(),
+            ..EnrichmentConfig::default()
+        };
+        let mut enricher = Enricher::new(config, Some(demo_geoip()));
+        for line in lines_of(&format!("tests/data/formats/{}.log", columns[0])) {
             write(&mut enricher, &line);
         }
     }

@@ -18,6 +18,7 @@ pub const USER_AGENT: Key = key!("user_agent");
 pub const DESTINATION: Key = key!("destination");
 pub const EVENT: Key = key!("event");
 pub const ERROR: Key = key!("error");
+pub const TLS: Key = key!("tls");
 pub const TAGS: Key = key!("tags");
 
 // Nested objects.
@@ -64,6 +65,8 @@ pub const DATASET: Key = key!("dataset");
 pub const ID: Key = key!("id");
 pub const DURATION: Key = key!("duration");
 pub const MESSAGE: Key = key!("message");
+pub const VERSION_PROTOCOL: Key = key!("version_protocol");
+pub const CIPHER: Key = key!("cipher");
 
 /// `event.dataset` of every document.
 pub const DATASET_VALUE: &str = "apache.access";
@@ -114,6 +117,9 @@ pub const FIELDS: &[&[Key]] = &[
     &[USER_AGENT, DEVICE, NAME],
     &[DESTINATION, DOMAIN],
     &[DESTINATION, PORT],
+    &[TLS, VERSION_PROTOCOL],
+    &[TLS, VERSION],
+    &[TLS, CIPHER],
     &[EVENT, DATASET],
     &[EVENT, ID],
     &[EVENT, DURATION],

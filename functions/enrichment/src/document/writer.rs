@@ -150,6 +150,22 @@ pub fn write_access_document(
     }
     doc.close();
 
+    doc.open(schema::TLS);
+    if let Some(protocol) = record.tls_protocol.as_deref() {
+        // `TLSv1.3` ─▶ `tls` and `1.3`, as ECS splits it.
+        match protocol.split_once('v') {
+            Some((name, version)) if !name.is_empty() && !version.is_empty() => {
+                doc.string(schema::VERSION_PROTOCOL, &name.to_ascii_lowercase());
+                doc.string(schema::VERSION, version);
+            }
+            _ => doc.string(schema::VERSION_PROTOCOL, protocol),
+        }
+    }
+    if let Some(cipher) = record.tls_cipher.as_deref() {
+        doc.string(schema::CIPHER, cipher);
+    }
+    doc.close();
+
     doc.open(schema::EVENT);
     doc.string(schema::DATASET, schema::DATASET_VALUE);
     if let Some(id) = context.event_id {

@@ -3,10 +3,12 @@
 //! The directives are mod_log_config's. Those the document uses are mapped to a [`Directive`];
 //! the rest (`%A`, `%P`, `%X`, `%{NAME}o`, `%{NAME}e`, ...) are matched and skipped, so any format a
 //! server really writes can be read. Condition modifiers (`%400,501{User-agent}i`, `%!200s`) are
-//! accepted and ignored: when they do not hold, Apache writes `-`, which is an absent value anyway.
+//! accepted, in any order with `<`, `>` and the `{argument}`, and ignored: when they do not hold,
+//! Apache writes `-`, which is an absent value anyway.
 
 use std::fmt;
 
+use super::strftime::TimePattern;
 use super::time::EpochUnit;
 
 /// What a field of the line feeds in the document.
@@ -20,10 +22,16 @@ pub enum Directive {
     RemoteUser,
     /// `%t`: `[dd/Mon/yyyy:HH:MM:SS +zzzz]`, brackets included.
     Time,
+    /// `%t` with a condition (`%200t`): the same, or `-` when the condition did not hold.
+    ConditionalTime,
     /// `%{%d/%b/%Y:%H:%M:%S %z}t`: the same text without brackets.
     TimeUnbracketed,
     /// `%{sec}t`, `%{msec}t`, `%{usec}t`.
     EpochTime(EpochUnit),
+    /// `%{msec_frac}t`, `%{usec_frac}t`: the fraction of the second that another `%{..}t` gives.
+    TimeFraction(EpochUnit),
+    /// `%{FORMAT}t` with strftime conversions: the index of its pattern in the format.
+    TimeFormat(u8),
     /// `%r`: the first line of the request.
     RequestLine,
     /// `%>s`: the final status.
@@ -62,6 +70,10 @@ pub enum Directive {
     UserAgent,
     /// `%{X-Forwarded-For}i`.
     ForwardedFor,
+    /// mod_ssl's `%{SSL_PROTOCOL}x`: `TLSv1.3`, `SSLv3`.
+    TlsProtocol,
+    /// mod_ssl's `%{SSL_CIPHER}x`: the OpenSSL cipher name.
+    TlsCipher,
     /// Any other request header: its value may be a comma-and-space list.
     OtherRequestHeader,
     /// Matched and not used.
@@ -79,6 +91,7 @@ pub enum Item {
 #[derive(Clone, Debug)]
 pub struct LogFormat {
     items: Vec<Item>,
+    time_patterns: Vec<TimePattern>,
     source: String,
 }
 
@@ -96,7 +109,8 @@ pub const VHOST_COMBINED: &str = r#"%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" 
 
 impl LogFormat {
     pub fn compile(source: &str) -> Result<Self, FormatError> {
-        let pieces = tokenize(source.as_bytes())?;
+        let mut time_patterns = Vec::new();
+        let pieces = tokenize(source.as_bytes(), &mut time_patterns)?;
         let mut items: Vec<Item> = Vec::with_capacity(pieces.len());
         for (index, piece) in pieces.iter().enumerate() {
             match piece {
@@ -104,11 +118,15 @@ impl LogFormat {
                 Piece::Field { directive, position } => {
                     if let Some(Piece::Field { directive: previous, .. }) =
                         index.checked_sub(1).map(|i| &pieces[i])
-                        && !matches!(previous, Directive::Time)
+                        && !splittable(*previous, *directive)
                     {
                         return Err(FormatError {
                             position: *position,
-                            reason: "two fields with nothing between them cannot be told apart".into(),
+                            reason:
+                                "two fields with nothing between them cannot be told apart: put a literal \
+                                     such as a space between them (only %U%q and a field right after %t can \
+                                     be split)"
+                                    .into(),
                         });
                     }
                     let after_quote = matches!(index.checked_sub(1).map(|i| &pieces[i]), Some(Piece::Literal(l)) if l.ends_with(b"\""));
@@ -121,11 +139,22 @@ impl LogFormat {
         if !items.iter().any(|item| matches!(item, Item::Field { .. })) {
             return Err(FormatError { position: 0, reason: "the format has no % directive".into() });
         }
-        Ok(Self { items, source: source.to_owned() })
+        Ok(Self { items, time_patterns, source: source.to_owned() })
     }
 
     pub fn items(&self) -> &[Item] {
         &self.items
+    }
+
+    /// Whether the format ends with a quoted field (combined's `"%{User-Agent}i"`): fields appended
+    /// to it on a line are read past, not a mismatch.
+    pub(super) fn ends_with_quoted_field(&self) -> bool {
+        matches!(self.items.as_slice(), [.., Item::Field { quoted: true, .. }, Item::Literal(last)] if **last == *b"\"")
+    }
+
+    /// The strftime pattern of a [`Directive::TimeFormat`].
+    pub(super) fn time_pattern(&self, index: u8) -> &TimePattern {
+        &self.time_patterns[usize::from(index)]
     }
 
     pub fn source(&self) -> &str {
@@ -139,12 +168,28 @@ impl fmt::Display for LogFormat {
     }
 }
 
+/// Whether a field can follow another with nothing between them: `%t` is its own `[...]`, a
+/// strftime `%{..}t` is read by its layout, a fraction of a second has a fixed width, and
+/// `%q` is empty or starts with `?`, which ends a `%U` before it.
+fn splittable(previous: Directive, next: Directive) -> bool {
+    matches!(
+        (previous, next),
+        (
+            Directive::Time
+                | Directive::ConditionalTime
+                | Directive::TimeFormat(_)
+                | Directive::TimeFraction(_),
+            _
+        ) | (Directive::UrlPath, Directive::QueryString)
+    )
+}
+
 enum Piece {
     Literal(Vec<u8>),
     Field { directive: Directive, position: usize },
 }
 
-fn tokenize(format: &[u8]) -> Result<Vec<Piece>, FormatError> {
+fn tokenize(format: &[u8], time_patterns: &mut Vec<TimePattern>) -> Result<Vec<Piece>, FormatError> {
     let mut pieces = Vec::new();
     let mut literal = Vec::new();
     let mut i = 0;
@@ -161,8 +206,8 @@ fn tokenize(format: &[u8]) -> Result<Vec<Piece>, FormatError> {
             }
             b'%' => {
                 let start = i;
-                let (directive, next) =
-                    directive_at(format, i + 1).map_err(|reason| FormatError { position: start, reason })?;
+                let (directive, next) = directive_at(format, i + 1, time_patterns)
+                    .map_err(|reason| FormatError { position: start, reason })?;
                 i = next;
                 match directive {
                     None => literal.push(b'%'),
@@ -186,24 +231,32 @@ fn tokenize(format: &[u8]) -> Result<Vec<Piece>, FormatError> {
     Ok(pieces)
 }
 
-/// Reads the directive after a `%`: modifiers, an optional `{argument}`, the letter(s).
+/// Reads the directive after a `%`: modifiers and an optional `{argument}`, in any order as
+/// mod_log_config reads them (`%>{s}!200T`, `%{s}!200>T`), then the letter(s).
 /// `Ok((None, next))` is `%%`, a literal percent sign.
-fn directive_at(format: &[u8], mut i: usize) -> Result<(Option<Directive>, usize), String> {
+fn directive_at(
+    format: &[u8],
+    mut i: usize,
+    time_patterns: &mut Vec<TimePattern>,
+) -> Result<(Option<Directive>, usize), String> {
     let mut final_status = false;
+    let mut conditional = false;
+    let mut argument = None;
     while let Some(&byte) = format.get(i) {
         match byte {
             b'<' => final_status = false,
             b'>' => final_status = true,
-            b'!' | b',' | b'0'..=b'9' => {}
+            // Conditions (`!`, status lists) are ignored: when one does not hold, Apache writes `-`.
+            b'!' | b',' | b'0'..=b'9' => conditional = true,
+            b'{' => {
+                let close =
+                    format[i..].iter().position(|&b| b == b'}').ok_or("unclosed `{` in a directive")?;
+                argument = Some(String::from_utf8_lossy(&format[i + 1..i + close]).into_owned());
+                i += close;
+            }
             _ => break,
         }
         i += 1;
-    }
-    let mut argument = None;
-    if format.get(i) == Some(&b'{') {
-        let close = format[i..].iter().position(|&b| b == b'}').ok_or("unclosed `{` in a directive")?;
-        argument = Some(String::from_utf8_lossy(&format[i + 1..i + close]).into_owned());
-        i += close + 1;
     }
     let Some(&letter) = format.get(i) else {
         return Err("the format ends in the middle of a % directive".into());
@@ -222,8 +275,10 @@ fn directive_at(format: &[u8], mut i: usize) -> Result<(Option<Directive>, usize
         (b'h', _) => Directive::RemoteHost,
         (b'a', None | Some("c")) => Directive::RemoteAddr,
         (b'u', _) => Directive::RemoteUser,
-        (b't', None) => Directive::Time,
-        (b't', Some(spec)) => time_directive(spec)?,
+        // `%{}t` is `%t`.
+        (b't', None | Some("")) if conditional => Directive::ConditionalTime,
+        (b't', None | Some("")) => Directive::Time,
+        (b't', Some(spec)) => time_directive(spec, time_patterns)?,
         (b'r', _) => Directive::RequestLine,
         (b's', _) if final_status => Directive::FinalStatus,
         (b's', _) => Directive::OriginalStatus,
@@ -231,10 +286,14 @@ fn directive_at(format: &[u8], mut i: usize) -> Result<(Option<Directive>, usize
         (b'O', _) => Directive::BytesSent,
         (b'I', _) => Directive::RequestBytes,
         (b'D', _) => Directive::DurationMicros,
-        (b'T', None | Some("s")) => Directive::DurationSeconds,
-        (b'T', Some("ms")) => Directive::DurationMillis,
-        (b'T', Some("us")) => Directive::DurationMicros,
-        (b'T', Some(other)) => return Err(format!("unknown %{{{other}}}T unit (expected s, ms or us)")),
+        (b'T', None) => Directive::DurationSeconds,
+        // Apache compares the unit without case.
+        (b'T', Some(unit)) => match unit.to_ascii_lowercase().as_str() {
+            "s" => Directive::DurationSeconds,
+            "ms" => Directive::DurationMillis,
+            "us" => Directive::DurationMicros,
+            _ => return Err(format!("unknown %{{{unit}}}T unit (expected s, ms or us)")),
+        },
         (b'v', _) => Directive::ServerName,
         (b'V', _) => Directive::RequestedServerName,
         (b'p', None | Some("canonical" | "local")) => Directive::ServerPort,
@@ -243,7 +302,11 @@ fn directive_at(format: &[u8], mut i: usize) -> Result<(Option<Directive>, usize
         (b'm', _) => Directive::Method,
         (b'H', _) => Directive::Protocol,
         (b'i', Some(header)) => header_directive(header),
-        (b'i' | b'o' | b'e' | b'n' | b'C', None) => {
+        // mod_ssl: `%{VAR}x` is an SSL variable, `%{VAR}c` a cryptography variable.
+        (b'x', Some(variable)) if variable.eq_ignore_ascii_case("SSL_PROTOCOL") => Directive::TlsProtocol,
+        (b'x', Some(variable)) if variable.eq_ignore_ascii_case("SSL_CIPHER") => Directive::TlsCipher,
+        (b'x' | b'c', Some(_)) => Directive::Ignored,
+        (b'i' | b'o' | b'e' | b'n' | b'C' | b'x' | b'c', None) => {
             return Err(format!("%{} needs a {{NAME}} argument", char::from(letter)));
         }
         (
@@ -261,17 +324,25 @@ fn directive_at(format: &[u8], mut i: usize) -> Result<(Option<Directive>, usize
     Ok((Some(directive), i))
 }
 
-fn time_directive(spec: &str) -> Result<Directive, String> {
+/// `%{..}t`: `begin:`/`end:` (the request's start, the default, or its end), then an epoch, a
+/// fraction of a second, or a strftime format.
+fn time_directive(spec: &str, time_patterns: &mut Vec<TimePattern>) -> Result<Directive, String> {
+    let end = spec.starts_with("end:");
     let spec = spec.strip_prefix("begin:").or_else(|| spec.strip_prefix("end:")).unwrap_or(spec);
-    match spec {
-        "sec" => Ok(Directive::EpochTime(EpochUnit::Seconds)),
-        "msec" => Ok(Directive::EpochTime(EpochUnit::Millis)),
-        "usec" => Ok(Directive::EpochTime(EpochUnit::Micros)),
-        "%d/%b/%Y:%H:%M:%S %z" => Ok(Directive::TimeUnbracketed),
-        other => Err(format!(
-            "unsupported time format %{{{other}}}t (supported: %t, %{{sec}}t, %{{msec}}t, %{{usec}}t, %{{%d/%b/%Y:%H:%M:%S %z}}t)"
-        )),
-    }
+    Ok(match spec {
+        "sec" => Directive::EpochTime(EpochUnit::Seconds),
+        "msec" => Directive::EpochTime(EpochUnit::Millis),
+        "usec" => Directive::EpochTime(EpochUnit::Micros),
+        "msec_frac" => Directive::TimeFraction(EpochUnit::Millis),
+        "usec_frac" => Directive::TimeFraction(EpochUnit::Micros),
+        // The layout of %t, without brackets: the fast path.
+        "%d/%b/%Y:%H:%M:%S %z" => Directive::TimeUnbracketed,
+        strftime => {
+            let index = u8::try_from(time_patterns.len()).map_err(|_| "more than 256 %{..}t time formats")?;
+            time_patterns.push(TimePattern::compile(strftime, end)?);
+            Directive::TimeFormat(index)
+        }
+    })
 }
 
 fn header_directive(name: &str) -> Directive {
@@ -393,8 +464,11 @@ mod tests {
             ("unclosed brace", "%h %{Referer", "unclosed `{`", 3),
             ("dangling percent", "%h %", "ends in the middle", 3),
             ("header without name", "%h %i", "%i needs a {NAME}", 3),
-            ("strftime time", "%{%Y-%m-%d}t", "unsupported time format", 0),
+            ("unknown strftime conversion", "%h %{%Y-%m-%d %Q}t", "unsupported strftime conversion %Q", 3),
+            ("bad time unit", "%{minutes}T", "unknown %{minutes}T unit", 0),
+            ("ssl variable without a name", "%h %x", "%x needs a {NAME}", 3),
             ("adjacent fields", "%h%u", "two fields", 2),
+            ("%q before %U", "%q%U", "only %U%q", 2),
             ("no directive", "just text", "no % directive", 0),
         ];
         for (name, format, reason, position) in cases {

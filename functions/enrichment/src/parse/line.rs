@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use super::escape::unescape_field;
 use super::format::{Directive, Item, LogFormat};
-use super::time::{Timestamp, parse_u64};
+use super::time::{EpochUnit, Timestamp, parse_u64};
 
 /// What one access-log line says, borrowed from the line where possible. `None` is absent or `-`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -44,6 +44,17 @@ pub struct AccessRecord<'a> {
     pub server_name: Option<Cow<'a, str>>,
     pub requested_server_name: Option<Cow<'a, str>>,
     pub server_port: Option<u16>,
+    /// `%{msec_frac}t`, `%{usec_frac}t`: added to the time of the line's other `%{..}t`.
+    pub time_fraction_millis: Option<u32>,
+    /// The time came from a strftime `%{..}t` without `%z`: a `%{%z}t` elsewhere in the line
+    /// gives its offset.
+    pub time_without_offset: bool,
+    /// A `%{%z}t` of its own.
+    pub separate_offset_seconds: Option<i64>,
+    /// mod_ssl's `SSL_PROTOCOL`: `TLSv1.3`.
+    pub tls_protocol: Option<Cow<'a, str>>,
+    /// mod_ssl's `SSL_CIPHER`.
+    pub tls_cipher: Option<Cow<'a, str>>,
 }
 
 impl AccessRecord<'_> {
@@ -104,7 +115,9 @@ impl LogFormat {
             Some(_) => None,
         };
         let mut pos = 0;
-        for (index, item) in items.iter().enumerate() {
+        let mut index = 0;
+        while let Some(item) = items.get(index) {
+            index += 1;
             match item {
                 Item::Literal(literal) => {
                     if !has_literal_at(line, pos, literal) {
@@ -115,25 +128,94 @@ impl LogFormat {
                     }
                     pos += literal.len();
                 }
+                Item::Field { directive: Directive::TimeFormat(pattern), .. } => {
+                    pos = self.read_time(*pattern, line, pos, &mut record)?;
+                }
+                // A fraction of a second has a fixed number of digits, so a field may follow it directly.
+                Item::Field { directive: directive @ Directive::TimeFraction(unit), .. } => {
+                    let width = if *unit == EpochUnit::Micros { 6 } else { 3 };
+                    let width = if line.get(pos) == Some(&b'-') { 1 } else { width.min(line.len() - pos) };
+                    let end = pos + width;
+                    let field =
+                        Field { raw: &line[pos..end], plain: plain_line.and_then(|l| l.get(pos..end)) };
+                    assign(&mut record, *directive, field, pos)?;
+                    pos = end;
+                }
                 Item::Field { directive, quoted } => {
-                    let next_literal = match items.get(index + 1) {
+                    // `%U%q`: the two are read as one field and split at the `?` that starts `%q`.
+                    let split_query = *directive == Directive::UrlPath
+                        && matches!(
+                            items.get(index),
+                            Some(Item::Field { directive: Directive::QueryString, .. })
+                        );
+                    if split_query {
+                        index += 1;
+                    }
+                    let next_literal = match items.get(index) {
                         Some(Item::Literal(literal)) => Some(&**literal),
                         _ => None,
                     };
-                    let literal_is_last = index + 2 == items.len();
+                    let literal_is_last = index + 1 == items.len();
                     let (start, end, after) =
                         field_extent(line, pos, *directive, *quoted, next_literal, literal_is_last)?;
-                    let field =
-                        Field { raw: &line[start..end], plain: plain_line.and_then(|l| l.get(start..end)) };
-                    assign(&mut record, *directive, field, start)?;
+                    let field = |start: usize, end: usize| Field {
+                        raw: &line[start..end],
+                        plain: plain_line.and_then(|l| l.get(start..end)),
+                    };
+                    if split_query {
+                        let query_at = memchr::memchr(b'?', &line[start..end]).map_or(end, |at| start + at);
+                        assign(&mut record, Directive::UrlPath, field(start, query_at), start)?;
+                        assign(&mut record, Directive::QueryString, field(query_at, end), query_at)?;
+                    } else {
+                        assign(&mut record, *directive, field(start, end), start)?;
+                    }
                     pos = after;
                 }
             }
         }
-        if pos != line.len() {
+        if pos != line.len() && !(self.ends_with_quoted_field() && is_trailing_fields(&line[pos..])) {
             return Err(ParseError::Expected { expected: "the end of the line".into(), position: pos });
         }
+        if let (Some(time), Some(fraction)) = (record.time, record.time_fraction_millis) {
+            record.time = time.plus_millis(fraction);
+        }
+        if let (Some(time), true, Some(offset)) =
+            (record.time, record.time_without_offset, record.separate_offset_seconds)
+        {
+            record.time = time.plus_seconds(-offset);
+        }
         Ok(record)
+    }
+
+    /// Reads a strftime `%{..}t` at `pos`, returning where it ends. `-` is a time whose condition
+    /// did not hold.
+    fn read_time(
+        &self,
+        pattern: u8,
+        line: &[u8],
+        pos: usize,
+        record: &mut AccessRecord<'_>,
+    ) -> Result<usize, ParseError> {
+        let pattern = self.time_pattern(pattern);
+        match pattern.read(line, pos) {
+            Some((end, read)) => {
+                // The request's start is its time; its end only stands in for a missing start.
+                if read.time.is_some() && (record.time.is_none() || !pattern.end) {
+                    record.time = read.time;
+                    record.time_without_offset = read.offset_seconds.is_none();
+                } else if read.time.is_none() && read.offset_seconds.is_some() {
+                    record.separate_offset_seconds = read.offset_seconds;
+                }
+                Ok(end)
+            }
+            None if line.get(pos) == Some(&b'-') => Ok(pos + 1),
+            None => Err(ParseError::InvalidField {
+                directive: "%{..}t",
+                value: quoted_excerpt(&line[pos..line.len().min(pos + 40)]),
+                expected: "a time in the layout of the format's %{..}t",
+                position: pos,
+            }),
+        }
     }
 }
 
@@ -159,7 +241,9 @@ fn field_extent(
     literal_is_last: bool,
 ) -> Result<(usize, usize, usize), ParseError> {
     let rest = &line[pos..];
-    if directive == Directive::Time {
+    // A `%t` whose condition did not hold is `-`, without brackets.
+    let dash = directive == Directive::ConditionalTime && rest.starts_with(b"-");
+    if matches!(directive, Directive::Time | Directive::ConditionalTime) && !dash {
         if rest.first() != Some(&b'[') {
             return Err(ParseError::Expected { expected: "`[` opening the time".into(), position: pos });
         }
@@ -172,7 +256,13 @@ fn field_extent(
     };
     let accepts = |end: usize| -> bool {
         let value = &line[pos..end];
-        if literal_is_last && end + literal.len() != line.len() {
+        // The last quoted field may be followed by fields the format does not name (see
+        // `is_trailing_fields`); anything else after it is not this format.
+        let after = end + literal.len();
+        if literal_is_last
+            && after != line.len()
+            && !(quoted && literal == b"\"" && is_trailing_fields(&line[after..]))
+        {
             return false;
         }
         if quoted {
@@ -208,6 +298,42 @@ fn field_extent(
         search_from = end + 1;
     }
     Err(ParseError::Expected { expected: describe_literal(literal), position: pos })
+}
+
+/// Whether `rest` (what follows a format that ends with a quoted field) is fields appended to it:
+/// each a space and then a quoted field (Apache escapes quotes inside it) or a word without quotes,
+/// as `"%{X-Forwarded-For}i"`, `%D` or `%{Host}i` appended to combined write them.
+fn is_trailing_fields(rest: &[u8]) -> bool {
+    let mut at = 0;
+    while at < rest.len() {
+        if rest[at] != b' ' {
+            return false;
+        }
+        at += 1;
+        match rest.get(at) {
+            Some(b'"') => {
+                at += 1;
+                loop {
+                    match rest.get(at) {
+                        Some(b'\\') => at += 2,
+                        Some(b'"') => break,
+                        Some(_) => at += 1,
+                        None => return false,
+                    }
+                }
+                at += 1;
+            }
+            Some(b' ') | None => return false,
+            Some(_) => {
+                let word = rest[at..].iter().take_while(|&&b| b != b' ').count();
+                if rest[at..at + word].contains(&b'"') {
+                    return false;
+                }
+                at += word;
+            }
+        }
+    }
+    true
 }
 
 /// One field's bytes, and the same as text when the whole line needs no decoding.
@@ -262,13 +388,29 @@ fn assign<'a>(
     match directive {
         Directive::RemoteHost => record.remote_host = field.non_empty_text(),
         Directive::RemoteAddr => record.remote_addr = field.non_empty_text(),
+        // Apache logs an empty user name as `""`.
+        Directive::RemoteUser if raw == b"\"\"" => record.user = Some(Cow::Borrowed("")),
         Directive::RemoteUser => record.user = field.non_empty_text(),
-        Directive::Time | Directive::TimeUnbracketed => {
+        Directive::Time | Directive::ConditionalTime | Directive::TimeUnbracketed => {
             record.time = Some(
                 Timestamp::parse_clf(raw)
                     .ok_or_else(|| invalid("%t", "a time like 21/Nov/2026:05:37:48 +0000"))?,
             );
         }
+        Directive::TimeFraction(unit) => {
+            let digits = match unit {
+                EpochUnit::Micros => 6,
+                _ => 3,
+            };
+            let fraction = (raw.len() == digits)
+                .then(|| parse_u64(raw))
+                .flatten()
+                .ok_or_else(|| invalid("%{..._frac}t", "the digits of a fraction of a second"))?;
+            let millis = if digits == 6 { fraction / 1000 } else { fraction };
+            record.time_fraction_millis = u32::try_from(millis).ok();
+        }
+        // Read from the line by its pattern (see `read_time`).
+        Directive::TimeFormat(_) => {}
         Directive::EpochTime(unit) => {
             record.time =
                 Some(Timestamp::parse_epoch(raw, unit).ok_or_else(|| invalid("%{..}t", "an epoch number"))?);
@@ -324,6 +466,8 @@ fn assign<'a>(
         // An empty User-Agent header is still what the client sent: kept as "".
         Directive::UserAgent => record.user_agent = Some(field.text()),
         Directive::ForwardedFor => record.forwarded_for = field.non_empty_text(),
+        Directive::TlsProtocol => record.tls_protocol = field.non_empty_text(),
+        Directive::TlsCipher => record.tls_cipher = field.non_empty_text(),
         Directive::OtherRequestHeader | Directive::Ignored => {}
     }
     Ok(())
@@ -354,6 +498,96 @@ fn parse_seconds_as_nanos(raw: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What Apache 2.4 writes and older versions of this parser refused.
+    #[test]
+    fn formats_apache_accepts() {
+        let millis = |text: &str| {
+            let pattern = super::super::strftime::TimePattern::compile("%Y-%m-%dT%H:%M:%S%z", false).unwrap();
+            pattern.read(text.as_bytes(), 0).unwrap().1.time.unwrap().unix_millis()
+        };
+        type Show = fn(&AccessRecord<'_>) -> String;
+        let cases: [(&str, &str, &str, Show); 12] = [
+            (
+                "begin wins over end",
+                "%{end:%F %T}t %{begin:%F %T}t",
+                "2026-11-21 05:00:02 2026-11-21 05:00:01",
+                |r| format!("{:?}", r.time.map(Timestamp::unix_millis)),
+            ),
+            ("end alone", "%h %{end:%F %T}t", "1.2.3.4 2026-11-21 05:00:02", |r| {
+                format!("{:?}", r.time.map(Timestamp::unix_millis))
+            }),
+            (
+                "split time and a separate offset",
+                "%{%Y-%m-%dT%H:%M:%S}t.%{usec_frac}t%{%z}t",
+                "2019-05-06T12:09:43.123456-0400",
+                |r| format!("{:?}", r.time.map(Timestamp::unix_millis)),
+            ),
+            ("seconds and milliseconds", "%{sec}t.%{msec_frac}t", "1795239468.123", |r| {
+                format!("{:?}", r.time.map(Timestamp::unix_millis))
+            }),
+            ("conditional time not met", "%h %200t %>s", "1.2.3.4 - 404", |r| {
+                format!("{:?} {:?}", r.time, r.final_status)
+            }),
+            ("empty user", "%h %u", r#"1.2.3.4 """#, |r| format!("{:?}", r.user)),
+            ("%U%q", "%h %U%q %>s", "1.2.3.4 /a/b?c=1&d 200", |r| format!("{:?} {:?}", r.url_path, r.query)),
+            ("%U%q without a query", "%h %U%q %>s", "1.2.3.4 /a/b 200", |r| {
+                format!("{:?} {:?}", r.url_path, r.query)
+            }),
+            ("modifiers in any order", "%>{s}!200T %{s}!200>T %{MS}T", "1 2 3", |r| {
+                format!("{:?}", r.duration_nanos)
+            }),
+            (
+                "mod_ssl",
+                "%{SSL_PROTOCOL}x %{SSL_CIPHER}x %{version}c",
+                "TLSv1.3 TLS_AES_256_GCM_SHA384 x",
+                |r| format!("{:?} {:?}", r.tls_protocol, r.tls_cipher),
+            ),
+            ("%{}t is %t", "%h %{}t", "1.2.3.4 [21/Nov/2026:05:37:48 +0000]", |r| {
+                format!("{:?}", r.time.map(Timestamp::unix_millis))
+            }),
+            (
+                "strftime with spaces then a field",
+                "%{%d/%b/%Y %T}t %h",
+                "21/Nov/2026 05:37:48 1.2.3.4",
+                |r| format!("{:?} {:?}", r.time.map(Timestamp::unix_millis), r.remote_host),
+            ),
+        ];
+        let expected = [
+            format!("Some({})", millis("2026-11-21T05:00:01+0000")),
+            format!("Some({})", millis("2026-11-21T05:00:02+0000")),
+            format!("Some({})", millis("2019-05-06T16:09:43+0000") + 123),
+            "Some(1795239468123)".to_owned(),
+            "None Some(404)".to_owned(),
+            r#"Some("")"#.to_owned(),
+            r#"Some("/a/b") Some("c=1&d")"#.to_owned(),
+            r#"Some("/a/b") None"#.to_owned(),
+            "Some(3000000)".to_owned(),
+            r#"Some("TLSv1.3") Some("TLS_AES_256_GCM_SHA384")"#.to_owned(),
+            format!("Some({})", millis("2026-11-21T05:37:48+0000")),
+            format!("Some({}) Some(\"1.2.3.4\")", millis("2026-11-21T05:37:48+0000")),
+        ];
+        for ((name, format, line, show), expected) in cases.into_iter().zip(expected) {
+            let record = parse(format, line).unwrap_or_else(|error| panic!("{name}: {error}"));
+            assert_eq!(show(&record), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn trailing_fields() {
+        for (rest, expected) in [
+            ("", true),
+            (r#" "-""#, true),
+            (r#" "-" 545 www.example.test "a \"q\" b""#, true),
+            (" 545", true),
+            (r#" a"b"#, false),
+            ("  545", false),
+            (r#" "open"#, false),
+            (" ", false),
+        ] {
+            assert_eq!(is_trailing_fields(rest.as_bytes()), expected, "{rest:?}");
+        }
+    }
 
     #[test]
     fn literal_comparison() {

@@ -6,6 +6,7 @@ mod escape;
 mod format;
 mod line;
 mod request;
+mod strftime;
 mod time;
 
 pub(crate) use agent_json::{looks_like_json_object, parse_agent_json};

@@ -112,6 +112,42 @@ impl Timestamp {
         Self::from_unix_millis((local_seconds - offset_seconds) * 1000)
     }
 
+    /// A local date and time at `offset_seconds` east of UTC; `None` for a date or time that does
+    /// not exist (31 February, 24:00).
+    pub fn from_civil(
+        year: i64,
+        month: u32,
+        day: u32,
+        hour: u32,
+        minute: u32,
+        second: u32,
+        offset_seconds: i64,
+    ) -> Option<Self> {
+        if !(0..=9999).contains(&year)
+            || !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+            || second > 60
+        {
+            return None;
+        }
+        let local_seconds =
+            days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+        Self::from_unix_millis((local_seconds - offset_seconds).checked_mul(1000)?)
+    }
+
+    /// `seconds` later (or earlier).
+    pub fn plus_seconds(self, seconds: i64) -> Option<Self> {
+        Self::from_unix_millis(self.millis.checked_add(seconds.checked_mul(1000)?)?)
+    }
+
+    /// `millis` later (a `%{msec_frac}t` added to the second it belongs to).
+    pub fn plus_millis(self, millis: u32) -> Option<Self> {
+        Self::from_unix_millis(self.millis.checked_add(i64::from(millis))?)
+    }
+
     /// Parses an epoch number in the given unit (`%{sec}t`, `%{msec}t`, `%{usec}t`).
     pub fn parse_epoch(text: &[u8], units_per_milli: EpochUnit) -> Option<Self> {
         let value = parse_u64(text)?;
@@ -207,7 +243,7 @@ fn is_leap_year(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
 
-fn days_in_month(year: i64, month: u32) -> u32 {
+pub(super) fn days_in_month(year: i64, month: u32) -> u32 {
     match month {
         2 if is_leap_year(year) => 29,
         2 => 28,
