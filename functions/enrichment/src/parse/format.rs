@@ -60,6 +60,8 @@ pub enum Directive {
     UrlPath,
     /// `%q`: the query string with its `?`, or empty.
     QueryString,
+    /// `%U%q` with nothing between them: read as one field and split at the `?`.
+    UrlPathAndQuery,
     /// `%m`: the request method.
     Method,
     /// `%H`: the request protocol.
@@ -115,6 +117,18 @@ impl LogFormat {
         for (index, piece) in pieces.iter().enumerate() {
             match piece {
                 Piece::Literal(bytes) => items.push(Item::Literal(bytes.clone().into_boxed_slice())),
+                Piece::Field { directive: Directive::QueryString, .. }
+                    if matches!(items.last(), Some(Item::Field { directive: Directive::UrlPath, .. }))
+                        && matches!(index.checked_sub(1).map(|i| &pieces[i]), Some(Piece::Field { .. })) =>
+                {
+                    let after_quote = matches!(index.checked_sub(2).map(|i| &pieces[i]), Some(Piece::Literal(l)) if l.ends_with(b"\""));
+                    let before_quote =
+                        matches!(pieces.get(index + 1), Some(Piece::Literal(l)) if l.starts_with(b"\""));
+                    if let Some(Item::Field { directive, quoted }) = items.last_mut() {
+                        *directive = Directive::UrlPathAndQuery;
+                        *quoted = after_quote && before_quote;
+                    }
+                }
                 Piece::Field { directive, position } => {
                     if let Some(Piece::Field { directive: previous, .. }) =
                         index.checked_sub(1).map(|i| &pieces[i])

@@ -115,9 +115,7 @@ impl LogFormat {
             Some(_) => None,
         };
         let mut pos = 0;
-        let mut index = 0;
-        while let Some(item) = items.get(index) {
-            index += 1;
+        for (index, item) in items.iter().enumerate() {
             match item {
                 Item::Literal(literal) => {
                     if !has_literal_at(line, pos, literal) {
@@ -128,47 +126,23 @@ impl LogFormat {
                     }
                     pos += literal.len();
                 }
-                Item::Field { directive: Directive::TimeFormat(pattern), .. } => {
-                    pos = self.read_time(*pattern, line, pos, &mut record)?;
-                }
-                // A fraction of a second has a fixed number of digits, so a field may follow it directly.
-                Item::Field { directive: directive @ Directive::TimeFraction(unit), .. } => {
-                    let width = if *unit == EpochUnit::Micros { 6 } else { 3 };
-                    let width = if line.get(pos) == Some(&b'-') { 1 } else { width.min(line.len() - pos) };
-                    let end = pos + width;
-                    let field =
-                        Field { raw: &line[pos..end], plain: plain_line.and_then(|l| l.get(pos..end)) };
-                    assign(&mut record, *directive, field, pos)?;
-                    pos = end;
+                Item::Field {
+                    directive: directive @ (Directive::TimeFormat(_) | Directive::TimeFraction(_)),
+                    ..
+                } => {
+                    pos = self.read_by_layout(*directive, line, pos, plain_line, &mut record)?;
                 }
                 Item::Field { directive, quoted } => {
-                    // `%U%q`: the two are read as one field and split at the `?` that starts `%q`.
-                    let split_query = *directive == Directive::UrlPath
-                        && matches!(
-                            items.get(index),
-                            Some(Item::Field { directive: Directive::QueryString, .. })
-                        );
-                    if split_query {
-                        index += 1;
-                    }
-                    let next_literal = match items.get(index) {
+                    let next_literal = match items.get(index + 1) {
                         Some(Item::Literal(literal)) => Some(&**literal),
                         _ => None,
                     };
-                    let literal_is_last = index + 1 == items.len();
+                    let literal_is_last = index + 2 == items.len();
                     let (start, end, after) =
                         field_extent(line, pos, *directive, *quoted, next_literal, literal_is_last)?;
-                    let field = |start: usize, end: usize| Field {
-                        raw: &line[start..end],
-                        plain: plain_line.and_then(|l| l.get(start..end)),
-                    };
-                    if split_query {
-                        let query_at = memchr::memchr(b'?', &line[start..end]).map_or(end, |at| start + at);
-                        assign(&mut record, Directive::UrlPath, field(start, query_at), start)?;
-                        assign(&mut record, Directive::QueryString, field(query_at, end), query_at)?;
-                    } else {
-                        assign(&mut record, *directive, field(start, end), start)?;
-                    }
+                    let field =
+                        Field { raw: &line[start..end], plain: plain_line.and_then(|l| l.get(start..end)) };
+                    assign(&mut record, *directive, field, start)?;
                     pos = after;
                 }
             }
@@ -187,15 +161,29 @@ impl LogFormat {
         Ok(record)
     }
 
-    /// Reads a strftime `%{..}t` at `pos`, returning where it ends. `-` is a time whose condition
-    /// did not hold.
-    fn read_time(
+    /// Reads a field that is found by its own layout, not by the literal after it: a strftime
+    /// `%{..}t`, or a fraction of a second (a fixed number of digits), so that another field may
+    /// follow it directly. Returns where it ends; `-` is a time whose condition did not hold.
+    #[inline(never)]
+    fn read_by_layout<'a>(
         &self,
-        pattern: u8,
-        line: &[u8],
+        directive: Directive,
+        line: &'a [u8],
         pos: usize,
-        record: &mut AccessRecord<'_>,
+        plain_line: Option<&'a str>,
+        record: &mut AccessRecord<'a>,
     ) -> Result<usize, ParseError> {
+        let pattern = match directive {
+            Directive::TimeFormat(pattern) => pattern,
+            _ => {
+                let width = if directive == Directive::TimeFraction(EpochUnit::Micros) { 6 } else { 3 };
+                let width = if line.get(pos) == Some(&b'-') { 1 } else { width.min(line.len() - pos) };
+                let end = pos + width;
+                let field = Field { raw: &line[pos..end], plain: plain_line.and_then(|l| l.get(pos..end)) };
+                assign(record, directive, field, pos)?;
+                return Ok(end);
+            }
+        };
         let pattern = self.time_pattern(pattern);
         match pattern.read(line, pos) {
             Some((end, read)) => {
@@ -301,8 +289,9 @@ fn field_extent(
 }
 
 /// Whether `rest` (what follows a format that ends with a quoted field) is fields appended to it:
-/// each a space and then a quoted field (Apache escapes quotes inside it) or a word without quotes,
-/// as `"%{X-Forwarded-For}i"`, `%D` or `%{Host}i` appended to combined write them.
+/// each a space and then a word, in which quoted parts (Apache escapes quotes inside them) may hold
+/// spaces, as `"%{X-Forwarded-For}i"`, `%D`, `%{Host}i` or `X-Forwarded-For="%{X-Forwarded-For}i"`
+/// appended to combined write them.
 fn is_trailing_fields(rest: &[u8]) -> bool {
     let mut at = 0;
     while at < rest.len() {
@@ -310,27 +299,27 @@ fn is_trailing_fields(rest: &[u8]) -> bool {
             return false;
         }
         at += 1;
-        match rest.get(at) {
-            Some(b'"') => {
-                at += 1;
-                loop {
-                    match rest.get(at) {
-                        Some(b'\\') => at += 2,
-                        Some(b'"') => break,
-                        Some(_) => at += 1,
-                        None => return false,
+        let word_start = at;
+        while let Some(&byte) = rest.get(at) {
+            match byte {
+                b' ' => break,
+                b'"' => {
+                    at += 1;
+                    loop {
+                        match rest.get(at) {
+                            Some(b'\\') => at += 2,
+                            Some(b'"') => break,
+                            Some(_) => at += 1,
+                            None => return false,
+                        }
                     }
+                    at += 1;
                 }
-                at += 1;
+                _ => at += 1,
             }
-            Some(b' ') | None => return false,
-            Some(_) => {
-                let word = rest[at..].iter().take_while(|&&b| b != b' ').count();
-                if rest[at..at + word].contains(&b'"') {
-                    return false;
-                }
-                at += word;
-            }
+        }
+        if at == word_start {
+            return false;
         }
     }
     true
@@ -365,6 +354,7 @@ impl<'a> Field<'a> {
     }
 }
 
+#[inline(always)]
 fn assign<'a>(
     record: &mut AccessRecord<'a>,
     directive: Directive,
@@ -457,6 +447,16 @@ fn assign<'a>(
             );
         }
         Directive::UrlPath => record.url_path = field.non_empty_text(),
+        // `%U%q`: split at the `?` that starts `%q`.
+        Directive::UrlPathAndQuery => {
+            let query_at = memchr::memchr(b'?', raw).unwrap_or(raw.len());
+            let part = |range: std::ops::Range<usize>| Field {
+                raw: &raw[range.clone()],
+                plain: field.plain.and_then(|text| text.get(range)),
+            };
+            record.url_path = part(0..query_at).non_empty_text();
+            record.query = part(query_at..raw.len()).without_prefix(b'?').non_empty_text();
+        }
         Directive::QueryString => {
             record.query = field.without_prefix(b'?').non_empty_text();
         }
@@ -581,6 +581,7 @@ mod tests {
             (r#" "-" 545 www.example.test "a \"q\" b""#, true),
             (" 545", true),
             (r#" a"b"#, false),
+            (r#" X-Forwarded-For="10.0.0.2, 10.0.0.1" Host=x"#, true),
             ("  545", false),
             (r#" "open"#, false),
             (" ", false),
