@@ -20,9 +20,9 @@ def put(target, data):
     os.makedirs(f"fuzz/corpus/{target}", exist_ok=True)
     with open(f"fuzz/corpus/{target}/{hashlib.sha1(data).hexdigest()}", "wb") as f:
         f.write(data)
-for path in sorted(glob.glob("tests/data/*.log")):
+for path in sorted(glob.glob("tests/data/*.log") + glob.glob("tests/data/formats/*.log")):
     for index, line in enumerate(open(path, "rb").read().split(b"\n")[:60]):
-        put("parse_line", bytes([index % 6]) + line)
+        put("parse_line", bytes([index % 9]) + line)
 for line in open("tests/hostile/lines.jsonl"):
     case = json.loads(line)
     put("parse_line", b"\x00" + bytes.fromhex(case["line_hex"])[:65536])

@@ -5,13 +5,16 @@
 use enrichment::{Enricher, EnrichmentConfig, EventContext, FormatChoice, IpAnonymization, Timestamp, TrustedProxies};
 use libfuzzer_sys::fuzz_target;
 
-const FORMATS: [&str; 6] = [
+const FORMATS: [&str; 9] = [
     "auto",
     "common",
     "combined",
     "vhost_combined",
     "kinesis-agent-json",
     r#"%{X-Forwarded-For}i %a %h %l %u %{msec}t "%r" %>s %s %b %O %I %D %T %v %V %p "%U" %q %m %H "%{Referer}i" "%{User-Agent}i" %%"#,
+    r#"%h [%{%Y-%m-%dT%H:%M:%S}t.%{usec_frac}t%{%z}t] %{end:%d/%b/%Y %T %z}t "%U%q" %200t %!200u %>{s}!200T"#,
+    r#"%t %h %{SSL_PROTOCOL}x %{SSL_CIPHER}x "%r" %b"#,
+    r#"%{%a %b %e %H:%M:%S %Y}t %{sec}t.%{msec_frac}t %{%j %I %p %Z}t "%r""#,
 ];
 
 fuzz_target!(|data: &[u8]| {
