@@ -69,6 +69,11 @@ struct Args {
     #[arg(long, default_value = DEFAULT_INDEX, value_name = "NAME")]
     index: String,
 
+    /// With --output bulk: give each document an _id made from its file (its full path), line
+    /// number and line, so indexing the same file again overwrites instead of duplicating.
+    #[arg(long)]
+    stable_ids: bool,
+
     /// Print a summary to standard error: lines, documents, parse failures, GeoIP misses, lines per second.
     #[arg(long)]
     stats: bool,
@@ -106,8 +111,9 @@ fn run(args: &Args) -> io::Result<()> {
     // Documents are written straight into one batch buffer, written out when it is full.
     let mut batch = Vec::with_capacity(IO_CHUNK + 64 * 1024);
     let mut prefix = Vec::with_capacity(64);
-    for (name, input) in inputs {
+    for (name, source, input) in inputs {
         let mut lines = LineReader::new(input, IO_CHUNK, MAX_LINE_BYTES);
+        let mut line_number = 0;
         while let Some((line, read_at)) = lines
             .next_line()
             .map_err(|error| io::Error::new(error.kind(), format!("reading {name}: {error}")))?
@@ -115,9 +121,11 @@ fn run(args: &Args) -> io::Result<()> {
             // The time a line is read stamps the documents of lines that carry none.
             let context = EventContext { event_id: None, received_at: read_at };
             let document_start = batch.len();
-            let outcome = enricher.enrich_line(strip_line_ending(line), &context, &mut batch);
+            let line = strip_line_ending(line);
+            line_number += 1;
+            let outcome = enricher.enrich_line(line, &context, &mut batch);
             prefix.clear();
-            output.write_prefix(outcome.timestamp, &mut prefix);
+            output.write_prefix(outcome.timestamp, (&source, line_number, line), &mut prefix);
             if !prefix.is_empty() {
                 batch.splice(document_start..document_start, prefix.iter().copied());
             }
@@ -159,7 +167,10 @@ fn settings(args: &Args) -> Result<(Enricher, OutputFormat), String> {
     let geoip_settings = GeoIpSettings::from_lookup(flag).map_err(text)?;
     let output = match args.output {
         OutputKind::Ndjson => OutputFormat::Ndjson,
-        OutputKind::Bulk => OutputFormat::Bulk(IndexPattern::parse(&args.index).map_err(|e| e.to_string())?),
+        OutputKind::Bulk => OutputFormat::Bulk {
+            index: IndexPattern::parse(&args.index).map_err(|e| e.to_string())?,
+            stable_ids: args.stable_ids,
+        },
     };
     let geoip = if args.no_geoip {
         None
@@ -180,9 +191,15 @@ fn strip_line_ending(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// An input: its name for messages, what names it in document ids (the full path), its reader.
+type Input = (String, String, Box<dyn Read>);
+
 /// Opens every input up front, so a missing file fails before any output is written.
-fn open_inputs(files: &[PathBuf]) -> io::Result<Vec<(String, Box<dyn Read>)>> {
-    let stdin = || ("standard input".to_owned(), Box::new(io::stdin()) as Box<dyn Read>);
+fn open_inputs(files: &[PathBuf]) -> io::Result<Vec<Input>> {
+    let stdin = || {
+        let name = "standard input".to_owned();
+        (name.clone(), name, Box::new(io::stdin()) as Box<dyn Read>)
+    };
     if files.is_empty() {
         return Ok(vec![stdin()]);
     }
@@ -195,7 +212,8 @@ fn open_inputs(files: &[PathBuf]) -> io::Result<Vec<(String, Box<dyn Read>)>> {
             let file = File::open(path).map_err(|error| {
                 io::Error::new(error.kind(), format!("cannot read {}: {error}", path.display()))
             })?;
-            Ok((path.display().to_string(), Box::new(file) as Box<dyn Read>))
+            let source = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()).display().to_string();
+            Ok((path.display().to_string(), source, Box::new(file) as Box<dyn Read>))
         })
         .collect()
 }

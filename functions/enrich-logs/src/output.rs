@@ -1,9 +1,12 @@
 //! How `enrich-logs` writes documents: NDJSON, or OpenSearch `_bulk` request bodies.
 
 use enrichment::{Timestamp, write_json_string};
+use md5::{Digest, Md5};
 
-/// The default `--index`: one index per UTC day of `@timestamp`.
-pub const DEFAULT_INDEX: &str = "weblogs-%Y.%m.%d";
+/// The default `--index`: one index per UTC day of `@timestamp`, named as Firehose names the
+/// stack's daily indices (`IndexName` `weblogs`, `OneDay` rotation), so a backfill of a day lands in
+/// the same index as that day's live documents.
+pub const DEFAULT_INDEX: &str = "weblogs-%Y-%m-%d";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum IndexPart {
@@ -94,20 +97,43 @@ pub enum OutputFormat {
     /// One document per line.
     Ndjson,
     /// An `{"index":{"_index":...}}` action line before each document, ready for `POST _bulk`.
-    Bulk(IndexPattern),
+    Bulk {
+        index: IndexPattern,
+        /// Each action names the document's `_id` (see [`document_id`]), so indexing the same
+        /// lines again overwrites them instead of adding copies.
+        stable_ids: bool,
+    },
 }
 
 impl OutputFormat {
-    /// Appends what goes before a document: nothing, or its bulk action line.
-    pub fn write_prefix(&self, timestamp: Timestamp, out: &mut Vec<u8>) {
-        if let Self::Bulk(pattern) = self {
+    /// Appends what goes before a document: nothing, or its bulk action line. `source` names the
+    /// line for its `_id`: the input's name, the line's number in it and the line.
+    pub fn write_prefix(&self, timestamp: Timestamp, source: (&str, u64, &[u8]), out: &mut Vec<u8>) {
+        if let Self::Bulk { index, stable_ids } = self {
             let mut name = Vec::with_capacity(32);
-            pattern.write_name(timestamp, &mut name);
+            index.write_name(timestamp, &mut name);
             out.extend_from_slice(br#"{"index":{"_index":"#);
             write_json_string(out, &String::from_utf8_lossy(&name));
+            if *stable_ids {
+                out.extend_from_slice(br#","_id":""#);
+                out.extend_from_slice(document_id(source.0, source.1, source.2).as_bytes());
+                out.push(b'"');
+            }
             out.extend_from_slice(b"}}\n");
         }
     }
+}
+
+/// A document's `_id`: MD5 of the input's name, the line's number and the line, in hex. The same
+/// line of the same file always gets the same `_id`, and two lines never share one (their numbers
+/// differ), so identical lines (two hits in one second) stay two documents.
+pub fn document_id(input: &str, line_number: u64, line: &[u8]) -> String {
+    let mut hash = Md5::new();
+    hash.update(input.as_bytes());
+    hash.update([0]);
+    hash.update(line_number.to_le_bytes());
+    hash.update(line);
+    hash.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Appends `value` in decimal, left-padded with zeros to `width` digits.
@@ -132,7 +158,7 @@ mod tests {
 
     #[test]
     fn index_names_from_utc_timestamp() {
-        assert_eq!(name(DEFAULT_INDEX, 1_795_239_468_000), "weblogs-2026.11.21");
+        assert_eq!(name(DEFAULT_INDEX, 1_795_239_468_000), "weblogs-2026-11-21");
         assert_eq!(name("logs-%Y-%m-%d-%H", 1_795_239_468_000), "logs-2026-11-21-05");
         assert_eq!(name("static", 0), "static");
         assert_eq!(name("pct-%%-%Y", 0), "pct-%-1970");
@@ -155,11 +181,25 @@ mod tests {
     #[test]
     fn bulk_action_line() {
         let mut out = Vec::new();
-        let bulk = OutputFormat::Bulk(IndexPattern::parse(DEFAULT_INDEX).unwrap());
-        bulk.write_prefix(Timestamp::from_unix_millis(0).unwrap(), &mut out);
-        assert_eq!(out, b"{\"index\":{\"_index\":\"weblogs-1970.01.01\"}}\n");
+        let epoch = Timestamp::from_unix_millis(0).unwrap();
+        let bulk =
+            OutputFormat::Bulk { index: IndexPattern::parse(DEFAULT_INDEX).unwrap(), stable_ids: false };
+        bulk.write_prefix(epoch, ("access.log", 1, b"line"), &mut out);
+        assert_eq!(out, b"{\"index\":{\"_index\":\"weblogs-1970-01-01\"}}\n");
         out.clear();
-        OutputFormat::Ndjson.write_prefix(Timestamp::from_unix_millis(0).unwrap(), &mut out);
+        let with_ids =
+            OutputFormat::Bulk { index: IndexPattern::parse(DEFAULT_INDEX).unwrap(), stable_ids: true };
+        with_ids.write_prefix(epoch, ("access.log", 1, b"line"), &mut out);
+        let id = document_id("access.log", 1, b"line");
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            format!("{{\"index\":{{\"_index\":\"weblogs-1970-01-01\",\"_id\":\"{id}\"}}}}\n")
+        );
+        assert_eq!(id.len(), 32);
+        assert_ne!(id, document_id("access.log", 2, b"line"), "the same text on another line");
+        assert_ne!(id, document_id("other.log", 1, b"line"));
+        out.clear();
+        OutputFormat::Ndjson.write_prefix(epoch, ("access.log", 1, b"line"), &mut out);
         assert!(out.is_empty());
     }
 }

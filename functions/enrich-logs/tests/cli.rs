@@ -122,7 +122,8 @@ fn the_default_index_is_one_the_opensearch_index_template_applies_to() {
     let action: Value =
         serde_json::from_str(String::from_utf8(output.stdout).unwrap().lines().next().unwrap()).unwrap();
     let index = action["index"]["_index"].as_str().unwrap();
-    assert_eq!(index, "weblogs-2026.11.21");
+    // As Firehose names the stack's daily index (IndexName `weblogs`, OneDay rotation).
+    assert_eq!(index, "weblogs-2026-11-21");
     let patterns = template["index_patterns"].as_array().unwrap();
     assert!(
         patterns.iter().any(|p| p
@@ -132,6 +133,61 @@ fn the_default_index_is_one_the_opensearch_index_template_applies_to() {
             .is_some_and(|prefix| index.starts_with(prefix))),
         "{index} matches none of {patterns:?}"
     );
+}
+
+/// `FakeBulkIndex`: what an OpenSearch index holds after `_bulk` requests of `index` actions (no
+/// OpenSearch server runs here): an action with an `_id` replaces the document of that id, one
+/// without gets a new id.
+#[derive(Default)]
+struct FakeBulkIndex {
+    documents: std::collections::HashMap<(String, String), Value>,
+    generated: usize,
+}
+
+impl FakeBulkIndex {
+    fn bulk(&mut self, body: &[u8]) {
+        let lines: Vec<Value> =
+            std::str::from_utf8(body).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        for pair in lines.chunks(2) {
+            let action = &pair[0]["index"];
+            let index = action["_index"].as_str().unwrap().to_owned();
+            let id = match action["_id"].as_str() {
+                Some(id) => id.to_owned(),
+                None => {
+                    self.generated += 1;
+                    format!("generated-{}", self.generated)
+                }
+            };
+            self.documents.insert((index, id), pair[1].clone());
+        }
+    }
+}
+
+#[test]
+fn a_backfill_with_stable_ids_can_be_run_again_without_duplicates() {
+    let sample = data("sample.log");
+    let lines = std::fs::read_to_string(&sample).unwrap().lines().count();
+    let run = |stable_ids: bool| {
+        let mut command = enrich_logs();
+        command.args(["--output", "bulk"]).arg(&sample);
+        if stable_ids {
+            command.arg("--stable-ids");
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success());
+        output.stdout
+    };
+    let mut index = FakeBulkIndex::default();
+    index.bulk(&run(true));
+    assert_eq!(index.documents.len(), lines);
+    index.bulk(&run(true));
+    assert_eq!(index.documents.len(), lines, "the second run overwrote the first");
+    assert!(index.documents.keys().all(|(name, _)| name.starts_with("weblogs-2026-11-")));
+
+    let mut without_ids = FakeBulkIndex::default();
+    without_ids.bulk(&run(false));
+    without_ids.bulk(&run(false));
+    assert_eq!(without_ids.documents.len(), 2 * lines, "without ids every run adds copies");
 }
 
 #[test]
@@ -354,7 +410,8 @@ fn geoip_and_user_agent_fields_on_the_sample_log() {
     let private = first_from("10.20.30.40");
     assert!(private.get("tags").is_none() && private["source"].get("geo").is_none());
 
-    let iphone = docs.iter().find(|d| d["user_agent"]["os"]["name"] == "iPhone").unwrap();
+    let iphone = docs.iter().find(|d| d["user_agent"]["os"]["name"] == "iOS").unwrap();
+    assert_eq!(iphone["user_agent"]["os"]["full"], "iOS 18.1");
     assert_eq!(iphone["user_agent"]["name"], "Safari");
     assert_eq!(iphone["user_agent"]["device"]["name"], "Smartphone");
     let bot = docs.iter().find(|d| d["user_agent"]["name"] == "Googlebot").unwrap();

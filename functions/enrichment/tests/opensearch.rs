@@ -336,6 +336,7 @@ fn the_dashboard_answers_who_visits_the_site() {
         ("pie", "terms", "user_agent.device.name"),
         ("table", "terms", "url.path"),
         ("histogram", "terms", "http.response.status_code"),
+        ("histogram", "terms", "event.outcome"),
         ("histogram", "date_histogram", "@timestamp"),
         ("heatmap", "date_histogram", "@timestamp"),
     ];

@@ -135,10 +135,6 @@ fn bad_records_each_get_their_documented_answer() {
     assert_eq!((summary.undecodable, summary.multi_event, summary.parse_failures), (3, 1, 1));
 }
 
-/// A 3 MB request (Firehose's largest buffer for a Lambda processor) of short lines: enriched, it
-/// would be about four times the limit. Every record not enriched is answered with its original
-/// data, and those answers alone take ~5.7 MB of the budget, so only the first records fit as `Ok`;
-/// the rest are `ProcessingFailed`, none missing. (Hence the README's 0.5 MB processor buffer.)
 /// The README's processor buffer (0.5 MB): every record of the sample is enriched and fits.
 #[test]
 fn half_megabyte_request_fits_whole() {

@@ -19,6 +19,7 @@ pub const DESTINATION: Key = key!("destination");
 pub const EVENT: Key = key!("event");
 pub const ERROR: Key = key!("error");
 pub const TLS: Key = key!("tls");
+pub const ECS: Key = key!("ecs");
 pub const TAGS: Key = key!("tags");
 
 // Nested objects.
@@ -66,10 +67,29 @@ pub const ID: Key = key!("id");
 pub const DURATION: Key = key!("duration");
 pub const MESSAGE: Key = key!("message");
 pub const VERSION_PROTOCOL: Key = key!("version_protocol");
+pub const MODULE: Key = key!("module");
+pub const KIND: Key = key!("kind");
+pub const CATEGORY: Key = key!("category");
+pub const TYPE: Key = key!("type");
+pub const OUTCOME: Key = key!("outcome");
+pub const FULL: Key = key!("full");
 pub const CIPHER: Key = key!("cipher");
 
-/// `event.dataset` of every document.
-pub const DATASET_VALUE: &str = "apache.access";
+// Values that are the same in every document, as JSON: written with one copy each.
+/// `ecs.version`: the ECS release whose field definitions the documents follow.
+pub const ECS_VERSION_JSON: &[u8] = br#""8.17.0""#;
+pub const DATASET_JSON: &[u8] = br#""apache.access""#;
+pub const MODULE_JSON: &[u8] = br#""apache""#;
+/// `event.kind` of a line that was read, and of one that could not be.
+pub const KIND_EVENT_JSON: &[u8] = br#""event""#;
+pub const KIND_PIPELINE_ERROR_JSON: &[u8] = br#""pipeline_error""#;
+pub const CATEGORY_WEB_JSON: &[u8] = br#"["web"]"#;
+pub const TYPE_ACCESS_JSON: &[u8] = br#"["access"]"#;
+/// `event.type` of a line that could not be read.
+pub const TYPE_ERROR_JSON: &[u8] = br#"["error"]"#;
+/// `event.outcome`: a status below 400, and from 400.
+pub const OUTCOME_SUCCESS_JSON: &[u8] = br#""success""#;
+pub const OUTCOME_FAILURE_JSON: &[u8] = br#""failure""#;
 
 /// The line did not match its format (or could not be read at all).
 pub const TAG_PARSE_FAILURE: &str = "_parse_failure";
@@ -104,6 +124,7 @@ pub const FIELDS: &[&[Key]] = &[
     &[HTTP, REQUEST, LINE],
     &[HTTP, VERSION],
     &[HTTP, RESPONSE, STATUS_CODE],
+    &[HTTP, RESPONSE, BYTES],
     &[HTTP, RESPONSE, BODY, BYTES],
     &[URL, ORIGINAL],
     &[URL, PATH],
@@ -114,6 +135,7 @@ pub const FIELDS: &[&[Key]] = &[
     &[USER_AGENT, VERSION],
     &[USER_AGENT, OS, NAME],
     &[USER_AGENT, OS, VERSION],
+    &[USER_AGENT, OS, FULL],
     &[USER_AGENT, DEVICE, NAME],
     &[DESTINATION, DOMAIN],
     &[DESTINATION, PORT],
@@ -121,11 +143,17 @@ pub const FIELDS: &[&[Key]] = &[
     &[TLS, VERSION],
     &[TLS, CIPHER],
     &[EVENT, DATASET],
+    &[EVENT, MODULE],
+    &[EVENT, KIND],
+    &[EVENT, CATEGORY],
+    &[EVENT, TYPE],
+    &[EVENT, OUTCOME],
     &[EVENT, ID],
     &[EVENT, DURATION],
     &[EVENT, ORIGINAL],
     &[ERROR, MESSAGE],
     &[TAGS],
+    &[ECS, VERSION],
 ];
 
 /// The dotted paths of [`FIELDS`] (`source.geo.city_name`), in the order a document has them.

@@ -118,7 +118,11 @@ pub fn write_access_document(
     if let Some(status) = record.status() {
         doc.number(schema::STATUS_CODE, u64::from(status));
     }
-    if let Some(bytes) = record.body_bytes() {
+    // `%O` counts the headers too: the whole response, not its body.
+    if let Some(bytes) = record.bytes_sent {
+        doc.number(schema::BYTES, bytes);
+    }
+    if let Some(bytes) = record.response_bytes {
         doc.open(schema::BODY);
         doc.number(schema::BYTES, bytes);
         doc.close();
@@ -167,7 +171,12 @@ pub fn write_access_document(
     doc.close();
 
     doc.open(schema::EVENT);
-    doc.string(schema::DATASET, schema::DATASET_VALUE);
+    write_event_constants(&mut doc, schema::KIND_EVENT_JSON, schema::TYPE_ACCESS_JSON);
+    match record.status() {
+        Some(status) if status < 400 => doc.raw(schema::OUTCOME, schema::OUTCOME_SUCCESS_JSON),
+        Some(_) => doc.raw(schema::OUTCOME, schema::OUTCOME_FAILURE_JSON),
+        None => {}
+    }
     if let Some(id) = context.event_id {
         doc.string(schema::ID, id);
     }
@@ -179,8 +188,27 @@ pub fn write_access_document(
     }
     doc.close();
     enrichment.tags.write(&mut doc);
+    write_ecs(&mut doc);
     doc.finish();
     timestamp
+}
+
+/// The ECS release the document follows.
+#[inline(always)]
+fn write_ecs(doc: &mut ObjectWriter<'_>) {
+    doc.open(schema::ECS);
+    doc.raw(schema::VERSION, schema::ECS_VERSION_JSON);
+    doc.close();
+}
+
+/// What every document's `event` says of itself: dataset, module, kind, category and type.
+#[inline(always)]
+fn write_event_constants(doc: &mut ObjectWriter<'_>, kind: &[u8], event_type: &[u8]) {
+    doc.raw(schema::DATASET, schema::DATASET_JSON);
+    doc.raw(schema::MODULE, schema::MODULE_JSON);
+    doc.raw(schema::KIND, kind);
+    doc.raw(schema::CATEGORY, schema::CATEGORY_WEB_JSON);
+    doc.raw(schema::TYPE, event_type);
 }
 
 /// Writes the document of a line that could not be read, and returns its `@timestamp`.
@@ -195,7 +223,7 @@ pub fn write_failure_document(
     let mut doc = ObjectWriter::new(out);
     doc.string_with(schema::TIMESTAMP, |out| context.received_at.write_rfc3339(out));
     doc.open(schema::EVENT);
-    doc.string(schema::DATASET, schema::DATASET_VALUE);
+    write_event_constants(&mut doc, schema::KIND_PIPELINE_ERROR_JSON, schema::TYPE_ERROR_JSON);
     if let Some(id) = context.event_id {
         doc.string(schema::ID, id);
     }
@@ -207,6 +235,7 @@ pub fn write_failure_document(
     doc.string(schema::MESSAGE, reason);
     doc.close();
     tags.write(&mut doc);
+    write_ecs(&mut doc);
     doc.finish();
     context.received_at
 }
@@ -222,7 +251,7 @@ pub fn write_oversized_document(
     let mut doc = ObjectWriter::new(out);
     doc.string_with(schema::TIMESTAMP, |out| timestamp.write_rfc3339(out));
     doc.open(schema::EVENT);
-    doc.string(schema::DATASET, schema::DATASET_VALUE);
+    write_event_constants(&mut doc, schema::KIND_PIPELINE_ERROR_JSON, schema::TYPE_ERROR_JSON);
     if let Some(id) = context.event_id {
         doc.string(schema::ID, id);
     }
@@ -231,6 +260,7 @@ pub fn write_oversized_document(
     doc.string(schema::MESSAGE, reason);
     doc.close();
     Tags { truncated: true, ..Tags::default() }.write(&mut doc);
+    write_ecs(&mut doc);
     doc.finish();
 }
 

@@ -12,13 +12,18 @@ use foldhash::fast::RandomState;
 
 use crate::document::{ObjectWriter, schema};
 
-/// The `user_agent.*` fields besides `original`. Absent values are `None`.
+/// The `user_agent.*` fields besides `original`, named as ECS names them. Absent values are `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserAgentInfo {
     pub name: Option<Box<str>>,
+    /// A version (it starts with a digit); woothee's other texts (`curl` for HTTP libraries) are not.
     pub version: Option<Box<str>>,
+    /// `Windows`, `iOS`, `Mac OS X`, `Android`, ...: one name per operating system.
     pub os_name: Option<Box<str>>,
+    /// `10`, `18.1`, `XP`: the version as people name it.
     pub os_version: Option<Box<str>>,
+    /// Name and version as people write them: `Windows 10`, `iOS 18.1`.
+    pub os_full: Option<Box<str>>,
     /// `Desktop`, `Smartphone`, `Mobile Phone`, `Spider`, `Appliance` or `Other`.
     pub device: Option<&'static str>,
 }
@@ -112,6 +117,9 @@ fn write_fragment(out: &mut Vec<u8>, original: Option<&str>, info: &UserAgentInf
     if let Some(version) = &info.os_version {
         doc.string(schema::VERSION, version);
     }
+    if let Some(full) = &info.os_full {
+        doc.string(schema::FULL, full);
+    }
     doc.close();
     if let Some(device) = info.device {
         doc.open(schema::DEVICE);
@@ -127,11 +135,17 @@ fn classify(parser: &woothee::parser::Parser, user_agent: &str) -> UserAgentInfo
         let value = value.trim();
         (!value.is_empty() && value != woothee::woothee::VALUE_UNKNOWN).then(|| Box::from(value))
     };
+    let (os_name, os_version) = ecs_os(result.os, result.os_version.trim());
+    let os_full = os_name.map(|name| match os_version {
+        Some(version) => format!("{name} {version}").into_boxed_str(),
+        None => Box::from(name),
+    });
     UserAgentInfo {
         name: known(result.name),
-        version: known(result.version),
-        os_name: known(result.os),
-        os_version: known(&result.os_version),
+        version: known(result.version).filter(|version| version.starts_with(|c: char| c.is_ascii_digit())),
+        os_name: os_name.map(Box::from),
+        os_version: os_version.map(Box::from),
+        os_full,
         device: match result.category {
             "pc" => Some("Desktop"),
             "smartphone" => Some("Smartphone"),
@@ -144,17 +158,52 @@ fn classify(parser: &woothee::parser::Parser, user_agent: &str) -> UserAgentInfo
     }
 }
 
+/// woothee's operating system and its version ─▶ ECS's `os.name` and `os.version`.
+///
+/// woothee names some systems with their version (`Windows 10`), some by device (`iPhone`, `iPad`)
+/// and some in its own spelling (`Mac OSX`); ECS wants one name per system and the version apart,
+/// so that a visitor's system is one slice of a chart whatever the release.
+fn ecs_os<'a>(os: &'a str, os_version: &'a str) -> (Option<&'a str>, Option<&'a str>) {
+    let os = os.trim();
+    if os.is_empty() || os == woothee::woothee::VALUE_UNKNOWN {
+        return (None, None);
+    }
+    // A version is what starts with a digit (woothee gives `NT 10.0` for Windows, `amd64` for BSD).
+    let version = Some(os_version).filter(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+    match os {
+        "Windows UNKNOWN Ver" => (Some("Windows"), None),
+        "Windows Phone OS" => (Some("Windows Phone"), version),
+        "Windows CE" | "Windows RSSReader" => (Some(os), version),
+        // `Windows 10`, `Windows 8.1`, `Windows XP`, `Windows NT 4.0`: the release names the version.
+        _ if os.starts_with("Windows ") => (Some("Windows"), Some(&os["Windows ".len()..])),
+        "Mac OSX" => (Some("Mac OS X"), version),
+        "Mac OS Classic" => (Some("Mac OS"), version),
+        "iPhone" | "iPad" | "iPod" | "iOS" => (Some("iOS"), version),
+        "ChromeOS" => (Some("Chrome OS"), version),
+        "BSD" => (Some("FreeBSD"), version),
+        "BlackBerry 10" => (Some("BlackBerry"), Some("10")),
+        "SymbianOS" => (Some("Symbian OS"), version),
+        _ => (Some(os), version),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn info(name: &str, version: &str, os: &str, os_version: &str, device: &'static str) -> UserAgentInfo {
         let some = |v: &str| (!v.is_empty()).then(|| Box::from(v));
+        let full = match (os, os_version) {
+            ("", _) => "".to_owned(),
+            (os, "") => os.to_owned(),
+            (os, version) => format!("{os} {version}"),
+        };
         UserAgentInfo {
             name: some(name),
             version: some(version),
             os_name: some(os),
             os_version: some(os_version),
+            os_full: some(&full),
             device: (!device.is_empty()).then_some(device),
         }
     }
@@ -165,7 +214,7 @@ mod tests {
             (
                 "chrome on windows",
                 "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-                info("Chrome", "131.0.0.0", "Windows 10", "NT 10.0", "Desktop"),
+                info("Chrome", "131.0.0.0", "Windows", "10", "Desktop"),
             ),
             (
                 "firefox on linux",
@@ -175,12 +224,12 @@ mod tests {
             (
                 "edge",
                 "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.70",
-                info("Edge", "131.0.2903.70", "Windows 10", "NT 10.0", "Desktop"),
+                info("Edge", "131.0.2903.70", "Windows", "10", "Desktop"),
             ),
             (
                 "safari on iphone",
                 "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
-                info("Safari", "18.1", "iPhone", "18.1", "Smartphone"),
+                info("Safari", "18.1", "iOS", "18.1", "Smartphone"),
             ),
             (
                 "chrome on android",
@@ -197,16 +246,41 @@ mod tests {
                 "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
                 info("bingbot", "", "", "", "Spider"),
             ),
-            ("curl", "curl/8.5.0", info("HTTP Library", "curl", "", "", "Other")),
+            ("curl: no version", "curl/8.5.0", info("HTTP Library", "", "", "", "Other")),
             (
                 "feature phone",
                 "DoCoMo/2.0 P903i(c100;TB;W24H12)",
-                info("docomo", "P903i", "docomo", "", "Mobile Phone"),
+                info("docomo", "", "docomo", "", "Mobile Phone"),
             ),
             (
                 "game console",
                 "Mozilla/5.0 (PlayStation 4 3.11) AppleWebKit/537.73 (KHTML, like Gecko)",
                 info("PlayStation 4", "", "PlayStation 4", "3.11", "Appliance"),
+            ),
+            (
+                "safari on mac",
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+                info("Safari", "18.1", "Mac OS X", "10.15.7", "Desktop"),
+            ),
+            (
+                "ipad",
+                "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+                info("Safari", "17.5", "iOS", "17.5", "Smartphone"),
+            ),
+            (
+                "windows xp",
+                "Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 5.1; Trident/4.0)",
+                info("Internet Explorer", "8.0", "Windows", "XP", "Desktop"),
+            ),
+            (
+                "windows 7",
+                "Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko",
+                info("Internet Explorer", "11.0", "Windows", "7", "Desktop"),
+            ),
+            (
+                "chrome os",
+                "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+                info("Chrome", "131.0.0.0", "Chrome OS", "", "Desktop"),
             ),
             ("unknown", "SomethingNobodyKnows/1.0", info("", "", "", "", "")),
             ("empty", "", info("", "", "", "", "")),
@@ -220,6 +294,7 @@ mod tests {
                 assert_eq!(json["original"], user_agent, "{name}");
                 assert_eq!(json["name"].as_str(), expected.name.as_deref(), "{name}");
                 assert_eq!(json["os"]["version"].as_str(), expected.os_version.as_deref(), "{name}");
+                assert_eq!(json["os"]["full"].as_str(), expected.os_full.as_deref(), "{name}");
                 assert_eq!(json["device"]["name"].as_str(), expected.device, "{name}");
             }
         }

@@ -62,11 +62,6 @@ impl AccessRecord<'_> {
     pub fn status(&self) -> Option<u16> {
         self.final_status.or(self.original_status)
     }
-
-    /// The body size to report: `%b`, or `%O` in formats without it (Debian's `combined`).
-    pub fn body_bytes(&self) -> Option<u64> {
-        self.response_bytes.or(self.bytes_sent)
-    }
 }
 
 /// Why a line does not match its format. The text goes into the document's `error.message`.
