@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use enrichment::FormatChoice;
 use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
-use serde_json::Value;
+use serde_json::{Value, json};
 use test_support::{demo_geoip, hex_decode, repo};
 
 fn index_template() -> Value {
@@ -191,6 +191,40 @@ fn every_field_a_document_carries_is_mapped_with_a_compatible_type() {
     let unseen: Vec<_> = mapped.keys().filter(|path| !seen.contains_key(*path)).collect();
     assert!(unseen.is_empty(), "mapped but never produced by the test corpus: {unseen:?}");
     assert!(documents.len() > 500, "{} documents", documents.len());
+}
+
+/// Every document says what it is the way ECS defines it: ECS release, module and dataset, kind
+/// (`pipeline_error` exactly for the lines that could not be read), category, type, and an outcome
+/// that follows the status.
+#[test]
+fn every_document_is_categorised_as_ecs_defines() {
+    for doc in all_documents() {
+        let event = &doc["event"];
+        assert_eq!(doc["ecs"]["version"], "8.17.0", "{doc}");
+        assert_eq!(
+            (&event["module"], &event["dataset"]),
+            (&json!("apache"), &json!("apache.access")),
+            "{doc}"
+        );
+        assert_eq!(event["category"], json!(["web"]), "{doc}");
+        let failed = doc["tags"].as_array().is_some_and(|tags| tags.contains(&json!("_parse_failure")));
+        if failed {
+            assert_eq!(
+                (&event["kind"], &event["type"]),
+                (&json!("pipeline_error"), &json!(["error"])),
+                "{doc}"
+            );
+            assert!(event.get("outcome").is_none(), "{doc}");
+        } else {
+            assert_eq!((&event["kind"], &event["type"]), (&json!("event"), &json!(["access"])), "{doc}");
+            let outcome = match doc["http"]["response"]["status_code"].as_u64() {
+                Some(status) if status < 400 => json!("success"),
+                Some(_) => json!("failure"),
+                None => Value::Null,
+            };
+            assert_eq!(event["outcome"], outcome, "{doc}");
+        }
+    }
 }
 
 #[test]

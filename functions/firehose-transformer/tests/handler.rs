@@ -35,6 +35,32 @@ fn document(data: &[u8]) -> Value {
     serde_json::from_slice(data).unwrap()
 }
 
+/// Every document of every Firehose event file says what it is as ECS defines it.
+#[test]
+fn every_document_of_the_event_files_is_categorised() {
+    for name in [
+        "firehose-apache-lines.json",
+        "firehose-kinesis-agent-json.json",
+        "firehose-cloudwatch-logs.json",
+        "firehose-bad-records.json",
+    ] {
+        let event = event(name);
+        let (response, _) = transformer().handle(&event);
+        for (result, data) in answers(&event, &response) {
+            if result != TransformResult::Ok {
+                continue;
+            }
+            let doc = document(&data.unwrap());
+            let failed = doc["tags"].as_array().is_some_and(|tags| tags.contains(&json!("_parse_failure")));
+            let kind = if failed { "pipeline_error" } else { "event" };
+            assert_eq!(doc["event"]["kind"], kind, "{name}: {doc}");
+            assert_eq!(doc["event"]["module"], "apache", "{name}: {doc}");
+            assert_eq!(doc["event"]["category"], json!(["web"]), "{name}: {doc}");
+            assert_eq!(doc["ecs"]["version"], "8.17.0", "{name}: {doc}");
+        }
+    }
+}
+
 #[test]
 fn apache_lines_are_enriched() {
     let event = event("firehose-apache-lines.json");

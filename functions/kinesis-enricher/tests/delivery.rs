@@ -74,6 +74,22 @@ fn count(documents: Vec<Vec<u8>>) -> HashMap<Vec<u8>, usize> {
     counts
 }
 
+/// Every document of the mixed event (lines, Kinesis Agent JSON, KPL, CloudWatch Logs, unreadable
+/// records) says what it is as ECS defines it.
+#[test]
+fn every_document_of_the_mixed_event_is_categorised() {
+    let batch = enricher().prepare(&event_file("kinesis-mixed.json"));
+    assert_eq!(batch.entries.len(), 13);
+    for entry in &batch.entries {
+        let doc: Value = serde_json::from_slice(entry).unwrap();
+        let failed =
+            doc["tags"].as_array().is_some_and(|tags| tags.contains(&serde_json::json!("_parse_failure")));
+        assert_eq!(doc["event"]["kind"], if failed { "pipeline_error" } else { "event" }, "{doc}");
+        assert_eq!(doc["event"]["module"], "apache", "{doc}");
+        assert_eq!(doc["ecs"]["version"], "8.17.0", "{doc}");
+    }
+}
+
 fn in_a_minute() -> SystemTime {
     SystemTime::now() + Duration::from_secs(60)
 }

@@ -180,7 +180,8 @@ fn ecs_os<'a>(os: &'a str, os_version: &'a str) -> (Option<&'a str>, Option<&'a 
         "Mac OS Classic" => (Some("Mac OS"), version),
         "iPhone" | "iPad" | "iPod" | "iOS" => (Some("iOS"), version),
         "ChromeOS" => (Some("Chrome OS"), version),
-        "BSD" => (Some("FreeBSD"), version),
+        // `8.2-RELEASE-p3 amd64`: the release, without the machine.
+        "BSD" => (Some("FreeBSD"), version.and_then(|v| v.split_whitespace().next())),
         "BlackBerry 10" => (Some("BlackBerry"), Some("10")),
         "SymbianOS" => (Some("Symbian OS"), version),
         _ => (Some(os), version),
@@ -281,6 +282,11 @@ mod tests {
                 "chrome os",
                 "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
                 info("Chrome", "131.0.0.0", "Chrome OS", "", "Desktop"),
+            ),
+            (
+                "freebsd",
+                "Mozilla/5.0 (X11; FreeBSD 8.2-RELEASE-p3 amd64; rv:5.0) Gecko/20100101 Firefox/5.0",
+                info("Firefox", "5.0", "FreeBSD", "8.2-RELEASE-p3", "Desktop"),
             ),
             ("unknown", "SomethingNobodyKnows/1.0", info("", "", "", "", "")),
             ("empty", "", info("", "", "", "", "")),
