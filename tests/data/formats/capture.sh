@@ -18,33 +18,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 port=${CAPTURE_PORT:-18081}
 tls_port=${CAPTURE_TLS_PORT:-18443}
 
-if ! command -v apache2 >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq apache2 >/dev/null
-fi
-
-work=$(mktemp -d)
-apache_pid=""
-stop_apache() {
-  if [ -n "$apache_pid" ] && kill -0 "$apache_pid" 2>/dev/null; then
-    kill "$apache_pid"
-    while kill -0 "$apache_pid" 2>/dev/null; do sleep 0.1; done
-  fi
-  apache_pid=""
-}
-trap 'stop_apache; rm -rf "$work"' EXIT
-
-mkdir -p "$work/htdocs/private" "$work/htdocs/docs" "$work/logs" "$work/run"
-printf '<h1>It works</h1>\n' >"$work/htdocs/index.html"
-printf 'body { color: #333; }\n' >"$work/htdocs/style.css"
-printf 'Grüße aus Köln\n' >"$work/htdocs/grüße.txt"
-printf 'space\n' >"$work/htdocs/a b.html"
-printf 'secret\n' >"$work/htdocs/private/index.html"
-printf 'report\n' >"$work/htdocs/docs/report.2026.pdf"
-head -c 20000 /dev/zero | tr '\0' 'x' >"$work/htdocs/big.bin"
-htpasswd -bc "$work/htpasswd" alice 'wonderland' >/dev/null 2>&1
+. "$here/../apache_site.sh"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=www.example.test" \
   -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
-chmod -R a+rX "$work"
 
 modules=/usr/lib/apache2/modules
 {
