@@ -10,7 +10,7 @@ EVENT ?= tests/events/firehose-apache-lines.json
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: help setup demo test test-tools lint fuzz bench geoip-layer lambda-tools lambda-build watch invoke local-firehose infra-tools infra-check deploy opensearch-setup clean
+.PHONY: help setup demo test crawler-data test-tools lint fuzz bench geoip-layer lambda-tools lambda-build watch invoke local-firehose infra-tools infra-check deploy opensearch-setup clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ invoke: ## Send EVENT to the watched FUNCTION (default: firehose-transformer, te
 
 local-firehose: ## Start a local Firehose (moto, 127.0.0.1:5000) for the watched kinesis-enricher
 	scripts/local-firehose.sh start
+
+crawler-data: ## Refresh the crawler list (functions/enrichment/data/crawler-user-agents/) from PyPI; VERSION=x.y.z for a given release
+	scripts/crawler-data.sh $(VERSION)
 
 geoip-layer: ## Fill geoip/layer/build/geoip/ with real databases (MaxMind key in MAXMIND_ACCOUNT_ID/_LICENSE_KEY, else DB-IP Lite)
 	python3 geoip/layer/fetch_geoip.py

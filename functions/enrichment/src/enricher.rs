@@ -239,14 +239,25 @@ impl Enricher {
             enrichment.tags.geoip_lookup_failure = lookup_failure;
         }
         let mut without_original = Vec::new();
+        // The `Crawler` object of a document that must shrink (the cached one is borrowed below).
+        let crawler_copy = match (originals, record.user_agent.as_deref()) {
+            (Originals::Drop, Some(agent)) => user_agents.fragment(agent).crawler.map(<[u8]>::to_vec),
+            _ => None,
+        };
         if let Some(agent) = record.user_agent.as_deref() {
-            enrichment.user_agent = match originals {
-                Originals::Keep => Some(user_agents.fragment(agent)),
+            match originals {
+                Originals::Keep => {
+                    let fragments = user_agents.fragment(agent);
+                    enrichment.user_agent = Some(fragments.user_agent);
+                    enrichment.crawler = fragments.crawler;
+                }
                 Originals::Drop => {
                     user_agents.fragment_without_original(agent, &mut without_original);
-                    Some(&without_original).filter(|json| !json.is_empty()).map(Vec::as_slice)
+                    enrichment.user_agent =
+                        Some(&without_original).filter(|json| !json.is_empty()).map(Vec::as_slice);
+                    enrichment.crawler = crawler_copy.as_deref();
                 }
-            };
+            }
         }
         let original =
             (config.keep_original && originals == Originals::Keep).then(|| original_text(config, line));
@@ -466,7 +477,15 @@ mod tests {
         let (outcome, shortened, size) = write(&mut limited(2_000), &line);
         assert!(outcome.truncated && size <= 2_000, "{size}");
         assert_eq!(shortened["tags"], json!(["_truncated"]));
-        assert_eq!(shortened["user_agent"], json!({"name": "HTTP Library", "device": {"name": "Other"}}));
+        assert_eq!(
+            shortened["user_agent"],
+            json!({"name": "curl", "version": "8.5.0", "device": {"name": "Spider"}})
+        );
+        assert_eq!(
+            shortened["Crawler"],
+            json!({"categories": ["http-library"]}),
+            "kept when the document shrinks"
+        );
         assert!(shortened["event"].get("original").is_none());
         let mut expected = whole.clone();
         expected["event"].as_object_mut().unwrap().remove("original");

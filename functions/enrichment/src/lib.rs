@@ -20,10 +20,16 @@ pub use document::{EventContext, Key, schema, write_json_string};
 pub use enrich::TrustedProxies;
 /// The bounded caches behind the `source.geo`/`source.as` and `user_agent` objects (public for the
 /// benchmarks, which measure them alone).
-pub use enrich::{GeoCache, UserAgentParser};
+pub use enrich::{GeoCache, UserAgentFragments, UserAgentParser};
 pub use enricher::{DocumentLimit, Enricher, LineOutcome, MAX_LINE_BYTES, MAX_UNREADABLE_ORIGINAL};
 pub use parse::{AccessRecord, FormatError, LogFormat, ParseError, Timestamp, UtcDateTime};
 pub use settings::{ConfigError, EnrichmentConfig, FormatChoice, IpAnonymization, StartupError};
+
+/// The crawler list the user agents are matched against (data/crawler-user-agents/).
+pub mod crawlers {
+    /// Each shipped pattern and its tags, in the list's order.
+    pub use crate::enrich::crawler_patterns as patterns;
+}
 
 /// IP address anonymization, as `IP_ANONYMIZATION=truncate` applies it.
 pub mod anonymize {

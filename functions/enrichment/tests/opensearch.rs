@@ -371,6 +371,7 @@ fn the_dashboard_answers_who_visits_the_site() {
         ("table", "terms", "url.path"),
         ("histogram", "terms", "http.response.status_code"),
         ("histogram", "terms", "event.outcome"),
+        ("pie", "terms", "Crawler.categories"),
         ("histogram", "date_histogram", "@timestamp"),
         ("heatmap", "date_histogram", "@timestamp"),
     ];

@@ -20,6 +20,9 @@ pub const EVENT: Key = key!("event");
 pub const ERROR: Key = key!("error");
 pub const TLS: Key = key!("tls");
 pub const ECS: Key = key!("ecs");
+/// Not ECS (which has no field for it): capitalised, as ECS advises for custom fields, so that no
+/// ECS release can ever define it.
+pub const CRAWLER: Key = key!("Crawler");
 pub const TAGS: Key = key!("tags");
 
 // Nested objects.
@@ -73,6 +76,7 @@ pub const CATEGORY: Key = key!("category");
 pub const TYPE: Key = key!("type");
 pub const OUTCOME: Key = key!("outcome");
 pub const FULL: Key = key!("full");
+pub const CATEGORIES: Key = key!("categories");
 pub const CIPHER: Key = key!("cipher");
 
 // Values that are the same in every document, as JSON: written with one copy each.
@@ -154,6 +158,7 @@ pub const FIELDS: &[&[Key]] = &[
     &[ERROR, MESSAGE],
     &[TAGS],
     &[ECS, VERSION],
+    &[CRAWLER, CATEGORIES],
 ];
 
 /// The dotted paths of [`FIELDS`] (`source.geo.city_name`), in the order a document has them.

@@ -40,6 +40,8 @@ pub struct Enrichment<'a> {
     pub source: Option<SourceFields<'a>>,
     /// The `user_agent` object, as JSON.
     pub user_agent: Option<&'a [u8]>,
+    /// The `Crawler` object of a recognised crawler, as JSON.
+    pub crawler: Option<&'a [u8]>,
     pub tags: Tags,
 }
 
@@ -143,6 +145,9 @@ pub fn write_access_document(
 
     if let Some(user_agent) = enrichment.user_agent {
         doc.raw(schema::USER_AGENT, user_agent);
+    }
+    if let Some(crawler) = enrichment.crawler {
+        doc.raw(schema::CRAWLER, crawler);
     }
 
     doc.open(schema::DESTINATION);

@@ -3,10 +3,12 @@
 
 mod anonymize;
 mod client;
+mod crawler;
 mod geo;
 mod user_agent;
 
 pub use anonymize::{truncate, truncate_addresses_in};
 pub use client::TrustedProxies;
+pub use crawler::patterns as crawler_patterns;
 pub use geo::GeoCache;
-pub use user_agent::UserAgentParser;
+pub use user_agent::{UserAgentFragments, UserAgentParser};

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use foldhash::fast::RandomState;
 
+use super::crawler::CrawlerList;
 use crate::document::{ObjectWriter, schema};
 
 /// The `user_agent.*` fields besides `original`, named as ECS names them. Absent values are `None`.
@@ -26,6 +27,8 @@ pub struct UserAgentInfo {
     pub os_full: Option<Box<str>>,
     /// `Desktop`, `Smartphone`, `Mobile Phone`, `Spider`, `Appliance` or `Other`.
     pub device: Option<&'static str>,
+    /// A crawler, HTTP library or headless browser the crawler list knows: its tags.
+    pub crawler_categories: Vec<&'static str>,
 }
 
 pub const CACHE_CAPACITY: usize = 4096;
@@ -34,9 +37,49 @@ pub const MAX_PARSED_LEN: usize = 512;
 #[derive(Default)]
 pub struct UserAgentParser {
     parser: woothee::parser::Parser,
-    /// User agent ─▶ its `user_agent` object as JSON.
-    cache: HashMap<Box<str>, Box<[u8]>, RandomState>,
-    uncached: Vec<u8>,
+    crawlers: CrawlerList,
+    /// User agent ─▶ its `user_agent` object and crawler categories, as JSON.
+    cache: HashMap<Box<str>, CachedFragments, RandomState>,
+    uncached: CachedFragments,
+}
+
+#[derive(Default)]
+struct CachedFragments {
+    user_agent: Vec<u8>,
+    categories: Option<Vec<u8>>,
+}
+
+impl CachedFragments {
+    fn of(original: &str, info: &UserAgentInfo) -> Self {
+        let mut fragments = Self::default();
+        fragments.write(original, info);
+        fragments
+    }
+
+    fn write(&mut self, original: &str, info: &UserAgentInfo) {
+        self.user_agent.clear();
+        write_fragment(&mut self.user_agent, Some(original), info);
+        self.categories = (!info.crawler_categories.is_empty()).then(|| {
+            let mut json = Vec::new();
+            let mut doc = ObjectWriter::new(&mut json);
+            doc.strings(schema::CATEGORIES, info.crawler_categories.iter().copied());
+            doc.finish();
+            json
+        });
+    }
+
+    fn borrowed(&self) -> UserAgentFragments<'_> {
+        UserAgentFragments { user_agent: &self.user_agent, crawler: self.categories.as_deref() }
+    }
+}
+
+/// What a user agent adds to a document, as JSON.
+#[derive(Debug, Clone, Copy)]
+pub struct UserAgentFragments<'a> {
+    /// The `user_agent` object.
+    pub user_agent: &'a [u8],
+    /// The `Crawler` object (`{"categories":[...]}`) of a recognised crawler.
+    pub crawler: Option<&'a [u8]>,
 }
 
 impl std::fmt::Debug for UserAgentParser {
@@ -50,42 +93,50 @@ impl UserAgentParser {
         Self::default()
     }
 
-    /// The fields woothee finds in `user_agent` (uncached).
-    pub fn classify(&self, user_agent: &str) -> UserAgentInfo {
-        if user_agent.len() > MAX_PARSED_LEN {
-            let mut cut = MAX_PARSED_LEN;
-            while !user_agent.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            return classify(&self.parser, &user_agent[..cut]);
+    /// What woothee and the crawler list find in `user_agent` (uncached).
+    pub fn classify(&mut self, user_agent: &str) -> UserAgentInfo {
+        let mut cut = user_agent.len().min(MAX_PARSED_LEN);
+        while !user_agent.is_char_boundary(cut) {
+            cut -= 1;
         }
-        classify(&self.parser, user_agent)
+        let user_agent = &user_agent[..cut];
+        let mut info = classify(&self.parser, user_agent);
+        // A crawler the list knows: its own name and version, automated whatever woothee thought.
+        if let Some(crawler) = self.crawlers.recognise(user_agent) {
+            info.name = Some(crawler.name);
+            info.version = crawler.version;
+            info.device = Some("Spider");
+            info.crawler_categories = crawler.categories;
+        }
+        info
     }
 
-    /// The document's `user_agent` object for `user_agent`: `original` and the fields woothee
-    /// finds, as JSON.
-    pub fn fragment(&mut self, user_agent: &str) -> &[u8] {
+    /// The document's `user_agent` object for `user_agent` (`original` and the fields found), and
+    /// its `Crawler` object, as JSON.
+    pub fn fragment(&mut self, user_agent: &str) -> UserAgentFragments<'_> {
         if user_agent.len() > MAX_PARSED_LEN {
             let info = self.classify(user_agent);
-            self.uncached.clear();
-            write_fragment(&mut self.uncached, Some(user_agent), &info);
-            return &self.uncached;
+            self.uncached.write(user_agent, &info);
+            return self.uncached.borrowed();
         }
         if !self.cache.contains_key(user_agent) {
             if self.cache.len() >= CACHE_CAPACITY {
                 self.cache.clear();
             }
             let info = self.classify(user_agent);
-            let mut json = Vec::new();
-            write_fragment(&mut json, Some(user_agent), &info);
-            self.cache.insert(user_agent.into(), json.into_boxed_slice());
+            self.cache.insert(user_agent.into(), CachedFragments::of(user_agent, &info));
         }
-        &self.cache[user_agent]
+        self.cache[user_agent].borrowed()
+    }
+
+    /// Whether the crawler list has been compiled (it is, at the first user agent not cached).
+    pub fn crawler_list_compiled(&self) -> bool {
+        self.crawlers.is_compiled()
     }
 
     /// The `user_agent` object without `original` (for a document that must shrink), uncached;
     /// nothing when woothee knows nothing about it.
-    pub fn fragment_without_original(&self, user_agent: &str, out: &mut Vec<u8>) {
+    pub fn fragment_without_original(&mut self, user_agent: &str, out: &mut Vec<u8>) {
         let start = out.len();
         write_fragment(out, None, &self.classify(user_agent));
         if out[start..] == *b"{}" {
@@ -146,6 +197,7 @@ fn classify(parser: &woothee::parser::Parser, user_agent: &str) -> UserAgentInfo
         os_name: os_name.map(Box::from),
         os_version: os_version.map(Box::from),
         os_full,
+        crawler_categories: Vec::new(),
         device: match result.category {
             "pc" => Some("Desktop"),
             "smartphone" => Some("Smartphone"),
@@ -206,7 +258,12 @@ mod tests {
             os_version: some(os_version),
             os_full: some(&full),
             device: (!device.is_empty()).then_some(device),
+            crawler_categories: Vec::new(),
         }
+    }
+
+    fn crawler(name: &str, version: &str, categories: &[&'static str]) -> UserAgentInfo {
+        UserAgentInfo { crawler_categories: categories.to_vec(), ..info(name, version, "", "", "Spider") }
     }
 
     #[test]
@@ -240,14 +297,14 @@ mod tests {
             (
                 "googlebot",
                 "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-                info("Googlebot", "", "", "", "Spider"),
+                crawler("Googlebot", "2.1", &["search-engine"]),
             ),
             (
                 "bingbot",
                 "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
-                info("bingbot", "", "", "", "Spider"),
+                crawler("bingbot", "2.0", &["search-engine"]),
             ),
-            ("curl: no version", "curl/8.5.0", info("HTTP Library", "", "", "", "Other")),
+            ("curl", "curl/8.5.0", crawler("curl", "8.5.0", &["http-library"])),
             (
                 "feature phone",
                 "DoCoMo/2.0 P903i(c100;TB;W24H12)",
@@ -296,7 +353,8 @@ mod tests {
             assert_eq!(parser.classify(user_agent), expected, "{name}");
             // The cached fragment says the same, twice.
             for _ in 0..2 {
-                let json: serde_json::Value = serde_json::from_slice(parser.fragment(user_agent)).unwrap();
+                let json: serde_json::Value =
+                    serde_json::from_slice(parser.fragment(user_agent).user_agent).unwrap();
                 assert_eq!(json["original"], user_agent, "{name}");
                 assert_eq!(json["name"].as_str(), expected.name.as_deref(), "{name}");
                 assert_eq!(json["os"]["version"].as_str(), expected.os_version.as_deref(), "{name}");
@@ -318,7 +376,7 @@ mod tests {
             "é".repeat(2000)
         );
         let before = parser.cached();
-        let json: serde_json::Value = serde_json::from_slice(parser.fragment(&long)).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(parser.fragment(&long).user_agent).unwrap();
         assert_eq!(json["device"]["name"], "Spider");
         assert_eq!(json["original"], long.as_str(), "the original is kept whole");
         assert_eq!(parser.cached(), before, "long user agents are not cached");
