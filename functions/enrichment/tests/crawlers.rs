@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use enrichment::UserAgentParser;
 use md5::{Digest, Md5};
-use regex::Regex;
+use regex_lite::Regex;
 use serde_json::Value;
 
 fn data(name: &str) -> PathBuf {
