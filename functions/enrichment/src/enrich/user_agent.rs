@@ -101,10 +101,18 @@ impl UserAgentParser {
         }
         let user_agent = &user_agent[..cut];
         let mut info = classify(&self.parser, user_agent);
-        // A crawler the list knows: its own name and version, automated whatever woothee thought.
+        // A crawler the list knows is automated, whatever woothee thought. woothee's own crawler
+        // names are kept (`Googlebot Mobile`, `Yahoo! Japan`); where woothee has none (`misc
+        // crawler`, `HTTP Library`, or a browser it was fooled by) the list's name is the crawler's.
         if let Some(crawler) = self.crawlers.recognise(user_agent) {
-            info.name = Some(crawler.name);
-            info.version = crawler.version;
+            let woothee_named = info.device == Some("Spider")
+                && info.name.as_deref().is_some_and(|name| name != "misc crawler");
+            if woothee_named {
+                info.version = info.version.or(crawler.version);
+            } else {
+                info.name = Some(crawler.name);
+                info.version = crawler.version;
+            }
             info.device = Some("Spider");
             info.crawler_categories = crawler.categories;
         }
