@@ -238,26 +238,13 @@ impl Enricher {
             enrichment.source = Some(source);
             enrichment.tags.geoip_lookup_failure = lookup_failure;
         }
-        let mut without_original = Vec::new();
-        // The `Crawler` object of a document that must shrink (the cached one is borrowed below).
-        let crawler_copy = match (originals, record.user_agent.as_deref()) {
-            (Originals::Drop, Some(agent)) => user_agents.fragment(agent).crawler.map(<[u8]>::to_vec),
-            _ => None,
-        };
         if let Some(agent) = record.user_agent.as_deref() {
-            match originals {
-                Originals::Keep => {
-                    let fragments = user_agents.fragment(agent);
-                    enrichment.user_agent = Some(fragments.user_agent);
-                    enrichment.crawler = fragments.crawler;
-                }
-                Originals::Drop => {
-                    user_agents.fragment_without_original(agent, &mut without_original);
-                    enrichment.user_agent =
-                        Some(&without_original).filter(|json| !json.is_empty()).map(Vec::as_slice);
-                    enrichment.crawler = crawler_copy.as_deref();
-                }
-            }
+            let fragments = match originals {
+                Originals::Keep => user_agents.fragment(agent),
+                Originals::Drop => user_agents.fragment_without_original(agent),
+            };
+            enrichment.user_agent = Some(fragments.user_agent).filter(|json| !json.is_empty());
+            enrichment.crawler = fragments.crawler;
         }
         let original =
             (config.keep_original && originals == Originals::Keep).then(|| original_text(config, line));

@@ -174,12 +174,15 @@ proptest! {
         prop_assert_eq!(record.status(), Some(v.status));
         prop_assert_eq!(record.response_bytes, Some(v.bytes.unwrap_or(0)));
         prop_assert_eq!(record.referrer.as_deref(), v.referrer.as_deref().filter(|r| *r != "-"));
-        let agent = record.user_agent.as_deref().unwrap().to_owned();
+        let agent = record.user_agent.as_deref();
         match String::from_utf8(v.agent.clone()) {
             // A `-` user agent means "none"; anything else comes back as sent.
-            Ok(text) if text == "-" => {}
-            Ok(text) => prop_assert_eq!(agent, text),
-            Err(_) => prop_assert_eq!(agent, apache_escape(&v.agent)),
+            Ok(text) if text == "-" => prop_assert_eq!(agent, None),
+            Ok(text) => prop_assert_eq!(agent, Some(text.as_str())),
+            Err(_) => {
+                let escaped = apache_escape(&v.agent);
+                prop_assert_eq!(agent, Some(escaped.as_str()));
+            }
         }
         prop_assert_eq!(record.duration_nanos, Some(v.duration_us * 1000));
     }

@@ -52,13 +52,18 @@ struct CachedFragments {
 impl CachedFragments {
     fn of(original: &str, info: &UserAgentInfo) -> Self {
         let mut fragments = Self::default();
-        fragments.write(original, info);
+        fragments.write(Some(original), info);
         fragments
     }
 
-    fn write(&mut self, original: &str, info: &UserAgentInfo) {
+    /// `original` is `None` for a document that must shrink; the object is then empty when
+    /// nothing is known about the user agent.
+    fn write(&mut self, original: Option<&str>, info: &UserAgentInfo) {
         self.user_agent.clear();
-        write_fragment(&mut self.user_agent, Some(original), info);
+        write_fragment(&mut self.user_agent, original, info);
+        if self.user_agent == b"{}" {
+            self.user_agent.clear();
+        }
         self.categories = (!info.crawler_categories.is_empty()).then(|| {
             let mut json = Vec::new();
             let mut doc = ObjectWriter::new(&mut json);
@@ -76,7 +81,7 @@ impl CachedFragments {
 /// What a user agent adds to a document, as JSON.
 #[derive(Debug, Clone, Copy)]
 pub struct UserAgentFragments<'a> {
-    /// The `user_agent` object.
+    /// The `user_agent` object; empty when there is nothing to write.
     pub user_agent: &'a [u8],
     /// The `Crawler` object (`{"categories":[...]}`) of a recognised crawler.
     pub crawler: Option<&'a [u8]>,
@@ -124,7 +129,7 @@ impl UserAgentParser {
     pub fn fragment(&mut self, user_agent: &str) -> UserAgentFragments<'_> {
         if user_agent.len() > MAX_PARSED_LEN {
             let info = self.classify(user_agent);
-            self.uncached.write(user_agent, &info);
+            self.uncached.write(Some(user_agent), &info);
             return self.uncached.borrowed();
         }
         if !self.cache.contains_key(user_agent) {
@@ -142,14 +147,11 @@ impl UserAgentParser {
         self.crawlers.is_compiled()
     }
 
-    /// The `user_agent` object without `original` (for a document that must shrink), uncached;
-    /// nothing when woothee knows nothing about it.
-    pub fn fragment_without_original(&mut self, user_agent: &str, out: &mut Vec<u8>) {
-        let start = out.len();
-        write_fragment(out, None, &self.classify(user_agent));
-        if out[start..] == *b"{}" {
-            out.truncate(start);
-        }
+    /// [`Self::fragment`] without `user_agent.original`, for a document that must shrink; uncached.
+    pub fn fragment_without_original(&mut self, user_agent: &str) -> UserAgentFragments<'_> {
+        let info = self.classify(user_agent);
+        self.uncached.write(None, &info);
+        self.uncached.borrowed()
     }
 
     /// Distinct user agents held right now.

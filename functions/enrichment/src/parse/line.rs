@@ -44,17 +44,37 @@ pub struct AccessRecord<'a> {
     pub server_name: Option<Cow<'a, str>>,
     pub requested_server_name: Option<Cow<'a, str>>,
     pub server_port: Option<u16>,
-    /// `%{msec_frac}t`, `%{usec_frac}t`: added to the time of the line's other `%{..}t`.
-    pub time_fraction_millis: Option<u32>,
-    /// The time came from a strftime `%{..}t` without `%z`: a `%{%z}t` elsewhere in the line
-    /// gives its offset.
-    pub time_without_offset: bool,
-    /// A `%{%z}t` of its own.
-    pub separate_offset_seconds: Option<i64>,
+    /// Parts of a time split over several `%{..}t` fields, combined into `time` once the line is read.
+    pub(crate) time_parts: TimeParts,
     /// mod_ssl's `SSL_PROTOCOL`: `TLSv1.3`.
     pub tls_protocol: Option<Cow<'a, str>>,
     /// mod_ssl's `SSL_CIPHER`.
     pub tls_cipher: Option<Cow<'a, str>>,
+}
+
+/// What the line's `%{..}t` fields say beyond the time itself.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimeParts {
+    /// `%{msec_frac}t`, `%{usec_frac}t`: added to the time of the line's other `%{..}t`.
+    fraction_millis: Option<u32>,
+    /// The time came from a strftime `%{..}t` without `%z`: a `%{%z}t` elsewhere gives its offset.
+    without_offset: bool,
+    /// A `%{%z}t` of its own.
+    separate_offset_seconds: Option<i64>,
+}
+
+impl TimeParts {
+    /// `time` with the fraction and the separate offset applied.
+    fn combine(self, time: Option<Timestamp>) -> Option<Timestamp> {
+        let time = match (time, self.fraction_millis) {
+            (Some(time), Some(fraction)) => time.plus_millis(fraction),
+            (time, _) => time,
+        };
+        match (time, self.without_offset, self.separate_offset_seconds) {
+            (Some(time), true, Some(offset)) => time.plus_seconds(-offset),
+            (time, _, _) => time,
+        }
+    }
 }
 
 impl AccessRecord<'_> {
@@ -145,14 +165,7 @@ impl LogFormat {
         if pos != line.len() && !(self.ends_with_quoted_field() && is_trailing_fields(&line[pos..])) {
             return Err(ParseError::Expected { expected: "the end of the line".into(), position: pos });
         }
-        if let (Some(time), Some(fraction)) = (record.time, record.time_fraction_millis) {
-            record.time = time.plus_millis(fraction);
-        }
-        if let (Some(time), true, Some(offset)) =
-            (record.time, record.time_without_offset, record.separate_offset_seconds)
-        {
-            record.time = time.plus_seconds(-offset);
-        }
+        record.time = record.time_parts.combine(record.time);
         Ok(record)
     }
 
@@ -185,9 +198,9 @@ impl LogFormat {
                 // The request's start is its time; its end only stands in for a missing start.
                 if read.time.is_some() && (record.time.is_none() || !pattern.end) {
                     record.time = read.time;
-                    record.time_without_offset = read.offset_seconds.is_none();
+                    record.time_parts.without_offset = read.offset_seconds.is_none();
                 } else if read.time.is_none() && read.offset_seconds.is_some() {
-                    record.separate_offset_seconds = read.offset_seconds;
+                    record.time_parts.separate_offset_seconds = read.offset_seconds;
                 }
                 Ok(end)
             }
@@ -392,7 +405,7 @@ fn assign<'a>(
                 .flatten()
                 .ok_or_else(|| invalid("%{..._frac}t", "the digits of a fraction of a second"))?;
             let millis = if digits == 6 { fraction / 1000 } else { fraction };
-            record.time_fraction_millis = u32::try_from(millis).ok();
+            record.time_parts.fraction_millis = u32::try_from(millis).ok();
         }
         // Read from the line by its pattern (see `read_time`).
         Directive::TimeFormat(_) => {}
