@@ -52,11 +52,11 @@ lambda-build: lambda-tools ## Build the functions for arm64 Lambda: target/lambd
 	$(LAMBDA) build --locked --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
 	@for f in $(FUNCTIONS); do ls -l target/lambda/$$f/bootstrap.zip | awk -v f=$$f '{printf "%s: %d bytes zipped\n", f, $$5}'; done
 
-watch: lambda-tools demo ## Run the functions locally (port 9000) with the demo GeoIP databases
-	$(LAMBDA) watch
+watch: lambda-tools demo ## Run the functions locally (127.0.0.1:9000) with the demo GeoIP databases
+	$(LAMBDA) watch --invoke-address 127.0.0.1
 
 invoke: ## Send EVENT to the watched FUNCTION (default: firehose-transformer, tests/events/firehose-apache-lines.json)
-	$(LAMBDA) invoke $(FUNCTION) --data-file $(EVENT)
+	$(LAMBDA) invoke --invoke-address 127.0.0.1 $(FUNCTION) --data-file $(EVENT)
 
 local-firehose: ## Start a local Firehose (moto, 127.0.0.1:5000) for the watched kinesis-enricher
 	scripts/local-firehose.sh start
