@@ -1,32 +1,46 @@
 #!/usr/bin/env python3
-"""The Lambda view of the benchmark: each function's release binary (built for this machine) run
-as Lambda runs it, against a local stand-in for the Runtime API on 127.0.0.1.
+"""The Lambda view of the benchmark: each function's release binary run as Lambda runs it, against
+a local stand-in for the Runtime API on 127.0.0.1, compared with `enrich-logs` on the same lines.
 
-    scripts/lambda_bench.py DATA_DIR CITY_DB [ASN_DB]    (scripts/bench.sh calls it)
+    scripts/lambda_bench.py [--bin DIR]... DATA_DIR CITY_DB [ASN_DB]    (scripts/bench.sh calls it)
 
-For each binary it measures
-- init: process start until the runtime asks for its first event (configuration read, databases
+Cases (the lines are the first ones of DATA_DIR/realistic.log, one line per record):
+- kinesis-enricher, 5,000- and 10,000-record batches, delivering to FakeFirehose (a stand-in
+  PutRecordBatch endpoint in this script that accepts everything: the network is excluded, the
+  SDK's request building and signing are not);
+- firehose-transformer, 0.5 MB and 3 MB requests (3 MB is Firehose's largest).
+
+One process serves INVOCATIONS (default 5) invocations of the same event, as a warm Lambda
+environment does. For each case it reports
+- init: process start until the runtime asks for its first event (settings read, databases
   opened, SDK client built);
-- handle: the CPU time the process spends from the event handed over until its response (the
-  fake endpoints' own time and the waits on them are not counted), with
-  kinesis-enricher: 10,000 records, one line of DATA_DIR/realistic.log each, delivered to
-  FakeFirehose (a stand-in PutRecordBatch endpoint on the same server that accepts everything:
-  the network is excluded, the SDK's request building is not);
-  firehose-transformer: a 3 MB request (Firehose's largest) of the same lines;
-- peak RSS of the process (VmHWM), databases mapped, after the invocation.
-Median of RUNS (environment, default 5) runs. Then what that means in billed Lambda cost per
-million lines at 128 MB on arm64: a function gets CPU in proportion to its memory (1,769 MB is one
-vCPU), so 128 MB runs ~13.8x slower than one full core; $0.0000133334 per GB-second and $0.20 per
-million requests (us-east-1 list prices), one request per batch. This machine's x86 core stands in
-for a Graviton core. Standard library only.
+- process CPU: the process's own CPU time (every thread, from /proc/PID/schedstat) from its start
+  to the last response, start-up included; the stand-ins' time is not counted;
+- warm handling: the CPU of one invocation after the first (median), and lines/s per core;
+- peak RSS of the process (VmHWM), databases mapped;
+- the same lines INVOCATIONS times through `enrich-logs` (NDJSON to /dev/null), its CPU time,
+  and the ratio enrich-logs CPU / function CPU (1.0: the function costs what the core costs).
+Every figure is the median of RUNS (default 5) runs; with several --bin directories (binaries
+before and after a change), the runs are interleaved so that both see the same machine.
+
+--only SUBSTRING keeps the cases whose name contains it; LAMBDA_BENCH_WRAP runs the functions
+under a profiler.
+
+Then what a warm invocation costs at 128 MB on arm64: a function gets CPU in proportion to its
+memory (1,769 MB is one vCPU), so 128 MB runs ~13.8x slower than one full core; $0.0000133334 per
+GB-second and $0.20 per million requests (us-east-1 list prices), one request per batch. This
+machine's x86 core stands in for a Graviton core. Standard library only.
 """
+import argparse
 import base64
 import http.server
 import json
 import os
+import shlex
+import signal
 import statistics
 import subprocess
-import sys
+import tempfile
 import threading
 import time
 
@@ -36,48 +50,58 @@ MEMORY_MB = 128
 FULL_CORE_MB = 1769
 PRICE_GB_SECOND = 0.0000133334
 PRICE_REQUEST = 0.20 / 1_000_000
+FIRST_SEQUENCE = 49590338271490256608559692538361571095921575989136588898
+# A profiler to run the functions under, e.g. LAMBDA_BENCH_WRAP="perf record -g -o perf.data --"
+# (the CPU figures then include the profiler's own).
+WRAP = shlex.split(os.environ.get("LAMBDA_BENCH_WRAP", ""))
 
 
 def kinesis_event(lines):
     records = []
     for i, line in enumerate(lines):
         records.append({
-            "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": str(i), "sequenceNumber": f"{49590338271490256608559692538361571095921575989136588898 + i}",
+            "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": str(i), "sequenceNumber": str(FIRST_SEQUENCE + i),
                         "data": base64.b64encode(line).decode(), "approximateArrivalTimestamp": 1795219200.123},
-            "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": f"shardId-000000000000:{i}", "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": "arn:aws:iam::123456789012:role/bench", "awsRegion": "eu-west-1",
+            "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": f"shardId-000000000000:{FIRST_SEQUENCE + i}",
+            "eventName": "aws:kinesis:record", "invokeIdentityArn": "arn:aws:iam::123456789012:role/bench", "awsRegion": "eu-west-1",
             "eventSourceARN": "arn:aws:kinesis:eu-west-1:123456789012:stream/weblogs"})
     return {"Records": records}
 
 
 def firehose_request(lines, limit):
+    """A transformation request of as many lines as fit in `limit` bytes of record data (what
+    Firehose's BufferSizeInMBs counts), from a Kinesis stream source as the stack sets it up."""
     records, size = [], 0
     for i, line in enumerate(lines):
-        data = base64.b64encode(line).decode()
-        size += len(data) + 120
+        size += len(line)
         if size > limit:
             break
-        records.append({"recordId": f"{i:056d}", "approximateArrivalTimestamp": 1795219200123, "data": data,
-                        "kinesisRecordMetadata": {"shardId": "shardId-000000000000", "partitionKey": str(i), "approximateArrivalTimestamp": 1795219200123,
-                                                  "sequenceNumber": f"{49590338271490256608559692538361571095921575989136588898 + i}", "subsequenceNumber": ""}})
+        record = {"recordId": f"{i:056d}", "approximateArrivalTimestamp": 1795219200123, "data": base64.b64encode(line).decode(),
+                  "kinesisRecordMetadata": {"shardId": "shardId-000000000000", "partitionKey": str(i), "approximateArrivalTimestamp": 1795219200123,
+                                            "sequenceNumber": str(FIRST_SEQUENCE + i), "subsequenceNumber": ""}}
+        records.append(record)
     return {"invocationId": "bench", "deliveryStreamArn": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/weblogs",
             "sourceKinesisStreamArn": "arn:aws:kinesis:eu-west-1:123456789012:stream/weblogs", "region": "eu-west-1", "records": records}
 
 
 class Server(http.server.ThreadingHTTPServer):
-    """The Runtime API for one invocation, and FakeFirehose's PutRecordBatch."""
+    """The Runtime API for `invocations` invocations of one event, and FakeFirehose's PutRecordBatch."""
 
-    def __init__(self, event):
+    def __init__(self, event, invocations):
         super().__init__(("127.0.0.1", 0), Handler)
         self.event = json.dumps(event).encode()
-        self.ready = threading.Event()
+        self.invocations = invocations
+        self.sent = 0
+        self.lock = threading.Lock()
         self.done = threading.Event()
-        self.times = {}
-        self.response = None
         self.pid = None
+        self.started = threading.Event()
+        self.ready_at = None
+        self.cpu_marks = []  # process CPU (ns) at each event handed over and each response
+        self.responses = []
 
     def handle_error(self, request, client_address):
-        pass  # the process is killed after its response; its dropped connections are expected
+        pass  # the process is killed after its last response; its dropped connections are expected
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -93,26 +117,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         server = self.server
-        if self.path == RUNTIME + "next" and not server.ready.is_set():
-            server.times["ready"] = time.perf_counter()
-            server.cpu_before = cpu_nanos(server.pid)
-            server.ready.set()
-            deadline = int(time.time() * 1000) + 300_000
-            server.times["sent"] = time.perf_counter()
-            self.reply(200, server.event, [("Lambda-Runtime-Aws-Request-Id", "bench-1"), ("Lambda-Runtime-Deadline-Ms", str(deadline)),
-                                           ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:bench"),
-                                           ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")])
-        else:
-            server.done.wait(60)  # a second /next: park the runtime until the process is stopped
+        server.started.wait(10)  # the process can ask before Popen has returned its pid
+        with server.lock:
+            number = server.sent + 1 if self.path == RUNTIME + "next" and server.sent < server.invocations else None
+            if number:
+                server.sent = number
+                if number == 1:
+                    server.ready_at = time.perf_counter()
+                server.cpu_marks.append(cpu_nanos(server.pid))
+        if number is None:
+            server.done.wait(60)  # no more events: park the runtime until the process is stopped
+            return
+        deadline = int(time.time() * 1000) + 300_000
+        self.reply(200, server.event, [("Lambda-Runtime-Aws-Request-Id", f"bench-{number}"), ("Lambda-Runtime-Deadline-Ms", str(deadline)),
+                                       ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:bench"),
+                                       ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")])
 
     def do_POST(self):
+        server = self.server
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.path.startswith(RUNTIME):
-            self.server.times["done"] = time.perf_counter()
-            self.server.cpu_after = cpu_nanos(self.server.pid)
-            self.server.response = body
+            server.cpu_marks.append(cpu_nanos(server.pid))
+            server.responses.append(body)
             self.reply(202)
-            self.server.done.set()
+            if len(server.responses) == server.invocations:
+                server.done.set()
         else:  # FakeFirehose: PutRecordBatch, everything accepted
             count = len(json.loads(body)["Records"])
             answer = {"FailedPutCount": 0, "Encrypted": False, "RequestResponses": [{"RecordId": f"r{i}"} for i in range(count)]}
@@ -126,63 +155,120 @@ def cpu_nanos(pid):
     """CPU time of every thread of `pid` so far, in nanoseconds (schedstat's first field)."""
     total = 0
     for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-            total += int(f.read().split()[0])
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile
     return total
 
 
-def run_once(binary, event, env):
-    server = Server(event)
+def run_function(binary, event, env, invocations):
+    """(init ms, process CPU ms, warm invocation CPU ms, peak RSS MiB, last response)."""
+    server = Server(event, invocations)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     address = f"127.0.0.1:{server.server_address[1]}"
     env = dict(env, AWS_LAMBDA_RUNTIME_API=address, AWS_ENDPOINT_URL_FIREHOSE=f"http://{address}")
     started = time.perf_counter()
-    process = subprocess.Popen(["taskset", "-c", "0", binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(["taskset", "-c", "0", *WRAP, binary], env=env, stdout=subprocess.DEVNULL, stderr=log)
     server.pid = process.pid
+    server.started.set()
     try:
-        if not server.done.wait(120):
-            raise SystemExit(f"{binary}: no response within 120 s")
+        while not server.done.wait(0.1):
+            if process.poll() is not None or time.perf_counter() - started > 300:
+                log.seek(0)
+                raise SystemExit(f"{binary}: {len(server.responses)} of {invocations} responses, exit status {process.poll()}:\n"
+                                 f"{log.read()[-3000:].decode(errors='replace')}")
         with open(f"/proc/{process.pid}/status") as status:
             rss = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
     finally:
+        if WRAP:  # let the profiler write its data
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
         process.kill()
         process.wait()
         server.shutdown()
         server.server_close()
-    times = server.times
-    return (times["ready"] - started) * 1000, (server.cpu_after - server.cpu_before) / 1e6, rss / 1024, server.response
+    marks = server.cpu_marks
+    warm = [marks[i + 1] - marks[i] for i in range(2, len(marks), 2)] or [marks[1] - marks[0]]
+    return (server.ready_at - started) * 1000, marks[-1] / 1e6, statistics.median(warm) / 1e6, rss / 1024, server.responses[-1]
 
 
-def main(argv):
-    if len(argv) not in (3, 4):
-        sys.exit(__doc__)
-    data_dir, city = argv[1], argv[2]
-    with open(os.path.join(data_dir, "realistic.log"), "rb") as f:
-        lines = f.read().splitlines()
-    env = {"PATH": os.environ["PATH"], "GEOIP_CITY_DB": city, "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-           "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-           "DELIVERY_STREAM_NAME": "weblogs", "AWS_LAMBDA_LOG_FORMAT": "JSON"}
-    if len(argv) == 4:
-        env["GEOIP_ASN_DB"] = argv[3]
+def run_enrich_logs(binary, path, geo_args):
+    """CPU ms of `enrich-logs` over `path`, NDJSON to /dev/null, on the same core."""
+    process = subprocess.Popen(["taskset", "-c", "0", binary, *geo_args, path], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{binary} failed on {path}")
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", action="append", help="directory of the release binaries (default target/release; repeat to compare)")
+    parser.add_argument("--only", default="", help="only the cases whose name contains this")
+    parser.add_argument("data_dir")
+    parser.add_argument("city_db")
+    parser.add_argument("asn_db", nargs="?")
+    args = parser.parse_args()
+    bin_dirs = args.bin or [os.path.join(REPO, "target", "release")]
+    if os.cpu_count() > 1:  # the stand-ins run on another core than the binaries measured (taskset -c 0)
+        os.sched_setaffinity(0, set(range(1, os.cpu_count())))
     runs = int(os.environ.get("RUNS", "5"))
-    cases = [("kinesis-enricher", "10,000-record batch", kinesis_event(lines[:10_000]), 10_000),
-             ("firehose-transformer", "3 MB request", firehose_request(lines, 3 * 1024 * 1024), None)]
-    for name, label, event, count in cases:
-        count = count or len(event["records"])
-        results = [run_once(os.path.join(REPO, "target", "release", name), event, env) for _ in range(runs)]
-        response = json.loads(results[-1][3])
-        if name == "kinesis-enricher":
-            assert response == {"batchItemFailures": []}, response
-        else:
-            assert len(response["records"]) == count
-        init, handle, rss = (statistics.median(r[i] for r in results) for i in range(3))
-        print(f"  {name}: init {init:.1f} ms; {label} ({count:,} lines) handled in {handle:.1f} ms of CPU "
-              f"({count / handle * 1000:,.0f} lines/s); peak RSS {rss:.1f} MiB")
-        billed_seconds = handle / 1000 * FULL_CORE_MB / MEMORY_MB
-        per_batch = billed_seconds * MEMORY_MB / 1024 * PRICE_GB_SECOND + PRICE_REQUEST
-        print(f"    at {MEMORY_MB} MB arm64: ~{billed_seconds * 1000:,.0f} ms billed per batch, "
-              f"${per_batch * 1_000_000 / count:.5f} per million lines (init ~{init * FULL_CORE_MB / MEMORY_MB:.0f} ms per cold start)")
+    invocations = int(os.environ.get("INVOCATIONS", "5"))
+
+    with open(os.path.join(args.data_dir, "realistic.log"), "rb") as f:
+        lines = f.read().splitlines()
+    env = {"PATH": os.environ["PATH"], "GEOIP_CITY_DB": args.city_db, "AWS_LAMBDA_FUNCTION_NAME": "bench",
+           "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_REGION": "eu-west-1",
+           "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "DELIVERY_STREAM_NAME": "weblogs", "AWS_LAMBDA_LOG_FORMAT": "JSON", **({"GLIBC_TUNABLES": os.environ["GLIBC_TUNABLES"]} if "GLIBC_TUNABLES" in os.environ else {})}
+    geo_args = ["--city-db", args.city_db]
+    if args.asn_db:
+        env["GEOIP_ASN_DB"] = args.asn_db
+        geo_args += ["--asn-db", args.asn_db]
+
+    cases = [("kinesis-enricher", "5,000-record batch", kinesis_event(lines[:5_000])),
+             ("kinesis-enricher", "10,000-record batch", kinesis_event(lines[:10_000])),
+             ("firehose-transformer", "0.5 MB request", firehose_request(lines, 512 * 1024)),
+             ("firehose-transformer", "3 MB request", firehose_request(lines, 3 * 1024 * 1024))]
+    cases = [case for case in cases if args.only in f"{case[0]}, {case[1]}"]
+    print(f"  {invocations} invocations per process, median of {runs} runs; enrich-logs on the same lines {invocations} times")
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, label, event in cases:
+            count = len(event.get("Records") or event["records"])
+            same_lines = os.path.join(scratch, f"{count}.log")
+            with open(same_lines, "wb") as f:
+                f.write(b"".join(line + b"\n" for line in lines[:count]) * invocations)
+            results = {directory: [] for directory in bin_dirs}
+            for _ in range(runs):
+                for directory in bin_dirs:
+                    init, process_cpu, warm, rss, response = run_function(os.path.join(directory, name), event, env, invocations)
+                    core_cpu = run_enrich_logs(os.path.join(directory, "enrich-logs"), same_lines, geo_args)
+                    check(name, json.loads(response), count)
+                    results[directory].append((init, process_cpu, warm, rss, core_cpu, core_cpu / process_cpu))
+            for directory in bin_dirs:
+                init, process_cpu, warm, rss, core_cpu, ratio = (statistics.median(r[i] for r in results[directory]) for i in range(6))
+                where = f" [{directory}]" if len(bin_dirs) > 1 else ""
+                billed = warm / 1000 * FULL_CORE_MB / MEMORY_MB
+                per_million = (billed * MEMORY_MB / 1024 * PRICE_GB_SECOND + PRICE_REQUEST) * 1_000_000 / count
+                print(f"  {name}, {label} ({count:,} lines){where}:\n"
+                      f"    init {init:.1f} ms; process CPU {process_cpu:.1f} ms for {invocations} invocations; "
+                      f"enrich-logs {core_cpu:.1f} ms; ratio {ratio:.2f}\n"
+                      f"    warm invocation {warm:.1f} ms of CPU ({count / warm * 1000:,.0f} lines/s); peak RSS {rss:.1f} MiB; "
+                      f"at {MEMORY_MB} MB arm64 ~{billed * 1000:,.0f} ms billed, ${per_million:.5f} per million lines")
+
+
+def check(name, response, count):
+    if name == "kinesis-enricher":
+        assert response == {"batchItemFailures": []}, response
+    else:
+        # Past Lambda's 6 MB response limit, enriched records are answered ProcessingFailed with their original data.
+        assert len(response["records"]) == count and all(r["result"] in ("Ok", "ProcessingFailed") for r in response["records"])
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main()

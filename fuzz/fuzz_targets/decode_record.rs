@@ -3,7 +3,7 @@
 
 use enrichment::{Enricher, EnrichmentConfig, FormatChoice};
 use lambda_shell::kpl;
-use lambda_shell::records::{RecordContent, decode_record};
+use lambda_shell::records::decode_record;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,8 +13,8 @@ fuzz_target!(|data: &[u8]| {
     );
     let parts = kpl::deaggregate(data).unwrap_or_else(|| vec![data.to_vec()]);
     for part in parts {
-        if let Ok(RecordContent::Events(events)) = decode_record(&part, 1 << 20) {
-            for event in events {
+        if let Ok(content) = decode_record(&part, 1 << 20) {
+            for event in content.events() {
                 let _ = agent_json.parse_line(event.as_bytes());
             }
         }

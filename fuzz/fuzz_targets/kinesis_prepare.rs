@@ -10,5 +10,5 @@ fuzz_target!(|data: &[u8]| {
     let Ok(event) = serde_json::from_slice::<KinesisEvent>(data) else { return };
     let batch = RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), None), 1 << 20).prepare(&event);
     assert_eq!(batch.sequence_numbers.len(), event.records.len());
-    assert!(batch.entries.iter().all(|entry| entry.len() <= MAX_ENTRY_BYTES));
+    assert!(batch.entries().iter().all(|entry| entry.len() <= MAX_ENTRY_BYTES));
 });

@@ -17,59 +17,61 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use enrichment::settings::open_geoip;
-use enrichment::{Enricher, EventContext, StartupError, Timestamp};
+use enrichment::{Enricher, EventContext, StartupError, Timestamp, json_string_len, write_json_string};
 use lambda_shell::emf::MetricsTarget;
 pub use lambda_shell::event::{FirehoseRecord, TransformationRequest};
 use lambda_shell::records::{RecordContent, decode_record};
 use lambda_shell::{Handler, Settings};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// What the response may weigh: under Lambda's 6 MB (6,291,456-byte) limit for synchronous
 /// responses, with room to spare.
 pub const RESPONSE_BUDGET_BYTES: usize = 6_000_000;
 
-/// The result of one record, serialized exactly as Firehose expects it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The result of one record, as Firehose expects it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TransformResult {
     Ok,
     Dropped,
     ProcessingFailed,
 }
 
-impl TransformResult {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "Ok",
-            Self::Dropped => "Dropped",
-            Self::ProcessingFailed => "ProcessingFailed",
-        }
-    }
-}
-
-/// One answer. `data` is base64; `Dropped` records carry none.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One answer, as Firehose reads it. `data` is base64; `Dropped` records carry none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResponseRecord {
     pub record_id: String,
     pub result: TransformResult,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
 }
 
-impl ResponseRecord {
-    /// Its size in the serialized response, without serializing it.
-    fn json_len(&self) -> usize {
-        // {"recordId":<id>,"result":"<result>"[,"data":"<base64>"]}
-        let id_len = serde_json::to_string(&self.record_id).map_or(self.record_id.len() + 2, |s| s.len());
-        let data_len = self.data.as_ref().map_or(0, |data| r#","data":"""#.len() + data.len());
-        r#"{"recordId":,"result":""}"#.len() + id_len + self.result.as_str().len() + data_len
+/// The transformation response: `{"records":[...]}`, written as JSON by the handler itself
+/// (see [`ResponseWriter`]) and handed to the runtime as it is.
+#[derive(Debug, Clone)]
+pub struct TransformationResponse(Box<RawValue>);
+
+impl TransformationResponse {
+    /// The JSON Firehose receives.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The answers, read back from the JSON.
+    pub fn records(&self) -> Vec<ResponseRecord> {
+        #[derive(Deserialize)]
+        struct Records {
+            records: Vec<ResponseRecord>,
+        }
+        serde_json::from_str::<Records>(self.json()).map(|response| response.records).unwrap_or_default()
     }
 }
 
-/// The transformation response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TransformationResponse {
-    pub records: Vec<ResponseRecord>,
+impl Serialize for TransformationResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
 }
 
 lambda_shell::invocation_summary! {
@@ -108,6 +110,9 @@ pub struct Transformer {
     enricher: Enricher,
     max_decompressed_bytes: usize,
     metrics: MetricsTarget,
+    /// The current record's data, decoded from base64.
+    decoded: Vec<u8>,
+    /// The current record's document.
     document: Vec<u8>,
 }
 
@@ -122,36 +127,43 @@ impl Transformer {
     }
 
     pub fn new(enricher: Enricher, max_decompressed_bytes: usize, metrics: MetricsTarget) -> Self {
-        Self { enricher, max_decompressed_bytes, metrics, document: Vec::with_capacity(4096) }
+        Self {
+            enricher,
+            max_decompressed_bytes,
+            metrics,
+            decoded: Vec::new(),
+            document: Vec::with_capacity(4096),
+        }
     }
 
     /// Answers every record of `event`, in order.
-    pub fn handle(&mut self, event: &TransformationRequest) -> (TransformationResponse, Summary) {
-        let mut summary = Summary { records_in: event.records.len() as u64, ..Summary::default() };
+    pub fn handle(&mut self, event: &TransformationRequest<'_>) -> (TransformationResponse, Summary) {
+        let records = &event.records;
+        let mut summary = Summary { records_in: records.len() as u64, ..Summary::default() };
         // What answering every record not yet handled with its original data would weigh: the
         // answer that always fits, since those bytes came in within the request limit.
-        let fallbacks: Vec<ResponseRecord> = event.records.iter().map(failed_with_original).collect();
-        let mut reserved: usize = r#"{"records":[]}"#.len()
-            + event.records.len().saturating_sub(1)
-            + fallbacks.iter().map(ResponseRecord::json_len).sum::<usize>();
+        let fallback_lens: Vec<usize> = records.iter().map(ResponseWriter::failed_len).collect();
+        let mut reserved: usize =
+            ResponseWriter::EMPTY_LEN + records.len().saturating_sub(1) + fallback_lens.iter().sum::<usize>();
         let mut used = 0;
-        let mut records = Vec::with_capacity(event.records.len());
-        for (record, fallback) in event.records.iter().zip(fallbacks) {
-            reserved -= fallback.json_len();
+        let mut response = ResponseWriter::new(reserved.saturating_mul(4).min(RESPONSE_BUDGET_BYTES + 4096));
+        for (record, fallback_len) in records.iter().zip(fallback_lens) {
+            reserved -= fallback_len;
             summary.bytes_in += record.data.len() as u64;
-            let mut answer = self.transform(record, &mut summary);
-            if answer.result == TransformResult::Ok
-                && used + answer.json_len() + reserved > RESPONSE_BUDGET_BYTES
-            {
+            let mut result = self.transform(record, &mut summary);
+            let mark = response.start_answer();
+            let mut answer_len = response.write(record, result, &self.document);
+            if result == TransformResult::Ok && used + answer_len + reserved > RESPONSE_BUDGET_BYTES {
                 summary.over_response_limit += 1;
-                answer = fallback;
+                response.cut_back(mark);
+                result = TransformResult::ProcessingFailed;
+                answer_len = response.write(record, result, &self.document);
             }
-            used += answer.json_len();
-            summary.count(answer.result);
-            if answer.result == TransformResult::Ok {
-                summary.bytes_out += answer.data.as_ref().map_or(0, |d| d.len() as u64);
+            used += answer_len;
+            summary.count(result);
+            if result == TransformResult::Ok {
+                summary.bytes_out += base64::encoded_len(self.document.len(), true).unwrap_or(0) as u64;
             }
-            records.push(answer);
         }
         if summary.over_response_limit > 0 {
             tracing::warn!(
@@ -160,67 +172,64 @@ impl Transformer {
                  with their original data (lower the Firehose processor buffer size)"
             );
         }
-        (TransformationResponse { records }, summary)
+        (response.finish(), summary)
     }
 
-    fn transform(&mut self, record: &FirehoseRecord, summary: &mut Summary) -> ResponseRecord {
-        let record_id = record.record_id.clone();
+    /// Decodes and enriches one record: `Ok` leaves its document (newline-terminated) in
+    /// `self.document`.
+    fn transform(&mut self, record: &FirehoseRecord<'_>, summary: &mut Summary) -> TransformResult {
         let undecodable = |summary: &mut Summary, error: &dyn std::fmt::Display| {
             summary.undecodable += 1;
-            tracing::warn!(record_id = record.record_id, %error, "record cannot be read: ProcessingFailed");
-            failed_with_original(record)
+            tracing::warn!(record_id = %record.record_id, %error, "record cannot be read: ProcessingFailed");
+            TransformResult::ProcessingFailed
         };
-        let data = match BASE64.decode(&record.data) {
-            Ok(data) => data,
-            Err(error) => return undecodable(summary, &format_args!("data is not base64: {error}")),
-        };
-        let content = match decode_record(&data, self.max_decompressed_bytes) {
+        self.decoded.clear();
+        if let Err(error) = BASE64.decode_vec(record.data.as_bytes(), &mut self.decoded) {
+            return undecodable(summary, &format_args!("data is not base64: {error}"));
+        }
+        let content = match decode_record(&self.decoded, self.max_decompressed_bytes) {
+            Ok(RecordContent::Control) => return TransformResult::Dropped,
             Ok(content) => content,
             Err(error) => return undecodable(summary, &error),
         };
-        let event = match content {
-            RecordContent::Control => {
-                return ResponseRecord { record_id, result: TransformResult::Dropped, data: None };
+        let mut events = content.events();
+        let event = match (events.next(), events.next()) {
+            (None, _) => return TransformResult::Dropped,
+            (Some(event), None) => event,
+            (Some(_), Some(_)) => {
+                summary.multi_event += 1;
+                tracing::warn!(
+                    record_id = %record.record_id,
+                    events = 2 + events.count(),
+                    "record holds several events; Firehose indexes one document per record, so it is \
+                     ProcessingFailed: send this source through kinesis-enricher"
+                );
+                return TransformResult::ProcessingFailed;
             }
-            RecordContent::Events(events) => match events.as_slice() {
-                [] => return ResponseRecord { record_id, result: TransformResult::Dropped, data: None },
-                [event] => event.clone(),
-                several => {
-                    summary.multi_event += 1;
-                    tracing::warn!(
-                        record_id,
-                        events = several.len(),
-                        "record holds several events; Firehose indexes one document per record, so it is \
-                         ProcessingFailed: send this source through kinesis-enricher"
-                    );
-                    return failed_with_original(record);
-                }
-            },
         };
         let received_at = record
             .approximate_arrival_timestamp
             .and_then(Timestamp::from_unix_millis_f64)
             .unwrap_or_else(Timestamp::now);
-        let context = EventContext { event_id: Some(&record_id), received_at };
+        let context = EventContext { event_id: Some(&record.record_id), received_at };
         self.document.clear();
         let outcome = self.enricher.enrich_line(event.as_bytes(), &context, &mut self.document);
         summary.parse_failures += u64::from(outcome.parse_failure);
         summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
         self.document.push(b'\n');
-        let data = BASE64.encode(&self.document);
-        ResponseRecord { record_id, result: TransformResult::Ok, data: Some(data) }
+        TransformResult::Ok
     }
 }
 
 impl Handler for Transformer {
-    type Event = TransformationRequest;
+    type Event<'a> = TransformationRequest<'a>;
     type Response = TransformationResponse;
     type Summary = Summary;
 
     /// Firehose waits for the answer; there is nothing to retry against the deadline.
     async fn handle(
         &mut self,
-        event: &TransformationRequest,
+        event: &Self::Event<'_>,
         _deadline: SystemTime,
     ) -> (TransformationResponse, Summary) {
         Transformer::handle(self, event)
@@ -231,12 +240,90 @@ impl Handler for Transformer {
     }
 }
 
-/// `ProcessingFailed` with the data as it came (its base64 text, unchanged).
-fn failed_with_original(record: &FirehoseRecord) -> ResponseRecord {
-    ResponseRecord {
-        record_id: record.record_id.clone(),
-        result: TransformResult::ProcessingFailed,
-        data: Some(record.data.clone()),
+/// Writes the response JSON as serde_json would write [`ResponseRecord`]s, straight from the
+/// request's strings and the documents: one buffer, base64 encoded in place, no string escaped
+/// that cannot need it.
+#[derive(Debug)]
+struct ResponseWriter {
+    out: Vec<u8>,
+    answers: usize,
+}
+
+impl ResponseWriter {
+    const START: &'static [u8] = br#"{"records":["#;
+    const END: &'static [u8] = b"]}";
+    /// `{"records":[]}`
+    const EMPTY_LEN: usize = Self::START.len() + Self::END.len();
+    const RECORD_ID: &'static [u8] = br#"{"recordId":"#;
+
+    fn new(capacity: usize) -> Self {
+        let mut out = Vec::with_capacity(capacity);
+        out.extend_from_slice(Self::START);
+        Self { out, answers: 0 }
+    }
+
+    /// The size of `ProcessingFailed` with the record's data as it came.
+    fn failed_len(record: &FirehoseRecord<'_>) -> usize {
+        Self::RECORD_ID.len()
+            + json_string_len(&record.record_id)
+            + Self::result_text(TransformResult::ProcessingFailed).len()
+            + json_string_len(&record.data)
+            + 1
+    }
+
+    /// `,"result":"…"` and, for answers with data, `,"data":` after it.
+    fn result_text(result: TransformResult) -> &'static str {
+        match result {
+            TransformResult::Ok => r#","result":"Ok","data":"#,
+            TransformResult::Dropped => r#","result":"Dropped""#,
+            TransformResult::ProcessingFailed => r#","result":"ProcessingFailed","data":"#,
+        }
+    }
+
+    /// Opens the next answer; returns where it starts, for [`Self::cut_back`].
+    fn start_answer(&mut self) -> usize {
+        if self.answers > 0 {
+            self.out.push(b',');
+        }
+        self.answers += 1;
+        self.out.len()
+    }
+
+    /// Removes the answer started at `mark`.
+    fn cut_back(&mut self, mark: usize) {
+        self.out.truncate(mark);
+    }
+
+    /// Writes one answer: `Ok` with `document` in base64, `ProcessingFailed` with the data as it
+    /// came. Returns its length.
+    fn write(&mut self, record: &FirehoseRecord<'_>, result: TransformResult, document: &[u8]) -> usize {
+        let start = self.out.len();
+        self.out.extend_from_slice(Self::RECORD_ID);
+        write_json_string(&mut self.out, &record.record_id);
+        self.out.extend_from_slice(Self::result_text(result).as_bytes());
+        match result {
+            TransformResult::Ok => {
+                self.out.push(b'"');
+                let at = self.out.len();
+                let encoded = base64::encoded_len(document.len(), true).unwrap_or(0);
+                self.out.resize(at + encoded, 0);
+                let written = BASE64.encode_slice(document, &mut self.out[at..]).unwrap_or(0);
+                self.out.truncate(at + written);
+                self.out.push(b'"');
+            }
+            TransformResult::Dropped => {}
+            TransformResult::ProcessingFailed => write_json_string(&mut self.out, &record.data),
+        }
+        self.out.push(b'}');
+        self.out.len() - start
+    }
+
+    fn finish(mut self) -> TransformationResponse {
+        self.out.extend_from_slice(Self::END);
+        // Every piece written is UTF-8 (the request's strings, JSON punctuation, base64) and the
+        // whole is JSON: both are checked rather than assumed, and a failed check is a bug.
+        let json = String::from_utf8(self.out).expect("the response is written from UTF-8 pieces");
+        TransformationResponse(RawValue::from_string(json).expect("the response is written as JSON"))
     }
 }
 
@@ -244,34 +331,55 @@ fn failed_with_original(record: &FirehoseRecord) -> ResponseRecord {
 mod tests {
     use super::*;
 
+    fn record<'a>(record_id: &'a str, data: &'a str) -> FirehoseRecord<'a> {
+        FirehoseRecord { record_id: record_id.into(), approximate_arrival_timestamp: None, data: data.into() }
+    }
+
+    /// The writer writes what serde_json writes for the same answers, and says how long each is.
     #[test]
-    fn size_formula_matches_the_serialized_record() {
-        let records = [
-            ResponseRecord {
-                record_id: "4965000100000".into(),
-                result: TransformResult::Ok,
-                data: Some("eyJ9Cg==".into()),
-            },
-            ResponseRecord {
-                record_id: "id \"quoted\"".into(),
-                result: TransformResult::ProcessingFailed,
-                data: Some(String::new()),
-            },
-            ResponseRecord { record_id: String::new(), result: TransformResult::Dropped, data: None },
+    fn answers_are_written_as_serde_json_writes_them() {
+        let cases = [
+            (record("4965000100000", "YQ=="), TransformResult::Ok, &b"{}\n"[..]),
+            (
+                record("id \"quoted\"", "%%% not base64 \u{1} %%%"),
+                TransformResult::ProcessingFailed,
+                &b""[..],
+            ),
+            (record("", ""), TransformResult::Dropped, &b""[..]),
         ];
-        for record in records {
-            assert_eq!(record.json_len(), serde_json::to_vec(&record).unwrap().len(), "{record:?}");
+        let mut writer = ResponseWriter::new(0);
+        let mut expected = Vec::new();
+        for (record, result, document) in &cases {
+            writer.start_answer();
+            let len = writer.write(record, *result, document);
+            let data = match result {
+                TransformResult::Ok => Some(BASE64.encode(document)),
+                TransformResult::Dropped => None,
+                TransformResult::ProcessingFailed => Some(record.data.to_string()),
+            };
+            let answer = ResponseRecord { record_id: record.record_id.to_string(), result: *result, data };
+            assert_eq!(len, serde_json::to_vec(&answer).unwrap().len(), "{answer:?}");
+            if *result == TransformResult::ProcessingFailed {
+                assert_eq!(len, ResponseWriter::failed_len(record));
+            }
+            expected.push(answer);
         }
+        let response = writer.finish();
+        assert_eq!(
+            response.json(),
+            format!(r#"{{"records":{}}}"#, serde_json::to_string(&expected).unwrap())
+        );
+        assert_eq!(response.records(), expected);
+        assert_eq!(
+            serde_json::to_string(&response).unwrap(),
+            response.json(),
+            "handed to the runtime as it is"
+        );
     }
 
     #[test]
-    fn results_serialize_to_firehose_strings() {
-        for (result, text) in [
-            (TransformResult::Ok, "\"Ok\""),
-            (TransformResult::Dropped, "\"Dropped\""),
-            (TransformResult::ProcessingFailed, "\"ProcessingFailed\""),
-        ] {
-            assert_eq!(serde_json::to_string(&result).unwrap(), text);
-        }
+    fn an_empty_request_gets_an_empty_answer() {
+        assert_eq!(ResponseWriter::new(0).finish().json(), r#"{"records":[]}"#);
+        assert_eq!(ResponseWriter::EMPTY_LEN, r#"{"records":[]}"#.len());
     }
 }

@@ -9,14 +9,15 @@ use firehose_transformer::TransformationRequest;
 use firehose_transformer::{
     RESPONSE_BUDGET_BYTES, Summary, TransformResult, TransformationResponse, Transformer,
 };
+use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 mod support;
 
 use support::{demo_transformer as transformer, repo, request_of};
 
-fn event(name: &str) -> TransformationRequest {
-    serde_json::from_slice(&std::fs::read(repo(&format!("tests/events/{name}"))).unwrap()).unwrap()
+fn event(name: &str) -> TransformationRequest<'static> {
+    support::parse(&std::fs::read(repo(&format!("tests/events/{name}"))).unwrap()).into_owned()
 }
 
 /// Checks one answer per recordId, in order, and returns each answer's result and decoded data.
@@ -24,10 +25,11 @@ fn answers(
     event: &TransformationRequest,
     response: &TransformationResponse,
 ) -> Vec<(TransformResult, Option<Vec<u8>>)> {
-    let asked: Vec<&str> = event.records.iter().map(|r| r.record_id.as_str()).collect();
-    let answered: Vec<&str> = response.records.iter().map(|r| r.record_id.as_str()).collect();
+    let asked: Vec<&str> = event.records.iter().map(|r| &*r.record_id).collect();
+    let records = response.records();
+    let answered: Vec<&str> = records.iter().map(|r| r.record_id.as_str()).collect();
     assert_eq!(answered, asked, "one answer per recordId, in order");
-    response.records.iter().map(|r| (r.result, r.data.as_ref().map(|d| BASE64.decode(d).unwrap()))).collect()
+    records.iter().map(|r| (r.result, r.data.as_ref().map(|d| BASE64.decode(d).unwrap()))).collect()
 }
 
 fn document(data: &[u8]) -> Value {
@@ -74,7 +76,7 @@ fn apache_lines_are_enriched() {
         .collect();
     assert_eq!(docs.len(), 12);
     for (doc, record) in docs.iter().zip(&event.records) {
-        assert_eq!(doc["event"]["id"].as_str(), Some(record.record_id.as_str()));
+        assert_eq!(doc["event"]["id"].as_str(), Some(&*record.record_id));
         assert!(doc.get("tags").is_none_or(|tags| tags == &json!(["_geoip_lookup_failure"])), "{doc}");
     }
     let london = &docs[0];
@@ -127,7 +129,7 @@ fn cloudwatch_logs_envelopes() {
     assert_eq!(answers[1].0, TransformResult::ProcessingFailed, "three events in one Firehose record");
     assert_eq!(
         answers[1].1.as_deref(),
-        Some(&BASE64.decode(&event.records[1].data).unwrap()[..]),
+        Some(&BASE64.decode(&*event.records[1].data).unwrap()[..]),
         "the original data, kept"
     );
     assert_eq!(answers[2], (TransformResult::Dropped, None), "a control message");
@@ -150,7 +152,7 @@ fn bad_records_each_get_their_documented_answer() {
         if *result == ProcessingFailed {
             assert_eq!(
                 data.as_deref(),
-                Some(&BASE64.decode(&event.records[index].data).unwrap()[..]),
+                Some(&BASE64.decode(&*event.records[index].data).unwrap()[..]),
                 "record {index} keeps its data"
             );
         }
@@ -207,7 +209,7 @@ fn three_megabyte_request_stays_under_six_megabytes() {
         match result {
             TransformResult::Ok => assert!(document(data.as_ref().unwrap())["source"]["ip"].is_string()),
             TransformResult::ProcessingFailed => {
-                assert_eq!(data.as_deref(), Some(&BASE64.decode(&event.records[index].data).unwrap()[..]))
+                assert_eq!(data.as_deref(), Some(&BASE64.decode(&*event.records[index].data).unwrap()[..]))
             }
             TransformResult::Dropped => panic!("record {index} dropped"),
         }
@@ -243,19 +245,19 @@ fn configuration_errors_name_the_setting() {
 fn hostile_request_fields_are_handled_per_record() {
     let sample = std::fs::read_to_string(repo("tests/data/sample.log")).unwrap();
     let line = format!("{}\n", sample.lines().next().unwrap());
-    let event: TransformationRequest = serde_json::from_value(json!({
+    let json = json!({
         "records": [
             {"recordId": "fractional", "approximateArrivalTimestamp": 1_795_239_470_000.5, "data": BASE64.encode(&line)},
             {"recordId": "not-base64", "approximateArrivalTimestamp": 1_795_239_470_000_i64, "data": "%%% not base64 %%%"},
             {"recordId": "huge-timestamp", "approximateArrivalTimestamp": 1e300, "data": BASE64.encode(&line)},
             {"recordId": "no-timestamp", "data": BASE64.encode(&line)},
         ],
-    }))
-    .unwrap();
+    });
+    let event = TransformationRequest::deserialize(&json).unwrap();
     let (response, summary) = transformer().handle(&event);
-    let results: Vec<TransformResult> = response.records.iter().map(|r| r.result).collect();
+    let results: Vec<TransformResult> = response.records().iter().map(|r| r.result).collect();
     use TransformResult::*;
     assert_eq!(results, [Ok, ProcessingFailed, Ok, Ok]);
-    assert_eq!(response.records[1].data.as_deref(), Some("%%% not base64 %%%"), "kept as it came");
+    assert_eq!(response.records()[1].data.as_deref(), Some("%%% not base64 %%%"), "kept as it came");
     assert_eq!(summary.undecodable, 1);
 }

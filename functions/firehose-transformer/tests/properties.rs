@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use firehose_transformer::RESPONSE_BUDGET_BYTES;
 use firehose_transformer::TransformationRequest;
 use proptest::prelude::*;
+use serde::Deserialize as _;
 use serde_json::json;
 
 fn record_data() -> impl Strategy<Value = Vec<u8>> {
@@ -32,7 +33,7 @@ proptest! {
 
     #[test]
     fn every_record_is_answered_once_within_the_budget(records in proptest::collection::vec(record_data(), 0..60)) {
-        let event: TransformationRequest = serde_json::from_value(json!({
+        let json = json!({
             "invocationId": "property",
             "region": "eu-west-1",
             "records": records.iter().enumerate().map(|(i, data)| json!({
@@ -40,10 +41,10 @@ proptest! {
                 "approximateArrivalTimestamp": 1_795_239_470_000_i64,
                 "data": BASE64.encode(data),
             })).collect::<Vec<_>>(),
-        }))
-        .unwrap();
+        });
+        let event = TransformationRequest::deserialize(&json).unwrap();
         let (response, summary) = support::demo_transformer().handle(&event);
-        let ids: Vec<String> = response.records.iter().map(|r| r.record_id.clone()).collect();
+        let ids: Vec<String> = response.records().iter().map(|r| r.record_id.clone()).collect();
         let expected: Vec<String> = (0..records.len()).map(|i| format!("record-{i}")).collect();
         prop_assert_eq!(ids, expected);
         prop_assert!(serde_json::to_vec(&response).unwrap().len() <= RESPONSE_BUDGET_BYTES);

@@ -81,8 +81,8 @@ fn the_binary_answers_like_the_handler_through_the_runtime_api() {
     // The same answers as the library handler gives in-process.
     let mut handler = support::demo_transformer();
     for (id, name) in ids.iter().zip(names) {
-        let event: TransformationRequest =
-            serde_json::from_slice(&std::fs::read(repo(&format!("tests/events/{name}"))).unwrap()).unwrap();
+        let json = std::fs::read(repo(&format!("tests/events/{name}"))).unwrap();
+        let event: TransformationRequest = serde_json::from_slice(&json).unwrap();
         let expected = serde_json::to_value(handler.handle(&event).0).unwrap();
         let actual: Value = serde_json::from_slice(&responses[*id]).unwrap();
         assert_eq!(actual, expected, "{name}");

@@ -51,7 +51,7 @@ pub struct DeliveryReport {
 /// Delivers every entry it can before `deadline`.
 pub async fn deliver<S: RecordBatchSink>(
     sink: &S,
-    entries: &[Vec<u8>],
+    entries: &[&[u8]],
     policy: &RetryPolicy,
     deadline: SystemTime,
 ) -> DeliveryReport {
@@ -63,7 +63,7 @@ pub async fn deliver<S: RecordBatchSink>(
         attempt += 1;
         let mut failed = Vec::new();
         for chunk in chunks(&pending, entries) {
-            let data: Vec<&[u8]> = chunk.iter().map(|&index| entries[index].as_slice()).collect();
+            let data: Vec<&[u8]> = chunk.iter().map(|&index| entries[index]).collect();
             report.calls += 1;
             match sink.put_record_batch(&data).await {
                 Ok(results) => {
@@ -116,7 +116,7 @@ fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
 }
 
 /// Consecutive groups of `indices` within the call limits.
-fn chunks<'a>(indices: &'a [usize], entries: &[Vec<u8>]) -> Vec<&'a [usize]> {
+fn chunks<'a>(indices: &'a [usize], entries: &[&[u8]]) -> Vec<&'a [usize]> {
     let mut chunks = Vec::new();
     let mut start = 0;
     let mut bytes = 0;
@@ -142,12 +142,14 @@ mod tests {
 
     #[test]
     fn chunks_respect_both_limits() {
-        let small: Vec<Vec<u8>> = vec![vec![b'x'; 100]; 1_201];
+        let small_entry = [b'x'; 100];
+        let small: Vec<&[u8]> = vec![&small_entry; 1_201];
         let indices: Vec<usize> = (0..small.len()).collect();
         let sizes: Vec<usize> = chunks(&indices, &small).iter().map(|c| c.len()).collect();
         assert_eq!(sizes, [500, 500, 201]);
 
-        let big: Vec<Vec<u8>> = vec![vec![b'x'; MAX_ENTRY_BYTES]; 9];
+        let big_entry = vec![b'x'; MAX_ENTRY_BYTES];
+        let big: Vec<&[u8]> = vec![&big_entry; 9];
         let indices: Vec<usize> = (0..big.len()).collect();
         let chunked = chunks(&indices, &big);
         assert_eq!(chunked.iter().map(|c| c.len()).collect::<Vec<_>>(), [4, 4, 1]);

@@ -91,9 +91,13 @@ impl<S: RecordBatchSink> KinesisEnricher<S> {
     }
 
     /// Enriches and delivers `event`; never fails, what is not delivered is in the response.
-    pub async fn process(&mut self, event: &KinesisEvent, deadline: SystemTime) -> (BatchResponse, Summary) {
+    pub async fn process(
+        &mut self,
+        event: &KinesisEvent<'_>,
+        deadline: SystemTime,
+    ) -> (BatchResponse, Summary) {
         let batch = self.records.prepare(event);
-        let report = deliver(&self.sink, &batch.entries, &self.retry, deadline).await;
+        let report = deliver(&self.sink, &batch.entries(), &self.retry, deadline).await;
         if !report.undelivered.is_empty() {
             tracing::warn!(
                 entries = report.undelivered.len(),
@@ -106,11 +110,11 @@ impl<S: RecordBatchSink> KinesisEnricher<S> {
 }
 
 impl<S: RecordBatchSink + Send + 'static> Handler for KinesisEnricher<S> {
-    type Event = KinesisEvent;
+    type Event<'a> = KinesisEvent<'a>;
     type Response = BatchResponse;
     type Summary = Summary;
 
-    async fn handle(&mut self, event: &KinesisEvent, deadline: SystemTime) -> (BatchResponse, Summary) {
+    async fn handle(&mut self, event: &Self::Event<'_>, deadline: SystemTime) -> (BatchResponse, Summary) {
         self.process(event, deadline).await
     }
 
@@ -125,6 +129,8 @@ impl<S: RecordBatchSink + Send + 'static> Handler for KinesisEnricher<S> {
 pub struct RecordEnricher {
     enricher: Enricher,
     max_decompressed_bytes: usize,
+    /// The current record's data, decoded from base64; kept between records and invocations.
+    decoded: Vec<u8>,
 }
 
 impl RecordEnricher {
@@ -134,54 +140,54 @@ impl RecordEnricher {
             max_bytes: MAX_ENTRY_BYTES - 1,
             name: format!("Firehose's {MAX_ENTRY_BYTES}-byte record limit"),
         };
-        Self { enricher: enricher.with_document_limit(limit), max_decompressed_bytes }
+        Self { enricher: enricher.with_document_limit(limit), max_decompressed_bytes, decoded: Vec::new() }
     }
 
     /// Unpacks and enriches every record of `event`.
-    pub fn prepare(&mut self, event: &KinesisEvent) -> PreparedBatch {
-        let mut batch = PreparedBatch::default();
-        let mut document = Vec::with_capacity(4096);
+    pub fn prepare<'a>(&mut self, event: &'a KinesisEvent<'_>) -> PreparedBatch<'a> {
+        let mut batch = PreparedBatch {
+            documents: Vec::with_capacity(event.records.len() * 1024),
+            ..PreparedBatch::default()
+        };
         for (record_index, record) in event.records.iter().enumerate() {
             let kinesis = &record.kinesis;
-            let sequence = kinesis.sequence_number.clone();
+            let sequence: &str = &kinesis.sequence_number;
+            batch.sequence_numbers.push(sequence);
             batch.summary.records += 1;
             let received_at = kinesis
                 .approximate_arrival_timestamp
                 .and_then(|seconds| Timestamp::from_unix_millis_f64(seconds * 1000.0))
                 .unwrap_or_else(Timestamp::now);
-            let context = EventContext { event_id: Some(&sequence), received_at };
-            let data = match BASE64.decode(&kinesis.data) {
-                Ok(data) => data,
-                Err(error) => {
-                    // Lambda always sends base64; anything else is indexed as it came, never dropped.
-                    let reason = format!("record data is not base64: {error}");
-                    batch.push_unreadable(
-                        &self.enricher,
-                        record_index,
-                        kinesis.data.as_bytes(),
-                        &reason,
-                        &context,
-                    );
-                    batch.sequence_numbers.push(sequence);
-                    continue;
-                }
-            };
-            let data = &data;
+            let context = EventContext { event_id: Some(sequence), received_at };
+            self.decoded.clear();
+            if let Err(error) = BASE64.decode_vec(kinesis.data.as_bytes(), &mut self.decoded) {
+                // Lambda always sends base64; anything else is indexed as it came, never dropped.
+                let reason = format!("record data is not base64: {error}");
+                batch.push_unreadable(
+                    &self.enricher,
+                    record_index,
+                    kinesis.data.as_bytes(),
+                    &reason,
+                    &context,
+                );
+                continue;
+            }
+            let data = self.decoded.as_slice();
             let user_records = kpl::deaggregate(data);
             let parts: Vec<&[u8]> = match &user_records {
                 Some(parts) => parts.iter().map(Vec::as_slice).collect(),
-                None => vec![data.as_slice()],
+                None => vec![data],
             };
             for part in parts {
                 match decode_record(part, self.max_decompressed_bytes) {
                     Ok(RecordContent::Control) => batch.summary.control_messages += 1,
-                    Ok(RecordContent::Events(events)) => {
-                        for line in events {
-                            document.clear();
-                            let outcome = self.enricher.enrich_line(line.as_bytes(), &context, &mut document);
+                    Ok(content) => {
+                        for line in content.events() {
+                            let outcome =
+                                self.enricher.enrich_line(line.as_bytes(), &context, &mut batch.documents);
                             batch.summary.parse_failures += u64::from(outcome.parse_failure);
                             batch.summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
-                            batch.push(record_index, &document, outcome.truncated);
+                            batch.end_entry(record_index, outcome.truncated);
                         }
                     }
                     Err(error) => batch.push_unreadable(
@@ -193,25 +199,41 @@ impl RecordEnricher {
                     ),
                 }
             }
-            batch.sequence_numbers.push(sequence);
         }
         batch
     }
 }
 
-/// The documents of one invocation, ready for Firehose.
+/// The documents of one invocation, ready for Firehose. They borrow the records' sequence numbers
+/// from the event.
 #[derive(Debug, Default)]
-pub struct PreparedBatch {
-    /// One document per event, newline-terminated.
-    pub entries: Vec<Vec<u8>>,
+pub struct PreparedBatch<'a> {
+    /// Every entry, one after the other: a document and its newline. One buffer for the batch
+    /// rather than one allocation per entry.
+    documents: Vec<u8>,
+    /// Where each entry ends in `documents`.
+    entry_ends: Vec<usize>,
     /// For each entry, the index of its Kinesis record.
     pub entry_record: Vec<usize>,
     /// Each record's sequence number.
-    pub sequence_numbers: Vec<String>,
+    pub sequence_numbers: Vec<&'a str>,
     pub summary: Summary,
 }
 
-impl PreparedBatch {
+impl PreparedBatch<'_> {
+    /// The entries, in order: each one a document and its newline.
+    pub fn entries(&self) -> Vec<&[u8]> {
+        let mut start = 0;
+        self.entry_ends
+            .iter()
+            .map(|&end| {
+                let entry = &self.documents[start..end];
+                start = end;
+                entry
+            })
+            .collect()
+    }
+
     /// A record that cannot be read becomes one `_parse_failure` document: in the index, never
     /// dropped, never a batch failure (retrying cannot fix its bytes).
     fn push_unreadable(
@@ -229,17 +251,15 @@ impl PreparedBatch {
         );
         self.summary.unreadable_records += 1;
         self.summary.parse_failures += 1;
-        let mut document = Vec::new();
-        let outcome = enricher.write_unreadable_record(data, reason, context, &mut document);
-        self.push(record_index, &document, outcome.truncated);
+        let outcome = enricher.write_unreadable_record(data, reason, context, &mut self.documents);
+        self.end_entry(record_index, outcome.truncated);
     }
 
-    fn push(&mut self, record_index: usize, document: &[u8], truncated: bool) {
+    /// Ends the entry whose document was just written to `documents`.
+    fn end_entry(&mut self, record_index: usize, truncated: bool) {
         self.summary.truncated += u64::from(truncated);
-        let mut entry = Vec::with_capacity(document.len() + 1);
-        entry.extend_from_slice(document);
-        entry.push(b'\n');
-        self.entries.push(entry);
+        self.documents.push(b'\n');
+        self.entry_ends.push(self.documents.len());
         self.entry_record.push(record_index);
         self.summary.events += 1;
     }
@@ -252,7 +272,7 @@ impl PreparedBatch {
         self.summary.calls = report.calls as u64;
         let earliest = report.undelivered.iter().map(|&entry| self.entry_record[entry]).min();
         let batch_item_failures: Vec<BatchItemFailure> = earliest
-            .map(|record| BatchItemFailure { item_identifier: self.sequence_numbers[record].clone() })
+            .map(|record| BatchItemFailure { item_identifier: self.sequence_numbers[record].to_owned() })
             .into_iter()
             .collect();
         self.summary.reported_failures = batch_item_failures.len() as u64;

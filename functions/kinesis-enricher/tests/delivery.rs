@@ -12,6 +12,7 @@ use kinesis_enricher::firehose::FirehoseSink;
 use kinesis_enricher::{BatchItemFailure, BatchResponse, KinesisEnricher, KinesisEvent, RecordEnricher};
 use lambda_shell::RetryPolicy;
 use lambda_shell::emf::MetricsTarget;
+use serde::Deserialize as _;
 use serde_json::Value;
 use test_support::faulty_firehose::{Faults, FaultyFirehose, STREAM};
 use test_support::fixtures::{kinesis_event, line_record, log_lines};
@@ -46,12 +47,13 @@ async fn sink(fake: &FaultyFirehose, stream: &str) -> FirehoseSink {
     FirehoseSink::new(config, stream.to_owned())
 }
 
-fn event_file(name: &str) -> KinesisEvent {
-    serde_json::from_slice(&std::fs::read(repo(&format!("tests/events/{name}"))).unwrap()).unwrap()
+fn event_file(name: &str) -> KinesisEvent<'static> {
+    let json = std::fs::read(repo(&format!("tests/events/{name}"))).unwrap();
+    serde_json::from_slice::<KinesisEvent>(&json).unwrap().into_owned()
 }
 
-fn batch_of_sample_lines(records: usize) -> KinesisEvent {
-    serde_json::from_value(sample_event_json(records)).unwrap()
+fn batch_of_sample_lines(records: usize) -> KinesisEvent<'static> {
+    KinesisEvent::deserialize(&sample_event_json(records)).unwrap().into_owned()
 }
 
 /// The event as Lambda sends it.
@@ -63,7 +65,7 @@ fn sample_event_json(records: usize) -> Value {
 
 /// The documents `event` should produce, as a multiset.
 fn expected_documents(event: &KinesisEvent) -> HashMap<Vec<u8>, usize> {
-    count(enricher().prepare(event).entries)
+    count(enricher().prepare(event).entries().into_iter().map(<[u8]>::to_vec).collect())
 }
 
 fn count(documents: Vec<Vec<u8>>) -> HashMap<Vec<u8>, usize> {
@@ -78,9 +80,10 @@ fn count(documents: Vec<Vec<u8>>) -> HashMap<Vec<u8>, usize> {
 /// records) says what it is as ECS defines it.
 #[test]
 fn every_document_of_the_mixed_event_is_categorised() {
-    let batch = enricher().prepare(&event_file("kinesis-mixed.json"));
-    assert_eq!(batch.entries.len(), 13);
-    for entry in &batch.entries {
+    let event = event_file("kinesis-mixed.json");
+    let batch = enricher().prepare(&event);
+    assert_eq!(batch.entries().len(), 13);
+    for entry in batch.entries() {
         let doc: Value = serde_json::from_slice(entry).unwrap();
         let failed =
             doc["tags"].as_array().is_some_and(|tags| tags.contains(&serde_json::json!("_parse_failure")));
@@ -147,7 +150,9 @@ async fn entries_that_always_fail_report_the_earliest_record() {
 
     assert_eq!(
         response,
-        BatchResponse { batch_item_failures: vec![BatchItemFailure { item_identifier: sequence(2) }] }
+        BatchResponse {
+            batch_item_failures: vec![BatchItemFailure { item_identifier: sequence(2).to_string() }]
+        }
     );
     assert_eq!(summary.failed_entries, 5);
     assert_eq!(summary.delivered, 8);
@@ -176,7 +181,7 @@ async fn a_missing_stream_is_permanent_and_reported_at_once() {
 async fn a_batch_near_the_invocation_limit_respects_the_api_limits() {
     let json = sample_event_json(6_500);
     let event_size = serde_json::to_vec(&json).unwrap().len();
-    let event: KinesisEvent = serde_json::from_value(json).unwrap();
+    let event = KinesisEvent::deserialize(&json).unwrap();
     assert!(event_size > 5_500_000 && event_size < 6 * 1024 * 1024, "{event_size} bytes");
     let fake = FaultyFirehose::start(Faults { throttled_calls: 1, ..Faults::default() });
     let (response, summary) =
@@ -211,8 +216,8 @@ async fn oversized_documents_are_truncated_not_rejected() {
     // byte is one byte in the line and six (`\u0001`) in the JSON document.
     let huge_agent = format!("Mozilla/5.0 (compatible; Googlebot/2.1) {}", "\u{1}".repeat(200_000));
     let line = sample[1].rsplit_once(" \"").map(|(head, _)| format!("{head} \"{huge_agent}\"")).unwrap();
-    let event: KinesisEvent =
-        serde_json::from_value(kinesis_event(&[line_record(&line), line_record(&sample[2])])).unwrap();
+    let json = kinesis_event(&[line_record(&line), line_record(&sample[2])]);
+    let event = KinesisEvent::deserialize(&json).unwrap();
     let fake = FaultyFirehose::start(Faults::default());
     let (response, summary) =
         function(sink(&fake, STREAM).await, retry()).process(&event, in_a_minute()).await;

@@ -70,9 +70,8 @@ fn every_document_of_a_mixed_batch_lands_in_s3_through_moto() {
         Some(Database::open(&city, DatabaseKind::City).unwrap()),
         Some(Database::open(&asn, DatabaseKind::Asn).unwrap()),
     );
-    let expected = RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), Some(geoip)), 4 << 20)
-        .prepare(&event)
-        .entries;
+    let mut records = RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), Some(geoip)), 4 << 20);
+    let expected: Vec<Vec<u8>> = records.prepare(&event).entries().into_iter().map(<[u8]>::to_vec).collect();
     assert_eq!(delivered.len(), 13);
     assert_eq!(count(delivered.clone()), count(expected), "every document once");
     let documents: Vec<Value> = delivered.iter().map(|d| serde_json::from_slice(d).unwrap()).collect();

@@ -9,6 +9,7 @@ use kinesis_enricher::RecordEnricher;
 use kinesis_enricher::delivery::MAX_ENTRY_BYTES;
 use lambda_shell::kpl;
 use proptest::prelude::*;
+use serde::Deserialize as _;
 use test_support::fixtures::kinesis_event;
 
 /// A record's payload and the number of events it holds.
@@ -40,14 +41,15 @@ proptest! {
 
     #[test]
     fn every_event_becomes_one_entry(payloads in proptest::collection::vec(payload(), 0..30)) {
-        let event: KinesisEvent = serde_json::from_value(kinesis_event(&payloads.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>())).unwrap();
+        let json = kinesis_event(&payloads.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>());
+        let event = KinesisEvent::deserialize(&json).unwrap();
         let batch = RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), None), 4 << 20).prepare(&event);
         let expected: usize = payloads.iter().map(|(_, events)| events).sum();
-        prop_assert_eq!(batch.entries.len(), expected);
+        prop_assert_eq!(batch.entries().len(), expected);
         for (record, (_, events)) in payloads.iter().enumerate() {
             prop_assert_eq!(batch.entry_record.iter().filter(|&&r| r == record).count(), *events);
         }
-        prop_assert!(batch.entries.iter().all(|entry| entry.len() <= MAX_ENTRY_BYTES && entry.ends_with(b"\n")));
+        prop_assert!(batch.entries().iter().all(|entry| entry.len() <= MAX_ENTRY_BYTES && entry.ends_with(b"\n")));
     }
 }
 
@@ -55,18 +57,18 @@ proptest! {
 /// the function's own event types, odd fields are ordinary input and every record is accounted for.
 #[test]
 fn hostile_event_fields_are_handled_per_record() {
-    let event: KinesisEvent = serde_json::from_value(serde_json::json!({"Records": [
+    let json = serde_json::json!({"Records": [
         {"kinesis": {"sequenceNumber": "1", "approximateArrivalTimestamp": 1.795_239_470_123_456_7e9, "data": "MS4yLjMuNCAtIC0gLQo="}},
         {"kinesis": {"sequenceNumber": "2", "approximateArrivalTimestamp": 1e300, "data": "%%% not base64 %%%"}},
         {"kinesis": {"sequenceNumber": "3", "approximateArrivalTimestamp": -5.5}},
         {"eventSource": "aws:kinesis"},
-    ]}))
-    .unwrap();
+    ]});
+    let event = KinesisEvent::deserialize(&json).unwrap();
     let batch =
         RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), None), 4 << 20).prepare(&event);
     assert_eq!(batch.sequence_numbers, ["1", "2", "3", ""]);
     assert_eq!(batch.entry_record, [0, 1], "one line, one unreadable record; records 3 and 4 are empty");
-    let unreadable: serde_json::Value = serde_json::from_slice(&batch.entries[1]).unwrap();
+    let unreadable: serde_json::Value = serde_json::from_slice(batch.entries()[1]).unwrap();
     assert_eq!(unreadable["event"]["original"], "%%% not base64 %%%");
     assert_eq!(unreadable["tags"][0], "_parse_failure");
 }

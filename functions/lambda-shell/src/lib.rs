@@ -2,13 +2,14 @@
 //! ([`event`]), what a record may hold ([`records`]: plain lines, CloudWatch Logs envelopes,
 //! [`kpl`] aggregates), every setting read from the environment in one place ([`settings`]), one
 //! invocation summary that yields the INFO and the EMF line ([`invocation_summary!`], [`emf`]),
-//! and the runtime loop ([`start`], [`run`]).
+//! the runtime loop ([`start`], [`run`]) and the allocator's settings for it ([`memory`]).
 //!
 //! A function is then a [`Handler`]: decode the event, run the core, answer or deliver.
 
 pub mod emf;
 pub mod event;
 pub mod kpl;
+pub mod memory;
 pub mod records;
 mod runtime;
 pub mod settings;

@@ -10,7 +10,6 @@
 //! Data that is not UTF-8 text, corrupt gzip and envelopes that are not CloudWatch Logs JSON are
 //! errors: the caller keeps such a record whole (Firehose: `ProcessingFailed`).
 
-use std::borrow::Cow;
 use std::io::Read;
 
 use flate2::read::GzDecoder;
@@ -24,10 +23,42 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// What a record holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordContent<'a> {
-    /// Log events, in order: lines of a text record, or a CloudWatch Logs envelope's `logEvents`.
-    Events(Vec<Cow<'a, str>>),
+    /// A text record: each of its [`lines`] is an event. Kept as the text, so reading a record
+    /// costs no allocation.
+    Text(&'a str),
+    /// A CloudWatch Logs envelope's `logEvents`, in order, without their line endings.
+    LogEvents(Vec<String>),
     /// A CloudWatch Logs `CONTROL_MESSAGE` (sent when a subscription is created): nothing to index.
     Control,
+}
+
+impl RecordContent<'_> {
+    /// The log events, in order.
+    pub fn events(&self) -> Events<'_> {
+        match self {
+            Self::Text(text) => Events::Lines(lines(text)),
+            Self::LogEvents(events) => Events::LogEvents(events.iter()),
+            Self::Control => Events::LogEvents([].iter()),
+        }
+    }
+}
+
+/// The events of a [`RecordContent`].
+#[derive(Debug)]
+pub enum Events<'a> {
+    Lines(Lines<'a>),
+    LogEvents(std::slice::Iter<'a, String>),
+}
+
+impl<'a> Iterator for Events<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            Self::Lines(lines) => lines.next(),
+            Self::LogEvents(events) => events.next().map(String::as_str),
+        }
+    }
 }
 
 /// Why a record could not be read.
@@ -64,14 +95,33 @@ pub fn decode_record(data: &[u8], max_decompressed_bytes: usize) -> Result<Recor
     }
     let text =
         std::str::from_utf8(data).map_err(|error| DecodeError::NotText { offset: error.valid_up_to() })?;
-    Ok(RecordContent::Events(lines(text).map(Cow::Borrowed).collect()))
+    Ok(RecordContent::Text(text))
 }
 
 /// The lines of a text record: `\n` or `\r\n` separated, the last line ending optional.
-pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+pub fn lines(text: &str) -> Lines<'_> {
     let text = text.strip_suffix('\n').unwrap_or(text);
-    let empty = text.is_empty();
-    text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line)).filter(move |_| !empty)
+    Lines { rest: (!text.is_empty()).then_some(text) }
+}
+
+/// The iterator of [`lines`].
+#[derive(Debug, Clone)]
+pub struct Lines<'a> {
+    rest: Option<&'a str>,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        let (line, rest) = match rest.split_once('\n') {
+            Some((line, rest)) => (line, Some(rest)),
+            None => (rest, None),
+        };
+        self.rest = rest;
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
 }
 
 fn gunzip_capped(data: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
@@ -92,14 +142,14 @@ fn cloudwatch_envelope(json: &[u8]) -> Result<RecordContent<'static>, DecodeErro
         serde_json::from_slice(json).map_err(|error| DecodeError::NotCloudWatchLogs(error.to_string()))?;
     match envelope.message_type.as_str() {
         "CONTROL_MESSAGE" => Ok(RecordContent::Control),
-        "DATA_MESSAGE" => Ok(RecordContent::Events(
+        "DATA_MESSAGE" => Ok(RecordContent::LogEvents(
             envelope
                 .log_events
                 .into_iter()
                 .map(|mut event| {
                     let without_line_ending = event.message.trim_end_matches(['\n', '\r']).len();
                     event.message.truncate(without_line_ending);
-                    Cow::Owned(event.message)
+                    event.message
                 })
                 .collect(),
         )),
@@ -123,10 +173,8 @@ mod tests {
     }
 
     fn events(content: RecordContent<'_>) -> Vec<String> {
-        match content {
-            RecordContent::Events(events) => events.into_iter().map(Cow::into_owned).collect(),
-            RecordContent::Control => panic!("control"),
-        }
+        assert_ne!(content, RecordContent::Control);
+        content.events().map(str::to_owned).collect()
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use enrichment::{StartupError, Timestamp};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use tokio::sync::Mutex;
 
 use crate::emf::MetricsTarget;
@@ -18,14 +18,15 @@ use crate::summary::InvocationSummary;
 /// A function's handler: one event in, one response and a summary out. It never fails: what
 /// cannot be processed is in the response (a `ProcessingFailed` record, a batch item failure).
 pub trait Handler: Send + 'static {
-    type Event: DeserializeOwned + Send;
+    /// The event, read from the invocation's JSON; it may borrow from it.
+    type Event<'a>: Deserialize<'a>;
     type Response: Serialize + Send;
     type Summary: InvocationSummary;
 
     /// Handles one event; `deadline` is when Lambda stops the invocation.
     fn handle(
         &mut self,
-        event: &Self::Event,
+        event: &Self::Event<'_>,
         deadline: SystemTime,
     ) -> impl Future<Output = (Self::Response, Self::Summary)>;
 
@@ -41,10 +42,12 @@ pub fn init_tracing() {
 
 /// Builds the handler once, before the first invocation, from the environment: `build` reads the
 /// settings through the lookup it is given and returns warnings to log. A configuration error is
-/// logged at ERROR and returned, which stops the function.
+/// logged at ERROR and returned, which stops the function. Freed memory is kept for the next
+/// invocation from here on ([`crate::memory`]).
 pub fn start<H>(
     build: impl FnOnce(&dyn Fn(&str) -> Option<String>) -> Result<(H, Vec<String>), StartupError>,
 ) -> Result<H, StartupError> {
+    crate::memory::keep_freed_memory();
     let environment = |name: &str| std::env::var(name).ok();
     let (handler, warnings) = build(&environment).inspect_err(|error| {
         tracing::error!(%error, "configuration error: the function cannot start");
@@ -55,18 +58,31 @@ pub fn start<H>(
     Ok(handler)
 }
 
+/// An invocation whose JSON is not the function's event: Lambda records it as a failed invocation.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to deserialize the incoming data into the function's payload type: {0}")]
+struct EventError(#[from] serde_json::Error);
+
+/// Reads an event from the invocation's JSON. The runtime hands the JSON over as it came
+/// (`RawValue`) and the event is read here, borrowing its strings from it: no copy of each
+/// record's data, and no path tracked for every field as the runtime's own reading does.
+fn read_event<'a, H: Handler>(json: &'a RawValue) -> Result<H::Event<'a>, EventError> {
+    Ok(serde_json::from_str(json.get())?)
+}
+
 /// Runs the Lambda runtime loop: each event to `handler`, then its summary logged (INFO) and its
 /// metrics written to stdout (EMF), where CloudWatch Logs extracts them.
 pub async fn run<H: Handler>(handler: H) -> Result<(), Error> {
     // Lambda sends one event at a time: the lock is never contended.
     let handler = Arc::new(Mutex::new(handler));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<H::Event>| {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let handler = Arc::clone(&handler);
         async move {
             let mut handler = handler.lock().await;
             let started = Instant::now();
             let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(event.context.deadline);
-            let (response, summary) = handler.handle(&event.payload, deadline).await;
+            let payload = read_event::<H>(&event.payload)?;
+            let (response, summary) = handler.handle(&payload, deadline).await;
             let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
             summary.log(duration_ms);
             let now_ms = Timestamp::now().unix_millis();

@@ -202,6 +202,21 @@ pub fn write_json_string(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
 }
 
+/// The length of what [`write_json_string`] writes for `value`, computed without writing it.
+pub fn json_string_len(value: &str) -> usize {
+    let bytes = value.as_bytes();
+    let clean = bytes.chunks_exact(8).take_while(|chunk| !needs_escape(chunk)).count() * 8;
+    let rest: usize = bytes[clean..]
+        .iter()
+        .map(|&byte| match byte {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..0x20 => 6,
+            _ => 1,
+        })
+        .sum();
+    2 + clean + rest
+}
+
 /// Whether any of 8 bytes is `"`, `\\` or a control character, tested on all 8 at once: a byte
 /// of `v` is zero exactly where `has_zero` sets its high bit (the classic bit trick).
 fn needs_escape(chunk: &[u8]) -> bool {
@@ -300,6 +315,7 @@ mod tests {
         fn strings_are_escaped_as_serde_json_does(value in "\\PC*|[\\x00-\\x7f]*") {
             let mut ours = Vec::new();
             write_json_string(&mut ours, &value);
+            proptest::prop_assert_eq!(json_string_len(&value), ours.len());
             proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&value).unwrap());
         }
     }
@@ -312,6 +328,7 @@ mod tests {
                     let value: String = (0..length).map(|i| if i == at { special } else { 'a' }).collect();
                     let mut ours = Vec::new();
                     write_json_string(&mut ours, &value);
+                    assert_eq!(json_string_len(&value), ours.len(), "{value:?}");
                     assert_eq!(
                         String::from_utf8(ours).unwrap(),
                         serde_json::to_string(&value).unwrap(),

@@ -6,7 +6,7 @@ pub mod schema;
 mod writer;
 
 pub(crate) use json::ObjectWriter;
-pub use json::{Key, write_json_string};
+pub use json::{Key, json_string_len, write_json_string};
 pub use writer::EventContext;
 pub(crate) use writer::{
     Enrichment, SourceFields, Tags, write_access_document, write_failure_document, write_oversized_document,

@@ -5,10 +5,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use enrichment::{Enricher, EnrichmentConfig};
-use firehose_transformer::TransformationRequest;
-use firehose_transformer::Transformer;
+use firehose_transformer::{FirehoseRecord, TransformationRequest, Transformer};
 use lambda_shell::emf::MetricsTarget;
-use serde_json::json;
 pub use test_support::{demo_geoip, repo};
 
 /// The handler as the function builds it, with the demo databases and the default settings.
@@ -19,7 +17,7 @@ pub fn demo_transformer() -> Transformer {
 }
 
 /// A request of `raw_bytes` of sample-log lines, one per record; returns it and its exact size.
-pub fn request_of(raw_bytes: usize) -> (TransformationRequest, usize) {
+pub fn request_of(raw_bytes: usize) -> (TransformationRequest<'static>, usize) {
     let sample = std::fs::read_to_string(repo("tests/data/sample.log")).unwrap();
     let lines: Vec<&str> = sample.lines().collect();
     let mut records = Vec::new();
@@ -27,18 +25,16 @@ pub fn request_of(raw_bytes: usize) -> (TransformationRequest, usize) {
     while size < raw_bytes {
         let data = format!("{}\n", lines[records.len() % lines.len()]);
         size += data.len();
-        records.push(json!({
-            "recordId": format!("{:056}", records.len()),
-            "approximateArrivalTimestamp": 1_795_239_470_000_i64,
-            "data": BASE64.encode(data),
-        }));
+        records.push(FirehoseRecord {
+            record_id: format!("{:056}", records.len()).into(),
+            approximate_arrival_timestamp: Some(1_795_239_470_000.0),
+            data: BASE64.encode(data).into(),
+        });
     }
-    let event = serde_json::from_value(json!({
-        "invocationId": "full-size",
-        "deliveryStreamArn": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/weblogs-enriched",
-        "region": "eu-west-1",
-        "records": records,
-    }))
-    .unwrap();
-    (event, size)
+    (TransformationRequest { invocation_id: Some("full-size".into()), records }, size)
+}
+
+/// Reads a request from its JSON, as the function does.
+pub fn parse(json: &[u8]) -> TransformationRequest<'_> {
+    serde_json::from_slice(json).unwrap()
 }
