@@ -14,10 +14,9 @@
 
 use std::time::SystemTime;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use enrichment::settings::open_geoip;
 use enrichment::{Enricher, EventContext, StartupError, Timestamp, json_string_len, write_json_string};
+use lambda_shell::base64;
 use lambda_shell::emf::MetricsTarget;
 pub use lambda_shell::event::{FirehoseRecord, TransformationRequest};
 use lambda_shell::records::{RecordContent, decode_record};
@@ -162,7 +161,7 @@ impl Transformer {
             used += answer_len;
             summary.count(result);
             if result == TransformResult::Ok {
-                summary.bytes_out += base64::encoded_len(self.document.len(), true).unwrap_or(0) as u64;
+                summary.bytes_out += base64::encoded_len(self.document.len()) as u64;
             }
         }
         if summary.over_response_limit > 0 {
@@ -184,7 +183,7 @@ impl Transformer {
             TransformResult::ProcessingFailed
         };
         self.decoded.clear();
-        if let Err(error) = BASE64.decode_vec(record.data.as_bytes(), &mut self.decoded) {
+        if let Err(error) = base64::decode_append(&record.data, &mut self.decoded) {
             return undecodable(summary, &format_args!("data is not base64: {error}"));
         }
         let content = match decode_record(&self.decoded, self.max_decompressed_bytes) {
@@ -304,11 +303,7 @@ impl ResponseWriter {
         match result {
             TransformResult::Ok => {
                 self.out.push(b'"');
-                let at = self.out.len();
-                let encoded = base64::encoded_len(document.len(), true).unwrap_or(0);
-                self.out.resize(at + encoded, 0);
-                let written = BASE64.encode_slice(document, &mut self.out[at..]).unwrap_or(0);
-                self.out.truncate(at + written);
+                base64::encode_append(document, &mut self.out);
                 self.out.push(b'"');
             }
             TransformResult::Dropped => {}
@@ -330,6 +325,12 @@ impl ResponseWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn encoded(data: &[u8]) -> Vec<u8> {
+        let mut text = Vec::new();
+        base64::encode_append(data, &mut text);
+        text
+    }
 
     fn record<'a>(record_id: &'a str, data: &'a str) -> FirehoseRecord<'a> {
         FirehoseRecord { record_id: record_id.into(), approximate_arrival_timestamp: None, data: data.into() }
@@ -353,7 +354,7 @@ mod tests {
             writer.start_answer();
             let len = writer.write(record, *result, document);
             let data = match result {
-                TransformResult::Ok => Some(BASE64.encode(document)),
+                TransformResult::Ok => Some(String::from_utf8(encoded(document)).unwrap()),
                 TransformResult::Dropped => None,
                 TransformResult::ProcessingFailed => Some(record.data.to_string()),
             };

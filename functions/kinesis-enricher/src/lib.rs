@@ -17,15 +17,13 @@ pub mod firehose;
 
 use std::time::SystemTime;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use enrichment::settings::open_geoip;
 use enrichment::{DocumentLimit, Enricher, EventContext, StartupError, Timestamp};
 use lambda_shell::emf::MetricsTarget;
 pub use lambda_shell::event::{KinesisEvent, KinesisEventRecord, KinesisRecord};
-use lambda_shell::kpl;
 use lambda_shell::records::{RecordContent, decode_record};
 use lambda_shell::{DeliverySettings, Handler, RetryPolicy, Settings};
+use lambda_shell::{base64, kpl};
 use serde::Serialize;
 
 use crate::delivery::{DeliveryReport, MAX_ENTRY_BYTES, RecordBatchSink, deliver};
@@ -160,7 +158,7 @@ impl RecordEnricher {
                 .unwrap_or_else(Timestamp::now);
             let context = EventContext { event_id: Some(sequence), received_at };
             self.decoded.clear();
-            if let Err(error) = BASE64.decode_vec(kinesis.data.as_bytes(), &mut self.decoded) {
+            if let Err(error) = base64::decode_append(&kinesis.data, &mut self.decoded) {
                 // Lambda always sends base64; anything else is indexed as it came, never dropped.
                 let reason = format!("record data is not base64: {error}");
                 batch.push_unreadable(

@@ -6,6 +6,7 @@
 //!
 //! A function is then a [`Handler`]: decode the event, run the core, answer or deliver.
 
+pub mod base64;
 pub mod emf;
 pub mod event;
 pub mod kpl;
