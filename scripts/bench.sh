@@ -6,7 +6,8 @@
 # GEOIP_ASN_DB when set, otherwise the generated benchmark databases, and says which.
 # Prints, per log, the median of RUNS (default 5) runs: lines/s (enrich-logs --stats), CPU time and
 # peak RSS; then the start-up time to the first document (median of 20); then the Lambda view
-# (scripts/lambda_bench.py: init, a 10,000-record Kinesis batch, a 3 MB Firehose request, RSS, cost).
+# (scripts/lambda_bench.py: 5,000- and 10,000-record Kinesis batches, 0.5 MB and 3 MB Firehose
+# requests, five invocations per process: CPU against enrich-logs on the same lines, init, RSS, cost).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lines=${LINES:-200000}
