@@ -58,12 +58,12 @@ impl TransformationResponse {
     }
 
     /// The answers, read back from the JSON.
-    pub fn records(&self) -> Vec<ResponseRecord> {
+    pub fn records(&self) -> Result<Vec<ResponseRecord>, serde_json::Error> {
         #[derive(Deserialize)]
         struct Records {
             records: Vec<ResponseRecord>,
         }
-        serde_json::from_str::<Records>(self.json()).map(|response| response.records).unwrap_or_default()
+        Ok(serde_json::from_str::<Records>(self.json())?.records)
     }
 }
 
@@ -370,7 +370,7 @@ mod tests {
             response.json(),
             format!(r#"{{"records":{}}}"#, serde_json::to_string(&expected).unwrap())
         );
-        assert_eq!(response.records(), expected);
+        assert_eq!(response.records().unwrap(), expected);
         assert_eq!(
             serde_json::to_string(&response).unwrap(),
             response.json(),

@@ -26,7 +26,7 @@ fn answers(
     response: &TransformationResponse,
 ) -> Vec<(TransformResult, Option<Vec<u8>>)> {
     let asked: Vec<&str> = event.records.iter().map(|r| &*r.record_id).collect();
-    let records = response.records();
+    let records = response.records().unwrap();
     let answered: Vec<&str> = records.iter().map(|r| r.record_id.as_str()).collect();
     assert_eq!(answered, asked, "one answer per recordId, in order");
     records.iter().map(|r| (r.result, r.data.as_ref().map(|d| BASE64.decode(d).unwrap()))).collect()
@@ -255,9 +255,9 @@ fn hostile_request_fields_are_handled_per_record() {
     });
     let event = TransformationRequest::deserialize(&json).unwrap();
     let (response, summary) = transformer().handle(&event);
-    let results: Vec<TransformResult> = response.records().iter().map(|r| r.result).collect();
+    let results: Vec<TransformResult> = response.records().unwrap().iter().map(|r| r.result).collect();
     use TransformResult::*;
     assert_eq!(results, [Ok, ProcessingFailed, Ok, Ok]);
-    assert_eq!(response.records()[1].data.as_deref(), Some("%%% not base64 %%%"), "kept as it came");
+    assert_eq!(response.records().unwrap()[1].data.as_deref(), Some("%%% not base64 %%%"), "kept as it came");
     assert_eq!(summary.undecodable, 1);
 }

@@ -44,7 +44,7 @@ proptest! {
         });
         let event = TransformationRequest::deserialize(&json).unwrap();
         let (response, summary) = support::demo_transformer().handle(&event);
-        let ids: Vec<String> = response.records().iter().map(|r| r.record_id.clone()).collect();
+        let ids: Vec<String> = response.records().unwrap().iter().map(|r| r.record_id.clone()).collect();
         let expected: Vec<String> = (0..records.len()).map(|i| format!("record-{i}")).collect();
         prop_assert_eq!(ids, expected);
         prop_assert!(serde_json::to_vec(&response).unwrap().len() <= RESPONSE_BUDGET_BYTES);

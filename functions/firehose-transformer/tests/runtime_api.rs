@@ -113,6 +113,31 @@ fn the_binary_answers_like_the_handler_through_the_runtime_api() {
     assert_eq!(summaries, 5, "{stdout}");
 }
 
+/// An event that is not a transformation request fails that invocation alone (Lambda records the
+/// error; Firehose retries the batch, then keeps it as processing-failed); the next is answered.
+#[test]
+fn an_event_that_is_not_a_request_fails_that_invocation_only() {
+    let (city, asn) = demo_database_files(&temp_dir("firehose-bad-event"));
+    let api = LocalRuntimeApi::start();
+    api.enqueue("truncated", br#"{"records":[{"recordId":"1","data":"#);
+    api.enqueue("not-a-list", br#"{"records":"ZGF0YQ=="}"#);
+    api.enqueue("good", &std::fs::read(repo("tests/events/firehose-apache-lines.json")).unwrap());
+    let mut child = spawn_function(&api, &[("GEOIP_CITY_DB", &city), ("GEOIP_ASN_DB", &asn)], &[]);
+    for id in ["truncated", "not-a-list"] {
+        let error = api.take_error(Duration::from_secs(60));
+        assert!(error.starts_with(&format!("POST /2018-06-01/runtime/invocation/{id}/error")), "{error}");
+        assert!(
+            error.contains("failed to deserialize the incoming data into the function's payload type"),
+            "{error}"
+        );
+    }
+    let good: Value =
+        serde_json::from_slice(&api.wait_for(&["good"], Duration::from_secs(60))["good"]).unwrap();
+    assert_eq!(good["records"].as_array().unwrap().len(), 12);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 #[test]
 fn a_bad_setting_stops_the_function_with_the_setting_named() {
     let api = LocalRuntimeApi::start();

@@ -106,6 +106,22 @@ impl LocalRuntimeApi {
         }
     }
 
+    /// Waits for the next error the function reports (`POST …/error`) for at most `timeout`, and
+    /// takes it: "METHOD PATH: BODY".
+    pub fn take_error(&self, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        let (lock, changed) = &*self.state;
+        let mut state = lock.lock().unwrap();
+        loop {
+            if !state.errors.is_empty() {
+                return state.errors.remove(0);
+            }
+            let left =
+                deadline.checked_duration_since(Instant::now()).expect("timed out waiting for an error");
+            state = changed.wait_timeout(state, left).unwrap().0;
+        }
+    }
+
     /// Environment variables a Lambda runtime reads, pointed at this endpoint.
     pub fn lambda_environment(&self, function_name: &str) -> Vec<(String, String)> {
         [
