@@ -6,8 +6,9 @@ a local stand-in for the Runtime API on 127.0.0.1, compared with `enrich-logs` o
 
 Cases (the lines are the first ones of DATA_DIR/realistic.log, one line per record):
 - kinesis-enricher, 5,000- and 10,000-record batches, delivering to FakeFirehose (a stand-in
-  PutRecordBatch endpoint in this script that accepts everything: the network is excluded, the
-  SDK's request building and signing are not);
+  PutRecordBatch endpoint in this script that accepts everything and answers as Firehose does,
+  a 224-character record id per entry: the network is excluded, the SDK's request building,
+  signing and reading of the response are not);
 - firehose-transformer, 0.5 MB and 3 MB requests (3 MB is Firehose's largest).
 
 One process serves INVOCATIONS (default 5) invocations of the same event, as a warm Lambda
@@ -51,6 +52,7 @@ FULL_CORE_MB = 1769
 PRICE_GB_SECOND = 0.0000133334
 PRICE_REQUEST = 0.20 / 1_000_000
 FIRST_SEQUENCE = 49590338271490256608559692538361571095921575989136588898
+RECORD_ID_PREFIX = base64.b64encode(bytes(range(156))).decode()[:208]
 # A profiler to run the functions under, e.g. LAMBDA_BENCH_WRAP="perf record -g -o perf.data --"
 # (the CPU figures then include the profiler's own).
 WRAP = shlex.split(os.environ.get("LAMBDA_BENCH_WRAP", ""))
@@ -144,7 +146,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 server.done.set()
         else:  # FakeFirehose: PutRecordBatch, everything accepted
             count = len(json.loads(body)["Records"])
-            answer = {"FailedPutCount": 0, "Encrypted": False, "RequestResponses": [{"RecordId": f"r{i}"} for i in range(count)]}
+            # Firehose's record ids are opaque 224-character strings; the SDK reads one per entry.
+            answer = {"FailedPutCount": 0, "Encrypted": False,
+                      "RequestResponses": [{"RecordId": RECORD_ID_PREFIX + f"{i:016d}"} for i in range(count)]}
             self.reply(200, json.dumps(answer).encode(), [("Content-Type", "application/x-amz-json-1.1")])
 
     def log_message(self, *args):
