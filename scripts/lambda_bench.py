@@ -195,6 +195,7 @@ def run_function(binary, event, env, invocations):
                 pass
         process.kill()
         process.wait()
+        log.close()
         server.shutdown()
         server.server_close()
     marks = server.cpu_marks
@@ -229,7 +230,7 @@ def main():
         lines = f.read().splitlines()
     env = {"PATH": os.environ["PATH"], "GEOIP_CITY_DB": args.city_db, "AWS_LAMBDA_FUNCTION_NAME": "bench",
            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_REGION": "eu-west-1",
-           "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "DELIVERY_STREAM_NAME": "weblogs", "AWS_LAMBDA_LOG_FORMAT": "JSON", **({"GLIBC_TUNABLES": os.environ["GLIBC_TUNABLES"]} if "GLIBC_TUNABLES" in os.environ else {})}
+           "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "DELIVERY_STREAM_NAME": "weblogs", "AWS_LAMBDA_LOG_FORMAT": "JSON"}
     geo_args = ["--city-db", args.city_db]
     if args.asn_db:
         env["GEOIP_ASN_DB"] = args.asn_db

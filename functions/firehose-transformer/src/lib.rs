@@ -142,23 +142,25 @@ impl Transformer {
         // What answering every record not yet handled with its original data would weigh: the
         // answer that always fits, since those bytes came in within the request limit.
         let fallback_lens: Vec<usize> = records.iter().map(ResponseWriter::failed_len).collect();
-        let mut reserved: usize =
-            ResponseWriter::EMPTY_LEN + records.len().saturating_sub(1) + fallback_lens.iter().sum::<usize>();
-        let mut used = 0;
-        let mut response = ResponseWriter::new(reserved.saturating_mul(4).min(RESPONSE_BUDGET_BYTES + 4096));
-        for (record, fallback_len) in records.iter().zip(fallback_lens) {
-            reserved -= fallback_len;
+        let mut later_fallbacks: usize = fallback_lens.iter().sum();
+        let mut response =
+            ResponseWriter::new(later_fallbacks.saturating_mul(4).min(RESPONSE_BUDGET_BYTES + 4096));
+        for (index, (record, fallback_len)) in records.iter().zip(fallback_lens).enumerate() {
+            later_fallbacks -= fallback_len;
             summary.bytes_in += record.data.len() as u64;
             let mut result = self.transform(record, &mut summary);
             let mark = response.start_answer();
-            let mut answer_len = response.write(record, result, &self.document);
-            if result == TransformResult::Ok && used + answer_len + reserved > RESPONSE_BUDGET_BYTES {
+            response.write(record, result, &self.document);
+            // The whole response if every later record were answered with its original data (each
+            // after a comma).
+            let later_records = records.len() - index - 1;
+            let projected = response.len() + later_records + later_fallbacks + ResponseWriter::END.len();
+            if result == TransformResult::Ok && projected > RESPONSE_BUDGET_BYTES {
                 summary.over_response_limit += 1;
                 response.cut_back(mark);
                 result = TransformResult::ProcessingFailed;
-                answer_len = response.write(record, result, &self.document);
+                response.write(record, result, &self.document);
             }
-            used += answer_len;
             summary.count(result);
             if result == TransformResult::Ok {
                 summary.bytes_out += base64::encoded_len(self.document.len()) as u64;
@@ -251,8 +253,6 @@ struct ResponseWriter {
 impl ResponseWriter {
     const START: &'static [u8] = br#"{"records":["#;
     const END: &'static [u8] = b"]}";
-    /// `{"records":[]}`
-    const EMPTY_LEN: usize = Self::START.len() + Self::END.len();
     const RECORD_ID: &'static [u8] = br#"{"recordId":"#;
 
     fn new(capacity: usize) -> Self {
@@ -288,15 +288,19 @@ impl ResponseWriter {
         self.out.len()
     }
 
+    /// The bytes written so far.
+    fn len(&self) -> usize {
+        self.out.len()
+    }
+
     /// Removes the answer started at `mark`.
     fn cut_back(&mut self, mark: usize) {
         self.out.truncate(mark);
     }
 
     /// Writes one answer: `Ok` with `document` in base64, `ProcessingFailed` with the data as it
-    /// came. Returns its length.
-    fn write(&mut self, record: &FirehoseRecord<'_>, result: TransformResult, document: &[u8]) -> usize {
-        let start = self.out.len();
+    /// came.
+    fn write(&mut self, record: &FirehoseRecord<'_>, result: TransformResult, document: &[u8]) {
         self.out.extend_from_slice(Self::RECORD_ID);
         write_json_string(&mut self.out, &record.record_id);
         self.out.extend_from_slice(Self::result_text(result).as_bytes());
@@ -310,7 +314,6 @@ impl ResponseWriter {
             TransformResult::ProcessingFailed => write_json_string(&mut self.out, &record.data),
         }
         self.out.push(b'}');
-        self.out.len() - start
     }
 
     fn finish(mut self) -> TransformationResponse {
@@ -351,8 +354,9 @@ mod tests {
         let mut writer = ResponseWriter::new(0);
         let mut expected = Vec::new();
         for (record, result, document) in &cases {
-            writer.start_answer();
-            let len = writer.write(record, *result, document);
+            let start = writer.start_answer();
+            writer.write(record, *result, document);
+            let len = writer.len() - start;
             let data = match result {
                 TransformResult::Ok => Some(String::from_utf8(encoded(document)).unwrap()),
                 TransformResult::Dropped => None,
@@ -381,6 +385,5 @@ mod tests {
     #[test]
     fn an_empty_request_gets_an_empty_answer() {
         assert_eq!(ResponseWriter::new(0).finish().json(), r#"{"records":[]}"#);
-        assert_eq!(ResponseWriter::EMPTY_LEN, r#"{"records":[]}"#.len());
     }
 }

@@ -171,11 +171,13 @@ impl RecordEnricher {
                 continue;
             }
             let data = self.decoded.as_slice();
+            // A KPL aggregate's user records, or the record's data itself.
             let user_records = kpl::deaggregate(data);
-            let parts: Vec<&[u8]> = match &user_records {
-                Some(parts) => parts.iter().map(Vec::as_slice).collect(),
-                None => vec![data],
-            };
+            let parts = user_records
+                .iter()
+                .flatten()
+                .map(Vec::as_slice)
+                .chain(user_records.is_none().then_some(data));
             for part in parts {
                 match decode_record(part, self.max_decompressed_bytes) {
                     Ok(RecordContent::Control) => batch.summary.control_messages += 1,
