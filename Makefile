@@ -9,8 +9,9 @@ FUNCTION ?= firehose-transformer
 EVENT ?= tests/events/firehose-apache-lines.json
 
 FUZZ_SECONDS ?= 60
+STACK ?= weblogs
 
-.PHONY: help setup demo test crawler-data test-tools lint fuzz bench geoip-layer lambda-tools lambda-build watch invoke local-firehose infra-tools infra-check deploy opensearch-setup clean
+.PHONY: help setup demo test crawler-data test-tools lint fuzz bench geoip-layer lambda-tools lambda-build deploy-function update-stack-code watch invoke local-firehose infra-tools infra-check deploy opensearch-setup clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -26,9 +27,10 @@ demo: setup ## Enrich the bundled sample log with the generated demo GeoIP datab
 	@echo "first two documents of $(OUT)/sample.ndjson (demo GeoIP data, not real):"
 	@head -n 2 $(OUT)/sample.ndjson
 
-test: setup test-tools lint ## Lint, run every test (workspace, GeoIP layer tooling), then check infra/ (infra-check)
+test: setup test-tools lint lambda-build ## Lint, run every test (workspace, GeoIP layer tooling, both deploy routes against moto), then check infra/ (infra-check)
 	$(CARGO) test --locked --workspace --all-targets
 	python3 -m unittest discover -s geoip/layer -p 'test_*.py'
+	.venv/bin/python -m unittest discover -s tests/deploy -p 'test_*.py'
 	$(MAKE) infra-check
 
 test-tools: ## Install the integration tests' moto server into .venv (the tests start and stop it)
@@ -45,12 +47,19 @@ bench: setup ## Criterion benchmarks, then scripts/bench.sh (enrich-logs over ge
 	$(CARGO) bench --locked -p enrichment -p firehose-transformer
 	scripts/bench.sh
 
-lambda-tools: ## Install cargo-lambda (PyPI, into .venv) and the aarch64 Rust target
+lambda-tools: ## Install cargo-lambda and the AWS CLI (PyPI, into .venv) and the aarch64 Rust target
 	scripts/lambda-tools.sh
 
-lambda-build: lambda-tools ## Build the functions for arm64 Lambda: target/lambda/<function>/bootstrap.zip
+lambda-build: lambda-tools ## Build the functions for arm64 Lambda: target/lambda/<function>/bootstrap and bootstrap.zip
+	$(LAMBDA) build --locked --release --arm64 $(addprefix -p ,$(FUNCTIONS))
 	$(LAMBDA) build --locked --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
 	@for f in $(FUNCTIONS); do ls -l target/lambda/$$f/bootstrap.zip | awk -v f=$$f '{printf "%s: %d bytes zipped\n", f, $$5}'; done
+
+deploy-function: lambda-build ## Stand-alone: cargo lambda deploy FUNCTION with its role, layer (and for kinesis-enricher queue and stream mapping); see docs/deploy.md
+	scripts/deploy-standalone.sh $(FUNCTION)
+
+update-stack-code: lambda-build ## New code for the functions of the deployed STACK (default weblogs), every stack setting kept
+	scripts/update-stack-code.sh $(STACK)
 
 watch: lambda-tools demo ## Run the functions locally (127.0.0.1:9000) with the demo GeoIP databases
 	$(LAMBDA) watch --invoke-address 127.0.0.1
@@ -73,7 +82,6 @@ infra-tools: ## Install the SAM CLI with cfn-lint and its serverless rules (.ven
 infra-check: infra-tools lambda-tools test-tools ## Offline: cfn-lint, checkov, template and apply.py tests, sam validate --lint, sam build
 	scripts/infra-check.sh
 
-STACK ?= weblogs
 deploy: infra-tools lambda-tools ## Build and deploy infra/template.yaml (sam deploy --guided; run make geoip-layer first)
 	@ls geoip/layer/build/geoip/*-City.mmdb >/dev/null 2>&1 || { echo "geoip/layer/build/geoip/ has no City database: run make geoip-layer first"; exit 1; }
 	cd infra && PATH="$(CURDIR)/.venv/bin:$$PATH" ../.venv-sam/bin/sam build && ../.venv-sam/bin/sam deploy --guided --stack-name $(STACK)
