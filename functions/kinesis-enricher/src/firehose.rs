@@ -22,10 +22,11 @@ use std::time::Duration;
 use aws_sdk_firehose::Client;
 use aws_sdk_firehose::config::retry::RetryConfig;
 use aws_sdk_firehose::config::timeout::TimeoutConfig;
-use aws_sdk_firehose::config::{BehaviorVersion, Builder, Credentials, Region};
+use aws_sdk_firehose::config::{BehaviorVersion, Builder, Credentials, Region, SharedHttpClient};
 use aws_sdk_firehose::error::SdkError;
 use aws_sdk_firehose::operation::put_record_batch::PutRecordBatchError;
 use aws_smithy_http_client::tls;
+
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 use enrichment::write_json_string;
@@ -44,14 +45,15 @@ impl FirehoseSink {
     /// The SDK settings of the function: no SDK retries and bounded timeouts; the caller adds the
     /// region, the credentials and, if any, the endpoint.
     pub fn config_builder() -> Builder {
-        // HTTPS on rustls with ring (trusting the system's certificates), not the SDK's default
-        // aws-lc: the same TLS, a smaller binary.
-        let http_client = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-            .build_https();
-        Builder::new()
+        Self::configure(Builder::new())
+    }
+
+    /// The same settings on a builder that has the rest already (replay-failed-batches starts from
+    /// its machine's AWS configuration).
+    pub fn configure(builder: Builder) -> Builder {
+        builder
             .behavior_version(BehaviorVersion::latest())
-            .http_client(http_client)
+            .http_client(https_client())
             .retry_config(RetryConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()
@@ -112,6 +114,14 @@ impl RecordBatchSink for FirehoseSink {
             })
             .collect())
     }
+}
+
+/// HTTPS on rustls with ring (trusting the system's certificates), not the SDK's default aws-lc:
+/// the same TLS, a smaller binary.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https()
 }
 
 /// The PutRecordBatch body, as the Firehose API defines it (JSON 1.1):

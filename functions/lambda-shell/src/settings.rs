@@ -118,6 +118,17 @@ impl DeliverySettings {
                 "the name of the Firehose delivery stream to write to (required)",
             )
         })?;
+        Ok(Self {
+            delivery_stream_name,
+            retry: RetryPolicy::from_lookup(&lookup)?,
+            aws: AwsSettings::from_lookup(&lookup)?,
+        })
+    }
+}
+
+impl RetryPolicy {
+    /// `DELIVERY_MAX_ATTEMPTS`, `DELIVERY_BASE_BACKOFF_MS` and `DELIVERY_MAX_BACKOFF_MS`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let whole_number =
             |range: &RangeInclusive<u64>| format!("a whole number from {} to {}", range.start(), range.end());
         let defaults = RetryPolicy::default();
@@ -125,13 +136,12 @@ impl DeliverySettings {
             number(&lookup, DELIVERY_MAX_ATTEMPTS, u64::from(defaults.max_attempts), 1..=20, whole_number)?;
         let base_delay = number(&lookup, DELIVERY_BASE_BACKOFF_MS, 100, 1..=10_000, whole_number)?;
         let max_delay = number(&lookup, DELIVERY_MAX_BACKOFF_MS, 5_000, 1..=60_000, whole_number)?;
-        let retry = RetryPolicy {
+        Ok(RetryPolicy {
             max_attempts: u32::try_from(max_attempts).unwrap_or(defaults.max_attempts),
             base_delay: Duration::from_millis(base_delay),
             max_delay: Duration::from_millis(max_delay),
             safety_margin: defaults.safety_margin,
-        };
-        Ok(Self { delivery_stream_name, retry, aws: AwsSettings::from_lookup(&lookup)? })
+        })
     }
 }
 

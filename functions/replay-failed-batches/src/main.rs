@@ -1,0 +1,76 @@
+//! `replay-failed-batches`: the Kinesis ranges of kinesis-enricher's on-failure queue, read back
+//! from the stream, enriched and delivered to Firehose by kinesis-enricher's own code.
+
+use std::process::ExitCode;
+
+use aws_config::BehaviorVersion;
+use clap::Parser;
+use enrichment::Enricher;
+use enrichment::settings::open_geoip;
+use kinesis_enricher::firehose::{FirehoseSink, https_client};
+use kinesis_enricher::{KinesisEnricher, RecordEnricher};
+use lambda_shell::{RetryPolicy, Settings};
+use replay_failed_batches::Replayer;
+
+/// Replays the batches kinesis-enricher gave up on: each message of its on-failure queue names a
+/// shard and a range of sequence numbers; the range is read back from the stream while the stream
+/// still holds it, enriched and delivered exactly as the function does, and the message deleted
+/// once every document is delivered. Expired or failing ranges are reported and kept.
+///
+/// The enrichment settings are the function's environment variables (LOG_FORMAT, GEOIP_CITY_DB,
+/// GEOIP_ASN_DB, TRUSTED_PROXIES, IP_ANONYMIZATION, KEEP_ORIGINAL, DELIVERY_MAX_ATTEMPTS, ...);
+/// AWS credentials and region come from the usual AWS configuration (profile, SSO, environment).
+///
+/// Exit status: 0 when nothing is left in the queue, 2 when messages were kept, 1 on an error.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// The on-failure queue (the stack's output FailedBatchQueueUrl)
+    #[arg(long, env = "FAILED_BATCH_QUEUE_URL")]
+    queue_url: String,
+    /// The Firehose delivery stream the function writes to (its DELIVERY_STREAM_NAME)
+    #[arg(long, env = "DELIVERY_STREAM_NAME")]
+    delivery_stream_name: String,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(kept) if kept > 0 => ExitCode::from(2),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("replay-failed-batches: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The number of messages kept in the queue.
+async fn run(args: Args) -> Result<usize, String> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let settings = Settings::from_lookup(lookup).map_err(|error| error.to_string())?;
+    let retry = RetryPolicy::from_lookup(lookup).map_err(|error| error.to_string())?;
+    let opened = open_geoip(&settings.geoip).map_err(|error| error.to_string())?;
+    for warning in &opened.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let records = RecordEnricher::new(
+        Enricher::new(settings.enrichment, opened.geoip),
+        settings.max_decompressed_bytes,
+    );
+
+    let aws = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).load().await;
+    let firehose = FirehoseSink::configure(aws_sdk_firehose::config::Builder::from(&aws)).build();
+    let sink = FirehoseSink::new(firehose, args.delivery_stream_name);
+    let handler = KinesisEnricher::new(records, retry, sink, settings.metrics);
+    let mut replayer = Replayer::new(
+        aws_sdk_sqs::Client::new(&aws),
+        aws_sdk_kinesis::Client::new(&aws),
+        handler,
+        args.queue_url,
+    );
+    let report = replayer.run().await?;
+    println!("{report}");
+    Ok(report.kept())
+}

@@ -1,0 +1,258 @@
+//! The built `replay-failed-batches` against real AWS protocols: a moto server holding the
+//! Kinesis stream, the on-failure SQS queue and a DirectPut Firehose stream that delivers to S3 at
+//! once. The queue's messages have the shape Lambda gives them.
+#![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_kinesis::primitives::Blob;
+use kinesis_enricher::firehose::https_client;
+use serde_json::{Value, json};
+use test_support::moto::{MotoServer, REGION};
+use test_support::{demo_database_files, repo, temp_dir};
+
+const DELIVERY_STREAM: &str = "weblogs-enriched";
+const BUCKET: &str = "weblogs-backup";
+
+struct Setup {
+    moto: MotoServer,
+    kinesis: aws_sdk_kinesis::Client,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    geoip: (PathBuf, PathBuf),
+}
+
+impl Setup {
+    async fn start(name: &str) -> Self {
+        let moto = MotoServer::start();
+        moto.create_bucket(BUCKET);
+        moto.create_direct_put_stream(DELIVERY_STREAM, BUCKET);
+        let credentials = Credentials::new("test", "test", None, None, "test");
+        let kinesis = aws_sdk_kinesis::Client::from_conf(
+            aws_sdk_kinesis::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .http_client(https_client())
+                .region(Region::new(REGION))
+                .credentials_provider(credentials.clone())
+                .endpoint_url(moto.url())
+                .build(),
+        );
+        let sqs = aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .http_client(https_client())
+                .region(aws_sdk_sqs::config::Region::new(REGION))
+                .credentials_provider(credentials)
+                .endpoint_url(moto.url())
+                .build(),
+        );
+        let queue_url =
+            sqs.create_queue().queue_name("failed-batches").send().await.unwrap().queue_url.unwrap();
+        let geoip = demo_database_files(&temp_dir(name));
+        Self { moto, kinesis, sqs, queue_url, geoip }
+    }
+
+    /// A stream with `lines`, one per record; its ARN and the records' sequence numbers.
+    async fn stream(&self, name: &str, lines: &[&str]) -> (String, Vec<String>) {
+        self.kinesis.create_stream().stream_name(name).shard_count(1).send().await.unwrap();
+        let summary = self.kinesis.describe_stream_summary().stream_name(name).send().await.unwrap();
+        let arn = summary.stream_description_summary.unwrap().stream_arn;
+        let mut sequence_numbers = Vec::new();
+        for line in lines {
+            let put = self
+                .kinesis
+                .put_record()
+                .stream_name(name)
+                .partition_key("web-1")
+                .data(Blob::new(format!("{line}\n")))
+                .send()
+                .await
+                .unwrap();
+            sequence_numbers.push(put.sequence_number);
+        }
+        (arn, sequence_numbers)
+    }
+
+    /// What Lambda's on-failure destination sends for a Kinesis batch.
+    async fn fail(&self, stream_arn: &str, first: &str, last: &str, size: usize) {
+        let body = json!({
+            "requestContext": {
+                "requestId": "c9b8fa9f-5a7f-4a3c-af9c-0c604cde93a5",
+                "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:kinesis-enricher",
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": 6
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": "2026-11-29T10:00:06.021Z",
+            "KinesisBatchInfo": {
+                "shardId": "shardId-000000000000",
+                "startSequenceNumber": first,
+                "endSequenceNumber": last,
+                "approximateArrivalOfFirstRecord": "2026-11-29T10:00:04.835Z",
+                "approximateArrivalOfLastRecord": "2026-11-29T10:00:05.580Z",
+                "batchSize": size,
+                "streamArn": stream_arn
+            }
+        });
+        self.send(&body.to_string()).await;
+    }
+
+    async fn send(&self, body: &str) {
+        self.sqs.send_message().queue_url(&self.queue_url).message_body(body).send().await.unwrap();
+    }
+
+    fn replay(&self) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_replay-failed-batches"))
+            .env_clear()
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", REGION)
+            .env("AWS_ENDPOINT_URL", self.moto.url())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent/config")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+            .env("FAILED_BATCH_QUEUE_URL", &self.queue_url)
+            .env("DELIVERY_STREAM_NAME", DELIVERY_STREAM)
+            .env("GEOIP_CITY_DB", &self.geoip.0)
+            .env("GEOIP_ASN_DB", &self.geoip.1)
+            .output()
+            .unwrap()
+    }
+
+    /// Every document delivered so far, by `event.id`.
+    fn delivered(&self) -> BTreeMap<String, Vec<Value>> {
+        let mut documents: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for object in self.moto.objects(BUCKET) {
+            for line in object.split(|&b| b == b'\n').filter(|line| !line.is_empty()) {
+                let document: Value = serde_json::from_slice(line).unwrap();
+                documents
+                    .entry(document["event"]["id"].as_str().unwrap().to_owned())
+                    .or_default()
+                    .push(document);
+            }
+        }
+        documents
+    }
+
+    async fn messages_in_queue(&self) -> String {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .unwrap();
+        attributes.attributes.unwrap().values().next().unwrap().clone()
+    }
+}
+
+fn sample_lines() -> Vec<String> {
+    std::fs::read_to_string(repo("tests/data/sample.log"))
+        .unwrap()
+        .lines()
+        .take(6)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[tokio::test]
+async fn a_failed_range_is_replayed_once_and_a_second_run_does_nothing() {
+    let setup = Setup::start("replay-once").await;
+    let lines = sample_lines();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (arn, sequence_numbers) = setup.stream("weblogs", &lines).await;
+    // Records 2 to 4 of 6 failed; the others had been delivered by the function.
+    setup.fail(&arn, &sequence_numbers[1], &sequence_numbers[3], 3).await;
+
+    let first = setup.replay();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let report = String::from_utf8_lossy(&first.stdout);
+    assert!(report.contains(": 3 records, 3 documents delivered; message deleted"), "{report}");
+    assert!(
+        report.ends_with("1 messages: 1 replayed (3 records, 3 documents), 0 expired, 0 failed\n"),
+        "{report}"
+    );
+
+    let delivered = setup.delivered();
+    assert_eq!(
+        delivered.keys().cloned().collect::<Vec<_>>(),
+        sequence_numbers[1..4].to_vec(),
+        "the range, no more"
+    );
+    for (index, sequence_number) in sequence_numbers[1..4].iter().enumerate() {
+        let documents = &delivered[sequence_number];
+        assert_eq!(documents.len(), 1, "each line once");
+        // kinesis-enricher's document: the line's client, enriched from the demo GeoIP database.
+        let client = lines[index + 1].split(' ').next().unwrap();
+        assert_eq!(documents[0]["source"]["ip"], client);
+        assert_eq!(documents[0]["ecs"]["version"], "8.17.0");
+    }
+    assert_eq!(setup.messages_in_queue().await, "0");
+
+    let second = setup.replay();
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout),
+        "0 messages: 0 replayed (0 records, 0 documents), 0 expired, 0 failed\n"
+    );
+    assert_eq!(setup.delivered(), delivered, "nothing delivered again");
+}
+
+#[tokio::test]
+async fn expired_and_unreadable_messages_are_reported_and_kept() {
+    let setup = Setup::start("replay-expired").await;
+    let lines = sample_lines();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (arn, sequence_numbers) = setup.stream("weblogs", &lines[..2]).await;
+    // The range began before the oldest record the shard still holds: retention trimmed it.
+    setup.fail(&arn, "0", &sequence_numbers[0], 2).await;
+    // The stream itself is gone.
+    let (gone_arn, gone) = setup.stream("deleted", &lines[2..4]).await;
+    setup.kinesis.delete_stream().stream_name("deleted").send().await.unwrap();
+    setup.fail(&gone_arn, &gone[0], &gone[1], 2).await;
+    // Not from a Kinesis event source mapping at all.
+    setup.send(r#"{"requestContext":{"condition":"RetryAttemptsExhausted"},"SQSBatchInfo":{}}"#).await;
+
+    let output = setup.replay();
+    assert_eq!(output.status.code(), Some(2), "messages kept: {}", text(&output));
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(report.matches("expired shardId-000000000000").count(), 2, "{report}");
+    assert!(report.contains("the stream's retention period has passed"), "{report}");
+    assert!(report.contains("the stream or its shard no longer exists"), "{report}");
+    assert!(report.contains("failed (no range): not a Kinesis on-failure record"), "{report}");
+    assert!(
+        report.ends_with("3 messages: 0 replayed (0 records, 0 documents), 2 expired, 1 failed\n"),
+        "{report}"
+    );
+    assert!(setup.delivered().is_empty(), "nothing of a partial range is delivered");
+    assert_eq!(setup.messages_in_queue().await, "3", "every message kept, visible again");
+
+    // Kept messages are reported again, and still nothing is delivered.
+    let again = setup.replay();
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(String::from_utf8_lossy(&again.stdout).ends_with("2 expired, 1 failed\n"));
+    assert!(setup.delivered().is_empty());
+}
+
+#[test]
+fn a_bad_setting_stops_before_the_queue_is_touched() {
+    let output = Command::new(env!("CARGO_BIN_EXE_replay-failed-batches"))
+        .env_clear()
+        .env("FAILED_BATCH_QUEUE_URL", "http://127.0.0.1:9/123456789012/failed")
+        .env("DELIVERY_STREAM_NAME", DELIVERY_STREAM)
+        .env("LOG_FORMAT", "nonsense %")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("replay-failed-batches: invalid LOG_FORMAT"), "{stderr}");
+}
