@@ -11,6 +11,7 @@ use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kinesis::primitives::Blob;
 use kinesis_enricher::firehose::https_client;
 use serde_json::{Value, json};
+use test_support::faulty_firehose::{Faults, FaultyFirehose};
 use test_support::moto::{MotoServer, REGION};
 use test_support::{demo_database_files, repo, temp_dir};
 
@@ -106,6 +107,10 @@ impl Setup {
     }
 
     fn replay(&self) -> Output {
+        self.replay_with(&[])
+    }
+
+    fn replay_with(&self, extra: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_replay-failed-batches"))
             .env_clear()
             .env("AWS_ACCESS_KEY_ID", "test")
@@ -119,6 +124,7 @@ impl Setup {
             .env("DELIVERY_STREAM_NAME", DELIVERY_STREAM)
             .env("GEOIP_CITY_DB", &self.geoip.0)
             .env("GEOIP_ASN_DB", &self.geoip.1)
+            .envs(extra.iter().copied())
             .output()
             .unwrap()
     }
@@ -241,6 +247,37 @@ async fn expired_and_unreadable_messages_are_reported_and_kept() {
     assert_eq!(again.status.code(), Some(2), "{}", text(&again));
     assert!(String::from_utf8_lossy(&again.stdout).ends_with("2 expired, 1 failed\n"));
     assert!(setup.delivered().is_empty());
+}
+
+#[tokio::test]
+async fn a_range_firehose_does_not_fully_take_is_kept_until_a_run_delivers_it_all() {
+    let setup = Setup::start("replay-undelivered").await;
+    let lines = sample_lines();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (arn, sequence_numbers) = setup.stream("weblogs", &lines[..3]).await;
+    setup.fail(&arn, &sequence_numbers[0], &sequence_numbers[2], 3).await;
+
+    // Firehose refuses the second line's document every time.
+    let refused_client = lines[1].split(' ').next().unwrap();
+    let faulty =
+        FaultyFirehose::start(Faults { fail_always: vec![refused_client.to_owned()], ..Faults::default() });
+    let faulty_url = faulty.url();
+    let output = setup.replay_with(&[
+        ("AWS_ENDPOINT_URL_FIREHOSE", faulty_url.as_str()),
+        ("DELIVERY_MAX_ATTEMPTS", "2"),
+        ("DELIVERY_BASE_BACKOFF_MS", "1"),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let report = String::from_utf8_lossy(&output.stdout);
+    let expected = format!("Firehose did not take every document (from record {} on", sequence_numbers[1]);
+    assert!(report.contains(&expected), "{report}");
+    assert_eq!(faulty.observed(|o| o.accepted.len()), 2, "the other two were delivered");
+    assert_eq!(setup.messages_in_queue().await, "1", "kept for the next run");
+
+    let healthy = setup.replay();
+    assert_eq!(healthy.status.code(), Some(0), "{}", text(&healthy));
+    assert_eq!(setup.delivered().keys().cloned().collect::<Vec<_>>(), sequence_numbers, "the whole range");
+    assert_eq!(setup.messages_in_queue().await, "0");
 }
 
 #[test]
