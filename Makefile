@@ -11,7 +11,7 @@ EVENT ?= tests/events/firehose-apache-lines.json
 FUZZ_SECONDS ?= 60
 STACK ?= weblogs
 
-.PHONY: help setup demo test crawler-data test-tools lint fuzz bench geoip-layer lambda-tools lambda-build deploy-function update-stack-code watch invoke local-firehose infra-tools infra-check deploy opensearch-setup clean
+.PHONY: help setup demo test crawler-data test-tools lint fuzz bench geoip-layer lambda-tools lambda-build deploy-function update-stack-code replay watch invoke local-firehose infra-tools infra-check deploy opensearch-setup clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -60,6 +60,10 @@ deploy-function: lambda-build ## Stand-alone: cargo lambda deploy FUNCTION with 
 
 update-stack-code: lambda-build ## New code for the functions of the deployed STACK (default weblogs), every stack setting kept
 	scripts/update-stack-code.sh $(STACK)
+
+replay: lambda-tools ## Replay the failed batches of the deployed STACK's on-failure queue (while the stream still holds them)
+	$(CARGO) build --locked --release -p replay-failed-batches
+	scripts/replay.sh $(STACK)
 
 watch: lambda-tools demo ## Run the functions locally (127.0.0.1:9000) with the demo GeoIP databases
 	$(LAMBDA) watch --invoke-address 127.0.0.1

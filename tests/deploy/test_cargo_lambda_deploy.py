@@ -1,9 +1,10 @@
-"""Both deployment routes, run with the real tools against a Lambda API endpoint (moto).
+"""Both deployment routes and the stack's replay, run with the real tools against moto.
 
 The stand-alone route (scripts/deploy-standalone.sh: the pinned cargo-lambda's `cargo lambda
 deploy`, the AWS CLI for the role, queue, layer and event source mapping) and the SAM route's code
 update (scripts/update-stack-code.sh) are run as a user runs them, for both functions; then each
-function's configuration is read back. Needs target/lambda/<function>/bootstrap (`make
+function's configuration is read back. scripts/replay.sh (`make replay`) replays a stack's
+on-failure queue with the deployed function's settings. Needs target/lambda/<function>/bootstrap (`make
 lambda-build`, which `make test` runs first) and .venv (`make lambda-tools test-tools`).
 """
 import base64
@@ -65,7 +66,7 @@ def demo_layer(directory):
         None,
     )
     if tool is None:
-        raise unittest.SkipTest("make-demo-geoip is not built (cargo test builds it)")
+        raise AssertionError("make-demo-geoip is not built: cargo test (make test) builds it")
     out = os.path.join(directory, "demo")
     subprocess.run([tool, os.path.join(REPO, "geoip/demo/networks.tsv"), out], check=True, capture_output=True)
     layer = os.path.join(directory, "layer", "geoip")
@@ -279,6 +280,55 @@ class DeployRoutes(unittest.TestCase):
             self.assertEqual(after["Environment"]["Variables"], stack_env)
             self.assertEqual(after["MemorySize"], 1024)
             self.assertEqual([layer["Arn"] for layer in after["Layers"]], [layer_arn])
+
+
+    def test_replay_delivers_the_stacks_failed_batches_with_the_functions_settings(self):
+        replay_bin = os.path.join(REPO, "target", "debug", "replay-failed-batches")
+        self.assertTrue(os.path.exists(replay_bin), "replay-failed-batches is not built: cargo test (make test) builds it")
+        kinesis, sqs = self.client("kinesis"), self.client("sqs")
+        kinesis.create_stream(StreamName="replayed", ShardCount=1)
+        stream_arn = kinesis.describe_stream_summary(StreamName="replayed")["StreamDescriptionSummary"]["StreamARN"]
+        lines = read_text("tests/data/sample.log").splitlines()[:3]
+        sequence_numbers = [kinesis.put_record(StreamName="replayed", PartitionKey="web-1", Data=f"{line}\n".encode())
+                            ["SequenceNumber"] for line in lines]
+        queue_url = sqs.create_queue(QueueName="stack-failed-batches")["QueueUrl"]
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({
+            "requestContext": {"condition": "RetryAttemptsExhausted"},
+            "KinesisBatchInfo": {"shardId": "shardId-000000000000", "startSequenceNumber": sequence_numbers[0],
+                                 "endSequenceNumber": sequence_numbers[-1], "batchSize": 3, "streamArn": stream_arn},
+        }))
+        bucket = "replay-backup"
+        self.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        self.client("firehose").create_delivery_stream(
+            DeliveryStreamName="stack-delivery", DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration={"RoleARN": f"arn:aws:iam::{ACCOUNT}:role/firehose",
+                                                "BucketARN": f"arn:aws:s3:::{bucket}"},
+        )
+        role_arn = self.client("iam").create_role(
+            RoleName="replay-stack-role", AssumeRolePolicyDocument=read_text("infra/standalone/lambda-trust-policy.json"),
+        )["Role"]["Arn"]
+        # The stack's function anonymises addresses: the replayed documents must too.
+        function = {"Type": "AWS::Lambda::Function", "Properties": {
+            "Runtime": "provided.al2023", "Handler": "bootstrap", "Role": role_arn, "Code": {"ZipFile": "code"},
+            "Environment": {"Variables": {"DELIVERY_STREAM_NAME": "stack-delivery", "IP_ANONYMIZATION": "truncate",
+                                          "TRUSTED_PROXIES": "", "LOG_FORMAT": "auto"}}}}
+        template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"KinesisEnricherFunction": function},
+                    "Outputs": {"FailedBatchQueueUrl": {"Value": queue_url},
+                                "DeliveryStreamName": {"Value": "stack-delivery"},
+                                "EnrichmentFunction": {"Value": {"Ref": "KinesisEnricherFunction"}}}}
+        self.client("cloudformation").create_stack(StackName="replayed", TemplateBody=json.dumps(template))
+
+        out = self.run_script("replay.sh", "replayed", REPLAY_BIN=replay_bin,
+                              GEOIP_DIR=os.path.join(self.layer_dir, "geoip"))
+        self.assertIn("1 messages: 1 replayed (3 records, 3 documents), 0 expired, 0 failed", out)
+        s3 = self.client("s3")
+        documents = [json.loads(line) for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+                     for line in s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().splitlines() if line]
+        self.assertEqual(sorted(d["event"]["id"] for d in documents), sorted(sequence_numbers))
+        for document in documents:
+            self.assertTrue(document["source"]["ip"].endswith(".0"), document["source"]["ip"])
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+        self.assertEqual(attributes["Attributes"]["ApproximateNumberOfMessages"], "0")
 
 
 if __name__ == "__main__":
