@@ -61,7 +61,8 @@ class Template(unittest.TestCase):
             self.assertIn(f"cat > /var/www/html/{page} <<'PAGE'\n{content}PAGE\n", user_data, page)
 
     def test_the_agent_ships_the_access_log_into_the_stream(self):
-        rendered = render_sub(self.user_data(), {"AWS::Region": "eu-west-1", "LogStream": "weblogs-LogStream-x1"})
+        rendered = render_sub(self.user_data(), {"AWS::Region": "eu-west-1", "AWS::StackName": "weblogs",
+                                                 "LogStream": "weblogs-LogStream-x1"})
         agent_json = rendered.split("<<'AGENT'\n", 1)[1].split("\nAGENT\n", 1)[0]
         agent = json.loads(agent_json)
         self.assertEqual(agent["kinesis.endpoint"], "kinesis.eu-west-1.amazonaws.com")
@@ -73,7 +74,8 @@ class Template(unittest.TestCase):
         self.assertNotIn("dataProcessingOptions", flow, "raw lines: the functions parse them")
 
     def test_user_data_is_valid_bash(self):
-        rendered = render_sub(self.user_data(), {"AWS::Region": "eu-west-1", "LogStream": "s"})
+        rendered = render_sub(self.user_data(), {"AWS::Region": "eu-west-1", "AWS::StackName": "weblogs",
+                                                 "LogStream": "s"})
         result = subprocess.run(["bash", "-n"], input=rendered, text=True, capture_output=True)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertTrue(rendered.startswith("#!/bin/bash\nset -euxo pipefail\n"))
@@ -115,6 +117,59 @@ class Template(unittest.TestCase):
         self.assertGreaterEqual(policy["MinimumLength"], 12)
         self.assertTrue(all(policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols")))
         self.assertFalse(self.properties("IdentityPool")["AllowUnauthenticatedIdentities"])
+
+    def test_the_stack_waits_for_the_web_servers_boot_verdict(self):
+        policy = self.resources["WebServer"]["CreationPolicy"]["ResourceSignal"]
+        self.assertEqual(policy["Count"], 1)
+        self.assertEqual(policy["Timeout"], "PT15M")
+        rendered = render_sub(self.user_data(), {"AWS::Region": "eu-west-1", "AWS::StackName": "weblogs",
+                                                 "LogStream": "s"})
+        self.assertIn("/opt/aws/bin/cfn-signal --exit-code \"$1\" --stack weblogs --resource WebServer", rendered)
+        self.assertIn("trap 'signal 1' ERR\n", rendered, "any failing command signals failure")
+        self.assertIn("dnf install -y aws-cfn-bootstrap ", rendered)
+        self.assertTrue(rendered.endswith("systemctl is-active --quiet httpd aws-kinesis-agent\nsignal 0\n"),
+                        "success is signalled last, once both services run")
+
+    def test_direct_put_data_is_encrypted_in_firehose(self):
+        encryption = self.properties("DeliveryStream")["DeliveryStreamEncryptionConfigurationInput"]
+        self.assertEqual(encryption, {"Fn::If": ["UseFirehoseTransformer", {"Ref": "AWS::NoValue"},
+                                                 {"KeyType": "AWS_OWNED_CMK"}]})
+
+    def test_every_failure_has_an_alarm_that_handles_missing_data_on_purpose(self):
+        alarms = {name: r for name, r in self.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+        # (namespace, metric, missing data): breaching where silence is the failure, missing where a
+        # new domain publishes nothing yet, notBreaching where no metric means nothing went wrong.
+        expected = {
+            "StreamIteratorAgeAlarm": ("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", "notBreaching"),
+            "NoIncomingRecordsAlarm": ("AWS/Kinesis", "IncomingRecords", "breaching"),
+            "FailedBatchAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "notBreaching"),
+            "FunctionErrorsAlarm": ("AWS/Lambda", "Errors", "notBreaching"),
+            "FunctionThrottlesAlarm": ("AWS/Lambda", "Throttles", "notBreaching"),
+            "FunctionDurationAlarm": ("AWS/Lambda", "Duration", "notBreaching"),
+            "UndeliveredDocumentsAlarm": ("WeblogEnrichment", "ReportedFailures", "notBreaching"),
+            "ProcessingFailedAlarm": ("WeblogEnrichment", "RecordsProcessingFailed", "notBreaching"),
+            "DeliverySuccessAlarm": ("AWS/Firehose", "DeliveryToAmazonOpenSearchService.Success", "notBreaching"),
+            "DeliveryFreshnessAlarm": ("AWS/Firehose", "DeliveryToAmazonOpenSearchService.DataFreshness", "notBreaching"),
+            "BackupDeliveryAlarm": ("AWS/Firehose", "DeliveryToS3.Success", "notBreaching"),
+            "ClusterRedAlarm": ("AWS/ES", "ClusterStatus.red", "notBreaching"),
+            "FreeStorageAlarm": ("AWS/ES", "FreeStorageSpace", "missing"),
+            "JvmMemoryPressureAlarm": ("AWS/ES", "JVMMemoryPressure", "missing"),
+            "IndexWritesBlockedAlarm": ("AWS/ES", "ClusterIndexWritesBlocked", "missing"),
+            "SnapshotFailureAlarm": ("AWS/ES", "AutomatedSnapshotFailure", "missing"),
+        }
+        actual = {name: (a["Properties"]["Namespace"], a["Properties"]["MetricName"],
+                         a["Properties"]["TreatMissingData"]) for name, a in alarms.items()}
+        self.assertEqual(actual, expected)
+        for name, alarm in alarms.items():
+            self.assertEqual(alarm["Properties"]["AlarmActions"], [{"Ref": "AlarmTopic"}], name)
+        silence = self.properties("NoIncomingRecordsAlarm")
+        self.assertEqual(silence["EvaluationPeriods"], {"Ref": "NoDataAlarmHours"})
+        self.assertEqual((silence["Period"], silence["Threshold"], silence["ComparisonOperator"]),
+                         (3600, 1, "LessThanThreshold"))
+        # The duration alarm fires at 80 % of each function's timeout.
+        duration = self.properties("FunctionDurationAlarm")["Threshold"]["Fn::If"]
+        self.assertEqual(duration[1], self.properties("KinesisEnricherFunction")["Timeout"] * 800)
+        self.assertEqual(duration[2], self.properties("FirehoseTransformerFunction")["Timeout"] * 800)
 
     def test_kinesis_retries_are_bounded_and_failures_reported_per_item(self):
         stream = self.properties("KinesisEnricherFunction")["Events"]["Stream"]["Properties"]
