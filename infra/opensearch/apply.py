@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
-"""Loads the index template and the Dashboards saved objects into the stack's OpenSearch domain.
+"""Sets up the stack's OpenSearch domain: index template, retention policy, Dashboards saved objects.
 
     infra/opensearch/apply.py --stack-name weblogs [--region eu-west-1] [--username you@example.com]
 
 The domain admits only two roles: Firehose's and the one Cognito gives signed-in Dashboards users.
 So this signs in as a Dashboards user (the AdminEmail of the stack by default; the password comes
 from DASHBOARDS_PASSWORD or a prompt, and an MFA code is asked for when the user has MFA), takes
-that user's role from the identity pool, and sends two SigV4-signed requests:
+that user's role from the identity pool, and sends SigV4-signed requests that follow the stack's
+IndexName, IndexRotation and RetentionDays parameters (here for IndexName=weblogs):
 
-    PUT  /_index_template/weblogs                          infra/opensearch/index-template.json
-    POST /_dashboards/api/saved_objects/_import?overwrite=true   infra/opensearch/dashboards.ndjson
+    PUT  /_index_template/weblogs            infra/opensearch/index-template.json, for weblogs and weblogs-*
+    GET  /_plugins/_ism/policies/weblogs-retention, then
+    PUT  /_plugins/_ism/policies/weblogs-retention[?if_seq_no=..&if_primary_term=..]
+                                             indices older than RetentionDays are deleted (not with NoRotation)
+    POST /_dashboards/api/saved_objects/_import?overwrite=true
+                                             infra/opensearch/dashboards.ndjson, its index pattern weblogs*
 
-Both are idempotent, so running it again after a change updates what is there. The template applies
-to indices created after it; run it before the first documents arrive, or roll over (the index
-rotates daily). Needs boto3 (`make infra-tools` puts it in .venv-sam).
+Every step is idempotent, so running it again after a change updates what is there. The template
+and the policy apply to indices created after them; run it before the first documents arrive, or
+wait for the next rotation. Needs boto3 (`make infra-tools` puts it in .venv-sam).
 """
 import argparse
 import getpass
@@ -31,7 +36,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TEMPLATE_NAME = "weblogs"
+# The stack's parameters this script follows, with the template's defaults.
+DEFAULT_PARAMETERS = {"IndexName": "weblogs", "IndexRotation": "OneDay", "RetentionDays": "30"}
 
 
 class SetupError(Exception):
@@ -39,13 +45,59 @@ class SetupError(Exception):
 
 
 def stack_outputs(session, stack_name):
+    """The stack's outputs, and the parameters of DEFAULT_PARAMETERS (defaults where absent)."""
     stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
     wanted = ("OpenSearchDomainEndpoint", "UserPoolId", "SetupClientId", "IdentityPoolId")
     missing = [k for k in wanted if k not in outputs]
     if missing:
         raise SetupError(f"stack {stack_name} has no output {', '.join(missing)}: is it infra/template.yaml?")
-    return outputs
+    given = {p["ParameterKey"]: p.get("ParameterValue") for p in stacks[0].get("Parameters", [])}
+    parameters = {key: given.get(key) or default for key, default in DEFAULT_PARAMETERS.items()}
+    return outputs, parameters
+
+
+def index_patterns(index_name):
+    """Every index Firehose writes: the name itself (NoRotation) and name-<date> (every rotation)."""
+    return [index_name, f"{index_name}-*"]
+
+
+def index_template(index_name):
+    with open(os.path.join(HERE, "index-template.json"), encoding="utf-8") as f:
+        template = json.load(f)
+    template["index_patterns"] = index_patterns(index_name)
+    return json.dumps(template, indent=2).encode()
+
+
+def retention_policy(index_name, retention_days):
+    """An ISM policy: indices older than retention_days are deleted; new indices get it by pattern."""
+    return {
+        "policy": {
+            "description": f"Deletes {index_name} indices {retention_days} days after they were created "
+            "(infra/opensearch/apply.py, the stack's RetentionDays)",
+            "default_state": "hot",
+            "states": [
+                {"name": "hot", "actions": [],
+                 "transitions": [{"state_name": "delete", "conditions": {"min_index_age": f"{retention_days}d"}}]},
+                {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
+            ],
+            "ism_template": [{"index_patterns": index_patterns(index_name), "priority": 100}],
+        }
+    }
+
+
+def saved_objects(index_name):
+    """dashboards.ndjson with its index pattern on the stack's indices."""
+    lines = []
+    with open(os.path.join(HERE, "dashboards.ndjson"), encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            saved = json.loads(line)
+            if saved.get("type") == "index-pattern":
+                saved["attributes"]["title"] = f"{index_name}*"
+            lines.append(json.dumps(saved, separators=(",", ":")))
+    return ("\n".join(lines) + "\n").encode()
 
 
 def sign_in(session, outputs, username, password, ask):
@@ -83,7 +135,8 @@ def dashboards_user_credentials(session, outputs, id_token):
     return Credentials(found["AccessKeyId"], found["SecretKey"], found["SessionToken"])
 
 
-def signed_request(credentials, region, method, url, body, headers):
+def signed_request(credentials, region, method, url, body, headers, missing_ok=False):
+    """The JSON answer; None for a 404 when missing_ok."""
     request = AWSRequest(method=method, url=url, data=body, headers=headers)
     SigV4Auth(credentials, "es", region).add_auth(request)
     prepared = urllib.request.Request(url, data=body, method=method, headers=dict(request.headers.items()))
@@ -91,6 +144,8 @@ def signed_request(credentials, region, method, url, body, headers):
         with urllib.request.urlopen(prepared, timeout=60) as response:
             return json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
+        if missing_ok and error.code == 404:
+            return None
         detail = error.read().decode("utf-8", "replace")[:500]
         raise SetupError(f"{method} {url}: HTTP {error.code}: {detail}") from None
 
@@ -104,23 +159,37 @@ def multipart_file(field, filename, content):
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def apply(base_url, credentials, region):
-    """Sends the index template and the saved objects; returns what the domain answered."""
-    with open(os.path.join(HERE, "index-template.json"), "rb") as f:
-        template = f.read()
-    template_answer = signed_request(
-        credentials, region, "PUT", f"{base_url}/_index_template/{TEMPLATE_NAME}", template,
-        {"Content-Type": "application/json"},
-    )
-    with open(os.path.join(HERE, "dashboards.ndjson"), "rb") as f:
-        body, content_type = multipart_file("file", "dashboards.ndjson", f.read())
-    import_answer = signed_request(
+def apply(base_url, credentials, region, parameters):
+    """Sends the index template, the retention policy and the saved objects; returns what was done."""
+    index_name = parameters["IndexName"]
+    json_headers = {"Content-Type": "application/json"}
+    done = []
+    signed_request(credentials, region, "PUT", f"{base_url}/_index_template/{index_name}",
+                   index_template(index_name), json_headers)
+    done.append(f"index template {index_name} for {' and '.join(index_patterns(index_name))}")
+
+    if parameters["IndexRotation"] == "NoRotation":
+        # ISM deletes whole indices; with one index that never rotates it would delete everything.
+        done.append("no retention policy: with IndexRotation=NoRotation there is one index, never deleted")
+    else:
+        policy_url = f"{base_url}/_plugins/_ism/policies/{index_name}-retention"
+        current = signed_request(credentials, region, "GET", policy_url, None, {}, missing_ok=True)
+        if current is not None:
+            # Updating a policy names the version it replaces.
+            policy_url += f"?if_seq_no={current['_seq_no']}&if_primary_term={current['_primary_term']}"
+        policy = json.dumps(retention_policy(index_name, parameters["RetentionDays"])).encode()
+        signed_request(credentials, region, "PUT", policy_url, policy, json_headers)
+        done.append(f"retention policy {index_name}-retention: indices deleted after {parameters['RetentionDays']} days")
+
+    body, content_type = multipart_file("file", "dashboards.ndjson", saved_objects(index_name))
+    imported = signed_request(
         credentials, region, "POST", f"{base_url}/_dashboards/api/saved_objects/_import?overwrite=true", body,
         {"Content-Type": content_type, "osd-xsrf": "true"},
     )
-    if not import_answer.get("success"):
-        raise SetupError(f"the saved objects were not imported: {json.dumps(import_answer)[:500]}")
-    return template_answer, import_answer
+    if not imported.get("success"):
+        raise SetupError(f"the saved objects were not imported: {json.dumps(imported)[:500]}")
+    done.append(f"{imported['successCount']} saved objects imported (index pattern {index_name}*)")
+    return done
 
 
 def main(argv, environ, ask_secret=getpass.getpass):
@@ -134,17 +203,18 @@ def main(argv, environ, ask_secret=getpass.getpass):
         session = boto3.session.Session(region_name=args.region)
         if not session.region_name:
             raise SetupError("no region: pass --region or set AWS_DEFAULT_REGION")
-        outputs = stack_outputs(session, args.stack_name)
+        outputs, parameters = stack_outputs(session, args.stack_name)
         username = args.username or input("Dashboards user (e-mail): ").strip()
         password = environ.get("DASHBOARDS_PASSWORD") or ask_secret(f"password of {username}: ")
         id_token = sign_in(session, outputs, username, password, ask_secret)
         credentials = dashboards_user_credentials(session, outputs, id_token)
         base_url = args.endpoint_url or f"https://{outputs['OpenSearchDomainEndpoint']}"
-        _, imported = apply(base_url, credentials, session.region_name)
+        done = apply(base_url, credentials, session.region_name, parameters)
     except (SetupError, ClientError, BotoCoreError) as error:
         print(f"apply.py: {error}", file=sys.stderr)
         return 1
-    print(f"index template {TEMPLATE_NAME} applied; {imported['successCount']} saved objects imported")
+    for line in done:
+        print(line)
     print(f"open https://{outputs['OpenSearchDomainEndpoint']}/_dashboards/ and choose the dashboard 'Web traffic'")
     return 0
 

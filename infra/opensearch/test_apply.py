@@ -33,11 +33,16 @@ def free_port():
 
 
 class FakeOpenSearch(http.server.ThreadingHTTPServer):
-    """Answers the index-template PUT and the saved-objects import like OpenSearch does."""
+    """Answers the requests apply.py sends like OpenSearch does: index templates, ISM policies
+    (a second PUT of a policy needs the current if_seq_no and if_primary_term, else 409), and the
+    saved-objects import. Records every request."""
 
-    def __init__(self, import_succeeds=True):
+    def __init__(self, import_succeeds=True, policies=None):
         self.requests = []
         self.import_succeeds = import_succeeds
+        self.templates = {}
+        # policy id -> (seq_no, primary_term, body)
+        self.policies = dict(policies or {})
         super().__init__(("127.0.0.1", 0), FakeOpenSearchHandler)
 
     @property
@@ -49,23 +54,37 @@ class FakeOpenSearchHandler(http.server.BaseHTTPRequestHandler):
     def handle_one(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.server.requests.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-        if self.command == "PUT" and self.path == "/_index_template/weblogs":
-            answer = {"acknowledged": True}
+        path, _, query = self.path.partition("?")
+        query = dict(part.split("=", 1) for part in query.split("&") if part)
+        policies = self.server.policies
+        status, answer = 404, {"error": "not found"}
+        if self.command == "PUT" and path.startswith("/_index_template/"):
+            self.server.templates[path.rsplit("/", 1)[1]] = json.loads(body)
+            status, answer = 200, {"acknowledged": True}
+        elif path.startswith("/_plugins/_ism/policies/"):
+            policy_id = path.rsplit("/", 1)[1]
+            current = policies.get(policy_id)
+            if self.command == "GET" and current:
+                status, answer = 200, {"_id": policy_id, "_seq_no": current[0], "_primary_term": current[1],
+                                       **json.loads(current[2])}
+            elif self.command == "PUT":
+                if current and (query.get("if_seq_no"), query.get("if_primary_term")) != (str(current[0]), str(current[1])):
+                    status, answer = 409, {"error": "version_conflict_engine_exception"}
+                else:
+                    seq_no = current[0] + 1 if current else 0
+                    policies[policy_id] = (seq_no, 1, body)
+                    status, answer = 200, {"_id": policy_id, "_seq_no": seq_no, "_primary_term": 1}
         elif self.command == "POST" and self.path == "/_dashboards/api/saved_objects/_import?overwrite=true":
             count = body.count(b'"attributes"')
-            answer = {"success": self.server.import_succeeds, "successCount": count}
-        else:
-            self.send_response(404)
-            self.end_headers()
-            return
+            status, answer = 200, {"success": self.server.import_succeeds, "successCount": count}
         data = json.dumps(answer).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
-    do_PUT = do_POST = handle_one
+    do_GET = do_PUT = do_POST = handle_one
 
     def log_message(self, *args):
         pass
@@ -133,11 +152,23 @@ class ApplyAgainstMoto(unittest.TestCase):
             "IdentityPoolId": identity_pool["IdentityPoolId"],
         }
         template = {
+            "Parameters": {name: {"Type": "String", "Default": default}
+                           for name, default in apply.DEFAULT_PARAMETERS.items()},
             "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
             "Outputs": {key: {"Value": value} for key, value in outputs.items()},
         }
-        boto3.client("cloudformation", region_name=REGION).create_stack(
-            StackName="weblogs", TemplateBody=json.dumps(template)
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
+        cloudformation.create_stack(StackName="weblogs", TemplateBody=json.dumps(template))
+        # The same domain set up for another index name that never rotates, kept 7 days.
+        cloudformation.create_stack(
+            StackName="access-logs", TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": "IndexName", "ParameterValue": "access"},
+                        {"ParameterKey": "IndexRotation", "ParameterValue": "NoRotation"}],
+        )
+        cloudformation.create_stack(
+            StackName="weekly", TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": "IndexRotation", "ParameterValue": "OneWeek"},
+                        {"ParameterKey": "RetentionDays", "ParameterValue": "7"}],
         )
 
     def run_apply(self, fake, username=USER, password=PASSWORD, stack="weblogs"):
@@ -156,18 +187,33 @@ class ApplyAgainstMoto(unittest.TestCase):
             fake.server_close()
         return code, out.getvalue(), err.getvalue()
 
-    def test_loads_the_template_and_the_saved_objects_signed_as_the_dashboards_user(self):
+    def test_sets_up_template_retention_and_saved_objects_signed_as_the_dashboards_user(self):
         fake = FakeOpenSearch()
         code, out, err = self.run_apply(fake)
         self.assertEqual(code, 0, err)
         with open(os.path.join(HERE, "dashboards.ndjson")) as f:
-            objects = sum(1 for line in f if line.strip())
-        self.assertIn(f"{objects} saved objects imported", out)
-        (put, post) = fake.requests
-        with open(os.path.join(HERE, "index-template.json"), "rb") as f:
-            self.assertEqual(put[3], f.read())
-        with open(os.path.join(HERE, "dashboards.ndjson"), "rb") as f:
-            self.assertIn(f.read(), post[3])
+            objects = [json.loads(line) for line in f if line.strip()]
+        self.assertIn(f"{len(objects)} saved objects imported (index pattern weblogs*)", out)
+        self.assertEqual([(method, path) for method, path, _, _ in fake.requests], [
+            ("PUT", "/_index_template/weblogs"),
+            ("GET", "/_plugins/_ism/policies/weblogs-retention"),
+            ("PUT", "/_plugins/_ism/policies/weblogs-retention"),
+            ("POST", "/_dashboards/api/saved_objects/_import?overwrite=true"),
+        ])
+        with open(os.path.join(HERE, "index-template.json")) as f:
+            expected = json.load(f)
+        expected["index_patterns"] = ["weblogs", "weblogs-*"]
+        self.assertEqual(fake.templates["weblogs"], expected, "the template file, on every index Firehose writes")
+        policy = json.loads(fake.policies["weblogs-retention"][2])["policy"]
+        self.assertEqual(policy["states"][0]["transitions"],
+                         [{"state_name": "delete", "conditions": {"min_index_age": "30d"}}])
+        self.assertEqual(policy["states"][1]["actions"], [{"delete": {}}])
+        self.assertEqual(policy["ism_template"], [{"index_patterns": ["weblogs", "weblogs-*"], "priority": 100}])
+        post = fake.requests[-1]
+        for saved in objects:
+            if saved["type"] == "index-pattern":
+                saved["attributes"]["title"] = "weblogs*"
+            self.assertIn(json.dumps(saved, separators=(",", ":")).encode(), post[3])
         self.assertEqual(post[2]["osd-xsrf"], "true")
         self.assertTrue(post[2]["content-type"].startswith("multipart/form-data; boundary="))
         for method, path, headers, _ in fake.requests:
@@ -177,6 +223,30 @@ class ApplyAgainstMoto(unittest.TestCase):
             # The identity pool's temporary credentials, not the caller's own keys.
             self.assertNotIn("Credential=test/", authorization)
             self.assertIn("x-amz-security-token", headers, f"{method} {path}")
+
+    def test_a_second_run_updates_the_policy_it_finds(self):
+        existing = {"weblogs-retention": (4, 2, json.dumps(apply.retention_policy("weblogs", "60")).encode())}
+        fake = FakeOpenSearch(policies=existing)
+        code, out, err = self.run_apply(fake)
+        self.assertEqual(code, 0, err)
+        self.assertIn(("PUT", "/_plugins/_ism/policies/weblogs-retention?if_seq_no=4&if_primary_term=2"),
+                      [(method, path) for method, path, _, _ in fake.requests])
+        self.assertIn("indices deleted after 30 days", out)
+
+    def test_index_name_and_rotation_are_the_stacks(self):
+        fake = FakeOpenSearch()
+        code, out, err = self.run_apply(fake, stack="access-logs")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(fake.templates["access"]["index_patterns"], ["access", "access-*"])
+        self.assertEqual(fake.policies, {}, "one index that never rotates: no policy deletes it")
+        self.assertIn("no retention policy: with IndexRotation=NoRotation", out)
+        self.assertIn(b'"title":"access*"', fake.requests[-1][3])
+
+        weekly = FakeOpenSearch()
+        code, _, err = self.run_apply(weekly, stack="weekly")
+        self.assertEqual(code, 0, err)
+        policy = json.loads(weekly.policies["weblogs-retention"][2])["policy"]
+        self.assertEqual(policy["states"][0]["transitions"][0]["conditions"], {"min_index_age": "7d"})
 
     def test_a_wrong_password_is_a_message_not_a_traceback(self):
         fake = FakeOpenSearch()
