@@ -96,13 +96,14 @@ class Template(unittest.TestCase):
         ports = {rule["FromPort"] for rule in self.properties("WebServerSecurityGroup")["SecurityGroupIngress"]}
         self.assertEqual(ports, {80}, "no port 22")
 
-    def test_opensearch_admits_only_dashboards_users_and_firehose(self):
+    def test_opensearch_admits_only_dashboards_users_firehose_and_the_setup(self):
         domain = self.properties("SearchDomain")
         (statement,) = domain["AccessPolicies"]["Statement"]
         self.assertEqual(statement["Effect"], "Allow")
         self.assertEqual(
             statement["Principal"],
-            {"AWS": [{"Fn::GetAtt": ["DashboardsUserRole", "Arn"]}, {"Fn::GetAtt": ["DeliveryRole", "Arn"]}]},
+            {"AWS": [{"Fn::GetAtt": ["DashboardsUserRole", "Arn"]}, {"Fn::GetAtt": ["DeliveryRole", "Arn"]},
+                     {"Fn::GetAtt": ["OpenSearchSetupRole", "Arn"]}]},
         )
         self.assertTrue(domain["CognitoOptions"]["Enabled"])
         self.assertTrue(domain["EncryptionAtRestOptions"]["Enabled"])
@@ -170,6 +171,31 @@ class Template(unittest.TestCase):
         duration = self.properties("FunctionDurationAlarm")["Threshold"]["Fn::If"]
         self.assertEqual(duration[1], self.properties("KinesisEnricherFunction")["Timeout"] * 800)
         self.assertEqual(duration[2], self.properties("FirehoseTransformerFunction")["Timeout"] * 800)
+
+    def test_the_domain_is_set_up_by_the_stack_before_firehose_can_deliver(self):
+        self.assertEqual(self.resources["DeliveryStream"]["DependsOn"], "OpenSearchSetup")
+        setup = self.properties("OpenSearchSetup")
+        self.assertEqual(self.resources["OpenSearchSetup"]["Type"], "Custom::OpenSearchSetup")
+        self.assertEqual(setup["ServiceToken"], {"Fn::GetAtt": ["OpenSearchSetupFunction", "Arn"]})
+        self.assertEqual(setup["DomainEndpoint"], {"Fn::GetAtt": ["SearchDomain", "DomainEndpoint"]})
+        for name in ("IndexName", "IndexRotation", "RetentionDays"):
+            self.assertEqual(setup[name], {"Ref": name}, "the setup follows the stack's parameters")
+        # New files, new version, an Update that applies them again.
+        self.assertEqual(setup["FunctionVersion"], {"Ref": "OpenSearchSetupFunction.Version"})
+        function = self.properties("OpenSearchSetupFunction")
+        self.assertEqual(function["AutoPublishAlias"], "live")
+        self.assertEqual((function["CodeUri"], function["Handler"]), ("opensearch/", "setup_resource.handler"))
+        self.assertGreaterEqual(function["Timeout"], setup["ServiceTimeout"])
+        self.assertEqual(function["DeadLetterQueue"], {"Type": "SNS", "TargetArn": {"Ref": "AlarmTopic"}})
+        self.assertNotIn("Layers", function, "no GeoIP layer for the setup")
+        self.assertEqual(self.resources["OpenSearchSetupFunction"]["Metadata"]["BuildMethod"], "makefile")
+        # The build copies every file the function reads.
+        with open(os.path.join(INFRA, "opensearch", "Makefile"), encoding="utf-8") as f:
+            copied = f.read().split("cp ", 1)[1].split('"$(ARTIFACTS_DIR)"')[0].split()
+        self.assertEqual(sorted(copied), ["apply.py", "dashboards.ndjson", "index-template.json", "setup_resource.py"])
+        (policy,) = self.properties("OpenSearchSetupRole")["Policies"]
+        statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+        self.assertEqual(statements["SetUpTheDomain"]["Action"], ["es:ESHttpGet", "es:ESHttpPut", "es:ESHttpPost"])
 
     def test_kinesis_retries_are_bounded_and_failures_reported_per_item(self):
         stream = self.properties("KinesisEnricherFunction")["Events"]["Stream"]["Properties"]

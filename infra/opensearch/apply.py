@@ -3,8 +3,9 @@
 
     infra/opensearch/apply.py --stack-name weblogs [--region eu-west-1] [--username you@example.com]
 
-The domain admits only two roles: Firehose's and the one Cognito gives signed-in Dashboards users.
-So this signs in as a Dashboards user (the AdminEmail of the stack by default; the password comes
+The stack runs the same setup itself (setup_resource.py, its custom resource OpenSearchSetup); this
+script applies it again by hand. The domain admits Firehose's role, the setup function's and the
+one Cognito gives signed-in Dashboards users. So this signs in as a Dashboards user (the AdminEmail of the stack by default; the password comes
 from DASHBOARDS_PASSWORD or a prompt, and an MFA code is asked for when the user has MFA), takes
 that user's role from the identity pool, and sends SigV4-signed requests that follow the stack's
 IndexName, IndexRotation and RetentionDays parameters (here for IndexName=weblogs):
@@ -41,7 +42,12 @@ DEFAULT_PARAMETERS = {"IndexName": "weblogs", "IndexRotation": "OneDay", "Retent
 
 
 class SetupError(Exception):
-    """A problem the user can act on; the message says what to do."""
+    """A problem the user can act on; the message says what to do. `status` is the HTTP status of
+    a refused request, None when the domain could not be reached."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
 
 
 def stack_outputs(session, stack_name):
@@ -147,7 +153,9 @@ def signed_request(credentials, region, method, url, body, headers, missing_ok=F
         if missing_ok and error.code == 404:
             return None
         detail = error.read().decode("utf-8", "replace")[:500]
-        raise SetupError(f"{method} {url}: HTTP {error.code}: {detail}") from None
+        raise SetupError(f"{method} {url}: HTTP {error.code}: {detail}", error.code) from None
+    except (urllib.error.URLError, OSError) as error:
+        raise SetupError(f"{method} {url}: {error}") from None
 
 
 def multipart_file(field, filename, content):
@@ -187,7 +195,7 @@ def apply(base_url, credentials, region, parameters):
         {"Content-Type": content_type, "osd-xsrf": "true"},
     )
     if not imported.get("success"):
-        raise SetupError(f"the saved objects were not imported: {json.dumps(imported)[:500]}")
+        raise SetupError(f"the saved objects were not imported: {json.dumps(imported)[:500]}", 200)
     done.append(f"{imported['successCount']} saved objects imported (index pattern {index_name}*)")
     return done
 

@@ -37,9 +37,11 @@ class FakeOpenSearch(http.server.ThreadingHTTPServer):
     (a second PUT of a policy needs the current if_seq_no and if_primary_term, else 409), and the
     saved-objects import. Records every request."""
 
-    def __init__(self, import_succeeds=True, policies=None):
+    def __init__(self, import_succeeds=True, policies=None, unavailable_first=0):
         self.requests = []
         self.import_succeeds = import_succeeds
+        # A domain that has just been created: the first requests get 503.
+        self.unavailable = unavailable_first
         self.templates = {}
         # policy id -> (seq_no, primary_term, body)
         self.policies = dict(policies or {})
@@ -58,7 +60,10 @@ class FakeOpenSearchHandler(http.server.BaseHTTPRequestHandler):
         query = dict(part.split("=", 1) for part in query.split("&") if part)
         policies = self.server.policies
         status, answer = 404, {"error": "not found"}
-        if self.command == "PUT" and path.startswith("/_index_template/"):
+        if self.server.unavailable > 0:
+            self.server.unavailable -= 1
+            status, answer = 503, {"message": "OpenSearch Dashboards server is not ready yet"}
+        elif self.command == "PUT" and path.startswith("/_index_template/"):
             self.server.templates[path.rsplit("/", 1)[1]] = json.loads(body)
             status, answer = 200, {"acknowledged": True}
         elif path.startswith("/_plugins/_ism/policies/"):
