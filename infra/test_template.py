@@ -157,6 +157,7 @@ class Template(unittest.TestCase):
             "JvmMemoryPressureAlarm": ("AWS/ES", "JVMMemoryPressure", "missing"),
             "IndexWritesBlockedAlarm": ("AWS/ES", "ClusterIndexWritesBlocked", "missing"),
             "SnapshotFailureAlarm": ("AWS/ES", "AutomatedSnapshotFailure", "missing"),
+            "GeoIpDatabaseAgeAlarm": ("WeblogEnrichment", "GeoIpCityDatabaseAgeDays", "notBreaching"),
         }
         actual = {name: (a["Properties"]["Namespace"], a["Properties"]["MetricName"],
                          a["Properties"]["TreatMissingData"]) for name, a in alarms.items()}
@@ -167,6 +168,7 @@ class Template(unittest.TestCase):
         self.assertEqual(silence["EvaluationPeriods"], {"Ref": "NoDataAlarmHours"})
         self.assertEqual((silence["Period"], silence["Threshold"], silence["ComparisonOperator"]),
                          (3600, 1, "LessThanThreshold"))
+        self.assertEqual(self.properties("GeoIpDatabaseAgeAlarm")["Threshold"], {"Ref": "GeoIpMaxAgeDays"})
         # The duration alarm fires at 80 % of each function's timeout.
         duration = self.properties("FunctionDurationAlarm")["Threshold"]["Fn::If"]
         self.assertEqual(duration[1], self.properties("KinesisEnricherFunction")["Timeout"] * 800)

@@ -110,6 +110,11 @@ impl Database {
     pub fn description(&self) -> Option<&str> {
         self.reader.metadata().description.get("en").map(String::as_str)
     }
+
+    /// When the database was built, in seconds since the epoch (the metadata's `build_epoch`).
+    pub fn build_epoch(&self) -> u64 {
+        self.reader.metadata().build_epoch
+    }
 }
 
 /// The City and ASN databases; either may be missing.

@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use enrichment::settings::{self, EnrichmentConfig, GeoIpSettings, Setting, open_geoip};
-use enrichment::{Enricher, EventContext, MAX_LINE_BYTES};
+use enrichment::settings::{self, EnrichmentConfig, GeoIpSettings, Setting, database_ages, open_geoip};
+use enrichment::{Enricher, EventContext, MAX_LINE_BYTES, Timestamp};
 
 use crate::line_reader::LineReader;
 use crate::output::{DEFAULT_INDEX, IndexPattern, OutputFormat};
@@ -143,6 +143,9 @@ fn run(args: &Args) -> io::Result<()> {
     out.flush()?;
     if args.stats {
         stats.print(started.elapsed().as_secs_f64());
+        for age in database_ages(enricher.geoip(), Timestamp::now()) {
+            eprintln!("{age}");
+        }
     }
     Ok(())
 }

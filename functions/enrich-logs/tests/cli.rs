@@ -420,6 +420,12 @@ fn geoip_and_user_agent_fields_on_the_sample_log() {
     let misses = docs.iter().filter(|d| d["tags"][0] == "_geoip_lookup_failure").count();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains(&format!("parse failures: 0, geoip misses: {misses},")), "{stderr}");
+    // --stats also says how old the databases are (the demo ones are built 2026-11-01).
+    for kind in ["City", "ASN"] {
+        let line =
+            stderr.lines().find(|l| l.starts_with(&format!("GeoIP {kind} database "))).unwrap_or_default();
+        assert!(line.contains(" built 2026-11-01, ") && line.ends_with(" days ago"), "{stderr}");
+    }
 }
 
 #[test]

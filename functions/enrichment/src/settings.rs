@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use geoip::{Database, DatabaseKind, GeoIp, GeoIpError};
 
 use crate::enrich::TrustedProxies;
-use crate::parse::{COMBINED, COMMON, LogFormat, VHOST_COMBINED};
+use crate::parse::{COMBINED, COMMON, LogFormat, Timestamp, VHOST_COMBINED};
 
 /// A setting's environment variable and command-line flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,6 +240,47 @@ pub fn open_geoip(settings: &GeoIpSettings) -> Result<OpenedGeoIp, GeoIpSetupErr
     Ok(OpenedGeoIp { geoip, warnings })
 }
 
+/// How old an opened database is, from the build time in its metadata: GeoIP data ages (MaxMind
+/// rebuilds GeoLite2 twice a week, DB-IP Lite monthly), and nothing else says how old the copy in
+/// use is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseAge {
+    /// `City` or `ASN`.
+    pub kind: &'static str,
+    /// The metadata's `database_type`: `GeoLite2-City`, `DBIP-City-Lite`, ...
+    pub database_type: String,
+    pub built: Timestamp,
+    /// Days from the build to now, with a fraction; 0 for a build time in the future.
+    pub age_days: f64,
+}
+
+impl fmt::Display for DatabaseAge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let built = self.built.to_utc();
+        write!(
+            f,
+            "GeoIP {} database {} built {:04}-{:02}-{:02}, {:.1} days ago",
+            self.kind, self.database_type, built.year, built.month, built.day, self.age_days
+        )
+    }
+}
+
+/// The ages of the opened databases at `now`, City first.
+pub fn database_ages(geoip: Option<&GeoIp>, now: Timestamp) -> Vec<DatabaseAge> {
+    let Some(geoip) = geoip else { return Vec::new() };
+    [("City", geoip.city()), ("ASN", geoip.asn())]
+        .into_iter()
+        .filter_map(|(kind, database)| {
+            let database = database?;
+            let built_millis =
+                i64::try_from(database.build_epoch()).unwrap_or(i64::MAX / 1000).saturating_mul(1000);
+            let built = Timestamp::from_unix_millis(built_millis).unwrap_or(now);
+            let age_days = (now.unix_millis() - built.unix_millis()).max(0) as f64 / 86_400_000.0;
+            Some(DatabaseAge { kind, database_type: database.database_type().to_owned(), built, age_days })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -317,5 +358,24 @@ mod tests {
     fn long_values_are_cut() {
         let error = from(&[("IP_ANONYMIZATION", &"x".repeat(1000))]).unwrap_err();
         assert!(error.to_string().len() < 250);
+    }
+
+    #[test]
+    fn database_ages_come_from_the_build_time_in_the_metadata() {
+        let geoip = test_support::demo_geoip();
+        // The demo databases are built 2026-11-01T00:00:00Z.
+        let built = Timestamp::from_unix_millis(1_793_491_200_000).unwrap();
+        let now = built.plus_seconds(9 * 86_400 + 43_200).unwrap();
+        let ages = database_ages(Some(&geoip), now);
+        assert_eq!(ages.iter().map(|age| age.kind).collect::<Vec<_>>(), ["City", "ASN"]);
+        assert!(ages.iter().all(|age| age.built == built && age.age_days == 9.5));
+        assert_eq!(
+            ages[0].to_string(),
+            format!("GeoIP City database {} built 2026-11-01, 9.5 days ago", ages[0].database_type)
+        );
+        // A clock behind the build time: no negative age.
+        let before = database_ages(Some(&geoip), built.plus_seconds(-3_600).unwrap());
+        assert!(before.iter().all(|age| age.age_days == 0.0));
+        assert!(database_ages(None, now).is_empty());
     }
 }

@@ -14,7 +14,7 @@
 
 use std::time::SystemTime;
 
-use enrichment::settings::open_geoip;
+use enrichment::settings::{DatabaseAge, database_ages, open_geoip};
 use enrichment::{Enricher, EventContext, StartupError, Timestamp, json_string_len, write_json_string};
 use lambda_shell::base64;
 use lambda_shell::emf::MetricsTarget;
@@ -238,6 +238,10 @@ impl Handler for Transformer {
 
     fn metrics_target(&self) -> &MetricsTarget {
         &self.metrics
+    }
+
+    fn database_ages(&self, now: Timestamp) -> Vec<DatabaseAge> {
+        database_ages(self.enricher.geoip(), now)
     }
 }
 

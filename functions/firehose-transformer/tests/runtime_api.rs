@@ -94,13 +94,28 @@ fn the_binary_answers_like_the_handler_through_the_runtime_api() {
     assert!(after_bomb < 64 * 1024, "peak RSS {after_bomb} KiB after the bomb (before: {before_bomb} KiB)");
     eprintln!("peak RSS before the bomb {before_bomb} KiB, after {after_bomb} KiB");
 
-    // One EMF line per invocation on stdout, with the counts of each request.
+    // At start-up, one EMF line with the databases' ages (the demo ones are built 2026-11-01).
     let stdout = String::from_utf8(output.stdout).unwrap();
-    let emf: Vec<Value> = stdout
+    let mut emf: Vec<Value> = stdout
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|value| value.get("_aws").is_some())
         .collect();
+    let startup = emf.remove(0);
+    let expected_age =
+        (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
+            - 1_793_491_200.0)
+            / 86_400.0;
+    for metric in ["GeoIpCityDatabaseAgeDays", "GeoIpAsnDatabaseAgeDays"] {
+        let age = startup[metric].as_f64().unwrap();
+        assert!((age - expected_age).abs() < 0.01, "{metric} {age}, expected {expected_age}");
+    }
+    assert_eq!(
+        startup["_aws"]["CloudWatchMetrics"][0]["Metrics"][0],
+        json!({"Name": "GeoIpCityDatabaseAgeDays", "Unit": "None"})
+    );
+    assert!(stdout.contains("GeoIP City database "), "the ages are logged too: {stdout}");
+    // Then one EMF line per invocation, with the counts of each request.
     let records_in: Vec<f64> = emf.iter().map(|m| m["RecordsIn"].as_f64().unwrap()).collect();
     assert_eq!(records_in, [12.0, 5.0, 3.0, 7.0, 1.0], "{stdout}");
     assert_eq!(emf[3]["MultiEventRecords"], 1.0);

@@ -17,7 +17,7 @@ pub mod firehose;
 
 use std::time::SystemTime;
 
-use enrichment::settings::open_geoip;
+use enrichment::settings::{DatabaseAge, database_ages, open_geoip};
 use enrichment::{DocumentLimit, Enricher, EventContext, StartupError, Timestamp};
 use lambda_shell::emf::MetricsTarget;
 pub use lambda_shell::event::{KinesisEvent, KinesisEventRecord, KinesisRecord};
@@ -118,6 +118,10 @@ impl<S: RecordBatchSink + Send + 'static> Handler for KinesisEnricher<S> {
 
     fn metrics_target(&self) -> &MetricsTarget {
         &self.metrics
+    }
+
+    fn database_ages(&self, now: Timestamp) -> Vec<DatabaseAge> {
+        database_ages(self.records.enricher.geoip(), now)
     }
 }
 

@@ -78,12 +78,16 @@ fn every_document_of_a_mixed_batch_lands_in_s3_through_moto() {
     assert!(documents.iter().any(|d| d["source"]["as"]["organization"]["name"] == "Demo Andrews & Arnold"));
     assert!(documents.iter().all(|d| d["event"]["id"].as_str().is_some_and(|id| id.starts_with("4965937"))));
 
-    // The invocation's summary and EMF line.
-    let emf: Value = stdout
+    // The databases' ages at start-up, then the invocation's summary and EMF line.
+    let emf: Vec<Value> = stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v.get("_aws").is_some())
-        .unwrap();
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert_eq!(emf.len(), 2, "{stdout}");
+    assert!(emf[0]["GeoIpCityDatabaseAgeDays"].as_f64().is_some_and(|days| days > 0.0), "{stdout}");
+    assert!(emf[0]["GeoIpAsnDatabaseAgeDays"].as_f64().is_some_and(|days| days > 0.0), "{stdout}");
+    let emf = &emf[1];
     assert_eq!(
         (emf["Records"].as_f64(), emf["Events"].as_f64(), emf["Delivered"].as_f64()),
         (Some(8.0), Some(13.0), Some(13.0))

@@ -14,6 +14,8 @@ pub enum Unit {
     Count,
     Bytes,
     Milliseconds,
+    /// No CloudWatch unit fits (days, for example).
+    None,
 }
 
 impl Unit {
@@ -22,6 +24,7 @@ impl Unit {
             Self::Count => "Count",
             Self::Bytes => "Bytes",
             Self::Milliseconds => "Milliseconds",
+            Self::None => "None",
         }
     }
 }

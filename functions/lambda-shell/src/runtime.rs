@@ -6,13 +6,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use enrichment::settings::DatabaseAge;
 use enrichment::{StartupError, Timestamp};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::Mutex;
 
-use crate::emf::MetricsTarget;
+use crate::emf::{MetricsTarget, Unit};
 use crate::summary::InvocationSummary;
 
 /// A function's handler: one event in, one response and a summary out. It never fails: what
@@ -32,6 +33,9 @@ pub trait Handler: Send + 'static {
 
     /// Where the EMF metrics go.
     fn metrics_target(&self) -> &MetricsTarget;
+
+    /// The GeoIP databases' ages at `now`, reported once at start-up.
+    fn database_ages(&self, now: Timestamp) -> Vec<DatabaseAge>;
 }
 
 /// Logs through `tracing` as JSON when the function's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`),
@@ -42,9 +46,10 @@ pub fn init_tracing() {
 
 /// Builds the handler once, before the first invocation, from the environment: `build` reads the
 /// settings through the lookup it is given and returns warnings to log. A configuration error is
-/// logged at ERROR and returned, which stops the function. Freed memory is kept for the next
-/// invocation from here on ([`crate::memory`]).
-pub fn start<H>(
+/// logged at ERROR and returned, which stops the function. The GeoIP databases' ages are logged
+/// (INFO) and written as EMF metrics, once per execution environment. Freed memory is kept for the
+/// next invocation from here on ([`crate::memory`]).
+pub fn start<H: Handler>(
     build: impl FnOnce(&dyn Fn(&str) -> Option<String>) -> Result<(H, Vec<String>), StartupError>,
 ) -> Result<H, StartupError> {
     crate::memory::keep_freed_memory();
@@ -55,7 +60,29 @@ pub fn start<H>(
     for warning in warnings {
         tracing::warn!("{warning}");
     }
+    let now = Timestamp::now();
+    let ages = handler.database_ages(now);
+    for age in &ages {
+        tracing::info!("{age}");
+    }
+    if let Some(line) = database_age_metrics(handler.metrics_target(), &ages, now) {
+        println!("{line}");
+    }
     Ok(handler)
+}
+
+/// The EMF line of the databases' ages (`GeoIpCityDatabaseAgeDays`, `GeoIpAsnDatabaseAgeDays`),
+/// if there is a database.
+pub fn database_age_metrics(target: &MetricsTarget, ages: &[DatabaseAge], now: Timestamp) -> Option<String> {
+    let metrics: Vec<(&'static str, f64, Unit)> = ages
+        .iter()
+        .map(|age| {
+            let name =
+                if age.kind == "City" { "GeoIpCityDatabaseAgeDays" } else { "GeoIpAsnDatabaseAgeDays" };
+            (name, age.age_days, Unit::None)
+        })
+        .collect();
+    (!metrics.is_empty()).then(|| target.line(now.unix_millis(), &metrics))
 }
 
 /// An invocation whose JSON is not the function's event: Lambda records it as a failed invocation.
@@ -91,4 +118,37 @@ pub async fn run<H: Handler>(handler: H) -> Result<(), Error> {
         }
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    #[test]
+    fn database_ages_are_one_emf_line_and_none_without_databases() {
+        let target =
+            MetricsTarget { namespace: "WeblogEnrichment".into(), function_name: "kinesis-enricher".into() };
+        let now = Timestamp::from_unix_millis(1_795_000_000_000).unwrap();
+        assert_eq!(database_age_metrics(&target, &[], now), None);
+        let age = |kind, age_days| DatabaseAge {
+            kind,
+            database_type: format!("GeoLite2-{kind}"),
+            built: now,
+            age_days,
+        };
+        let line = database_age_metrics(&target, &[age("City", 2.5), age("ASN", 3.0)], now).unwrap();
+        let line: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            (line["GeoIpCityDatabaseAgeDays"].as_f64(), line["GeoIpAsnDatabaseAgeDays"].as_f64()),
+            (Some(2.5), Some(3.0))
+        );
+        assert_eq!(line["_aws"]["Timestamp"], 1_795_000_000_000_i64);
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Metrics"],
+            json!([{"Name": "GeoIpCityDatabaseAgeDays", "Unit": "None"}, {"Name": "GeoIpAsnDatabaseAgeDays", "Unit": "None"}])
+        );
+        assert_eq!(line["FunctionName"], "kinesis-enricher");
+    }
 }
