@@ -199,6 +199,13 @@ class Template(unittest.TestCase):
         statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
         self.assertEqual(statements["SetUpTheDomain"]["Action"], ["es:ESHttpGet", "es:ESHttpPut", "es:ESHttpPost"])
 
+    def test_container_logs_with_firehose_transformer_are_refused_not_skipped(self):
+        rule = self.template["Rules"]["ContainerLogsNeedKinesisEnricher"]
+        self.assertEqual(rule["RuleCondition"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "ContainerLogGroupName"}, ""]}]})
+        (assertion,) = rule["Assertions"]
+        self.assertEqual(assertion["Assert"], {"Fn::Equals": [{"Ref": "Pipeline"}, "kinesis-enricher"]})
+        self.assertIn("ContainerLogGroupName needs Pipeline=kinesis-enricher", assertion["AssertDescription"])
+
     def test_kinesis_retries_are_bounded_and_failures_reported_per_item(self):
         stream = self.properties("KinesisEnricherFunction")["Events"]["Stream"]["Properties"]
         self.assertEqual(stream["FunctionResponseTypes"], ["ReportBatchItemFailures"])
