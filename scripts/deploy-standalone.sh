@@ -13,17 +13,13 @@
 # environment; AWS_ENDPOINT_URL points both elsewhere (the tests use moto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/.venv/bin:$PATH"
+source scripts/aws-env.sh
 
 binary=${1:?usage: $0 kinesis-enricher|firehose-transformer}
 case "$binary" in kinesis-enricher | firehose-transformer) ;; *)
   echo "unknown function '$binary': kinesis-enricher or firehose-transformer" >&2; exit 2 ;;
 esac
 name=${FUNCTION_NAME:-$binary}
-endpoint=()
-[ -n "${AWS_ENDPOINT_URL:-}" ] && endpoint=(--endpoint-url "$AWS_ENDPOINT_URL")
-# Passed on explicitly: AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS.
-aws() { command aws "${endpoint[@]}" "$@"; }
 
 if [ ! -x "target/lambda/$binary/bootstrap" ]; then
   echo "target/lambda/$binary/bootstrap is missing: run make lambda-build first" >&2; exit 1
@@ -33,9 +29,6 @@ if [ "$binary" = kinesis-enricher ]; then
   : "${DELIVERY_STREAM_NAME:?DELIVERY_STREAM_NAME: the Firehose delivery stream to write to is required}"
 fi
 
-region=${AWS_REGION:-${AWS_DEFAULT_REGION:-$(aws configure get region || true)}}
-: "${region:?no AWS region: set AWS_REGION}"
-export AWS_DEFAULT_REGION=$region # the name the AWS CLI reads
 account=$(aws sts get-caller-identity --query Account --output text)
 partition=aws
 case "$region" in cn-*) partition=aws-cn ;; us-gov-*) partition=aws-us-gov ;; esac

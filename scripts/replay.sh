@@ -8,20 +8,15 @@
 # builds). AWS_ENDPOINT_URL points the AWS CLI and the replay elsewhere (the tests use moto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/.venv/bin:$PATH"
+source scripts/aws-env.sh
 
 stack=${1:?usage: $0 STACK}
-endpoint=()
-[ -n "${AWS_ENDPOINT_URL:-}" ] && endpoint=(--endpoint-url "$AWS_ENDPOINT_URL")
-region=${AWS_REGION:-${AWS_DEFAULT_REGION:-$(aws configure get region || true)}}
-: "${region:?no AWS region: set AWS_REGION}"
-export AWS_REGION=$region AWS_DEFAULT_REGION=$region
 binary=${REPLAY_BIN:-target/release/replay-failed-batches}
 [ -x "$binary" ] || { echo "$binary is missing: run make replay (it builds it)" >&2; exit 1; }
 geoip_dir=${GEOIP_DIR:-geoip/layer/build/geoip}
 
 output() {
-  aws "${endpoint[@]}" cloudformation describe-stacks --stack-name "$stack" \
+  aws cloudformation describe-stacks --stack-name "$stack" \
     --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue | [0]" --output text
 }
 queue_url=$(output FailedBatchQueueUrl)
@@ -33,7 +28,7 @@ delivery_stream=$(output DeliveryStreamName)
 function_name=$(output EnrichmentFunction)
 
 # The function's settings, so the replayed documents are the ones it would have written.
-settings=$(aws "${endpoint[@]}" lambda get-function-configuration --function-name "$function_name" \
+settings=$(aws lambda get-function-configuration --function-name "$function_name" \
   --query Environment.Variables --output json)
 while IFS= read -r -d '' assignment; do
   export "${assignment?}"

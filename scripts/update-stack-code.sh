@@ -9,14 +9,9 @@
 # AWS_ENDPOINT_URL points the AWS CLI and cargo-lambda elsewhere (the tests use moto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/.venv/bin:$PATH"
+source scripts/aws-env.sh
 
 stack=${1:?usage: $0 STACK}
-endpoint=()
-[ -n "${AWS_ENDPOINT_URL:-}" ] && endpoint=(--endpoint-url "$AWS_ENDPOINT_URL")
-region=${AWS_REGION:-${AWS_DEFAULT_REGION:-$(aws configure get region || true)}}
-: "${region:?no AWS region: set AWS_REGION}"
-export AWS_DEFAULT_REGION=$region # the name the AWS CLI reads
 
 updated=0
 for binary in kinesis-enricher firehose-transformer; do
@@ -25,7 +20,7 @@ for binary in kinesis-enricher firehose-transformer; do
     firehose-transformer) logical_id=FirehoseTransformerFunction ;;
   esac
   # A stack holds one of the two (its Pipeline parameter decides).
-  name=$(aws "${endpoint[@]}" cloudformation describe-stack-resources --stack-name "$stack" \
+  name=$(aws cloudformation describe-stack-resources --stack-name "$stack" \
     --logical-resource-id "$logical_id" --query 'StackResources[0].PhysicalResourceId' --output text)
   [ "$name" = None ] || [ -z "$name" ] && continue
   if [ ! -x "target/lambda/$binary/bootstrap" ]; then
