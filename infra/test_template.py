@@ -96,20 +96,82 @@ class Template(unittest.TestCase):
         ports = {rule["FromPort"] for rule in self.properties("WebServerSecurityGroup")["SecurityGroupIngress"]}
         self.assertEqual(ports, {80}, "no port 22")
 
-    def test_opensearch_admits_only_dashboards_users_firehose_and_the_setup(self):
+    def test_only_administrators_and_the_setup_may_send_deletes(self):
         domain = self.properties("SearchDomain")
-        (statement,) = domain["AccessPolicies"]["Statement"]
-        self.assertEqual(statement["Effect"], "Allow")
-        self.assertEqual(
-            statement["Principal"],
-            {"AWS": [{"Fn::GetAtt": ["DashboardsUserRole", "Arn"]}, {"Fn::GetAtt": ["DeliveryRole", "Arn"]},
-                     {"Fn::GetAtt": ["OpenSearchSetupRole", "Arn"]}]},
-        )
+        domain_arn = "arn:${AWS::Partition}:es:${AWS::Region}:${AWS::AccountId}:domain/${OpenSearchDomainName}/*"
+        allowed = {}
+        for statement in domain["AccessPolicies"]["Statement"]:
+            self.assertEqual(statement["Effect"], "Allow")
+            self.assertEqual(statement["Resource"], {"Fn::Sub": domain_arn})
+            principals = statement["Principal"]["AWS"]
+            actions = statement["Action"]
+            for principal in principals if isinstance(principals, list) else [principals]:
+                self.assertNotEqual(principal, "*")
+                role = principal["Fn::GetAtt"][0]
+                allowed.setdefault(role, set()).update(actions if isinstance(actions, list) else [actions])
+        self.assertEqual(allowed, {
+            "DashboardsAdminRole": {"es:ESHttp*"},
+            "OpenSearchSetupRole": {"es:ESHttp*"},
+            "DashboardsViewerRole": {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"},
+            "DeliveryRole": {"es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPut"},
+        }, "the default Cognito role is admitted nowhere")
+        # Inside, fine-grained access control narrows each one to its OpenSearch roles.
+        security = domain["AdvancedSecurityOptions"]
+        self.assertTrue(security["Enabled"])
+        self.assertFalse(security["InternalUserDatabaseEnabled"], "no passwords inside OpenSearch: IAM and Cognito only")
+        self.assertEqual(security["MasterUserOptions"], {"MasterUserARN": {"Fn::GetAtt": ["OpenSearchSetupRole", "Arn"]}})
+        self.assertEqual(domain["LogPublishingOptions"]["AUDIT_LOGS"],
+                         {"Enabled": True, "CloudWatchLogsLogGroupArn": {"Fn::GetAtt": ["SearchAuditLogGroup", "Arn"]}})
+        self.assertIn("${SearchAuditLogGroup.Arn}", self.properties("SearchLogPolicy")["PolicyDocument"]["Fn::Sub"])
         self.assertTrue(domain["CognitoOptions"]["Enabled"])
         self.assertTrue(domain["EncryptionAtRestOptions"]["Enabled"])
         self.assertTrue(domain["NodeToNodeEncryptionOptions"]["Enabled"])
         self.assertTrue(domain["DomainEndpointOptions"]["EnforceHTTPS"])
         self.assertTrue(domain["DomainEndpointOptions"]["TLSSecurityPolicy"].startswith("Policy-Min-TLS-1-2"))
+        skipped = [s["id"] for s in self.resources["SearchDomain"].get("Metadata", {}).get("checkov", {}).get("skip", [])]
+        self.assertEqual(skipped, [], "audit logs and fine-grained access control are on, nothing to skip")
+
+    def test_cognito_groups_give_their_roles_and_no_group_gives_nothing(self):
+        groups = {self.properties(name)["GroupName"]: self.properties(name) for name in ("AdminsGroup", "ViewersGroup")}
+        self.assertEqual(groups["admins"]["RoleArn"], {"Fn::GetAtt": ["DashboardsAdminRole", "Arn"]})
+        self.assertEqual(groups["viewers"]["RoleArn"], {"Fn::GetAtt": ["DashboardsViewerRole", "Arn"]})
+        self.assertLess(groups["admins"]["Precedence"], groups["viewers"]["Precedence"], "in both: administrator")
+        attachment = self.properties("AdminUserIsAnAdministrator")
+        self.assertEqual((attachment["GroupName"], attachment["Username"]), ({"Ref": "AdminsGroup"}, {"Ref": "AdminUser"}))
+        for role in ("DashboardsUserRole", "DashboardsAdminRole", "DashboardsViewerRole"):
+            (trust,) = self.properties(role)["AssumeRolePolicyDocument"]["Statement"]
+            self.assertEqual(trust["Principal"], {"Federated": "cognito-identity.amazonaws.com"})
+            self.assertEqual(trust["Condition"]["StringEquals"], {"cognito-identity.amazonaws.com:aud": {"Ref": "IdentityPool"}})
+            self.assertNotIn("Policies", self.properties(role), f"{role}: the domain's access policy admits it, nothing else")
+        roles = self.properties("IdentityPoolRoles")
+        self.assertEqual(roles["Roles"], {"authenticated": {"Fn::GetAtt": ["DashboardsUserRole", "Arn"]}})
+        self.assertEqual(roles["RoleMappings"], {"SetupClient": {
+            "IdentityProvider": {"Fn::Sub": "cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}:${SetupClient}"},
+            "Type": "Token", "AmbiguousRoleResolution": "Deny"}})
+        # The same for OpenSearch's own app client, which exists only once the domain does: the setup.
+        self.assertIn("IdentityPoolRoles", self.resources["SearchDomain"]["DependsOn"])
+        self.assertIn("IdentityPoolRoles", self.resources["OpenSearchSetup"]["DependsOn"])
+        setup = self.properties("OpenSearchSetup")
+        for name, value in (("UserPoolId", {"Ref": "UserPool"}), ("IdentityPoolId", {"Ref": "IdentityPool"}),
+                            ("DomainName", {"Ref": "SearchDomain"}),
+                            ("AdminRoleArn", {"Fn::GetAtt": ["DashboardsAdminRole", "Arn"]}),
+                            ("ViewerRoleArn", {"Fn::GetAtt": ["DashboardsViewerRole", "Arn"]}),
+                            ("DeliveryRoleArn", {"Fn::GetAtt": ["DeliveryRole", "Arn"]}),
+                            ("SetupRoleArn", {"Fn::GetAtt": ["OpenSearchSetupRole", "Arn"]}),
+                            # IdentityPoolRoles' inputs, so the setup runs again after it changes
+                            ("AuthenticatedRoleArn", {"Fn::GetAtt": ["DashboardsUserRole", "Arn"]}),
+                            ("SetupClientId", {"Ref": "SetupClient"})):
+            self.assertEqual(setup[name], value, name)
+        (policy,) = self.properties("OpenSearchSetupRole")["Policies"]
+        statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+        self.assertEqual(statements["FindTheDashboardsClient"]["Resource"], {"Fn::GetAtt": ["UserPool", "Arn"]})
+        self.assertEqual(statements["MapGroupsToRoles"]["Action"],
+                         ["cognito-identity:GetIdentityPoolRoles", "cognito-identity:SetIdentityPoolRoles"])
+        self.assertEqual(statements["KeepThePoolsRoles"]["Condition"],
+                         {"StringEquals": {"iam:PassedToService": "cognito-identity.amazonaws.com"}})
+        outputs = self.template["Outputs"]
+        for output in ("DashboardsAdminRoleArn", "DashboardsViewerRoleArn", "DeliveryRoleArn", "OpenSearchSetupRoleArn"):
+            self.assertIn(output, outputs, "apply.py maps the roles the stack outputs")
 
     def test_login_is_by_invitation_with_a_strong_password(self):
         pool = self.properties("UserPool")
@@ -227,10 +289,16 @@ class Template(unittest.TestCase):
         self.assertLessEqual(float(parameters["BufferSizeInMBs"]) * 6.7, 6.0)
         self.assertEqual(parameters["LambdaArn"], {"Fn::GetAtt": ["FirehoseTransformerFunction", "Arn"]})
 
-    def test_every_log_group_has_a_retention_and_every_function_a_log_group(self):
+    def test_every_log_group_is_encrypted_and_has_a_retention_and_every_function_a_log_group(self):
         groups = {k: r for k, r in self.resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
         for name, group in groups.items():
             self.assertEqual(group["Properties"]["RetentionInDays"], {"Ref": "LogRetentionDays"}, name)
+            self.assertEqual(group["Properties"]["KmsKeyId"], {"Fn::GetAtt": ["StackKey", "Arn"]}, name)
+        statements = {s["Sid"]: s for s in self.properties("StackKey")["KeyPolicy"]["Statement"]}
+        logs = statements["LogsEncryptThisStacksLogGroups"]
+        self.assertEqual(logs["Principal"], {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}})
+        self.assertEqual(logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"], {
+            "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"})
         functions = [k for k, r in self.resources.items() if r["Type"] == "AWS::Serverless::Function"]
         named = [g["Properties"].get("LogGroupName", {}).get("Fn::Sub", "") for g in groups.values()]
         for function in functions:

@@ -1,21 +1,30 @@
 #!/usr/bin/env python3
-"""Sets up the stack's OpenSearch domain: index template, retention policy, Dashboards saved objects.
+"""Sets up the stack's OpenSearch domain: security roles, index template, retention policy, Dashboards.
 
     infra/opensearch/apply.py --stack-name weblogs [--region eu-west-1] [--username you@example.com]
 
 The stack runs the same setup itself (setup_resource.py, its custom resource OpenSearchSetup); this
-script applies it again by hand. The domain admits Firehose's role, the setup function's and the
-one Cognito gives signed-in Dashboards users. So this signs in as a Dashboards user (the AdminEmail of the stack by default; the password comes
-from DASHBOARDS_PASSWORD or a prompt, and an MFA code is asked for when the user has MFA), takes
-that user's role from the identity pool, and sends SigV4-signed requests that follow the stack's
-IndexName, IndexRotation and RetentionDays parameters (here for IndexName=weblogs):
+script applies it again by hand. It signs in as a Dashboards administrator (a user of the stack's
+`admins` Cognito group, the AdminEmail of the stack by default; the password comes from
+DASHBOARDS_PASSWORD or a prompt, and an MFA code is asked for when the user has MFA), takes the
+administrators' role from the identity pool, and sends SigV4-signed requests that follow the
+stack's IndexName, IndexRotation and RetentionDays parameters (here for IndexName=weblogs):
 
+    PUT  /_plugins/_security/api/roles/weblogs_viewer    read the log indices and the Dashboards objects
+    PUT  /_plugins/_security/api/roles/weblogs_writer    add documents to the log indices (Firehose)
+    PUT  /_plugins/_security/api/rolesmapping/weblogs_viewer, .../weblogs_writer
+                                             to the viewers' role and Firehose's role
+    GET, then PUT /_plugins/_security/api/rolesmapping/{all_access,security_manager,opensearch_dashboards_read_only}
+                                             the administrators' and the setup role added to what is there
+    PUT  /_plugins/_security/api/audit/config
+                                             refused requests, failed sign-ins and security changes audited
     PUT  /_index_template/weblogs            infra/opensearch/index-template.json, for weblogs and weblogs-*
     GET  /_plugins/_ism/policies/weblogs-retention, then
     PUT  /_plugins/_ism/policies/weblogs-retention[?if_seq_no=..&if_primary_term=..]
                                              indices older than RetentionDays are deleted (not with NoRotation)
     POST /_dashboards/api/saved_objects/_import?overwrite=true
-                                             infra/opensearch/dashboards.ndjson, its index pattern weblogs*
+                                             infra/opensearch/dashboards.ndjson into the global tenant,
+                                             its index pattern weblogs*
 
 Every step is idempotent, so running it again after a change updates what is there. The template
 and the policy apply to indices created after them; run it before the first documents arrive, or
@@ -39,6 +48,15 @@ from botocore.credentials import Credentials
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The stack's parameters this script follows, with the template's defaults.
 DEFAULT_PARAMETERS = {"IndexName": "weblogs", "IndexRotation": "OneDay", "RetentionDays": "30"}
+# The IAM roles the domain's security maps, by the stack output that names each.
+PRINCIPAL_OUTPUTS = {
+    "admin": "DashboardsAdminRoleArn",
+    "viewer": "DashboardsViewerRoleArn",
+    "writer": "DeliveryRoleArn",
+    "setup": "OpenSearchSetupRoleArn",
+}
+# Where OpenSearch Dashboards keeps saved objects (per tenant: .kibana_<n>_<tenant>).
+DASHBOARDS_INDICES = [".kibana", ".kibana_*", ".opensearch_dashboards", ".opensearch_dashboards_*"]
 
 
 class SetupError(Exception):
@@ -54,7 +72,8 @@ def stack_outputs(session, stack_name):
     """The stack's outputs, and the parameters of DEFAULT_PARAMETERS (defaults where absent)."""
     stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    wanted = ("OpenSearchDomainEndpoint", "UserPoolId", "SetupClientId", "IdentityPoolId")
+    wanted = ("OpenSearchDomainEndpoint", "UserPoolId", "SetupClientId", "IdentityPoolId",
+              *PRINCIPAL_OUTPUTS.values())
     missing = [k for k in wanted if k not in outputs]
     if missing:
         raise SetupError(f"stack {stack_name} has no output {', '.join(missing)}: is it infra/template.yaml?")
@@ -66,6 +85,108 @@ def stack_outputs(session, stack_name):
 def index_patterns(index_name):
     """Every index Firehose writes: the name itself (NoRotation) and name-<date> (every rotation)."""
     return [index_name, f"{index_name}-*"]
+
+
+def principals_from(outputs):
+    """{"admin": role ARN, ...} from the stack outputs of PRINCIPAL_OUTPUTS."""
+    return {who: outputs[output] for who, output in PRINCIPAL_OUTPUTS.items()}
+
+
+def security_roles(index_name):
+    """The two roles the stack owns. Viewers read the log indices and Dashboards' saved objects in
+    the global tenant, and change nothing; the writer (Firehose) creates the log indices and adds
+    documents to them, and may not delete either."""
+    patterns = index_patterns(index_name)
+    return {
+        f"{index_name}_viewer": {
+            "description": f"Dashboards viewers: read {index_name} indices and the global tenant's dashboards",
+            "cluster_permissions": ["cluster_composite_ops_ro"],
+            "index_permissions": [
+                {"index_patterns": patterns, "allowed_actions": ["read"]},
+                {"index_patterns": DASHBOARDS_INDICES, "allowed_actions": ["read"]},
+            ],
+            "tenant_permissions": [{"tenant_patterns": ["global_tenant"], "allowed_actions": ["kibana_all_read"]}],
+        },
+        f"{index_name}_writer": {
+            "description": f"Firehose: create {index_name} indices and add documents, nothing else",
+            "cluster_permissions": ["cluster_monitor", "indices:data/write/bulk"],
+            "index_permissions": [
+                {"index_patterns": patterns, "allowed_actions": ["create_index", "index", "indices_monitor"]},
+            ],
+        },
+    }
+
+
+def role_mappings(index_name, principals):
+    """Role -> (IAM role ARNs as backend roles, whether the mapping is the stack's own). Mappings of
+    built-in roles are added to, so that what an administrator mapped by hand stays."""
+    everything = [principals["admin"], principals["setup"]]
+    return {
+        f"{index_name}_viewer": ([principals["viewer"]], True),
+        f"{index_name}_writer": ([principals["writer"]], True),
+        "all_access": (everything, False),
+        "security_manager": (everything, False),
+        # Dashboards without saving, editing or a private tenant.
+        "opensearch_dashboards_read_only": ([principals["viewer"]], False),
+    }
+
+
+# Audited: refused requests, failed sign-ins and changes to the security configuration; not every
+# granted request, which would log each Firehose bulk call.
+AUDIT_CONFIG = {
+    "enabled": True,
+    "audit": {
+        "enable_rest": True,
+        "disabled_rest_categories": ["AUTHENTICATED", "GRANTED_PRIVILEGES"],
+        "enable_transport": False,
+        "disabled_transport_categories": ["AUTHENTICATED", "GRANTED_PRIVILEGES"],
+        "resolve_bulk_requests": False,
+        "log_request_body": False,
+        "resolve_indices": True,
+        "exclude_sensitive_headers": True,
+        "ignore_users": [],
+        "ignore_requests": [],
+    },
+    "compliance": {
+        "enabled": True,
+        "internal_config": True,
+        "external_config": False,
+        "read_metadata_only": True,
+        "read_watched_fields": {},
+        "read_ignore_users": [],
+        "write_metadata_only": True,
+        "write_log_diffs": False,
+        "write_watched_indices": [],
+        "write_ignore_users": [],
+    },
+}
+
+
+def apply_security(base_url, credentials, region, index_name, principals):
+    """Roles, role mappings and the audit configuration; returns what was done."""
+    api = f"{base_url}/_plugins/_security/api"
+    json_headers = {"Content-Type": "application/json"}
+    done = []
+    for role, definition in security_roles(index_name).items():
+        signed_request(credentials, region, "PUT", f"{api}/roles/{role}", json.dumps(definition).encode(), json_headers)
+    for role, (backend_roles, owned) in role_mappings(index_name, principals).items():
+        mapping = {"backend_roles": list(backend_roles), "hosts": [], "users": []}
+        if not owned:
+            current = signed_request(credentials, region, "GET", f"{api}/rolesmapping/{role}", None, {}, missing_ok=True)
+            found = (current or {}).get(role, {})
+            mapping = {
+                "backend_roles": found.get("backend_roles", []) + [r for r in backend_roles
+                                                                   if r not in found.get("backend_roles", [])],
+                "hosts": found.get("hosts", []),
+                "users": found.get("users", []),
+            }
+        signed_request(credentials, region, "PUT", f"{api}/rolesmapping/{role}", json.dumps(mapping).encode(),
+                       json_headers)
+    done.append(f"roles {index_name}_viewer (viewers) and {index_name}_writer (Firehose); administrators "
+                "mapped to all_access and security_manager")
+    signed_request(credentials, region, "PUT", f"{api}/audit/config", json.dumps(AUDIT_CONFIG).encode(), json_headers)
+    done.append("audit log: refused requests, failed sign-ins, security changes")
+    return done
 
 
 def index_template(index_name):
@@ -107,7 +228,8 @@ def saved_objects(index_name):
 
 
 def sign_in(session, outputs, username, password, ask):
-    """The Cognito ID token of a Dashboards user (answering an MFA challenge with `ask`)."""
+    """The Cognito ID token of a Dashboards user (answering an MFA challenge with `ask`). The token
+    names the role of the user's group (cognito:preferred_role), which the identity pool gives."""
     idp = session.client("cognito-idp")
     answer = idp.initiate_auth(
         ClientId=outputs["SetupClientId"],
@@ -132,7 +254,7 @@ def sign_in(session, outputs, username, password, ask):
 
 
 def dashboards_user_credentials(session, outputs, id_token):
-    """Temporary AWS credentials of the role the identity pool gives signed-in users."""
+    """Temporary AWS credentials of the role the identity pool gives this user (by its group)."""
     identity = session.client("cognito-identity")
     provider = f"cognito-idp.{session.region_name}.amazonaws.com/{outputs['UserPoolId']}"
     logins = {provider: id_token}
@@ -167,11 +289,12 @@ def multipart_file(field, filename, content):
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def apply(base_url, credentials, region, parameters):
-    """Sends the index template, the retention policy and the saved objects; returns what was done."""
+def apply(base_url, credentials, region, parameters, principals):
+    """Sends the security roles, the index template, the retention policy and the saved objects;
+    returns what was done. Security comes first: Firehose may write only once its role is mapped."""
     index_name = parameters["IndexName"]
     json_headers = {"Content-Type": "application/json"}
-    done = []
+    done = apply_security(base_url, credentials, region, index_name, principals)
     signed_request(credentials, region, "PUT", f"{base_url}/_index_template/{index_name}",
                    index_template(index_name), json_headers)
     done.append(f"index template {index_name} for {' and '.join(index_patterns(index_name))}")
@@ -192,7 +315,8 @@ def apply(base_url, credentials, region, parameters):
     body, content_type = multipart_file("file", "dashboards.ndjson", saved_objects(index_name))
     imported = signed_request(
         credentials, region, "POST", f"{base_url}/_dashboards/api/saved_objects/_import?overwrite=true", body,
-        {"Content-Type": content_type, "osd-xsrf": "true"},
+        # The global tenant, which every user sees (viewers read it only).
+        {"Content-Type": content_type, "osd-xsrf": "true", "securitytenant": "global"},
     )
     if not imported.get("success"):
         raise SetupError(f"the saved objects were not imported: {json.dumps(imported)[:500]}", 200)
@@ -204,22 +328,26 @@ def main(argv, environ, ask_secret=getpass.getpass):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack-name", default="weblogs", help="the deployed infra/template.yaml stack")
     parser.add_argument("--region", help="the stack's region (default: the AWS CLI's)")
-    parser.add_argument("--username", help="Dashboards user (default: asked for)")
+    parser.add_argument("--username", help="Dashboards administrator (default: asked for)")
     parser.add_argument("--endpoint-url", help=argparse.SUPPRESS)  # tests: a local stand-in domain
     args = parser.parse_args(argv)
+    username = args.username
     try:
         session = boto3.session.Session(region_name=args.region)
         if not session.region_name:
             raise SetupError("no region: pass --region or set AWS_DEFAULT_REGION")
         outputs, parameters = stack_outputs(session, args.stack_name)
-        username = args.username or input("Dashboards user (e-mail): ").strip()
+        username = username or input("Dashboards administrator (e-mail): ").strip()
         password = environ.get("DASHBOARDS_PASSWORD") or ask_secret(f"password of {username}: ")
         id_token = sign_in(session, outputs, username, password, ask_secret)
         credentials = dashboards_user_credentials(session, outputs, id_token)
         base_url = args.endpoint_url or f"https://{outputs['OpenSearchDomainEndpoint']}"
-        done = apply(base_url, credentials, session.region_name, parameters)
+        done = apply(base_url, credentials, session.region_name, parameters, principals_from(outputs))
     except (SetupError, ClientError, BotoCoreError) as error:
         print(f"apply.py: {error}", file=sys.stderr)
+        if getattr(error, "status", None) == 403:
+            print(f"apply.py: only the stack's administrators may set up the domain: is {username} in the "
+                  "Cognito group admins?", file=sys.stderr)
         return 1
     for line in done:
         print(line)

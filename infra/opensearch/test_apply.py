@@ -8,43 +8,69 @@ import http.server
 import io
 import json
 import os
-import socket
-import subprocess
 import threading
-import time
 import unittest
 from contextlib import redirect_stderr, redirect_stdout
 
 import boto3
 
 import apply
+from local_aws import MotoServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 REGION = "eu-west-1"
 USER = "admin@example.com"
 PASSWORD = "Correct-Horse-Battery-9"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+ACCOUNT = "arn:aws:iam::123456789012:role"
+PRINCIPALS = {
+    "admin": f"{ACCOUNT}/weblogs-DashboardsAdminRole-A1",
+    "viewer": f"{ACCOUNT}/weblogs-DashboardsViewerRole-V1",
+    "writer": f"{ACCOUNT}/weblogs-DeliveryRole-D1",
+    "setup": f"{ACCOUNT}/weblogs-OpenSearchSetupRole-S1",
+}
+# The requests of one complete setup of IndexName=weblogs, in order.
+SECURITY_REQUESTS = [
+    ("PUT", "/_plugins/_security/api/roles/weblogs_viewer"),
+    ("PUT", "/_plugins/_security/api/roles/weblogs_writer"),
+    ("PUT", "/_plugins/_security/api/rolesmapping/weblogs_viewer"),
+    ("PUT", "/_plugins/_security/api/rolesmapping/weblogs_writer"),
+    ("GET", "/_plugins/_security/api/rolesmapping/all_access"),
+    ("PUT", "/_plugins/_security/api/rolesmapping/all_access"),
+    ("GET", "/_plugins/_security/api/rolesmapping/security_manager"),
+    ("PUT", "/_plugins/_security/api/rolesmapping/security_manager"),
+    ("GET", "/_plugins/_security/api/rolesmapping/opensearch_dashboards_read_only"),
+    ("PUT", "/_plugins/_security/api/rolesmapping/opensearch_dashboards_read_only"),
+    ("PUT", "/_plugins/_security/api/audit/config"),
+]
+ALL_REQUESTS = SECURITY_REQUESTS + [
+    ("PUT", "/_index_template/weblogs"),
+    ("GET", "/_plugins/_ism/policies/weblogs-retention"),
+    ("PUT", "/_plugins/_ism/policies/weblogs-retention"),
+    ("POST", "/_dashboards/api/saved_objects/_import?overwrite=true"),
+]
 
 
 class FakeOpenSearch(http.server.ThreadingHTTPServer):
-    """Answers the requests apply.py sends like OpenSearch does: index templates, ISM policies
-    (a second PUT of a policy needs the current if_seq_no and if_primary_term, else 409), and the
-    saved-objects import. Records every request."""
+    """Answers the requests apply.py sends like OpenSearch does: security roles, role mappings (a
+    new domain maps its master user to all_access and security_manager) and the audit
+    configuration, index templates, ISM policies (a second PUT of a policy needs the current
+    if_seq_no and if_primary_term, else 409), and the saved-objects import. Records every request.
+    With `refuse_security`, the security API answers 403, as it does to anyone but an administrator."""
 
-    def __init__(self, import_succeeds=True, policies=None, unavailable_first=0):
+    def __init__(self, import_succeeds=True, policies=None, unavailable_first=0, mappings=None,
+                 refuse_security=False):
         self.requests = []
         self.import_succeeds = import_succeeds
         # A domain that has just been created: the first requests get 503.
         self.unavailable = unavailable_first
+        self.refuse_security = refuse_security
         self.templates = {}
         # policy id -> (seq_no, primary_term, body)
         self.policies = dict(policies or {})
+        self.roles = {}
+        master = {"backend_roles": [PRINCIPALS["setup"]], "hosts": [], "users": [], "reserved": False, "hidden": False}
+        self.mappings = {"all_access": dict(master), "security_manager": dict(master), **(mappings or {})}
+        self.audit = None
         super().__init__(("127.0.0.1", 0), FakeOpenSearchHandler)
 
     @property
@@ -63,6 +89,21 @@ class FakeOpenSearchHandler(http.server.BaseHTTPRequestHandler):
         if self.server.unavailable > 0:
             self.server.unavailable -= 1
             status, answer = 503, {"message": "OpenSearch Dashboards server is not ready yet"}
+        elif path.startswith("/_plugins/_security/") and self.server.refuse_security:
+            status, answer = 403, {"status": "FORBIDDEN", "message": "No permission to access REST API"}
+        elif self.command == "PUT" and path.startswith("/_plugins/_security/api/roles/"):
+            self.server.roles[path.rsplit("/", 1)[1]] = json.loads(body)
+            status, answer = 200, {"status": "OK"}
+        elif path.startswith("/_plugins/_security/api/rolesmapping/"):
+            role = path.rsplit("/", 1)[1]
+            if self.command == "GET" and role in self.server.mappings:
+                status, answer = 200, {role: self.server.mappings[role]}
+            elif self.command == "PUT":
+                self.server.mappings[role] = {**json.loads(body), "reserved": False, "hidden": False}
+                status, answer = 200, {"status": "OK"}
+        elif self.command == "PUT" and path == "/_plugins/_security/api/audit/config":
+            self.server.audit = json.loads(body)
+            status, answer = 200, {"status": "OK"}
         elif self.command == "PUT" and path.startswith("/_index_template/"):
             self.server.templates[path.rsplit("/", 1)[1]] = json.loads(body)
             status, answer = 200, {"acknowledged": True}
@@ -98,24 +139,10 @@ class FakeOpenSearchHandler(http.server.BaseHTTPRequestHandler):
 class ApplyAgainstMoto(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        binary = os.path.join(REPO, ".venv", "bin", "moto_server")
-        if not os.path.exists(binary):
-            raise AssertionError(f"{binary} is missing: run `make test-tools` (`make test` does)")
-        port = free_port()
-        cls.moto = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    cls.moto.kill()
-                    raise
-                time.sleep(0.1)
+        cls.moto = MotoServer()
         cls.saved_env = dict(os.environ)
         os.environ.update(
-            AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+            AWS_ENDPOINT_URL=cls.moto.url,
             AWS_ACCESS_KEY_ID="test",
             AWS_SECRET_ACCESS_KEY="test",
             AWS_REGION=REGION,
@@ -126,8 +153,7 @@ class ApplyAgainstMoto(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.moto.kill()
-        cls.moto.wait()
+        cls.moto.stop()
         os.environ.clear()
         os.environ.update(cls.saved_env)
 
@@ -155,6 +181,7 @@ class ApplyAgainstMoto(unittest.TestCase):
             "UserPoolId": pool["Id"],
             "SetupClientId": client["ClientId"],
             "IdentityPoolId": identity_pool["IdentityPoolId"],
+            **{output: PRINCIPALS[who] for who, output in apply.PRINCIPAL_OUTPUTS.items()},
         }
         template = {
             "Parameters": {name: {"Type": "String", "Default": default}
@@ -199,12 +226,7 @@ class ApplyAgainstMoto(unittest.TestCase):
         with open(os.path.join(HERE, "dashboards.ndjson")) as f:
             objects = [json.loads(line) for line in f if line.strip()]
         self.assertIn(f"{len(objects)} saved objects imported (index pattern weblogs*)", out)
-        self.assertEqual([(method, path) for method, path, _, _ in fake.requests], [
-            ("PUT", "/_index_template/weblogs"),
-            ("GET", "/_plugins/_ism/policies/weblogs-retention"),
-            ("PUT", "/_plugins/_ism/policies/weblogs-retention"),
-            ("POST", "/_dashboards/api/saved_objects/_import?overwrite=true"),
-        ])
+        self.assertEqual([(method, path) for method, path, _, _ in fake.requests], ALL_REQUESTS)
         with open(os.path.join(HERE, "index-template.json")) as f:
             expected = json.load(f)
         expected["index_patterns"] = ["weblogs", "weblogs-*"]
@@ -220,6 +242,7 @@ class ApplyAgainstMoto(unittest.TestCase):
                 saved["attributes"]["title"] = "weblogs*"
             self.assertIn(json.dumps(saved, separators=(",", ":")).encode(), post[3])
         self.assertEqual(post[2]["osd-xsrf"], "true")
+        self.assertEqual(post[2]["securitytenant"], "global", "the tenant every user sees")
         self.assertTrue(post[2]["content-type"].startswith("multipart/form-data; boundary="))
         for method, path, headers, _ in fake.requests:
             authorization = headers["authorization"]
@@ -228,6 +251,66 @@ class ApplyAgainstMoto(unittest.TestCase):
             # The identity pool's temporary credentials, not the caller's own keys.
             self.assertNotIn("Credential=test/", authorization)
             self.assertIn("x-amz-security-token", headers, f"{method} {path}")
+
+    def test_security_gives_each_principal_its_part_and_no_more(self):
+        fake = FakeOpenSearch()
+        code, out, err = self.run_apply(fake)
+        self.assertEqual(code, 0, err)
+        self.assertIn("roles weblogs_viewer (viewers) and weblogs_writer (Firehose)", out)
+        viewer, writer = fake.roles["weblogs_viewer"], fake.roles["weblogs_writer"]
+        # Viewers read the log indices and the dashboards, in the global tenant, read-only.
+        self.assertEqual(viewer["cluster_permissions"], ["cluster_composite_ops_ro"])
+        self.assertEqual(viewer["index_permissions"], [
+            {"index_patterns": ["weblogs", "weblogs-*"], "allowed_actions": ["read"]},
+            {"index_patterns": apply.DASHBOARDS_INDICES, "allowed_actions": ["read"]},
+        ])
+        self.assertEqual(viewer["tenant_permissions"],
+                         [{"tenant_patterns": ["global_tenant"], "allowed_actions": ["kibana_all_read"]}])
+        # Firehose creates indices and adds documents to the log indices only; no delete, no admin.
+        self.assertEqual(writer["cluster_permissions"], ["cluster_monitor", "indices:data/write/bulk"])
+        self.assertEqual(writer["index_permissions"], [
+            {"index_patterns": ["weblogs", "weblogs-*"], "allowed_actions": ["create_index", "index", "indices_monitor"]},
+        ])
+        granted = json.dumps([viewer, writer])
+        for forbidden in ("delete", "manage", "crud", "write\"", "indices_all", "unlimited", '"*"'):
+            self.assertNotIn(forbidden, granted)
+
+        def backend_roles(role):
+            return fake.mappings[role]["backend_roles"]
+
+        self.assertEqual(backend_roles("weblogs_viewer"), [PRINCIPALS["viewer"]])
+        self.assertEqual(backend_roles("weblogs_writer"), [PRINCIPALS["writer"]])
+        self.assertEqual(backend_roles("opensearch_dashboards_read_only"), [PRINCIPALS["viewer"]])
+        # The master user (the setup role) keeps its mappings; the administrators join it.
+        for role in ("all_access", "security_manager"):
+            self.assertEqual(backend_roles(role), [PRINCIPALS["setup"], PRINCIPALS["admin"]], role)
+        mapped = {arn for mapping in fake.mappings.values() for arn in mapping["backend_roles"]}
+        self.assertEqual(mapped, set(PRINCIPALS.values()))
+        self.assertEqual(fake.audit["audit"]["disabled_rest_categories"], ["AUTHENTICATED", "GRANTED_PRIVILEGES"])
+        self.assertTrue(fake.audit["enabled"] and fake.audit["audit"]["enable_rest"])
+        self.assertTrue(fake.audit["compliance"]["internal_config"], "changes to the security setup are audited")
+
+    def test_mappings_made_by_hand_stay_and_a_second_run_adds_nothing_twice(self):
+        by_hand = f"{ACCOUNT}/security-team"
+        first = FakeOpenSearch(mappings={"all_access": {"backend_roles": [PRINCIPALS["setup"], by_hand],
+                                                        "hosts": [], "users": ["alice"]}})
+        code, _, err = self.run_apply(first)
+        self.assertEqual(code, 0, err)
+        second = FakeOpenSearch(policies=first.policies, mappings=first.mappings)
+        code, _, err = self.run_apply(second)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(second.mappings["all_access"]["backend_roles"],
+                         [PRINCIPALS["setup"], by_hand, PRINCIPALS["admin"]])
+        self.assertEqual(second.mappings["all_access"]["users"], ["alice"])
+        self.assertEqual(second.mappings["opensearch_dashboards_read_only"]["backend_roles"], [PRINCIPALS["viewer"]])
+
+    def test_a_user_who_is_no_administrator_is_told_so(self):
+        fake = FakeOpenSearch(refuse_security=True)
+        code, _, err = self.run_apply(fake)
+        self.assertEqual(code, 1)
+        self.assertIn("HTTP 403", err)
+        self.assertIn(f"is {USER} in the Cognito group admins?", err)
+        self.assertEqual(len(fake.requests), 1, "nothing after the first refusal")
 
     def test_a_second_run_updates_the_policy_it_finds(self):
         existing = {"weblogs-retention": (4, 2, json.dumps(apply.retention_policy("weblogs", "60")).encode())}

@@ -1,16 +1,22 @@
 """setup_resource.py as CloudFormation runs it: an event with a pre-signed ResponseURL (a local
 stand-in that records the answer, as CloudFormation's S3 URL would receive it), FakeOpenSearch as
-the domain, the function's credentials from the environment as Lambda gives them."""
+the domain, moto as Cognito's user pools and FakeCognitoIdentityRoles as the identity pool's roles,
+the function's credentials from the environment as Lambda gives them."""
 import http.server
 import json
 import os
 import threading
 import unittest
 
+import boto3
+
 import setup_resource
-from test_apply import FakeOpenSearch
+from local_aws import FakeCognitoIdentityRoles, MotoServer
+from test_apply import ALL_REQUESTS, PRINCIPALS, FakeOpenSearch
 
 REGION = "eu-west-1"
+IDENTITY_POOL = "eu-west-1:7d5c8a7e-0b8c-4a56-9d1e-2f3a4b5c6d7e"
+DEFAULT_ROLE = "arn:aws:iam::123456789012:role/weblogs-DashboardsUserRole-U1"
 
 
 class ResponseUrl(http.server.ThreadingHTTPServer):
@@ -56,18 +62,43 @@ def stop(server):
 
 
 class SetupResource(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.moto = MotoServer()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.stop()
+
     def setUp(self):
         self.saved_env = dict(os.environ)
         # What Lambda gives the function: its role's temporary credentials and the region.
         os.environ.update(AWS_ACCESS_KEY_ID="ASIASETUPROLE", AWS_SECRET_ACCESS_KEY="secret",
                           AWS_SESSION_TOKEN="session-token", AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION)
+        os.environ.pop("AWS_PROFILE", None)
         self.saved_pause = setup_resource.RETRY_PAUSE_S
         setup_resource.RETRY_PAUSE_S = 0
         self.cloudformation = serve(ResponseUrl())
+        # The stack's user pool with its setup client, and the one OpenSearch adds for Dashboards.
+        idp = boto3.client("cognito-idp", region_name=REGION, endpoint_url=self.moto.url)
+        self.user_pool = idp.create_user_pool(PoolName="weblogs-dashboards")["UserPool"]["Id"]
+        self.setup_client = idp.create_user_pool_client(UserPoolId=self.user_pool,
+                                                        ClientName="opensearch-setup")["UserPoolClient"]["ClientId"]
+        self.dashboards_client = idp.create_user_pool_client(
+            UserPoolId=self.user_pool, ClientName="AmazonOpenSearchService-weblogs-eu-west-1-k3x7"
+        )["UserPoolClient"]["ClientId"]
+        self.provider = f"cognito-idp.{REGION}.amazonaws.com/{self.user_pool}"
+        # The identity pool as the template leaves it: the default role, the setup client's mapping.
+        self.identity = FakeCognitoIdentityRoles({IDENTITY_POOL: {
+            "Roles": {"authenticated": DEFAULT_ROLE},
+            "RoleMappings": {f"{self.provider}:{self.setup_client}": {"Type": "Token", "AmbiguousRoleResolution": "Deny"}},
+        }})
+        os.environ.update(AWS_ENDPOINT_URL=self.moto.url, AWS_ENDPOINT_URL_COGNITO_IDENTITY=self.identity.url)
 
     def tearDown(self):
         setup_resource.RETRY_PAUSE_S = self.saved_pause
         stop(self.cloudformation)
+        self.identity.stop()
         os.environ.clear()
         os.environ.update(self.saved_env)
 
@@ -82,7 +113,15 @@ class SetupResource(unittest.TestCase):
             "ResourceProperties": {
                 "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:setup",
                 "DomainEndpoint": domain.url,
+                "DomainName": "weblogs",
                 "IndexName": "weblogs", "IndexRotation": "OneDay", "RetentionDays": "30",
+                "UserPoolId": self.user_pool,
+                "IdentityPoolId": IDENTITY_POOL,
+                "AuthenticatedRoleArn": DEFAULT_ROLE,
+                "AdminRoleArn": PRINCIPALS["admin"],
+                "ViewerRoleArn": PRINCIPALS["viewer"],
+                "DeliveryRoleArn": PRINCIPALS["writer"],
+                "SetupRoleArn": PRINCIPALS["setup"],
                 "FunctionVersion": "arn:aws:lambda:eu-west-1:123456789012:function:setup:1",
                 **properties,
             },
@@ -108,12 +147,10 @@ class SetupResource(unittest.TestCase):
                           "OpenSearchSetup"))
         self.assertIn("index template weblogs for weblogs and weblogs-*", answer["Reason"])
         self.assertIn("retention policy weblogs-retention: indices deleted after 30 days", answer["Reason"])
-        self.assertEqual([(m, p) for m, p, _, _ in domain.requests], [
-            ("PUT", "/_index_template/weblogs"),
-            ("GET", "/_plugins/_ism/policies/weblogs-retention"),
-            ("PUT", "/_plugins/_ism/policies/weblogs-retention"),
-            ("POST", "/_dashboards/api/saved_objects/_import?overwrite=true"),
-        ])
+        self.assertEqual([(m, p) for m, p, _, _ in domain.requests], ALL_REQUESTS)
+        self.assertEqual(domain.roles["weblogs_writer"]["index_permissions"][0]["index_patterns"],
+                         ["weblogs", "weblogs-*"])
+        self.assertEqual(domain.mappings["weblogs_writer"]["backend_roles"], [PRINCIPALS["writer"]])
         for method, path, headers, _ in domain.requests:
             self.assertIn("Credential=ASIASETUPROLE/", headers["authorization"], f"{method} {path}")
             self.assertIn(f"/{REGION}/es/aws4_request", headers["authorization"])
@@ -130,14 +167,55 @@ class SetupResource(unittest.TestCase):
                       [(m, p) for m, p, _, _ in again.requests])
         policy = json.loads(again.policies["weblogs-retention"][2])["policy"]
         self.assertEqual(policy["states"][0]["transitions"][0]["conditions"], {"min_index_age": "14d"})
-        self.assertEqual(len(domain_requests), 4)
+        self.assertEqual(len(domain_requests), len(ALL_REQUESTS))
+        self.assertEqual([call for call, _ in self.identity.calls],
+                         ["GetIdentityPoolRoles", "SetIdentityPoolRoles", "GetIdentityPoolRoles"],
+                         "the mapping is set once, then found in place")
         stop(again)
+
+    def test_dashboards_users_get_the_role_of_their_group(self):
+        domain = serve(FakeOpenSearch())
+        _, _, answer = self.run_handler(self.event("Create", domain))
+        self.assertEqual(answer["Status"], "SUCCESS", answer["Reason"])
+        self.assertIn("Dashboards sign-ins (AmazonOpenSearchService-weblogs-eu-west-1-k3x7) get the role of "
+                      "the user's Cognito group", answer["Reason"])
+        (get, _), (put, request) = self.identity.calls
+        self.assertEqual((get, put), ("GetIdentityPoolRoles", "SetIdentityPoolRoles"))
+        self.assertEqual(request, {
+            "IdentityPoolId": IDENTITY_POOL,
+            "Roles": {"authenticated": DEFAULT_ROLE},
+            "RoleMappings": {
+                f"{self.provider}:{self.setup_client}": {"Type": "Token", "AmbiguousRoleResolution": "Deny"},
+                f"{self.provider}:{self.dashboards_client}": {"Type": "Token", "AmbiguousRoleResolution": "Deny"},
+            },
+        })
+        stop(domain)
+
+    def test_no_dashboards_client_fails_with_the_user_pool_named(self):
+        idp = boto3.client("cognito-idp", region_name=REGION, endpoint_url=self.moto.url)
+        idp.delete_user_pool_client(UserPoolId=self.user_pool, ClientId=self.dashboards_client)
+        domain = serve(FakeOpenSearch())
+        _, _, answer = self.run_handler(self.event("Create", domain), remaining_ms=20_000)
+        self.assertEqual(answer["Status"], "FAILED")
+        self.assertEqual(answer["Reason"], f"user pool {self.user_pool} has no OpenSearch Dashboards app client yet")
+        self.assertEqual(domain.requests, [], "the domain is set up only once sign-ins are mapped")
+        self.assertEqual(self.identity.calls, [])
+        stop(domain)
+
+    def test_a_missing_identity_pool_fails_with_cognitos_message(self):
+        self.identity.pools.clear()
+        domain = serve(FakeOpenSearch())
+        _, _, answer = self.run_handler(self.event("Create", domain))
+        self.assertEqual(answer["Status"], "FAILED")
+        self.assertIn("ResourceNotFoundException", answer["Reason"])
+        self.assertIn(f"IdentityPool '{IDENTITY_POOL}' not found", answer["Reason"])
+        stop(domain)
 
     def test_a_domain_that_is_not_ready_yet_is_waited_for(self):
         domain = serve(FakeOpenSearch(unavailable_first=3))
         _, _, answer = self.run_handler(self.event("Create", domain))
         self.assertEqual(answer["Status"], "SUCCESS", answer["Reason"])
-        self.assertEqual(len(domain.requests), 3 + 4)
+        self.assertEqual(len(domain.requests), 3 + len(ALL_REQUESTS))
         stop(domain)
 
     def test_a_refusal_fails_the_resource_with_the_reason_cloudformation_shows(self):
@@ -145,7 +223,7 @@ class SetupResource(unittest.TestCase):
         _, _, answer = self.run_handler(self.event("Create", domain))
         self.assertEqual(answer["Status"], "FAILED")
         self.assertTrue(answer["Reason"].startswith("the saved objects were not imported"), answer["Reason"])
-        self.assertEqual(len(domain.requests), 4, "a refusal is not retried")
+        self.assertEqual(len(domain.requests), len(ALL_REQUESTS), "a refusal is not retried")
         stop(domain)
 
     def test_a_domain_that_never_answers_fails_before_the_function_times_out(self):
@@ -164,7 +242,7 @@ class SetupResource(unittest.TestCase):
         event["ResourceProperties"]["DomainEndpoint"] = url
         _, _, answer = self.run_handler(event, remaining_ms=20_000)
         self.assertEqual(answer["Status"], "FAILED")
-        self.assertIn(f"PUT {url}/_index_template/weblogs", answer["Reason"])
+        self.assertIn(f"PUT {url}/_plugins/_security/api/roles/weblogs_viewer", answer["Reason"])
 
     def test_delete_leaves_the_domain_and_its_data_alone(self):
         domain = serve(FakeOpenSearch())
@@ -172,6 +250,7 @@ class SetupResource(unittest.TestCase):
         self.assertEqual(answer["Status"], "SUCCESS")
         self.assertEqual(answer["PhysicalResourceId"], "opensearch-setup-weblogs")
         self.assertEqual(domain.requests, [])
+        self.assertEqual(self.identity.calls, [])
         stop(domain)
 
 
