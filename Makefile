@@ -91,7 +91,7 @@ deploy: infra-tools lambda-tools ## Build and deploy infra/template.yaml (sam de
 	@ls geoip/layer/build/geoip/*-City.mmdb >/dev/null 2>&1 || { echo "geoip/layer/build/geoip/ has no City database: run make geoip-layer first"; exit 1; }
 	cd infra && PATH="$(CURDIR)/.venv/bin:$$PATH" ../.venv-sam/bin/sam build && ../.venv-sam/bin/sam deploy --guided --stack-name $(STACK)
 
-opensearch-setup: infra-tools ## Load the index template, the retention policy (ISM) and the dashboards into the deployed STACK (default weblogs)
+opensearch-setup: infra-tools ## Apply the security roles, the index template, the retention policy (ISM) and the dashboards to the deployed STACK (default weblogs) again, as an administrator
 	.venv-sam/bin/python infra/opensearch/apply.py --stack-name $(STACK)
 
 clean: ## Remove build output
