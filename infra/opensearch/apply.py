@@ -111,7 +111,9 @@ def security_roles(index_name):
             "description": f"Firehose: create {index_name} indices and add documents, nothing else",
             "cluster_permissions": ["cluster_monitor", "indices:data/write/bulk"],
             "index_permissions": [
-                {"index_patterns": patterns, "allowed_actions": ["create_index", "index", "indices_monitor"]},
+                # auto_put: new fields of a document (dynamic mapping) in the same request.
+                {"index_patterns": patterns,
+                 "allowed_actions": ["create_index", "index", "indices:admin/mapping/auto_put", "indices_monitor"]},
             ],
         },
     }

@@ -5,6 +5,9 @@
 //! `FailedPutCount` and per-entry error codes). Only the entries that failed are sent again, with
 //! capped exponential backoff and full jitter, while attempts and the invocation's time allow.
 //! Errors that retrying cannot fix (the stream does not exist, access denied) stop at once.
+//!
+//! With several delivery streams ([`deliver_spread`]), each stream gets its own calls, retries
+//! and backoff, all at the same time: a stream that throttles does not hold back the others.
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -106,6 +109,40 @@ pub async fn deliver<S: RecordBatchSink>(
     report.undelivered.extend(permanent);
     report.undelivered.sort_unstable();
     report
+}
+
+/// Delivers entry `i` to `sinks[stream_of[i]]`, every stream at once, each as [`deliver`] does;
+/// the report is the sum of theirs, with indices into `entries`.
+pub async fn deliver_spread<S: RecordBatchSink>(
+    sinks: &[S],
+    entries: &[&[u8]],
+    stream_of: &[usize],
+    policy: &RetryPolicy,
+    deadline: SystemTime,
+) -> DeliveryReport {
+    if let [sink] = sinks {
+        return deliver(sink, entries, policy, deadline).await;
+    }
+    // For each stream: its entries and where each one is in `entries`.
+    let mut streams: Vec<(Vec<&[u8]>, Vec<usize>)> = vec![(Vec::new(), Vec::new()); sinks.len()];
+    for (index, (&entry, &stream)) in entries.iter().zip(stream_of).enumerate() {
+        streams[stream].0.push(entry);
+        streams[stream].1.push(index);
+    }
+    let reports = futures_util::future::join_all(
+        sinks.iter().zip(&streams).map(|(sink, (entries, _))| deliver(sink, entries, policy, deadline)),
+    )
+    .await;
+    let mut total = DeliveryReport::default();
+    for (report, (_, positions)) in reports.into_iter().zip(&streams) {
+        total.undelivered.extend(report.undelivered.iter().map(|&local| positions[local]));
+        total.delivered += report.delivered;
+        total.retried += report.retried;
+        total.calls += report.calls;
+        total.last_error = report.last_error.or(total.last_error);
+    }
+    total.undelivered.sort_unstable();
+    total
 }
 
 /// Full jitter: a random delay up to the capped exponential step.

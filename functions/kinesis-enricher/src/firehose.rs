@@ -84,6 +84,20 @@ impl FirehoseSink {
     pub fn new(config: aws_sdk_firehose::Config, delivery_stream_name: String) -> Self {
         Self { client: Client::from_conf(config), delivery_stream_name }
     }
+
+    /// One sink per stream, sharing one client (its connections and credentials).
+    pub fn for_streams(aws: &AwsSettings, delivery_stream_names: Vec<String>) -> Vec<Self> {
+        let mut names = delivery_stream_names.into_iter();
+        let Some(first) = names.next() else { return Vec::new() };
+        let first = Self::from_settings(aws, first);
+        let others: Vec<Self> = names.map(|name| first.with_stream(name)).collect();
+        std::iter::once(first).chain(others).collect()
+    }
+
+    /// The same client, writing to another stream.
+    pub fn with_stream(&self, delivery_stream_name: String) -> Self {
+        Self { client: self.client.clone(), delivery_stream_name }
+    }
 }
 
 impl RecordBatchSink for FirehoseSink {

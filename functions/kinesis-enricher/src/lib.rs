@@ -9,12 +9,21 @@
 //!
 //! Delivery ([`delivery`]) retries what fails. Whatever still is not delivered is reported in
 //! `batchItemFailures` as the sequence number of the earliest Kinesis record with an undelivered
-//! event: Lambda retries the batch from there (at-least-once: the records after it that had been
-//! delivered are delivered again).
+//! event: Lambda retries the batch from there. The function remembers which of the records after
+//! that one it did deliver, and does not send their documents again when the retry reaches the
+//! same execution environment, as it usually does (one invocation per shard at a time): then
+//! every document arrives once. A retry elsewhere, or a replay from the on-failure queue, sends
+//! them again (at-least-once).
+//!
+//! With several delivery streams (`DELIVERY_STREAM_NAME=a,b,c`, to go past one stream's quota),
+//! each Kinesis record's documents go to one of them, chosen by a hash of the record's sequence
+//! number: evenly over many records, and the same stream for the same record when Lambda retries.
 
 pub mod delivery;
 pub mod firehose;
 
+use std::collections::HashSet;
+use std::hash::BuildHasher;
 use std::time::SystemTime;
 
 use enrichment::settings::{DatabaseAge, database_ages, open_geoip};
@@ -26,7 +35,7 @@ use lambda_shell::{DeliverySettings, Handler, RetryPolicy, Settings};
 use lambda_shell::{base64, kpl};
 use serde::Serialize;
 
-use crate::delivery::{DeliveryReport, MAX_ENTRY_BYTES, RecordBatchSink, deliver};
+use crate::delivery::{DeliveryReport, MAX_ENTRY_BYTES, RecordBatchSink, deliver_spread};
 use crate::firehose::FirehoseSink;
 
 /// The partial batch response (`FunctionResponseTypes: ReportBatchItemFailures`).
@@ -53,6 +62,7 @@ lambda_shell::invocation_summary! {
         geoip_misses => "GeoIpMisses": Count,
         truncated => "TruncatedDocuments": Count,
         delivered => "Delivered": Count,
+        already_delivered => "AlreadyDelivered": Count,
         retried_entries => "RetriedEntries": Count,
         failed_entries => "FailedEntries": Count,
         reported_failures => "ReportedFailures": Count,
@@ -65,8 +75,13 @@ lambda_shell::invocation_summary! {
 pub struct KinesisEnricher<S = FirehoseSink> {
     records: RecordEnricher,
     retry: RetryPolicy,
-    sink: S,
+    /// One per delivery stream, never empty.
+    sinks: Vec<S>,
     metrics: MetricsTarget,
+    /// After an invocation that reported a failure: the records after the reported one whose
+    /// documents were all delivered. Lambda's retry starts at the reported record and brings
+    /// them again; their documents are not sent twice.
+    delivered_records: HashSet<String>,
 }
 
 impl KinesisEnricher<FirehoseSink> {
@@ -77,15 +92,30 @@ impl KinesisEnricher<FirehoseSink> {
         let delivery = DeliverySettings::from_lookup(&lookup)?;
         let opened = open_geoip(&settings.geoip)?;
         let enricher = Enricher::new(settings.enrichment, opened.geoip);
-        let sink = FirehoseSink::from_settings(&delivery.aws, delivery.delivery_stream_name);
+        let sinks = FirehoseSink::for_streams(&delivery.aws, delivery.delivery_stream_names);
         let records = RecordEnricher::new(enricher, settings.max_decompressed_bytes);
-        Ok((Self::new(records, delivery.retry, sink, settings.metrics), opened.warnings))
+        Ok((Self::spread(records, delivery.retry, sinks, settings.metrics), opened.warnings))
     }
 }
 
 impl<S: RecordBatchSink> KinesisEnricher<S> {
+    /// Delivering to one stream.
     pub fn new(records: RecordEnricher, retry: RetryPolicy, sink: S, metrics: MetricsTarget) -> Self {
-        Self { records, retry, sink, metrics }
+        Self::spread(records, retry, vec![sink], metrics)
+    }
+
+    /// Delivering to several streams, each record's documents to one of them.
+    ///
+    /// # Panics
+    /// With no sink at all (the settings refuse an empty stream list).
+    pub fn spread(
+        records: RecordEnricher,
+        retry: RetryPolicy,
+        sinks: Vec<S>,
+        metrics: MetricsTarget,
+    ) -> Self {
+        assert!(!sinks.is_empty(), "a delivery stream to deliver to");
+        Self { records, retry, sinks, metrics, delivered_records: HashSet::new() }
     }
 
     /// Enriches and delivers `event`; never fails, what is not delivered is in the response.
@@ -94,8 +124,15 @@ impl<S: RecordBatchSink> KinesisEnricher<S> {
         event: &KinesisEvent<'_>,
         deadline: SystemTime,
     ) -> (BatchResponse, Summary) {
-        let batch = self.records.prepare(event);
-        let report = deliver(&self.sink, &batch.entries(), &self.retry, deadline).await;
+        let mut batch = self.records.prepare(event);
+        let stream_of = batch.entry_streams(self.sinks.len());
+        let (entries, positions) = batch.entries_to_send(&self.delivered_records);
+        let stream_of: Vec<usize> = positions.iter().map(|&entry| stream_of[entry]).collect();
+        let mut report = deliver_spread(&self.sinks, &entries, &stream_of, &self.retry, deadline).await;
+        // Back to indices among all the batch's entries.
+        for entry in &mut report.undelivered {
+            *entry = positions[*entry];
+        }
         if !report.undelivered.is_empty() {
             tracing::warn!(
                 entries = report.undelivered.len(),
@@ -103,6 +140,7 @@ impl<S: RecordBatchSink> KinesisEnricher<S> {
                 "entries not delivered to Firehose: reporting the earliest record for Lambda to retry"
             );
         }
+        self.delivered_records = batch.delivered_after_the_reported_record(&report);
         batch.finish(&report)
     }
 }
@@ -208,6 +246,13 @@ impl RecordEnricher {
     }
 }
 
+/// The delivery stream (of `streams`) for the record with this sequence number: a fixed-seed hash,
+/// the same in every invocation.
+pub fn stream_for(sequence_number: &str, streams: usize) -> usize {
+    let hash = foldhash::fast::FixedState::with_seed(0x5EED).hash_one(sequence_number);
+    (hash % streams as u64) as usize
+}
+
 /// The documents of one invocation, ready for Firehose. They borrow the records' sequence numbers
 /// from the event.
 #[derive(Debug, Default)]
@@ -225,6 +270,57 @@ pub struct PreparedBatch<'a> {
 }
 
 impl PreparedBatch<'_> {
+    /// For each entry, the delivery stream (of `streams`) that takes it: its record's.
+    pub fn entry_streams(&self, streams: usize) -> Vec<usize> {
+        if streams == 1 {
+            return vec![0; self.entry_record.len()];
+        }
+        let record_stream: Vec<usize> =
+            self.sequence_numbers.iter().map(|sequence| stream_for(sequence, streams)).collect();
+        self.entry_record.iter().map(|&record| record_stream[record]).collect()
+    }
+
+    /// The entries still to deliver (those of records not in `delivered`), and each one's index
+    /// among all entries. Counts the others as already delivered.
+    pub fn entries_to_send(&mut self, delivered: &HashSet<String>) -> (Vec<&[u8]>, Vec<usize>) {
+        if delivered.is_empty() {
+            let entries = self.entries();
+            let positions = (0..entries.len()).collect();
+            return (entries, positions);
+        }
+        let skip: Vec<bool> =
+            self.sequence_numbers.iter().map(|sequence| delivered.contains(*sequence)).collect();
+        let mut kept = Vec::with_capacity(self.entry_ends.len());
+        let mut positions = Vec::with_capacity(self.entry_ends.len());
+        let mut start = 0;
+        for (index, &end) in self.entry_ends.iter().enumerate() {
+            if skip[self.entry_record[index]] {
+                self.summary.already_delivered += 1;
+            } else {
+                kept.push(&self.documents[start..end]);
+                positions.push(index);
+            }
+            start = end;
+        }
+        (kept, positions)
+    }
+
+    /// When `report` leaves entries undelivered: the records after the earliest one with such an
+    /// entry whose entries all got through (now or before). Empty when everything was delivered.
+    fn delivered_after_the_reported_record(&self, report: &DeliveryReport) -> HashSet<String> {
+        let Some(earliest) = report.undelivered.iter().map(|&entry| self.entry_record[entry]).min() else {
+            return HashSet::new();
+        };
+        let mut complete = vec![true; self.sequence_numbers.len()];
+        for &entry in &report.undelivered {
+            complete[self.entry_record[entry]] = false;
+        }
+        (earliest + 1..self.sequence_numbers.len())
+            .filter(|&record| complete[record])
+            .map(|record| self.sequence_numbers[record].to_owned())
+            .collect()
+    }
+
     /// The entries, in order: each one a document and its newline.
     pub fn entries(&self) -> Vec<&[u8]> {
         let mut start = 0;

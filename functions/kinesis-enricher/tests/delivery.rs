@@ -2,7 +2,7 @@
 //! endpoint that throttles, fails entries once or forever, and rejects calls over the API limits.
 #![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_firehose::config::{Credentials, Region};
@@ -104,7 +104,7 @@ async fn every_record_shape_is_delivered_exactly_once_through_throttling_and_ent
     let fake = FaultyFirehose::start(Faults {
         throttled_calls: 2,
         fail_once: vec!["81.2.69.160".into(), "bingbot".into(), "_parse_failure".into()],
-        fail_always: Vec::new(),
+        ..Faults::default()
     });
     let (response, summary) =
         function(sink(&fake, STREAM).await, retry()).process(&event, in_a_minute()).await;
@@ -144,6 +144,7 @@ async fn entries_that_always_fail_report_the_earliest_record() {
             format!("\"id\":\"{}\"", sequence(2)),
             "this line is not an access log line".into(),
         ],
+        ..Faults::default()
     });
     let (response, summary) =
         function(sink(&fake, STREAM).await, retry()).process(&event, in_a_minute()).await;
@@ -249,4 +250,125 @@ async fn retries_stop_before_the_invocation_deadline() {
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     assert!(summary.calls < 10, "{} calls", summary.calls);
     assert_eq!(response.batch_item_failures[0].item_identifier, event.records[0].kinesis.sequence_number);
+}
+
+const STREAMS: [&str; 3] = ["weblogs-1", "weblogs-2", "weblogs-3"];
+
+/// The function delivering to the fake's `STREAMS`, as main builds it from
+/// `DELIVERY_STREAM_NAME=weblogs-1,weblogs-2,weblogs-3`.
+async fn spread_function(fake: &FaultyFirehose, retry: RetryPolicy) -> KinesisEnricher {
+    let mut sinks = Vec::new();
+    for stream in STREAMS {
+        sinks.push(sink(fake, stream).await);
+    }
+    let metrics = MetricsTarget { namespace: "Test".into(), function_name: "kinesis-enricher".into() };
+    KinesisEnricher::spread(enricher(), retry, sinks, metrics)
+}
+
+fn streams_faults() -> Faults {
+    Faults { streams: STREAMS.map(str::to_owned).to_vec(), ..Faults::default() }
+}
+
+/// event.id (the record's sequence number) -> the streams its documents went to.
+fn streams_by_record(fake: &FaultyFirehose) -> HashMap<String, HashSet<String>> {
+    let mut by_record: HashMap<String, HashSet<String>> = HashMap::new();
+    fake.observed(|o| {
+        for (data, stream) in o.accepted.iter().zip(&o.accepted_streams) {
+            let doc: Value = serde_json::from_slice(data).unwrap();
+            let id = doc["event"]["id"].as_str().unwrap().to_owned();
+            by_record.entry(id).or_default().insert(stream.clone());
+        }
+    });
+    by_record
+}
+
+#[tokio::test]
+async fn documents_are_spread_evenly_and_each_record_always_to_the_same_stream() {
+    let event = batch_of_sample_lines(3_000);
+    let fake = FaultyFirehose::start(streams_faults());
+    let (response, summary) = spread_function(&fake, retry()).await.process(&event, in_a_minute()).await;
+    assert_eq!((response, summary.delivered), (BatchResponse::default(), 3_000));
+    assert_eq!(count(fake.observed(|o| o.accepted.clone())), expected_documents(&event));
+    let per_stream = fake.observed(|o| {
+        STREAMS.map(|stream| o.accepted_streams.iter().filter(|s| s.as_str() == stream).count())
+    });
+    for share in per_stream {
+        assert!((900..=1_100).contains(&share), "{per_stream:?}: a third each, give or take 10 %");
+    }
+    let first = streams_by_record(&fake);
+    assert_eq!(first.len(), 3_000);
+    assert!(first.values().all(|streams| streams.len() == 1), "a record's documents go to one stream");
+
+    // The same records again, in another invocation of another environment: the same streams.
+    let again = FaultyFirehose::start(streams_faults());
+    spread_function(&again, retry()).await.process(&event, in_a_minute()).await;
+    assert_eq!(streams_by_record(&again), first);
+}
+
+#[tokio::test]
+async fn a_throttled_stream_does_not_hold_back_the_others() {
+    let event = event_file("kinesis-mixed.json");
+    let fake =
+        FaultyFirehose::start(Faults { throttled_streams: vec![STREAMS[1].to_owned()], ..streams_faults() });
+    let (response, summary) = spread_function(&fake, retry()).await.process(&event, in_a_minute()).await;
+    // What each record's stream is, as the function chooses it.
+    let stream_of =
+        |record: usize| kinesis_enricher::stream_for(&event.records[record].kinesis.sequence_number, 3);
+    let throttled: Vec<usize> = (0..event.records.len()).filter(|&record| stream_of(record) == 1).collect();
+    assert!(!throttled.is_empty() && throttled.len() < event.records.len(), "{throttled:?}");
+    let expected = expected_documents(&event);
+    let accepted = fake.observed(|o| o.accepted.clone());
+    // The other streams took their documents once each, on the first call.
+    assert!(fake.observed(|o| o.accepted_streams.iter().all(|s| s != STREAMS[1])));
+    assert_eq!(accepted.len() as u64, summary.delivered);
+    assert!(accepted.iter().all(|doc| expected.contains_key(doc)));
+    assert_eq!(count(accepted).values().max(), Some(&1));
+    assert_eq!(summary.delivered + summary.failed_entries, 13);
+    assert_eq!(
+        response.batch_item_failures,
+        [BatchItemFailure {
+            item_identifier: event.records[throttled[0]].kinesis.sequence_number.to_string()
+        }],
+        "the earliest record of the throttled stream"
+    );
+    // Six attempts on the throttled stream, one call on each of the others.
+    let quota_throttled = fake.observed(|o| o.quota_throttled_calls);
+    assert_eq!(quota_throttled, 6);
+    assert_eq!(summary.calls, 6 + 2);
+}
+
+#[tokio::test]
+async fn a_retry_in_the_same_environment_sends_no_document_twice() {
+    let event = event_file("kinesis-mixed.json");
+    let sequence = |record: usize| event.records[record].kinesis.sequence_number.to_string();
+    // Record 2 (a KPL aggregate of four lines) fails on its first attempt; one attempt only, so it
+    // is reported and Lambda retries the batch from it.
+    let fake = FaultyFirehose::start(Faults {
+        fail_once: vec![format!("\"id\":\"{}\"", sequence(2))],
+        ..Faults::default()
+    });
+    let mut function = function(sink(&fake, STREAM).await, RetryPolicy { max_attempts: 1, ..retry() });
+    let (response, summary) = function.process(&event, in_a_minute()).await;
+    assert_eq!(response.batch_item_failures, [BatchItemFailure { item_identifier: sequence(2) }]);
+    assert_eq!((summary.delivered, summary.failed_entries), (9, 4));
+
+    // Lambda's retry: the records from the reported one on.
+    let retry_event = KinesisEvent { records: event.records[2..].to_vec() };
+    let (response, summary) = function.process(&retry_event, in_a_minute()).await;
+    assert_eq!(response, BatchResponse::default());
+    let later_documents = enricher().prepare(&retry_event).entries().len() as u64 - 4;
+    assert_eq!(
+        (summary.delivered, summary.already_delivered),
+        (4, later_documents),
+        "records 3 to 7 not again"
+    );
+    assert_eq!(
+        count(fake.observed(|o| o.accepted.clone())),
+        expected_documents(&event),
+        "every document once"
+    );
+
+    // A later batch is not affected by what was remembered.
+    let (_, summary) = function.process(&event, in_a_minute()).await;
+    assert_eq!((summary.delivered, summary.already_delivered), (13, 0));
 }

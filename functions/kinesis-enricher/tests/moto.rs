@@ -114,3 +114,69 @@ fn missing_delivery_stream_name_stops_start_up() {
         "{logs}"
     );
 }
+
+/// `DELIVERY_STREAM_NAME` with two streams: every document in exactly one of their buckets, each
+/// record's documents together, roughly half each.
+#[test]
+fn two_delivery_streams_share_the_documents() {
+    let moto = MotoServer::start();
+    let streams = [("weblogs-a", "weblogs-a-backup"), ("weblogs-b", "weblogs-b-backup")];
+    for (stream, bucket) in streams {
+        moto.create_bucket(bucket);
+        moto.create_direct_put_stream(stream, bucket);
+    }
+    let (city, asn) = demo_database_files(&temp_dir("kinesis-moto-two"));
+    let sample = test_support::fixtures::log_lines("sample");
+    let payloads: Vec<Vec<u8>> = (0..400).map(|i| test_support::fixtures::line_record(&sample[i])).collect();
+    let event_bytes = serde_json::to_vec(&test_support::fixtures::kinesis_event(&payloads)).unwrap();
+    let api = LocalRuntimeApi::start();
+    api.enqueue("request-1", &event_bytes);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kinesis-enricher"))
+        .env_clear()
+        .envs(api.lambda_environment("kinesis-enricher"))
+        .env("AWS_ENDPOINT_URL_FIREHOSE", moto.url())
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("DELIVERY_STREAM_NAME", "weblogs-a, weblogs-b")
+        .env("GEOIP_CITY_DB", &city)
+        .env("GEOIP_ASN_DB", &asn)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let responses = api.wait_for(&["request-1"], Duration::from_secs(60));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let response: Value = serde_json::from_slice(&responses["request-1"]).unwrap();
+    assert_eq!(response, serde_json::json!({"batchItemFailures": []}));
+
+    let per_stream: Vec<Vec<Vec<u8>>> = streams
+        .iter()
+        .map(|(_, bucket)| {
+            moto.objects(bucket)
+                .iter()
+                .flat_map(|object| {
+                    object.split_inclusive(|&b| b == b'\n').map(<[u8]>::to_vec).collect::<Vec<_>>()
+                })
+                .collect()
+        })
+        .collect();
+    let event: KinesisEvent = serde_json::from_slice(&event_bytes).unwrap();
+    let geoip = GeoIp::new(
+        Some(Database::open(&city, DatabaseKind::City).unwrap()),
+        Some(Database::open(&asn, DatabaseKind::Asn).unwrap()),
+    );
+    let mut records = RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), Some(geoip)), 4 << 20);
+    let expected: Vec<Vec<u8>> = records.prepare(&event).entries().into_iter().map(<[u8]>::to_vec).collect();
+    assert_eq!(count(per_stream.concat()), count(expected), "every document once, in one of the streams");
+    for (documents, (stream, _)) in per_stream.iter().zip(streams) {
+        assert!((160..=240).contains(&documents.len()), "{stream}: {} of 400", documents.len());
+        for document in documents {
+            let doc: Value = serde_json::from_slice(document).unwrap();
+            let sequence = doc["event"]["id"].as_str().unwrap();
+            let chosen =
+                if kinesis_enricher::stream_for(sequence, 2) == 0 { "weblogs-a" } else { "weblogs-b" };
+            assert_eq!(chosen, stream, "the record's stream");
+        }
+    }
+}

@@ -104,26 +104,50 @@ impl Default for RetryPolicy {
 /// What a function that delivers to Firehose reads besides [`Settings`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliverySettings {
-    pub delivery_stream_name: String,
+    /// `DELIVERY_STREAM_NAME`: one Firehose stream, or several (comma-separated) that share the load.
+    pub delivery_stream_names: Vec<String>,
     pub retry: RetryPolicy,
     pub aws: AwsSettings,
 }
 
+/// The most delivery streams one function spreads its documents over.
+pub const MAX_DELIVERY_STREAMS: usize = 16;
+
 impl DeliverySettings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let delivery_stream_name = non_blank(&lookup, DELIVERY_STREAM_NAME).ok_or_else(|| {
-            ConfigError::new(
-                DELIVERY_STREAM_NAME,
-                "",
-                "the name of the Firehose delivery stream to write to (required)",
-            )
-        })?;
+        let value = lookup(DELIVERY_STREAM_NAME.env).unwrap_or_default();
         Ok(Self {
-            delivery_stream_name,
+            delivery_stream_names: delivery_stream_names(&value)?,
             retry: RetryPolicy::from_lookup(&lookup)?,
             aws: AwsSettings::from_lookup(&lookup)?,
         })
     }
+}
+
+/// `DELIVERY_STREAM_NAME`'s value: Firehose stream names (1 to 64 letters, digits, `_`, `.`, `-`),
+/// separated by commas, each once, at most [`MAX_DELIVERY_STREAMS`].
+pub fn delivery_stream_names(value: &str) -> Result<Vec<String>, ConfigError> {
+    let refuse = || {
+        ConfigError::new(
+            DELIVERY_STREAM_NAME,
+            value,
+            format!(
+                "the name of the Firehose delivery stream to write to (required), or up to \
+                 {MAX_DELIVERY_STREAMS} different names separated by commas; a name has 1 to 64 \
+                 letters, digits, '_', '.' or '-'"
+            ),
+        )
+    };
+    let names: Vec<String> = value.split(',').map(|name| name.trim().to_owned()).collect();
+    let valid_name = |name: &String| {
+        (1..=64).contains(&name.len())
+            && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-'))
+    };
+    let distinct = names.iter().enumerate().all(|(i, name)| !names[..i].contains(name));
+    if names.len() > MAX_DELIVERY_STREAMS || !names.iter().all(valid_name) || !distinct {
+        return Err(refuse());
+    }
+    Ok(names)
 }
 
 impl RetryPolicy {
@@ -281,6 +305,34 @@ mod tests {
             let mut blank = variables.clone();
             blank.push((missing, "  "));
             assert!(delivery(&blank).unwrap_err().contains(missing), "{missing} blank");
+        }
+    }
+
+    #[test]
+    fn one_delivery_stream_or_several() {
+        assert_eq!(delivery(&LAMBDA).unwrap().delivery_stream_names, ["weblogs"]);
+        let mut several = LAMBDA.to_vec();
+        several[0] = ("DELIVERY_STREAM_NAME", "weblogs-1, weblogs-2,weblogs.3");
+        assert_eq!(
+            delivery(&several).unwrap().delivery_stream_names,
+            ["weblogs-1", "weblogs-2", "weblogs.3"]
+        );
+        let sixteen: Vec<String> = (1..=16).map(|i| format!("s{i}")).collect();
+        assert_eq!(delivery_stream_names(&sixteen.join(",")).unwrap(), sixteen);
+        let seventeen: Vec<String> = (1..=17).map(|i| format!("s{i}")).collect();
+        for bad in [
+            "weblogs,weblogs",
+            "weblogs,,other",
+            "weblogs,",
+            "web logs",
+            "weblogs/1",
+            &"x".repeat(65),
+            &seventeen.join(","),
+        ] {
+            let error = delivery_stream_names(bad).unwrap_err().to_string();
+            assert!(error.contains("DELIVERY_STREAM_NAME"), "{bad}: {error}");
+            assert!(error.contains(bad), "{bad}: {error}");
+            assert!(error.contains("separated by commas"), "{bad}: {error}");
         }
     }
 

@@ -9,6 +9,7 @@ use enrichment::Enricher;
 use enrichment::settings::open_geoip;
 use kinesis_enricher::firehose::{FirehoseSink, https_client};
 use kinesis_enricher::{KinesisEnricher, RecordEnricher};
+use lambda_shell::settings::delivery_stream_names;
 use lambda_shell::{RetryPolicy, Settings};
 use replay_failed_batches::Replayer;
 
@@ -28,7 +29,8 @@ struct Args {
     /// The on-failure queue (the stack's output FailedBatchQueueUrl)
     #[arg(long, env = "FAILED_BATCH_QUEUE_URL")]
     queue_url: String,
-    /// The Firehose delivery stream the function writes to (its DELIVERY_STREAM_NAME)
+    /// The Firehose delivery stream(s) the function writes to (its DELIVERY_STREAM_NAME: one name,
+    /// or several separated by commas, spread over as the function does)
     #[arg(long, env = "DELIVERY_STREAM_NAME")]
     delivery_stream_name: String,
 }
@@ -62,8 +64,15 @@ async fn run(args: Args) -> Result<usize, String> {
 
     let aws = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).load().await;
     let firehose = FirehoseSink::configure(aws_sdk_firehose::config::Builder::from(&aws)).build();
-    let sink = FirehoseSink::new(firehose, args.delivery_stream_name);
-    let handler = KinesisEnricher::new(records, retry, sink, settings.metrics);
+    let names = delivery_stream_names(&args.delivery_stream_name).map_err(|error| error.to_string())?;
+    let first = FirehoseSink::new(firehose, names[0].clone());
+    let sinks = names.iter().skip(1).map(|name| first.with_stream(name.clone())).collect::<Vec<_>>();
+    let handler = KinesisEnricher::spread(
+        records,
+        retry,
+        std::iter::once(first).chain(sinks).collect(),
+        settings.metrics,
+    );
     let mut replayer = Replayer::new(
         aws_sdk_sqs::Client::new(&aws),
         aws_sdk_kinesis::Client::new(&aws),

@@ -2,9 +2,13 @@
 //! injects the failures the real service produces under load and moto never does: whole calls
 //! throttled, entries failing once inside a 200 response, entries failing every time. It rejects
 //! calls over the API limits, like Firehose, and records them as violations for the test to see.
+//! It can hold several delivery streams, throttle one of them, and enforce a per-stream quota in
+//! bytes per second (Firehose's DirectPut quota is 5 MiB/s per stream by default) the way the
+//! service does: a call over the quota is throttled whole.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -21,12 +25,25 @@ pub struct Faults {
     pub fail_once: Vec<String>,
     /// An entry containing one of these fails every time.
     pub fail_always: Vec<String>,
+    /// The delivery streams that exist; none given: [`STREAM`].
+    pub streams: Vec<String>,
+    /// Every call to these streams is throttled.
+    pub throttled_streams: Vec<String>,
+    /// Each stream takes at most this many bytes of entries per second; a call that would go over
+    /// is throttled whole.
+    pub bytes_per_second: Option<usize>,
 }
 
 #[derive(Debug, Default)]
 pub struct Observed {
     /// Data of every accepted entry, in order of acceptance.
     pub accepted: Vec<Vec<u8>>,
+    /// The stream of each entry of `accepted`.
+    pub accepted_streams: Vec<String>,
+    /// Calls throttled by the quota of `bytes_per_second` or `throttled_streams`.
+    pub quota_throttled_calls: usize,
+    /// Per stream: the start of the current second and the bytes accepted in it.
+    windows: HashMap<String, (Instant, usize)>,
     pub calls: usize,
     /// (entries, bytes) of each call that was not throttled.
     pub call_sizes: Vec<(usize, usize)>,
@@ -58,8 +75,11 @@ impl FaultyFirehose {
             }
             let body: Value = serde_json::from_slice(&request.body).unwrap();
             shared.lock().unwrap().calls += 1;
-            if body["DeliveryStreamName"] != STREAM {
-                return error(400, "ResourceNotFoundException", "Firehose weblogs stream not found");
+            let stream = body["DeliveryStreamName"].as_str().unwrap_or("").to_owned();
+            let exists =
+                if faults.streams.is_empty() { stream == STREAM } else { faults.streams.contains(&stream) };
+            if !exists {
+                return error(400, "ResourceNotFoundException", &format!("Firehose {stream} not found"));
             }
             let entries: Vec<Vec<u8>> = body["Records"]
                 .as_array()
@@ -72,6 +92,12 @@ impl FaultyFirehose {
                 return error(503, "ServiceUnavailableException", "Slow down.");
             }
             let bytes: usize = entries.iter().map(Vec::len).sum();
+            if faults.throttled_streams.contains(&stream)
+                || !observed.within_quota(&stream, bytes, faults.bytes_per_second)
+            {
+                observed.quota_throttled_calls += 1;
+                return error(503, "ServiceUnavailableException", "Slow down.");
+            }
             if entries.len() > 500 || bytes > 4 * 1024 * 1024 || entries.iter().any(|e| e.len() > 1000 * 1024)
             {
                 let violation = format!("{} entries, {bytes} bytes", entries.len());
@@ -95,6 +121,7 @@ impl FaultyFirehose {
                         json!({"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."})
                     } else {
                         observed.accepted.push(data);
+                        observed.accepted_streams.push(stream.clone());
                         json!({"RecordId": format!("{:064}", observed.accepted.len())})
                     }
                 })
@@ -116,5 +143,22 @@ impl FaultyFirehose {
 
     pub fn observed<T>(&self, look: impl FnOnce(&Observed) -> T) -> T {
         look(&self.observed.lock().unwrap())
+    }
+}
+
+impl Observed {
+    /// Whether `stream` may take `bytes` more in the current second; if so they are counted.
+    fn within_quota(&mut self, stream: &str, bytes: usize, quota: Option<usize>) -> bool {
+        let Some(quota) = quota else { return true };
+        let now = Instant::now();
+        let window = self.windows.entry(stream.to_owned()).or_insert((now, 0));
+        if now.duration_since(window.0) >= Duration::from_secs(1) {
+            *window = (now, 0);
+        }
+        if window.1 + bytes > quota {
+            return false;
+        }
+        window.1 += bytes;
+        true
     }
 }
