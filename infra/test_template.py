@@ -221,6 +221,14 @@ class Template(unittest.TestCase):
             "SnapshotFailureAlarm": ("AWS/ES", "AutomatedSnapshotFailure", "missing"),
             "GeoIpDatabaseAgeAlarm": ("WeblogEnrichment", "GeoIpCityDatabaseAgeDays", "notBreaching"),
         }
+        # The delivery alarms again for each further delivery stream, when it exists.
+        for stream in (2, 3, 4):
+            for alarm in ("DeliverySuccessAlarm", "DeliveryFreshnessAlarm", "BackupDeliveryAlarm"):
+                expected[f"{alarm}{stream}"] = expected[alarm]
+                copy = self.resources[f"{alarm}{stream}"]
+                self.assertEqual(copy["Condition"], f"HasDeliveryStream{stream}")
+                self.assertEqual(copy["Properties"]["Dimensions"],
+                                 [{"Name": "DeliveryStreamName", "Value": {"Ref": f"DeliveryStream{stream}"}}])
         actual = {name: (a["Properties"]["Namespace"], a["Properties"]["MetricName"],
                          a["Properties"]["TreatMissingData"]) for name, a in alarms.items()}
         self.assertEqual(actual, expected)
@@ -260,6 +268,103 @@ class Template(unittest.TestCase):
         (policy,) = self.properties("OpenSearchSetupRole")["Policies"]
         statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
         self.assertEqual(statements["SetUpTheDomain"]["Action"], ["es:ESHttpGet", "es:ESHttpPut", "es:ESHttpPost"])
+
+    def rules_refusing(self, **parameters):
+        """The template's Rules that refuse these parameter values (the others at their defaults)."""
+        values = {name: str(p.get("Default", "")) for name, p in self.template["Parameters"].items()}
+        values.update(parameters)
+
+        def evaluate(expression):
+            if isinstance(expression, dict):
+                (function, argument), = expression.items()
+                if function == "Ref":
+                    return values[argument]
+                if function == "Fn::Equals":
+                    return evaluate(argument[0]) == evaluate(argument[1])
+                if function == "Fn::Not":
+                    return not evaluate(argument[0])
+                if function == "Fn::And":
+                    return all(evaluate(a) for a in argument)
+                if function == "Fn::Or":
+                    return any(evaluate(a) for a in argument)
+                if function == "Fn::Contains":
+                    return evaluate(argument[1]) in [evaluate(a) for a in argument[0]]
+                raise AssertionError(f"no evaluation for {function}")
+            return str(expression)
+
+        refusing = []
+        for name, rule in self.template["Rules"].items():
+            if "RuleCondition" in rule and not evaluate(rule["RuleCondition"]):
+                continue
+            if not all(evaluate(assertion["Assert"]) for assertion in rule["Assertions"]):
+                refusing.append(name)
+        return refusing
+
+    def test_scaling_is_a_change_of_parameters_within_rules(self):
+        self.assertEqual(self.rules_refusing(), [], "the defaults deploy")
+        for parameters, refused in [
+            ({"DeliveryStreamCount": "4"}, []),
+            ({"DeliveryStreamCount": "2", "Pipeline": "firehose-transformer"}, ["SeveralDeliveryStreamsNeedKinesisEnricher"]),
+            ({"OpenSearchAvailabilityZones": "2", "OpenSearchInstanceCount": "4", "IndexReplicas": "1"}, []),
+            ({"OpenSearchAvailabilityZones": "2", "OpenSearchInstanceCount": "3"}, ["TwoZonesNeedAnEvenNodeCount"]),
+            ({"OpenSearchAvailabilityZones": "3", "OpenSearchInstanceCount": "6", "IndexReplicas": "2"}, []),
+            ({"OpenSearchAvailabilityZones": "3", "OpenSearchInstanceCount": "4"}, ["ThreeZonesNeedNodesInThrees"]),
+            ({"IndexReplicas": "1"}, ["OneReplicaNeedsTwoNodes"]),
+            ({"IndexReplicas": "2", "OpenSearchInstanceCount": "2"}, ["TwoReplicasNeedThreeNodes"]),
+        ]:
+            self.assertEqual(self.rules_refusing(**parameters), refused, parameters)
+
+        enricher = self.properties("KinesisEnricherFunction")
+        self.assertEqual(enricher["MemorySize"], {"Ref": "KinesisEnricherMemoryMB"})
+        self.assertEqual(self.properties("FirehoseTransformerFunction")["MemorySize"], {"Ref": "FirehoseTransformerMemoryMB"})
+        self.assertNotIn("MemorySize", self.template["Globals"]["Function"])
+        self.assertEqual(enricher["Events"]["Stream"]["Properties"]["ParallelizationFactor"], {"Ref": "ParallelizationFactor"})
+        # Every delivery stream that exists is in DELIVERY_STREAM_NAME and in the role's PutRecordBatch.
+        names = enricher["Environment"]["Variables"]["DELIVERY_STREAM_NAME"]["Fn::Join"]
+        self.assertEqual(names[0], ",")
+        arns = {s["Sid"]: s for s in self.properties("KinesisEnricherRole")["Policies"][0]["PolicyDocument"]["Statement"]}
+        arns = arns["DeliverDocuments"]["Resource"]
+        self.assertEqual(names[1][0], {"Ref": "DeliveryStream"})
+        self.assertEqual(arns[0], {"Fn::GetAtt": ["DeliveryStream", "Arn"]})
+        first = self.properties("DeliveryStream")["AmazonopensearchserviceDestinationConfiguration"]
+        self.assertEqual(first["BufferingHints"]["SizeInMBs"], {"Ref": "FirehoseBufferMB"})
+        for n in (2, 3, 4):
+            name = f"DeliveryStream{n}"
+            self.assertEqual(names[1][n - 1], {"Fn::If": [f"HasDeliveryStream{n}", {"Ref": name}, {"Ref": "AWS::NoValue"}]})
+            self.assertEqual(arns[n - 1], {"Fn::If": [f"HasDeliveryStream{n}", {"Fn::GetAtt": [name, "Arn"]},
+                                                      {"Ref": "AWS::NoValue"}]})
+            stream = self.resources[name]
+            self.assertEqual((stream["Condition"], stream["DependsOn"]), (f"HasDeliveryStream{n}", "OpenSearchSetup"))
+            properties = stream["Properties"]
+            self.assertEqual(properties["DeliveryStreamType"], "DirectPut")
+            self.assertEqual(properties["DeliveryStreamEncryptionConfigurationInput"], {"KeyType": "AWS_OWNED_CMK"})
+            destination = dict(properties["AmazonopensearchserviceDestinationConfiguration"])
+            self.assertNotIn("ProcessingConfiguration", destination)
+            self.assertEqual(destination, {k: v for k, v in first.items() if k != "ProcessingConfiguration"},
+                             "the same index, domain, role, buffers and backup as the first stream")
+        conditions = self.template["Conditions"]
+        self.assertEqual(conditions["HasDeliveryStream3"], {"Fn::Or": [
+            {"Fn::Equals": [{"Ref": "DeliveryStreamCount"}, "3"]}, {"Fn::Equals": [{"Ref": "DeliveryStreamCount"}, "4"]}]})
+
+        cluster = self.properties("SearchDomain")["ClusterConfig"]
+        self.assertEqual(cluster["ZoneAwarenessEnabled"], {"Fn::If": ["ZoneAware", True, False]})
+        self.assertEqual(cluster["ZoneAwarenessConfig"]["Fn::If"][1],
+                         {"AvailabilityZoneCount": {"Ref": "OpenSearchAvailabilityZones"}})
+        self.assertEqual(cluster["DedicatedMasterCount"]["Fn::If"][1], {"Ref": "OpenSearchDedicatedMasterCount"})
+        setup = self.properties("OpenSearchSetup")
+        self.assertEqual((setup["IndexShards"], setup["IndexReplicas"]), ({"Ref": "IndexShards"}, {"Ref": "IndexReplicas"}))
+
+    def test_the_dashboard_is_json_and_shows_every_streams_quota(self):
+        body, values = self.properties("PipelineDashboard")["DashboardBody"]["Fn::Sub"]
+        rendered = render_sub(body, {"AWS::Region": "eu-west-1", "AWS::StackName": "weblogs", "AWS::AccountId": "1",
+                                     "LogStream": "s", "DeliveryStream": "d", "SearchDomain": "weblogs",
+                                     **{k: "x" for k in values}})
+        widgets = json.loads(rendered)["widgets"]
+        quota = next(w for w in widgets if w["properties"]["title"].startswith("Firehose quota"))
+        expressions = [m[0]["expression"] for m in quota["properties"]["metrics"] if isinstance(m[0], dict)]
+        for metric in ("IncomingBytes", "BytesPerSecondLimit", "ThrottledRecords"):
+            search = f"SEARCH('{{AWS/Firehose,DeliveryStreamName}} MetricName=\"{metric}\" weblogs', "
+            self.assertTrue(any(e.startswith(search) for e in expressions), (search, expressions))
 
     def test_container_logs_with_firehose_transformer_are_refused_not_skipped(self):
         rule = self.template["Rules"]["ContainerLogsNeedKinesisEnricher"]

@@ -5,7 +5,8 @@
 
 checkov reads a template with its parameters' defaults and does not follow every condition, so CI
 scans each variant: then every conditional resource (both pipelines, the web server, the container
-log subscription) is checked with the values that create it. Standard library only.
+log subscription, the further delivery streams, a zone-aware domain with dedicated masters) is
+checked with the values that create it. Standard library only.
 """
 import os
 import re
@@ -22,6 +23,15 @@ VARIANTS = {
         "WebServerSubnetId": "subnet-0123456789abcdef0",
         "ContainerLogGroupName": "/ecs/web",
         "AlarmEmail": "ops@example.com",
+    },
+    "scaled": {
+        "DeliveryStreamCount": '"4"',
+        "ParallelizationFactor": "4",
+        "OpenSearchInstanceType": "r7g.large.search",
+        "OpenSearchInstanceCount": "6",
+        "OpenSearchAvailabilityZones": '"3"',
+        "OpenSearchDedicatedMasterType": "m7g.large.search",
+        "IndexReplicas": '"1"',
     },
 }
 

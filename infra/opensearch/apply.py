@@ -47,7 +47,13 @@ from botocore.credentials import Credentials
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The stack's parameters this script follows, with the template's defaults.
-DEFAULT_PARAMETERS = {"IndexName": "weblogs", "IndexRotation": "OneDay", "RetentionDays": "30"}
+DEFAULT_PARAMETERS = {
+    "IndexName": "weblogs",
+    "IndexRotation": "OneDay",
+    "RetentionDays": "30",
+    "IndexShards": "1",
+    "IndexReplicas": "auto",
+}
 # The IAM roles the domain's security maps, by the stack output that names each.
 PRINCIPAL_OUTPUTS = {
     "admin": "DashboardsAdminRoleArn",
@@ -191,10 +197,17 @@ def apply_security(base_url, credentials, region, index_name, principals):
     return done
 
 
-def index_template(index_name):
+def index_template(index_name, shards="1", replicas="auto"):
+    """index-template.json for the stack's indices, with its primary shards per index and replicas
+    (auto: one replica once there is a second node to hold it, none before)."""
     with open(os.path.join(HERE, "index-template.json"), encoding="utf-8") as f:
         template = json.load(f)
     template["index_patterns"] = index_patterns(index_name)
+    settings = template["template"]["settings"]["index"]
+    settings["number_of_shards"] = int(shards)
+    if replicas != "auto":
+        del settings["auto_expand_replicas"]
+        settings["number_of_replicas"] = int(replicas)
     return json.dumps(template, indent=2).encode()
 
 
@@ -297,9 +310,11 @@ def apply(base_url, credentials, region, parameters, principals):
     index_name = parameters["IndexName"]
     json_headers = {"Content-Type": "application/json"}
     done = apply_security(base_url, credentials, region, index_name, principals)
+    shards, replicas = parameters["IndexShards"], parameters["IndexReplicas"]
     signed_request(credentials, region, "PUT", f"{base_url}/_index_template/{index_name}",
-                   index_template(index_name), json_headers)
-    done.append(f"index template {index_name} for {' and '.join(index_patterns(index_name))}")
+                   index_template(index_name, shards, replicas), json_headers)
+    done.append(f"index template {index_name} for {' and '.join(index_patterns(index_name))} "
+                f"({shards} shard(s), replicas {replicas})")
 
     if parameters["IndexRotation"] == "NoRotation":
         # ISM deletes whole indices; with one index that never rotates it would delete everything.

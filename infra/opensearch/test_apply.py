@@ -198,6 +198,11 @@ class ApplyAgainstMoto(unittest.TestCase):
                         {"ParameterKey": "IndexRotation", "ParameterValue": "NoRotation"}],
         )
         cloudformation.create_stack(
+            StackName="three-nodes", TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": "IndexShards", "ParameterValue": "3"},
+                        {"ParameterKey": "IndexReplicas", "ParameterValue": "1"}],
+        )
+        cloudformation.create_stack(
             StackName="weekly", TemplateBody=json.dumps(template),
             Parameters=[{"ParameterKey": "IndexRotation", "ParameterValue": "OneWeek"},
                         {"ParameterKey": "RetentionDays", "ParameterValue": "7"}],
@@ -336,6 +341,21 @@ class ApplyAgainstMoto(unittest.TestCase):
         self.assertEqual(code, 0, err)
         policy = json.loads(weekly.policies["weblogs-retention"][2])["policy"]
         self.assertEqual(policy["states"][0]["transitions"][0]["conditions"], {"min_index_age": "7d"})
+
+    def test_shards_and_replicas_are_the_stacks(self):
+        fake = FakeOpenSearch()
+        code, out, err = self.run_apply(fake, stack="three-nodes")
+        self.assertEqual(code, 0, err)
+        settings = fake.templates["weblogs"]["template"]["settings"]["index"]
+        self.assertEqual(settings["number_of_shards"], 3)
+        self.assertEqual(settings["number_of_replicas"], 1)
+        self.assertNotIn("auto_expand_replicas", settings, "a fixed replica count replaces the automatic one")
+        self.assertIn("(3 shard(s), replicas 1)", out)
+
+        default = FakeOpenSearch()
+        self.run_apply(default)
+        settings = default.templates["weblogs"]["template"]["settings"]["index"]
+        self.assertEqual((settings["number_of_shards"], settings["auto_expand_replicas"]), (1, "0-1"))
 
     def test_a_wrong_password_is_a_message_not_a_traceback(self):
         fake = FakeOpenSearch()
