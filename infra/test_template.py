@@ -326,6 +326,8 @@ class Template(unittest.TestCase):
         arns = arns["DeliverDocuments"]["Resource"]
         self.assertEqual(names[1][0], {"Ref": "DeliveryStream"})
         self.assertEqual(arns[0], {"Fn::GetAtt": ["DeliveryStream", "Arn"]})
+        self.assertEqual(self.template["Outputs"]["DeliveryStreamNames"]["Value"]["Fn::Join"], names,
+                         "make replay takes the same list")
         first = self.properties("DeliveryStream")["AmazonopensearchserviceDestinationConfiguration"]
         self.assertEqual(first["BufferingHints"]["SizeInMBs"], {"Ref": "FirehoseBufferMB"})
         for n in (2, 3, 4):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Replays the failed batches of a deployed stack (Pipeline=kinesis-enricher) with
-# replay-failed-batches: the stack's on-failure queue and delivery stream (its outputs), the
-# deployed function's own settings (its environment: LOG_FORMAT, TRUSTED_PROXIES, ...) and the GeoIP
+# replay-failed-batches: the stack's on-failure queue (its output), the deployed function's own
+# settings (its environment: DELIVERY_STREAM_NAME with every delivery stream, LOG_FORMAT, ...) and the GeoIP
 # databases of the layer folder it was deployed with (geoip/layer/build/geoip/, or GEOIP_DIR).
 #   scripts/replay.sh STACK
 # REPLAY_BIN picks the binary (default target/release/replay-failed-batches, which `make replay`
@@ -24,7 +24,6 @@ if [ "$queue_url" = None ] || [ -z "$queue_url" ]; then
   echo "stack $stack has no FailedBatchQueueUrl output: only Pipeline=kinesis-enricher has an on-failure queue" >&2
   exit 1
 fi
-delivery_stream=$(output DeliveryStreamName)
 function_name=$(output EnrichmentFunction)
 
 # The function's settings, so the replayed documents are the ones it would have written.
@@ -44,5 +43,7 @@ for kind in City ASN; do
   if [ "$kind" = City ]; then export GEOIP_CITY_DB=$file; else export GEOIP_ASN_DB=$file; fi
 done
 
+# The streams the function writes to (all of them, comma-separated, with DeliveryStreamCount > 1).
+delivery_stream=${DELIVERY_STREAM_NAME:-$(output DeliveryStreamName)}
 echo "replaying $queue_url into $delivery_stream with the settings of $function_name"
 exec "$binary" --queue-url "$queue_url" --delivery-stream-name "$delivery_stream"
