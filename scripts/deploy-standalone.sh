@@ -4,7 +4,8 @@
 # Settings (environment variables, or make variables through `make deploy-function`):
 #   FUNCTION_NAME         the Lambda function's name (default: the binary's name)
 #   STREAM_ARN            kinesis-enricher: the Kinesis Data Stream it reads (required)
-#   DELIVERY_STREAM_NAME  kinesis-enricher: the DirectPut Firehose stream it writes to (required)
+#   DELIVERY_STREAM_NAME  kinesis-enricher: the DirectPut Firehose stream it writes to, or several
+#                         separated by commas (required)
 #   LAYER_ARN             an existing GeoIP layer version; without it, LAYER_DIR (default
 #                         geoip/layer/build, filled by `make geoip-layer`) is published as one,
 #                         through LAYER_BUCKET when set (uploads over 50 MB must go through S3)
@@ -41,9 +42,17 @@ if [ "$binary" = kinesis-enricher ]; then
   queue_arn=$(aws sqs get-queue-attributes --queue-url "$queue_url" --attribute-names QueueArn \
     --query Attributes.QueueArn --output text)
 fi
+# Every delivery stream of DELIVERY_STREAM_NAME (one, or several separated by commas), as the items
+# of the policy's JSON list.
+delivery_arns=""
+IFS=',' read -ra delivery_names <<<"${DELIVERY_STREAM_NAME:-}"
+for delivery_name in "${delivery_names[@]}"; do
+  delivery_name=$(echo "$delivery_name" | tr -d '[:space:]')
+  delivery_arns+="${delivery_arns:+\", \"}arn:$partition:firehose:$region:$account:deliverystream/$delivery_name"
+done
 policy=$(sed -e "s|\${Partition}|$partition|g" -e "s|\${Region}|$region|g" -e "s|\${AccountId}|$account|g" \
   -e "s|\${FunctionName}|$name|g" -e "s|\${StreamArn}|${STREAM_ARN:-}|g" \
-  -e "s|\${DeliveryStreamArn}|arn:$partition:firehose:$region:$account:deliverystream/${DELIVERY_STREAM_NAME:-}|g" \
+  -e "s|\${DeliveryStreamArn}|$delivery_arns|g" \
   -e "s|\${FailedBatchQueueArn}|$queue_arn|g" "infra/standalone/$binary-policy.json")
 role="$name-role"
 if ! role_arn=$(aws iam get-role --role-name "$role" --query Role.Arn --output text 2>/dev/null); then
@@ -73,8 +82,14 @@ fi
 
 # The package's [package.metadata.lambda.deploy] gives memory, timeout, tracing, log retention and
 # the production variables; --admerge adds DELIVERY_STREAM_NAME to them instead of replacing them.
+# It goes in a file: --env-var would split a list of streams at its commas.
 extra_env=()
-[ "$binary" = kinesis-enricher ] && extra_env=(--env-var "DELIVERY_STREAM_NAME=$DELIVERY_STREAM_NAME")
+if [ "$binary" = kinesis-enricher ]; then
+  env_file=$(mktemp)
+  trap 'rm -f "$env_file"' EXIT
+  printf 'DELIVERY_STREAM_NAME="%s"\n' "$DELIVERY_STREAM_NAME" >"$env_file"
+  extra_env=(--env-file "$env_file")
+fi
 cargo lambda deploy "$name" --binary-name "$binary" --admerge "${endpoint[@]}" --region "$region" \
   --iam-role "$role_arn" --layer "$layer_arn" "${extra_env[@]}"
 

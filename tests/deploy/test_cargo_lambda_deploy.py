@@ -150,9 +150,9 @@ class DeployRoutes(unittest.TestCase):
     def configuration(self, name):
         return self.client("lambda").get_function_configuration(FunctionName=name)
 
-    def assert_production_configuration(self, name, binary, role_arn, layer_arn):
+    def assert_production_configuration(self, name, binary, role_arn, layer_arn, **environment):
         config = self.configuration(name)
-        expected = PRODUCTION[binary]
+        expected = dict(PRODUCTION[binary], Environment={**PRODUCTION[binary]["Environment"], **environment})
         self.assertEqual(config["Runtime"], "provided.al2023")
         self.assertEqual(config["Handler"], "bootstrap")
         self.assertEqual(config["Architectures"], ["arm64"])
@@ -174,13 +174,15 @@ class DeployRoutes(unittest.TestCase):
 
     def test_standalone_kinesis_enricher_is_production_ready_and_wired_to_the_stream(self):
         name = "weblogs-enricher"
-        for _ in range(2):  # a second run updates in place
+        # A second run updates in place, here spreading the documents over a second stream.
+        for streams in (DELIVERY_STREAM, f"{DELIVERY_STREAM}, {DELIVERY_STREAM}-2"):
             out = self.run_script("deploy-standalone.sh", "kinesis-enricher", FUNCTION_NAME=name,
-                                  STREAM_ARN=self.stream_arn, DELIVERY_STREAM_NAME=DELIVERY_STREAM,
+                                  STREAM_ARN=self.stream_arn, DELIVERY_STREAM_NAME=streams,
                                   LAYER_DIR=self.layer_dir, LAYER_NAME="geoip-enricher")
         role_arn = f"arn:aws:iam::{ACCOUNT}:role/{name}-role"
         layers = self.client("lambda").list_layer_versions(LayerName="geoip-enricher")["LayerVersions"]
-        self.assert_production_configuration(name, "kinesis-enricher", role_arn, layers[0]["LayerVersionArn"])
+        self.assert_production_configuration(name, "kinesis-enricher", role_arn, layers[0]["LayerVersionArn"],
+                                             DELIVERY_STREAM_NAME=f"{DELIVERY_STREAM}, {DELIVERY_STREAM}-2")
 
         sqs = self.client("sqs")
         queue_url = sqs.get_queue_url(QueueName=f"{name}-failed-batches")["QueueUrl"]
@@ -207,7 +209,8 @@ class DeployRoutes(unittest.TestCase):
         self.assertEqual(statements["ReadTheStream"]["Resource"], self.stream_arn)
         self.assertEqual(statements["DeliverDocuments"]["Action"], "firehose:PutRecordBatch")
         self.assertEqual(statements["DeliverDocuments"]["Resource"],
-                         f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{DELIVERY_STREAM}")
+                         [f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{DELIVERY_STREAM}",
+                          f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{DELIVERY_STREAM}-2"])
         self.assertEqual(statements["ReportFailedBatches"]["Resource"], queue_arn)
         self.assertTrue(all(r.startswith(f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{name}")
                             for r in statements["WriteOwnLogs"]["Resource"]))
