@@ -292,6 +292,13 @@ class Template(unittest.TestCase):
                 raise AssertionError(f"no evaluation for {function}")
             return str(expression)
 
+        for name, value in parameters.items():
+            declared = self.template["Parameters"][name]
+            if "AllowedValues" in declared:
+                self.assertIn(value, [str(v) for v in declared["AllowedValues"]], name)
+            for bound, holds in (("MinValue", lambda v, b: v >= b), ("MaxValue", lambda v, b: v <= b)):
+                if bound in declared:
+                    self.assertTrue(holds(float(value), float(declared[bound])), f"{name}={value} ({bound})")
         refusing = []
         for name, rule in self.template["Rules"].items():
             if "RuleCondition" in rule and not evaluate(rule["RuleCondition"]):
@@ -304,6 +311,19 @@ class Template(unittest.TestCase):
         self.assertEqual(self.rules_refusing(), [], "the defaults deploy")
         for parameters, refused in [
             ({"DeliveryStreamCount": "4"}, []),
+            # The capacity plan's three levels (docs/capacity.md).
+            ({"StreamMode": "PROVISIONED", "ShardCount": "2", "OpenSearchInstanceType": "r6g.large.search",
+              "OpenSearchInstanceCount": "4", "OpenSearchAvailabilityZones": "2", "IndexShards": "2",
+              "IndexReplicas": "1", "RetentionDays": "14", "OpenSearchVolumeGiB": "850"}, []),
+            ({"StreamMode": "PROVISIONED", "ShardCount": "12", "DeliveryStreamCount": "3",
+              "OpenSearchInstanceType": "r6g.2xlarge.search", "OpenSearchInstanceCount": "6",
+              "OpenSearchAvailabilityZones": "3", "OpenSearchDedicatedMasterType": "m6g.large.search",
+              "IndexShards": "18", "IndexReplicas": "1", "RetentionDays": "7", "OpenSearchVolumeGiB": "2700"}, []),
+            ({"StreamMode": "PROVISIONED", "ShardCount": "120", "KinesisEnricherMemoryMB": "512", "BatchSize": "2000",
+              "DeliveryStreamCount": "4", "OpenSearchInstanceType": "r6g.4xlarge.search",
+              "OpenSearchInstanceCount": "30", "OpenSearchAvailabilityZones": "3",
+              "OpenSearchDedicatedMasterType": "r6g.xlarge.search", "IndexRotation": "OneHour", "IndexShards": "10",
+              "IndexReplicas": "1", "RetentionDays": "7", "OpenSearchVolumeGiB": "5400"}, []),
             ({"DeliveryStreamCount": "2", "Pipeline": "firehose-transformer"}, ["SeveralDeliveryStreamsNeedKinesisEnricher"]),
             ({"OpenSearchAvailabilityZones": "2", "OpenSearchInstanceCount": "4", "IndexReplicas": "1"}, []),
             ({"OpenSearchAvailabilityZones": "2", "OpenSearchInstanceCount": "3"}, ["TwoZonesNeedAnEvenNodeCount"]),
