@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
         trusted_proxies: TrustedProxies::parse("10.0.0.0/8, ::1").expect("valid"),
     };
     let context =
-        EventContext { event_id: Some("fuzz"), received_at: Timestamp::from_unix_millis(0).expect("epoch") };
+        EventContext { event_id: Some("fuzz"), received_at: Timestamp::from_unix_millis(0).expect("epoch"), log_origin: None };
     let mut out = Vec::new();
     Enricher::new(config, None).enrich_line(line, &context, &mut out);
     assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok(), "invalid JSON document");

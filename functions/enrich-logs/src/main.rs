@@ -119,7 +119,7 @@ fn run(args: &Args) -> io::Result<()> {
             .map_err(|error| io::Error::new(error.kind(), format!("reading {name}: {error}")))?
         {
             // The time a line is read stamps the documents of lines that carry none.
-            let context = EventContext { event_id: None, received_at: read_at };
+            let context = EventContext { event_id: None, received_at: read_at, log_origin: None };
             let document_start = batch.len();
             let line = strip_line_ending(line);
             line_number += 1;

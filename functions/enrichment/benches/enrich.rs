@@ -38,7 +38,7 @@ fn lines(traffic: Traffic) -> Vec<Vec<u8>> {
 }
 
 fn enrich(c: &mut Criterion) {
-    let context = EventContext { event_id: None, received_at: Timestamp::now() };
+    let context = EventContext { event_id: None, received_at: Timestamp::now(), log_origin: None };
     let realistic = lines(Traffic::Realistic);
     let unique = lines(Traffic::UniqueAddresses);
     let parser = Enricher::new(EnrichmentConfig::default(), None);

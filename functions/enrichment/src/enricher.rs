@@ -335,6 +335,7 @@ mod tests {
         let context = EventContext {
             event_id: Some("49590338271490256608559692538361571095921575989136588898"),
             received_at: Timestamp::from_unix_millis(1_000).unwrap(),
+            log_origin: None,
         };
         let mut out = Vec::new();
         let outcome = Enricher::new(config, None).enrich_line(line.as_bytes(), &context, &mut out);
@@ -439,8 +440,11 @@ mod tests {
     /// say so in their tags; under the limit nothing changes.
     #[test]
     fn documents_over_the_limit_shrink_in_two_steps() {
-        let context =
-            EventContext { event_id: Some("id-1"), received_at: Timestamp::from_unix_millis(1_000).unwrap() };
+        let context = EventContext {
+            event_id: Some("id-1"),
+            received_at: Timestamp::from_unix_millis(1_000).unwrap(),
+            log_origin: None,
+        };
         let limited = |max_bytes| {
             let config = EnrichmentConfig { keep_original: true, ..EnrichmentConfig::default() };
             Enricher::new(config, None)

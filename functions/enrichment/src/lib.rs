@@ -16,7 +16,7 @@ mod enricher;
 mod parse;
 pub mod settings;
 
-pub use document::{EventContext, Key, json_string_len, schema, write_json_string};
+pub use document::{EventContext, Key, LogOrigin, json_string_len, schema, write_json_string};
 pub use enrich::TrustedProxies;
 /// The bounded caches behind the `source.geo`/`source.as` and `user_agent` objects (public for the
 /// benchmarks, which measure them alone).

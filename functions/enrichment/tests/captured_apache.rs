@@ -39,7 +39,11 @@ fn enricher(format: FormatChoice) -> Enricher {
 }
 
 fn documents(enricher: &mut Enricher, lines: &[Vec<u8>]) -> Vec<Value> {
-    let context = EventContext { event_id: None, received_at: Timestamp::from_unix_millis(0).unwrap() };
+    let context = EventContext {
+        event_id: None,
+        received_at: Timestamp::from_unix_millis(0).unwrap(),
+        log_origin: None,
+    };
     lines
         .iter()
         .map(|line| {

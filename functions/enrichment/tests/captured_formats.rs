@@ -40,8 +40,11 @@ const RECEIVED_MILLIS: i64 = 1_000;
 /// Every line of `name` as a document of its own format; none may be a parse failure.
 fn documents(name: &str, format: FormatChoice) -> Vec<Value> {
     let mut enricher = Enricher::new(EnrichmentConfig { format, ..EnrichmentConfig::default() }, None);
-    let context =
-        EventContext { event_id: None, received_at: Timestamp::from_unix_millis(RECEIVED_MILLIS).unwrap() };
+    let context = EventContext {
+        event_id: None,
+        received_at: Timestamp::from_unix_millis(RECEIVED_MILLIS).unwrap(),
+        log_origin: None,
+    };
     log_lines(name)
         .iter()
         .map(|line| {

@@ -10,8 +10,11 @@ use serde_json::Value;
 use test_support::hex_decode;
 
 fn enrich(line: &[u8]) -> (Vec<u8>, Value) {
-    let context =
-        EventContext { event_id: Some("hostile"), received_at: Timestamp::from_unix_millis(0).unwrap() };
+    let context = EventContext {
+        event_id: Some("hostile"),
+        received_at: Timestamp::from_unix_millis(0).unwrap(),
+        log_origin: None,
+    };
     let mut out = Vec::new();
     Enricher::new(EnrichmentConfig::default(), None).enrich_line(line, &context, &mut out);
     let document = serde_json::from_slice(&out)
@@ -89,7 +92,11 @@ fn invalid_utf8_with_anonymization_keeps_lengths_bounded() {
         anonymization: enrichment::IpAnonymization::Truncate,
         ..EnrichmentConfig::default()
     };
-    let context = EventContext { event_id: None, received_at: Timestamp::from_unix_millis(0).unwrap() };
+    let context = EventContext {
+        event_id: None,
+        received_at: Timestamp::from_unix_millis(0).unwrap(),
+        log_origin: None,
+    };
     let mut line = b"\xff".repeat(200_000);
     line.extend_from_slice(b" 81.2.69.142");
     let mut out = Vec::new();

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use enrichment::FormatChoice;
-use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
+use enrichment::{Enricher, EnrichmentConfig, EventContext, LogOrigin, Timestamp};
 use serde_json::{Value, json};
 use test_support::{demo_geoip, hex_decode, repo};
 
@@ -94,6 +94,7 @@ fn all_documents() -> Vec<Value> {
     let context = EventContext {
         event_id: Some("49590338271490256608559692538361571095921575989136588898"),
         received_at: Timestamp::from_unix_millis(1_795_239_468_000).unwrap(),
+        log_origin: None,
     };
     let mut documents = Vec::new();
     let mut write = |enricher: &mut Enricher, line: &[u8]| {
@@ -152,6 +153,16 @@ fn all_documents() -> Vec<Value> {
         &mut out,
     );
     documents.push(serde_json::from_slice(&out).unwrap());
+
+    // A container's line, from a CloudWatch Logs envelope (ECS awslogs): its group and stream.
+    let origin = LogOrigin { log_group: "/ecs/weblogs-web", log_stream: "web/web/0123456789abcdef" };
+    let from_container = EventContext { log_origin: Some(origin), ..context };
+    let mut out = Vec::new();
+    enricher.enrich_line(&lines_of("tests/data/sample.log")[0], &from_container, &mut out);
+    let document: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(document["aws"]["cloudwatch"]["log_group"], "/ecs/weblogs-web");
+    assert_eq!(document["aws"]["cloudwatch"]["log_stream"], "web/web/0123456789abcdef");
+    documents.push(document);
     documents
 }
 

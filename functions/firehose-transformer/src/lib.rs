@@ -212,7 +212,8 @@ impl Transformer {
             .approximate_arrival_timestamp
             .and_then(Timestamp::from_unix_millis_f64)
             .unwrap_or_else(Timestamp::now);
-        let context = EventContext { event_id: Some(&record.record_id), received_at };
+        let context =
+            EventContext { event_id: Some(&record.record_id), received_at, log_origin: content.log_origin() };
         self.document.clear();
         let outcome = self.enricher.enrich_line(event.as_bytes(), &context, &mut self.document);
         summary.parse_failures += u64::from(outcome.parse_failure);

@@ -198,7 +198,7 @@ impl RecordEnricher {
                 .approximate_arrival_timestamp
                 .and_then(|seconds| Timestamp::from_unix_millis_f64(seconds * 1000.0))
                 .unwrap_or_else(Timestamp::now);
-            let context = EventContext { event_id: Some(sequence), received_at };
+            let context = EventContext { event_id: Some(sequence), received_at, log_origin: None };
             self.decoded.clear();
             if let Err(error) = base64::decode_append(&kinesis.data, &mut self.decoded) {
                 // Lambda always sends base64; anything else is indexed as it came, never dropped.
@@ -224,6 +224,7 @@ impl RecordEnricher {
                 match decode_record(part, self.max_decompressed_bytes) {
                     Ok(RecordContent::Control) => batch.summary.control_messages += 1,
                     Ok(content) => {
+                        let context = EventContext { log_origin: content.log_origin(), ..context };
                         for line in content.events() {
                             let outcome =
                                 self.enricher.enrich_line(line.as_bytes(), &context, &mut batch.documents);

@@ -91,6 +91,18 @@ fn every_document_of_the_mixed_event_is_categorised() {
         assert_eq!(doc["event"]["module"], "apache", "{doc}");
         assert_eq!(doc["ecs"]["version"], "8.17.0", "{doc}");
     }
+    // The CloudWatch Logs envelope's events say where they were logged; the other records' do not.
+    let from_log_group: Vec<Value> = batch
+        .entries()
+        .iter()
+        .map(|entry| serde_json::from_slice::<Value>(entry).unwrap())
+        .filter(|doc| doc.get("aws").is_some())
+        .collect();
+    assert_eq!(from_log_group.len(), 2, "the envelope's two log events");
+    for doc in from_log_group {
+        assert_eq!(doc["aws"]["cloudwatch"]["log_group"], "/ecs/weblogs", "{doc}");
+        assert!(doc["aws"]["cloudwatch"]["log_stream"].as_str().is_some_and(|s| !s.is_empty()), "{doc}");
+    }
 }
 
 fn in_a_minute() -> SystemTime {

@@ -12,6 +12,7 @@
 
 use std::io::Read;
 
+use enrichment::LogOrigin;
 use flate2::read::GzDecoder;
 use serde::Deserialize;
 
@@ -26,8 +27,9 @@ pub enum RecordContent<'a> {
     /// A text record: each of its [`lines`] is an event. Kept as the text, so reading a record
     /// costs no allocation.
     Text(&'a str),
-    /// A CloudWatch Logs envelope's `logEvents`, in order, without their line endings.
-    LogEvents(Vec<String>),
+    /// A CloudWatch Logs envelope's `logEvents`, in order, without their line endings, and the
+    /// group and stream they were logged to.
+    LogEvents { log_group: String, log_stream: String, events: Vec<String> },
     /// A CloudWatch Logs `CONTROL_MESSAGE` (sent when a subscription is created): nothing to index.
     Control,
 }
@@ -37,8 +39,16 @@ impl RecordContent<'_> {
     pub fn events(&self) -> Events<'_> {
         match self {
             Self::Text(text) => Events::Lines(lines(text)),
-            Self::LogEvents(events) => Events::LogEvents(events.iter()),
+            Self::LogEvents { events, .. } => Events::LogEvents(events.iter()),
             Self::Control => Events::LogEvents([].iter()),
+        }
+    }
+
+    /// Where the events were logged: a CloudWatch Logs envelope's group and stream.
+    pub fn log_origin(&self) -> Option<LogOrigin<'_>> {
+        match self {
+            Self::LogEvents { log_group, log_stream, .. } => Some(LogOrigin { log_group, log_stream }),
+            _ => None,
         }
     }
 }
@@ -78,6 +88,10 @@ pub enum DecodeError {
 #[serde(rename_all = "camelCase")]
 struct Envelope {
     message_type: String,
+    #[serde(default)]
+    log_group: String,
+    #[serde(default)]
+    log_stream: String,
     #[serde(default)]
     log_events: Vec<LogEvent>,
 }
@@ -142,8 +156,10 @@ fn cloudwatch_envelope(json: &[u8]) -> Result<RecordContent<'static>, DecodeErro
         serde_json::from_slice(json).map_err(|error| DecodeError::NotCloudWatchLogs(error.to_string()))?;
     match envelope.message_type.as_str() {
         "CONTROL_MESSAGE" => Ok(RecordContent::Control),
-        "DATA_MESSAGE" => Ok(RecordContent::LogEvents(
-            envelope
+        "DATA_MESSAGE" => Ok(RecordContent::LogEvents {
+            log_group: envelope.log_group,
+            log_stream: envelope.log_stream,
+            events: envelope
                 .log_events
                 .into_iter()
                 .map(|mut event| {
@@ -152,7 +168,7 @@ fn cloudwatch_envelope(json: &[u8]) -> Result<RecordContent<'static>, DecodeErro
                     event.message
                 })
                 .collect(),
-        )),
+        }),
         other => Err(DecodeError::NotCloudWatchLogs(format!("unknown messageType {other:?}"))),
     }
 }
@@ -202,7 +218,13 @@ mod tests {
     #[test]
     fn cloudwatch_logs_envelopes() {
         let data = gzip(br#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/ecs/web","logStream":"web/apache/1","subscriptionFilters":["to-kinesis"],"logEvents":[{"id":"1","timestamp":1795239468000,"message":"line one\n"},{"id":"2","timestamp":1795239468001,"message":"line two"}]}"#);
-        assert_eq!(events(decode_record(&data, 1024).unwrap()), ["line one", "line two"]);
+        let content = decode_record(&data, 1024).unwrap();
+        assert_eq!(
+            content.log_origin(),
+            Some(LogOrigin { log_group: "/ecs/web", log_stream: "web/apache/1" })
+        );
+        assert_eq!(events(content), ["line one", "line two"]);
+        assert_eq!(decode_record(b"a line", 1024).unwrap().log_origin(), None, "a host's line says nothing");
         let control = gzip(br#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1795239468000,"message":"CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}]}"#);
         assert_eq!(decode_record(&control, 1024).unwrap(), RecordContent::Control);
     }

@@ -19,6 +19,9 @@ pub const DESTINATION: Key = key!("destination");
 pub const EVENT: Key = key!("event");
 pub const ERROR: Key = key!("error");
 pub const TLS: Key = key!("tls");
+/// `aws.cloudwatch.*`: where a CloudWatch Logs event was logged, as Elastic's AWS integration
+/// names it (ECS has no field for a log group).
+pub const AWS: Key = key!("aws");
 pub const ECS: Key = key!("ecs");
 /// Not ECS (which has no field for it): capitalised, as ECS advises for custom fields, so that no
 /// ECS release can ever define it.
@@ -35,6 +38,7 @@ pub const BODY: Key = key!("body");
 pub const OS: Key = key!("os");
 pub const DEVICE: Key = key!("device");
 pub const LOCATION: Key = key!("location");
+pub const CLOUDWATCH: Key = key!("cloudwatch");
 
 // Leaf members.
 pub const ADDRESS: Key = key!("address");
@@ -78,6 +82,8 @@ pub const OUTCOME: Key = key!("outcome");
 pub const FULL: Key = key!("full");
 pub const CATEGORIES: Key = key!("categories");
 pub const CIPHER: Key = key!("cipher");
+pub const LOG_GROUP: Key = key!("log_group");
+pub const LOG_STREAM: Key = key!("log_stream");
 
 // Values that are the same in every document, as JSON: written with one copy each.
 /// `ecs.version`: the ECS release whose field definitions the documents follow.
@@ -157,6 +163,8 @@ pub const FIELDS: &[&[Key]] = &[
     &[EVENT, ORIGINAL],
     &[ERROR, MESSAGE],
     &[TAGS],
+    &[AWS, CLOUDWATCH, LOG_GROUP],
+    &[AWS, CLOUDWATCH, LOG_STREAM],
     &[ECS, VERSION],
     &[CRAWLER, CATEGORIES],
 ];

@@ -17,6 +17,17 @@ pub struct EventContext<'a> {
     pub event_id: Option<&'a str>,
     /// `@timestamp` of documents whose line carries no time (parse failures, formats without `%t`).
     pub received_at: Timestamp,
+    /// Where the event was logged, when its record says (a CloudWatch Logs envelope).
+    pub log_origin: Option<LogOrigin<'a>>,
+}
+
+/// The CloudWatch Logs group and stream of an event (ECS containers log through `awslogs` into a
+/// group, one stream per task): `aws.cloudwatch.log_group` and `.log_stream`. Lines from a host's
+/// Kinesis Agent have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogOrigin<'a> {
+    pub log_group: &'a str,
+    pub log_stream: &'a str,
 }
 
 /// The `source.*` fields, worked out by the enricher.
@@ -193,9 +204,22 @@ pub fn write_access_document(
     }
     doc.close();
     enrichment.tags.write(&mut doc);
+    write_log_origin(&mut doc, context);
     write_ecs(&mut doc);
     doc.finish();
     timestamp
+}
+
+/// `aws.cloudwatch.log_group` and `.log_stream`, when the event came in a CloudWatch Logs envelope.
+fn write_log_origin(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>) {
+    if let Some(origin) = context.log_origin {
+        doc.open(schema::AWS);
+        doc.open(schema::CLOUDWATCH);
+        doc.string(schema::LOG_GROUP, origin.log_group);
+        doc.string(schema::LOG_STREAM, origin.log_stream);
+        doc.close();
+        doc.close();
+    }
 }
 
 /// The ECS release the document follows.
@@ -240,6 +264,7 @@ pub fn write_failure_document(
     doc.string(schema::MESSAGE, reason);
     doc.close();
     tags.write(&mut doc);
+    write_log_origin(&mut doc, context);
     write_ecs(&mut doc);
     doc.finish();
     context.received_at
@@ -265,6 +290,7 @@ pub fn write_oversized_document(
     doc.string(schema::MESSAGE, reason);
     doc.close();
     Tags { truncated: true, ..Tags::default() }.write(&mut doc);
+    write_log_origin(&mut doc, context);
     write_ecs(&mut doc);
     doc.finish();
 }
