@@ -388,6 +388,61 @@ class Template(unittest.TestCase):
             search = f"SEARCH('{{AWS/Firehose,DeliveryStreamName}} MetricName=\"{metric}\" weblogs', "
             self.assertTrue(any(e.startswith(search) for e in expressions), (search, expressions))
 
+    def test_the_container_demo_logs_through_awslogs_into_the_stream_with_least_privilege(self):
+        self.assertEqual(self.rules_refusing(CreateContainerDemo="true"), ["ContainerDemoNeedsANetwork"])
+        network = {"WebServerVpcId": "vpc-0123456789abcdef0", "WebServerSubnetId": "subnet-0123456789abcdef0"}
+        self.assertEqual(self.rules_refusing(CreateContainerDemo="true", **network), [])
+        self.assertEqual(self.rules_refusing(CreateContainerDemo="true", Pipeline="firehose-transformer", **network),
+                         ["ContainerDemoNeedsKinesisEnricher"])
+        for name in ("ContainerCluster", "ContainerLogGroup", "ContainerExecutionRole", "ContainerTaskDefinition",
+                     "ContainerService"):
+            self.assertEqual(self.resources[name]["Condition"], "CreateContainerDemo", name)
+
+        task = self.properties("ContainerTaskDefinition")
+        self.assertEqual((task["RequiresCompatibilities"], task["NetworkMode"]), (["FARGATE"], "awsvpc"))
+        self.assertEqual(task["RuntimePlatform"]["CpuArchitecture"], "ARM64")
+        self.assertEqual(task["ExecutionRoleArn"], {"Fn::GetAtt": ["ContainerExecutionRole", "Arn"]})
+        self.assertNotIn("TaskRoleArn", task, "the container calls no AWS API")
+        (container,) = task["ContainerDefinitions"]
+        self.assertTrue(container["ReadonlyRootFilesystem"])
+        self.assertEqual(container["PortMappings"], [{"ContainerPort": 80, "Protocol": "tcp"}])
+        self.assertEqual(container["LogConfiguration"], {"LogDriver": "awslogs", "Options": {
+            "awslogs-group": {"Ref": "ContainerLogGroup"}, "awslogs-region": {"Ref": "AWS::Region"},
+            "awslogs-stream-prefix": "web", "mode": "non-blocking", "max-buffer-size": "25m"}})
+        # The format the captured test lines were written with (tests/data/container/capture.sh).
+        self.assertEqual(container["Command"], ["httpd-foreground", "-c",
+                                                'LogFormat "%h %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" '
+                                                '\\"%{User-Agent}i\\"" common'])
+        group = self.properties("ContainerLogGroup")
+        self.assertEqual(group["LogGroupName"], {"Fn::Sub": "/ecs/${AWS::StackName}-web"})
+
+        role = self.properties("ContainerExecutionRole")
+        (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+        self.assertEqual(trust["Principal"], {"Service": "ecs-tasks.amazonaws.com"})
+        self.assertNotIn("ManagedPolicyArns", role, "not AmazonECSTaskExecutionRolePolicy: no registry to pull from")
+        (policy,) = role["Policies"]
+        (statement,) = policy["PolicyDocument"]["Statement"]
+        self.assertEqual(statement["Action"], ["logs:CreateLogStream", "logs:PutLogEvents"])
+        self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["ContainerLogGroup", "Arn"]})
+
+        service = self.properties("ContainerService")
+        self.assertEqual(self.resources["ContainerService"]["DependsOn"], "ContainerDemoSubscription")
+        self.assertEqual((service["LaunchType"], service["DesiredCount"]), ("FARGATE", 1))
+        network_config = service["NetworkConfiguration"]["AwsvpcConfiguration"]
+        self.assertEqual(network_config["SecurityGroups"], [{"Ref": "WebServerSecurityGroup"}])
+        self.assertEqual(network_config["Subnets"], [{"Ref": "WebServerSubnetId"}])
+        self.assertEqual(self.resources["WebServerSecurityGroup"]["Condition"], "CreateAnyDemoSite")
+
+        subscription = self.properties("ContainerDemoSubscription")
+        self.assertEqual(self.resources["ContainerDemoSubscription"]["Condition"], "SubscribeContainerDemo")
+        self.assertEqual(subscription, {"LogGroupName": {"Ref": "ContainerLogGroup"}, "FilterPattern": "",
+                                        "DestinationArn": {"Fn::GetAtt": ["LogStream", "Arn"]},
+                                        "RoleArn": {"Fn::GetAtt": ["ContainerLogsRole", "Arn"]}})
+        self.assertEqual(self.resources["ContainerLogsRole"]["Condition"], "SubscribeAnyContainerLogs")
+        statements = self.properties("ContainerLogsRole")["Policies"][0]["PolicyDocument"]["Statement"]
+        self.assertEqual([(s["Action"], s["Resource"]) for s in statements],
+                         [("kinesis:PutRecord", {"Fn::GetAtt": ["LogStream", "Arn"]})])
+
     def test_container_logs_with_firehose_transformer_are_refused_not_skipped(self):
         rule = self.template["Rules"]["ContainerLogsNeedKinesisEnricher"]
         self.assertEqual(rule["RuleCondition"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "ContainerLogGroupName"}, ""]}]})

@@ -22,6 +22,7 @@ VARIANTS = {
         "WebServerVpcId": "vpc-0123456789abcdef0",
         "WebServerSubnetId": "subnet-0123456789abcdef0",
         "ContainerLogGroupName": "/ecs/web",
+        "CreateContainerDemo": '"true"',
         "AlarmEmail": "ops@example.com",
     },
     "scaled": {

@@ -15,7 +15,7 @@ use lambda_shell::emf::MetricsTarget;
 use serde::Deserialize as _;
 use serde_json::Value;
 use test_support::faulty_firehose::{Faults, FaultyFirehose, STREAM};
-use test_support::fixtures::{kinesis_event, line_record, log_lines};
+use test_support::fixtures::{cloudwatch_envelope, kinesis_event, line_record, log_lines};
 use test_support::{demo_geoip, repo};
 
 fn enricher() -> RecordEnricher {
@@ -383,4 +383,45 @@ async fn a_retry_in_the_same_environment_sends_no_document_twice() {
     // A later batch is not affected by what was remembered.
     let (_, summary) = function.process(&event, in_a_minute()).await;
     assert_eq!((summary.delivered, summary.already_delivered), (13, 0));
+}
+
+/// The demo container's access lines (captured from Apache with the task definition's log format,
+/// `tests/data/container/capture.sh`) as awslogs delivers them, in a CloudWatch Logs envelope, make
+/// the documents the same lines make from a web server's Kinesis Agent, plus where they were logged.
+#[test]
+fn a_containers_line_becomes_the_document_a_hosts_line_does() {
+    let lines = log_lines("container/httpd-stdout");
+    assert_eq!(lines.len(), 4);
+    let host =
+        KinesisEvent::deserialize(&kinesis_event(&lines.iter().map(|l| line_record(l)).collect::<Vec<_>>()))
+            .unwrap()
+            .into_owned();
+    let messages: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let container =
+        KinesisEvent::deserialize(&kinesis_event(&[cloudwatch_envelope("DATA_MESSAGE", &messages)]))
+            .unwrap()
+            .into_owned();
+    let documents = |event: &KinesisEvent| -> Vec<Value> {
+        enricher()
+            .prepare(event)
+            .entries()
+            .iter()
+            .map(|entry| serde_json::from_slice(entry).unwrap())
+            .collect()
+    };
+    let (from_host, from_container) = (documents(&host), documents(&container));
+    assert_eq!(from_container.len(), from_host.len());
+    for (mut host_doc, mut container_doc) in from_host.into_iter().zip(from_container) {
+        assert_eq!(container_doc["aws"]["cloudwatch"]["log_group"], "/ecs/weblogs");
+        assert!(host_doc.get("aws").is_none(), "a host's line names no log group");
+        // The combined format: the referrer-and-user-agent fields the dashboards use are there.
+        assert!(container_doc["user_agent"]["name"].is_string(), "{container_doc}");
+        assert!(container_doc.get("tags").is_none(), "{container_doc}");
+        for doc in [&mut host_doc, &mut container_doc] {
+            let object = doc.as_object_mut().unwrap();
+            object.remove("aws");
+            object["event"].as_object_mut().unwrap().remove("id");
+        }
+        assert_eq!(container_doc, host_doc);
+    }
 }
