@@ -29,8 +29,8 @@ demo: setup ## Enrich the bundled sample log with the generated demo GeoIP datab
 
 test: setup test-tools lint lambda-build ## Lint, run every test (workspace, GeoIP layer tooling, both deploy routes against moto), then check infra/ (infra-check)
 	$(CARGO) test --locked --workspace --all-targets
-	python3 -m unittest discover -s geoip/layer -p 'test_*.py'
-	$(CARGO) build --locked -p geoip-testdata -p replay-failed-batches --bins  # what tests/deploy runs
+	$(CARGO) build --locked -p geoip-testdata -p replay-failed-batches --bins  # what geoip/layer and tests/deploy run
+	.venv/bin/python -m unittest discover -s geoip/layer -p 'test_*.py'
 	.venv/bin/python -m unittest discover -s tests/deploy -p 'test_*.py'
 	$(MAKE) infra-check
 

@@ -161,10 +161,10 @@ def write_atomically(path, data):
         raise
 
 
-def fetch_maxmind(credentials, layer_dir, get):
+def fetch_maxmind(credentials, layer_dir, get, url=MAXMIND_URL):
     for edition, kind in EDITIONS.items():
-        archive = get(MAXMIND_URL.format(edition=edition, suffix="tar.gz"), credentials)
-        checksum = get(MAXMIND_URL.format(edition=edition, suffix="tar.gz.sha256"), credentials)
+        archive = get(url.format(edition=edition, suffix="tar.gz"), credentials)
+        checksum = get(url.format(edition=edition, suffix="tar.gz.sha256"), credentials)
         verify_sha256(archive, expected_sha256(checksum, edition), f"{edition}.tar.gz")
         database = mmdb_from_tar_gz(archive, edition)
         check_mmdb(database, kind, edition)
@@ -173,11 +173,11 @@ def fetch_maxmind(credentials, layer_dir, get):
     write_atomically(os.path.join(layer_dir, "geoip", "LICENSE-GEOIP.txt"), notice.encode())
 
 
-def fetch_dbip(month, layer_dir, get):
+def fetch_dbip(month, layer_dir, get, url=DBIP_URL):
     for edition, kind in EDITIONS.items():
-        url = DBIP_URL.format(kind=kind, month=month)
-        database = gunzip_capped(get(url, None), os.path.basename(url))
-        check_mmdb(database, kind, os.path.basename(url))
+        file_url = url.format(kind=kind, month=month)
+        database = gunzip_capped(get(file_url, None), os.path.basename(file_url))
+        check_mmdb(database, kind, os.path.basename(file_url))
         write_atomically(os.path.join(layer_dir, "geoip", f"{edition}.mmdb"), database)
     notice = DBIP_NOTICE.format(month=month, date=datetime.date.today().isoformat())
     write_atomically(os.path.join(layer_dir, "geoip", "LICENSE-GEOIP.txt"), notice.encode())
