@@ -443,6 +443,39 @@ class Template(unittest.TestCase):
         self.assertEqual([(s["Action"], s["Resource"]) for s in statements],
                          [("kinesis:PutRecord", {"Fn::GetAtt": ["LogStream", "Arn"]})])
 
+    def test_the_geoip_updater_publishes_the_stacks_layer_on_a_schedule_with_least_privilege(self):
+        self.assertEqual(self.template["Conditions"]["UpdateGeoIp"],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "GeoIpUpdateSchedule"}, "none"]}]})
+        self.assertEqual(self.properties("GeoIpLayer")["LayerName"], {"Fn::Sub": "${AWS::StackName}-geoip"})
+        function = self.properties("GeoIpUpdaterFunction")
+        self.assertEqual((function["CodeUri"], function["Handler"], function["Runtime"]),
+                         ("../geoip/layer/", "update_layer.handler", "python3.12"))
+        self.assertEqual(self.resources["GeoIpUpdaterFunction"]["Metadata"]["BuildMethod"], "makefile")
+        with open(os.path.join(INFRA, "..", "geoip", "layer", "Makefile"), encoding="utf-8") as f:
+            makefile = f.read()
+        self.assertIn("cp fetch_geoip.py update_layer.py", makefile)
+        self.assertIn("--platform manylinux2014_aarch64 --implementation cp --python-version 3.12", makefile)
+        self.assertEqual(function["Events"]["Schedule"]["Type"], "ScheduleV2")
+        self.assertEqual(function["Events"]["Schedule"]["Properties"]["ScheduleExpression"], {"Ref": "GeoIpUpdateSchedule"})
+        self.assertEqual(function["ReservedConcurrentExecutions"], 1)
+        self.assertEqual(function["DeadLetterQueue"], {"Type": "SNS", "TargetArn": {"Ref": "AlarmTopic"}})
+        variables = function["Environment"]["Variables"]
+        self.assertEqual(variables["LAYER_NAME"], {"Fn::Sub": "${AWS::StackName}-geoip"})
+        self.assertEqual(variables["FUNCTION_NAMES"], {"Fn::If": ["UseKinesisEnricher", {"Ref": "KinesisEnricherFunction"},
+                                                                  {"Ref": "FirehoseTransformerFunction"}]})
+        self.assertEqual(variables["LAYER_BUCKET"], {"Ref": "BackupBucket"})
+        (policy,) = self.properties("GeoIpUpdaterRole")["Policies"]
+        statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"] if "Sid" in s}
+        self.assertEqual(statements["PublishTheLayer"]["Resource"], {"Fn::Sub":
+            "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:layer:${AWS::StackName}-geoip"})
+        self.assertEqual(statements["MoveTheFunction"]["Action"],
+                         ["lambda:GetFunctionConfiguration", "lambda:UpdateFunctionConfiguration"])
+        self.assertEqual(statements["StageTheArchive"]["Resource"], {"Fn::Sub": "${BackupBucket.Arn}/geoip-layer/*"})
+        secret = [s for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s]
+        self.assertEqual(secret, [{"Fn::If": ["HasMaxMindSecret", {
+            "Sid": "ReadTheMaxMindKey", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+            "Resource": {"Ref": "MaxMindSecretArn"}}, {"Ref": "AWS::NoValue"}]}])
+
     def test_container_logs_with_firehose_transformer_are_refused_not_skipped(self):
         rule = self.template["Rules"]["ContainerLogsNeedKinesisEnricher"]
         self.assertEqual(rule["RuleCondition"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "ContainerLogGroupName"}, ""]}]})
