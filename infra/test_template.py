@@ -220,6 +220,7 @@ class Template(unittest.TestCase):
             "IndexWritesBlockedAlarm": ("AWS/ES", "ClusterIndexWritesBlocked", "missing"),
             "SnapshotFailureAlarm": ("AWS/ES", "AutomatedSnapshotFailure", "missing"),
             "GeoIpDatabaseAgeAlarm": ("WeblogEnrichment", "GeoIpCityDatabaseAgeDays", "notBreaching"),
+            "GeoIpUpdaterErrorsAlarm": ("AWS/Lambda", "Errors", "notBreaching"),
         }
         # The delivery alarms again for each further delivery stream, when it exists.
         for stream in (2, 3, 4):
