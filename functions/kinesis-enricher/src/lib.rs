@@ -78,11 +78,15 @@ pub struct KinesisEnricher<S = FirehoseSink> {
     /// One per delivery stream, never empty.
     sinks: Vec<S>,
     metrics: MetricsTarget,
-    /// After an invocation that reported a failure: the records after the reported one whose
-    /// documents were all delivered. Lambda's retry starts at the reported record and brings
-    /// them again; their documents are not sent twice.
+    /// After invocations that reported a failure: the records after the reported one whose
+    /// documents were all delivered (per failed batch, until its retry comes). Lambda's retry
+    /// starts at the reported record and brings them again; their documents are not sent twice.
     delivered_records: HashSet<String>,
 }
+
+/// The most sequence numbers remembered for retries (two batches of Lambda's largest size);
+/// past it the memory starts again, which only means documents may be sent twice.
+const MAX_REMEMBERED_RECORDS: usize = 20_000;
 
 impl KinesisEnricher<FirehoseSink> {
     /// Reads every setting, opens the GeoIP databases and builds the Firehose client; returns
@@ -140,8 +144,24 @@ impl<S: RecordBatchSink> KinesisEnricher<S> {
                 "entries not delivered to Firehose: reporting the earliest record for Lambda to retry"
             );
         }
-        self.delivered_records = batch.delivered_after_the_reported_record(&report);
+        self.remember_delivered(&batch, &report);
         batch.finish(&report)
+    }
+}
+
+impl<S> KinesisEnricher<S> {
+    /// This batch's records are settled: forgotten, except those a retry will bring again. Other
+    /// batches' (another shard's, whose retry is still to come) stay.
+    fn remember_delivered(&mut self, batch: &PreparedBatch<'_>, report: &DeliveryReport) {
+        if !self.delivered_records.is_empty() {
+            for sequence in &batch.sequence_numbers {
+                self.delivered_records.remove(*sequence);
+            }
+        }
+        self.delivered_records.extend(batch.delivered_after_the_reported_record(report));
+        if self.delivered_records.len() > MAX_REMEMBERED_RECORDS {
+            self.delivered_records.clear();
+        }
     }
 }
 

@@ -385,6 +385,40 @@ async fn a_retry_in_the_same_environment_sends_no_document_twice() {
     assert_eq!((summary.delivered, summary.already_delivered), (13, 0));
 }
 
+/// With several shards, the environment may serve another shard's batch before the retry comes:
+/// what it remembers for the first shard stays.
+#[tokio::test]
+async fn another_shards_batch_in_between_does_not_make_the_retry_resend() {
+    let event = event_file("kinesis-mixed.json");
+    let sequence = |record: usize| event.records[record].kinesis.sequence_number.to_string();
+    let fake = FaultyFirehose::start(Faults {
+        fail_once: vec![format!("\"id\":\"{}\"", sequence(2))],
+        ..Faults::default()
+    });
+    let mut function = function(sink(&fake, STREAM).await, RetryPolicy { max_attempts: 1, ..retry() });
+    let (response, _) = function.process(&event, in_a_minute()).await;
+    assert_eq!(response.batch_item_failures, [BatchItemFailure { item_identifier: sequence(2) }]);
+
+    // Another shard's batch: other sequence numbers, delivered in full.
+    let mut other_shard = batch_of_sample_lines(50);
+    for (index, record) in other_shard.records.iter_mut().enumerate() {
+        record.kinesis.sequence_number = format!("4965999{index:049}").into();
+    }
+    let (response, summary) = function.process(&other_shard, in_a_minute()).await;
+    assert_eq!((response, summary.already_delivered), (BatchResponse::default(), 0));
+
+    let retry_event = KinesisEvent { records: event.records[2..].to_vec() };
+    let (response, summary) = function.process(&retry_event, in_a_minute()).await;
+    assert_eq!(response, BatchResponse::default());
+    assert_eq!(summary.delivered, 4, "only the reported record's documents");
+    let accepted = fake.observed(|o| o.accepted.clone());
+    let from_first: Vec<Vec<u8>> = accepted
+        .into_iter()
+        .filter(|doc| !String::from_utf8_lossy(doc).contains("\"id\":\"4965999"))
+        .collect();
+    assert_eq!(count(from_first), expected_documents(&event), "every document of the first shard once");
+}
+
 /// The demo container's access lines (captured from Apache with the task definition's log format,
 /// `tests/data/container/capture.sh`) as awslogs delivers them, in a CloudWatch Logs envelope, make
 /// the documents the same lines make from a web server's Kinesis Agent, plus where they were logged.
