@@ -63,9 +63,9 @@ impl FirehoseSink {
             )
     }
 
-    /// The client the function builds once at start-up, from the Lambda environment's region,
-    /// credentials and endpoint (see [`AwsSettings`]).
-    pub fn from_settings(aws: &AwsSettings, delivery_stream_name: String) -> Self {
+    /// The client settings the function builds once at start-up, from the Lambda environment's
+    /// region, credentials and endpoint (see [`AwsSettings`]).
+    pub fn config_from_settings(aws: &AwsSettings) -> aws_sdk_firehose::Config {
         let credentials = Credentials::new(
             aws.access_key_id.clone(),
             aws.secret_access_key.clone(),
@@ -78,7 +78,7 @@ impl FirehoseSink {
         if let Some(url) = &aws.endpoint_url {
             config = config.endpoint_url(url);
         }
-        Self::new(config.build(), delivery_stream_name)
+        config.build()
     }
 
     pub fn new(config: aws_sdk_firehose::Config, delivery_stream_name: String) -> Self {
@@ -86,17 +86,12 @@ impl FirehoseSink {
     }
 
     /// One sink per stream, sharing one client (its connections and credentials).
-    pub fn for_streams(aws: &AwsSettings, delivery_stream_names: Vec<String>) -> Vec<Self> {
-        let mut names = delivery_stream_names.into_iter();
-        let Some(first) = names.next() else { return Vec::new() };
-        let first = Self::from_settings(aws, first);
-        let others: Vec<Self> = names.map(|name| first.with_stream(name)).collect();
-        std::iter::once(first).chain(others).collect()
-    }
-
-    /// The same client, writing to another stream.
-    pub fn with_stream(&self, delivery_stream_name: String) -> Self {
-        Self { client: self.client.clone(), delivery_stream_name }
+    pub fn for_streams(config: aws_sdk_firehose::Config, delivery_stream_names: Vec<String>) -> Vec<Self> {
+        let client = Client::from_conf(config);
+        delivery_stream_names
+            .into_iter()
+            .map(|delivery_stream_name| Self { client: client.clone(), delivery_stream_name })
+            .collect()
     }
 }
 

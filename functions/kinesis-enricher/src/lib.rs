@@ -11,9 +11,8 @@
 //! `batchItemFailures` as the sequence number of the earliest Kinesis record with an undelivered
 //! event: Lambda retries the batch from there. The function remembers which of the records after
 //! that one it did deliver, and does not send their documents again when the retry reaches the
-//! same execution environment, as it usually does (one invocation per shard at a time): then
-//! every document arrives once. A retry elsewhere, or a replay from the on-failure queue, sends
-//! them again (at-least-once).
+//! same execution environment: then every document arrives once. Lambda picks the environment; a
+//! retry elsewhere, or a replay from the on-failure queue, sends them again (at-least-once).
 //!
 //! With several delivery streams (`DELIVERY_STREAM_NAME=a,b,c`, to go past one stream's quota),
 //! each Kinesis record's documents go to one of them, chosen by a hash of the record's sequence
@@ -96,7 +95,8 @@ impl KinesisEnricher<FirehoseSink> {
         let delivery = DeliverySettings::from_lookup(&lookup)?;
         let opened = open_geoip(&settings.geoip)?;
         let enricher = Enricher::new(settings.enrichment, opened.geoip);
-        let sinks = FirehoseSink::for_streams(&delivery.aws, delivery.delivery_stream_names);
+        let firehose = FirehoseSink::config_from_settings(&delivery.aws);
+        let sinks = FirehoseSink::for_streams(firehose, delivery.delivery_stream_names);
         let records = RecordEnricher::new(enricher, settings.max_decompressed_bytes);
         Ok((Self::spread(records, delivery.retry, sinks, settings.metrics), opened.warnings))
     }
@@ -129,14 +129,14 @@ impl<S: RecordBatchSink> KinesisEnricher<S> {
         deadline: SystemTime,
     ) -> (BatchResponse, Summary) {
         let mut batch = self.records.prepare(event);
-        let stream_of = batch.entry_streams(self.sinks.len());
         let (entries, positions) = batch.entries_to_send(&self.delivered_records);
-        let stream_of: Vec<usize> = positions.iter().map(|&entry| stream_of[entry]).collect();
+        let stream_of = batch.streams_of(&positions, self.sinks.len());
         let mut report = deliver_spread(&self.sinks, &entries, &stream_of, &self.retry, deadline).await;
         // Back to indices among all the batch's entries.
         for entry in &mut report.undelivered {
             *entry = positions[*entry];
         }
+        batch.summary.already_delivered = (batch.entry_ends.len() - positions.len()) as u64;
         if !report.undelivered.is_empty() {
             tracing::warn!(
                 entries = report.undelivered.len(),
@@ -291,19 +291,20 @@ pub struct PreparedBatch<'a> {
 }
 
 impl PreparedBatch<'_> {
-    /// For each entry, the delivery stream (of `streams`) that takes it: its record's.
-    pub fn entry_streams(&self, streams: usize) -> Vec<usize> {
+    /// For each of these entries (indices among all), the delivery stream (of `streams`) that
+    /// takes it: its record's.
+    pub fn streams_of(&self, entries: &[usize], streams: usize) -> Vec<usize> {
         if streams == 1 {
-            return vec![0; self.entry_record.len()];
+            return vec![0; entries.len()];
         }
         let record_stream: Vec<usize> =
             self.sequence_numbers.iter().map(|sequence| stream_for(sequence, streams)).collect();
-        self.entry_record.iter().map(|&record| record_stream[record]).collect()
+        entries.iter().map(|&entry| record_stream[self.entry_record[entry]]).collect()
     }
 
     /// The entries still to deliver (those of records not in `delivered`), and each one's index
-    /// among all entries. Counts the others as already delivered.
-    pub fn entries_to_send(&mut self, delivered: &HashSet<String>) -> (Vec<&[u8]>, Vec<usize>) {
+    /// among all entries.
+    pub fn entries_to_send(&self, delivered: &HashSet<String>) -> (Vec<&[u8]>, Vec<usize>) {
         if delivered.is_empty() {
             let entries = self.entries();
             let positions = (0..entries.len()).collect();
@@ -315,9 +316,7 @@ impl PreparedBatch<'_> {
         let mut positions = Vec::with_capacity(self.entry_ends.len());
         let mut start = 0;
         for (index, &end) in self.entry_ends.iter().enumerate() {
-            if skip[self.entry_record[index]] {
-                self.summary.already_delivered += 1;
-            } else {
+            if !skip[self.entry_record[index]] {
                 kept.push(&self.documents[start..end]);
                 positions.push(index);
             }

@@ -36,8 +36,7 @@ async fn function(fake: &FaultyFirehose) -> KinesisEnricher {
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
         .build();
-    let first = FirehoseSink::new(config, STREAMS[0].to_owned());
-    let sinks = STREAMS.iter().map(|stream| first.with_stream((*stream).to_owned())).collect();
+    let sinks = FirehoseSink::for_streams(config, STREAMS.map(str::to_owned).to_vec());
     // Few, short retries: the quota stays exceeded, so batches are reported and retried by Lambda.
     let retry = RetryPolicy {
         max_attempts: 3,

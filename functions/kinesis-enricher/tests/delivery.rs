@@ -349,20 +349,25 @@ async fn a_throttled_stream_does_not_hold_back_the_others() {
     assert_eq!(summary.calls, 6 + 2);
 }
 
-#[tokio::test]
-async fn a_retry_in_the_same_environment_sends_no_document_twice() {
-    let event = event_file("kinesis-mixed.json");
-    let sequence = |record: usize| event.records[record].kinesis.sequence_number.to_string();
-    // Record 2 (a KPL aggregate of four lines) fails on its first attempt; one attempt only, so it
-    // is reported and Lambda retries the batch from it.
+/// The mixed event through a function whose first attempt at record 2 (a KPL aggregate of four
+/// lines) fails, with one attempt only: record 2 is reported, and Lambda retries from it.
+async fn failed_at_record_2(event: &KinesisEvent<'_>) -> (FaultyFirehose, KinesisEnricher) {
+    let reported = event.records[2].kinesis.sequence_number.to_string();
     let fake = FaultyFirehose::start(Faults {
-        fail_once: vec![format!("\"id\":\"{}\"", sequence(2))],
+        fail_once: vec![format!("\"id\":\"{reported}\"")],
         ..Faults::default()
     });
     let mut function = function(sink(&fake, STREAM).await, RetryPolicy { max_attempts: 1, ..retry() });
-    let (response, summary) = function.process(&event, in_a_minute()).await;
-    assert_eq!(response.batch_item_failures, [BatchItemFailure { item_identifier: sequence(2) }]);
+    let (response, summary) = function.process(event, in_a_minute()).await;
+    assert_eq!(response.batch_item_failures, [BatchItemFailure { item_identifier: reported }]);
     assert_eq!((summary.delivered, summary.failed_entries), (9, 4));
+    (fake, function)
+}
+
+#[tokio::test]
+async fn a_retry_in_the_same_environment_sends_no_document_twice() {
+    let event = event_file("kinesis-mixed.json");
+    let (fake, mut function) = failed_at_record_2(&event).await;
 
     // Lambda's retry: the records from the reported one on.
     let retry_event = KinesisEvent { records: event.records[2..].to_vec() };
@@ -390,14 +395,7 @@ async fn a_retry_in_the_same_environment_sends_no_document_twice() {
 #[tokio::test]
 async fn another_shards_batch_in_between_does_not_make_the_retry_resend() {
     let event = event_file("kinesis-mixed.json");
-    let sequence = |record: usize| event.records[record].kinesis.sequence_number.to_string();
-    let fake = FaultyFirehose::start(Faults {
-        fail_once: vec![format!("\"id\":\"{}\"", sequence(2))],
-        ..Faults::default()
-    });
-    let mut function = function(sink(&fake, STREAM).await, RetryPolicy { max_attempts: 1, ..retry() });
-    let (response, _) = function.process(&event, in_a_minute()).await;
-    assert_eq!(response.batch_item_failures, [BatchItemFailure { item_identifier: sequence(2) }]);
+    let (fake, mut function) = failed_at_record_2(&event).await;
 
     // Another shard's batch: other sequence numbers, delivered in full.
     let mut other_shard = batch_of_sample_lines(50);

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -28,25 +29,25 @@ fn count(documents: impl IntoIterator<Item = Vec<u8>>) -> HashMap<Vec<u8>, usize
     counts
 }
 
-#[test]
-fn every_document_of_a_mixed_batch_lands_in_s3_through_moto() {
-    let moto = MotoServer::start();
-    moto.create_bucket(BUCKET);
-    moto.create_direct_put_stream(STREAM, BUCKET);
-    let (city, asn) = demo_database_files(&temp_dir("kinesis-moto"));
+/// Runs the built function on one event through the local Runtime API, writing to
+/// `delivery_stream_name` in `moto`, with the demo databases; returns its response and its stdout.
+fn invoke(
+    moto: &MotoServer,
+    event_bytes: &[u8],
+    delivery_stream_name: &str,
+    geoip: &(PathBuf, PathBuf),
+) -> (Value, String) {
     let api = LocalRuntimeApi::start();
-    let event_bytes = std::fs::read(repo("tests/events/kinesis-mixed.json")).unwrap();
-    api.enqueue("request-1", &event_bytes);
-
+    api.enqueue("request-1", event_bytes);
     let mut child = Command::new(env!("CARGO_BIN_EXE_kinesis-enricher"))
         .env_clear()
         .envs(api.lambda_environment("kinesis-enricher"))
         .env("AWS_ENDPOINT_URL_FIREHOSE", moto.url())
         .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
         .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("DELIVERY_STREAM_NAME", STREAM)
-        .env("GEOIP_CITY_DB", &city)
-        .env("GEOIP_ASN_DB", &asn)
+        .env("DELIVERY_STREAM_NAME", delivery_stream_name)
+        .env("GEOIP_CITY_DB", &geoip.0)
+        .env("GEOIP_ASN_DB", &geoip.1)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -54,26 +55,48 @@ fn every_document_of_a_mixed_batch_lands_in_s3_through_moto() {
     let responses = api.wait_for(&["request-1"], Duration::from_secs(60));
     child.kill().unwrap();
     let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let response = serde_json::from_slice(&responses["request-1"]).unwrap();
+    (response, String::from_utf8_lossy(&output.stdout).into_owned())
+}
 
-    let response: Value = serde_json::from_slice(&responses["request-1"]).unwrap();
+/// The documents Firehose wrote to `bucket`, one per line of its objects.
+fn documents_in(moto: &MotoServer, bucket: &str) -> Vec<Vec<u8>> {
+    moto.objects(bucket)
+        .iter()
+        .flat_map(|object| object.split_inclusive(|&b| b == b'\n').map(<[u8]>::to_vec).collect::<Vec<_>>())
+        .collect()
+}
+
+/// What the handler makes of the event with the same databases.
+fn expected_documents(event_bytes: &[u8], geoip: &(PathBuf, PathBuf)) -> Vec<Vec<u8>> {
+    let event: KinesisEvent = serde_json::from_slice(event_bytes).unwrap();
+    let databases = GeoIp::new(
+        Some(Database::open(&geoip.0, DatabaseKind::City).unwrap()),
+        Some(Database::open(&geoip.1, DatabaseKind::Asn).unwrap()),
+    );
+    let mut records =
+        RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), Some(databases)), 4 << 20);
+    records.prepare(&event).entries().into_iter().map(<[u8]>::to_vec).collect()
+}
+
+#[test]
+fn every_document_of_a_mixed_batch_lands_in_s3_through_moto() {
+    let moto = MotoServer::start();
+    moto.create_bucket(BUCKET);
+    moto.create_direct_put_stream(STREAM, BUCKET);
+    let geoip = demo_database_files(&temp_dir("kinesis-moto"));
+    let event_bytes = std::fs::read(repo("tests/events/kinesis-mixed.json")).unwrap();
+    let (response, stdout) = invoke(&moto, &event_bytes, STREAM, &geoip);
     assert_eq!(response, serde_json::json!({"batchItemFailures": []}), "{stdout}");
 
     // What landed in S3, split into documents, against what the handler makes of the batch.
-    let delivered: Vec<Vec<u8>> = moto
-        .objects(BUCKET)
-        .iter()
-        .flat_map(|object| object.split_inclusive(|&b| b == b'\n').map(<[u8]>::to_vec).collect::<Vec<_>>())
-        .collect();
-    let event: KinesisEvent = serde_json::from_slice(&event_bytes).unwrap();
-    let geoip = GeoIp::new(
-        Some(Database::open(&city, DatabaseKind::City).unwrap()),
-        Some(Database::open(&asn, DatabaseKind::Asn).unwrap()),
-    );
-    let mut records = RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), Some(geoip)), 4 << 20);
-    let expected: Vec<Vec<u8>> = records.prepare(&event).entries().into_iter().map(<[u8]>::to_vec).collect();
+    let delivered = documents_in(&moto, BUCKET);
     assert_eq!(delivered.len(), 13);
-    assert_eq!(count(delivered.clone()), count(expected), "every document once");
+    assert_eq!(
+        count(delivered.clone()),
+        count(expected_documents(&event_bytes, &geoip)),
+        "every document once"
+    );
     let documents: Vec<Value> = delivered.iter().map(|d| serde_json::from_slice(d).unwrap()).collect();
     assert!(documents.iter().any(|d| d["source"]["as"]["organization"]["name"] == "Demo Andrews & Arnold"));
     assert!(documents.iter().all(|d| d["event"]["id"].as_str().is_some_and(|id| id.starts_with("4965937"))));
@@ -125,50 +148,20 @@ fn two_delivery_streams_share_the_documents() {
         moto.create_bucket(bucket);
         moto.create_direct_put_stream(stream, bucket);
     }
-    let (city, asn) = demo_database_files(&temp_dir("kinesis-moto-two"));
+    let geoip = demo_database_files(&temp_dir("kinesis-moto-two"));
     let sample = test_support::fixtures::log_lines("sample");
     let payloads: Vec<Vec<u8>> = (0..400).map(|i| test_support::fixtures::line_record(&sample[i])).collect();
     let event_bytes = serde_json::to_vec(&test_support::fixtures::kinesis_event(&payloads)).unwrap();
-    let api = LocalRuntimeApi::start();
-    api.enqueue("request-1", &event_bytes);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kinesis-enricher"))
-        .env_clear()
-        .envs(api.lambda_environment("kinesis-enricher"))
-        .env("AWS_ENDPOINT_URL_FIREHOSE", moto.url())
-        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("DELIVERY_STREAM_NAME", "weblogs-a, weblogs-b")
-        .env("GEOIP_CITY_DB", &city)
-        .env("GEOIP_ASN_DB", &asn)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let responses = api.wait_for(&["request-1"], Duration::from_secs(60));
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let response: Value = serde_json::from_slice(&responses["request-1"]).unwrap();
-    assert_eq!(response, serde_json::json!({"batchItemFailures": []}));
+    let (response, stdout) = invoke(&moto, &event_bytes, "weblogs-a, weblogs-b", &geoip);
+    assert_eq!(response, serde_json::json!({"batchItemFailures": []}), "{stdout}");
 
-    let per_stream: Vec<Vec<Vec<u8>>> = streams
-        .iter()
-        .map(|(_, bucket)| {
-            moto.objects(bucket)
-                .iter()
-                .flat_map(|object| {
-                    object.split_inclusive(|&b| b == b'\n').map(<[u8]>::to_vec).collect::<Vec<_>>()
-                })
-                .collect()
-        })
-        .collect();
-    let event: KinesisEvent = serde_json::from_slice(&event_bytes).unwrap();
-    let geoip = GeoIp::new(
-        Some(Database::open(&city, DatabaseKind::City).unwrap()),
-        Some(Database::open(&asn, DatabaseKind::Asn).unwrap()),
+    let per_stream: Vec<Vec<Vec<u8>>> =
+        streams.iter().map(|(_, bucket)| documents_in(&moto, bucket)).collect();
+    assert_eq!(
+        count(per_stream.concat()),
+        count(expected_documents(&event_bytes, &geoip)),
+        "every document once, in one of the streams"
     );
-    let mut records = RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), Some(geoip)), 4 << 20);
-    let expected: Vec<Vec<u8>> = records.prepare(&event).entries().into_iter().map(<[u8]>::to_vec).collect();
-    assert_eq!(count(per_stream.concat()), count(expected), "every document once, in one of the streams");
     for (documents, (stream, _)) in per_stream.iter().zip(streams) {
         assert!((160..=240).contains(&documents.len()), "{stream}: {} of 400", documents.len());
         for document in documents {

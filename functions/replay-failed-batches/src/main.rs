@@ -65,14 +65,8 @@ async fn run(args: Args) -> Result<usize, String> {
     let aws = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).load().await;
     let firehose = FirehoseSink::configure(aws_sdk_firehose::config::Builder::from(&aws)).build();
     let names = delivery_stream_names(&args.delivery_stream_name).map_err(|error| error.to_string())?;
-    let first = FirehoseSink::new(firehose, names[0].clone());
-    let sinks = names.iter().skip(1).map(|name| first.with_stream(name.clone())).collect::<Vec<_>>();
-    let handler = KinesisEnricher::spread(
-        records,
-        retry,
-        std::iter::once(first).chain(sinks).collect(),
-        settings.metrics,
-    );
+    let handler =
+        KinesisEnricher::spread(records, retry, FirehoseSink::for_streams(firehose, names), settings.metrics);
     let mut replayer = Replayer::new(
         aws_sdk_sqs::Client::new(&aws),
         aws_sdk_kinesis::Client::new(&aws),
