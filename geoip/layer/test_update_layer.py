@@ -15,13 +15,11 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
 import tempfile
 import threading
-import time
 import unittest
 import uuid
 import zipfile
@@ -33,6 +31,9 @@ import update_layer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+# The moto process guard the domain setup's tests use.
+sys.path.insert(0, os.path.join(REPO, "infra", "opensearch"))
+from local_aws import MotoServer  # noqa: E402
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 LAYER = "weblogs-geoip"
@@ -119,12 +120,6 @@ def dbip_files(city, asn):
             f"/free/dbip-asn-lite-{MONTH}.mmdb.gz": gzip.compress(asn)}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class UpdateLayer(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -133,29 +128,16 @@ class UpdateLayer(unittest.TestCase):
         cls.city_path = os.path.join(cls.tmp, "city.mmdb")
         with open(cls.city_path, "wb") as f:
             f.write(cls.city)
-        port = free_port()
-        cls.moto = subprocess.Popen([os.path.join(REPO, ".venv", "bin", "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    cls.moto.kill()
-                    raise
-                time.sleep(0.1)
+        cls.moto = MotoServer()
         cls.saved_env = dict(os.environ)
-        os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="test",
+        os.environ.update(AWS_ENDPOINT_URL=cls.moto.url, AWS_ACCESS_KEY_ID="test",
                           AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION)
         os.environ.pop("AWS_PROFILE", None)
 
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
-        cls.moto.kill()
-        cls.moto.wait()
+        cls.moto.stop()
         os.environ.clear()
         os.environ.update(cls.saved_env)
 

@@ -59,9 +59,9 @@ def handler(event, context):
     return report
 
 
-def update(layer_name, function_names, bucket, secret_arn, maxmind_url, dbip_url, session,
-           get=fetch_geoip.http_get, today=None):
-    today = today or datetime.datetime.now(datetime.timezone.utc).date()
+def update(layer_name, function_names, bucket, secret_arn, maxmind_url, dbip_url, session):
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    get = fetch_geoip.http_get
     lambda_client = session.client("lambda")
     current = current_build(lambda_client, layer_name)
     with tempfile.TemporaryDirectory() as layer_dir:

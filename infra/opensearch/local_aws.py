@@ -1,4 +1,4 @@
-"""Local AWS endpoints for the tests of this directory.
+"""Local AWS endpoints for the Python tests (this directory's, and geoip/layer's).
 
 MotoServer: moto from .venv (`make test-tools`), on 127.0.0.1, stopped by process id.
 FakeCognitoIdentityRoles: GetIdentityPoolRoles and SetIdentityPoolRoles of Cognito identity pools
