@@ -116,10 +116,9 @@ def security_roles(index_name):
         f"{index_name}_writer": {
             "description": f"Firehose: create {index_name} indices and add documents, nothing else",
             "cluster_permissions": ["cluster_monitor", "indices:data/write/bulk"],
+            # The index template's mapping is not dynamic: documents never change it.
             "index_permissions": [
-                # auto_put: new fields of a document (dynamic mapping) in the same request.
-                {"index_patterns": patterns,
-                 "allowed_actions": ["create_index", "index", "indices:admin/mapping/auto_put", "indices_monitor"]},
+                {"index_patterns": patterns, "allowed_actions": ["create_index", "index", "indices_monitor"]},
             ],
         },
     }

@@ -274,8 +274,7 @@ class ApplyAgainstMoto(unittest.TestCase):
         # Firehose creates indices and adds documents to the log indices only; no delete, no admin.
         self.assertEqual(writer["cluster_permissions"], ["cluster_monitor", "indices:data/write/bulk"])
         self.assertEqual(writer["index_permissions"], [
-            {"index_patterns": ["weblogs", "weblogs-*"],
-             "allowed_actions": ["create_index", "index", "indices:admin/mapping/auto_put", "indices_monitor"]},
+            {"index_patterns": ["weblogs", "weblogs-*"], "allowed_actions": ["create_index", "index", "indices_monitor"]},
         ])
         granted = json.dumps([viewer, writer])
         for forbidden in ("delete", "manage", "crud", "write\"", "indices_all", "unlimited", '"*"'):
