@@ -2,7 +2,7 @@
 #![no_main]
 
 use enrichment::{Enricher, EnrichmentConfig};
-use kinesis_enricher::delivery::MAX_ENTRY_BYTES;
+use firehose_delivery::MAX_ENTRY_BYTES;
 use kinesis_enricher::{KinesisEvent, RecordEnricher};
 use libfuzzer_sys::fuzz_target;
 

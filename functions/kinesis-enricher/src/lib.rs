@@ -7,7 +7,7 @@
 //! Documents over Firehose's 1,000 KiB record limit lose `event.original` and
 //! `user_agent.original` first and are tagged `_truncated`; they are never rejected.
 //!
-//! Delivery ([`delivery`]) retries what fails. Whatever still is not delivered is reported in
+//! Delivery (`firehose_delivery`) retries what fails. Whatever still is not delivered is reported in
 //! `batchItemFailures` as the sequence number of the earliest Kinesis record with an undelivered
 //! event: Lambda retries the batch from there. The function remembers which of the records after
 //! that one it did deliver, and does not send their documents again when the retry reaches the
@@ -17,9 +17,6 @@
 //! With several delivery streams (`DELIVERY_STREAM_NAME=a,b,c`, to go past one stream's quota),
 //! each Kinesis record's documents go to one of them, chosen by a hash of the record's sequence
 //! number: evenly over many records, and the same stream for the same record when Lambda retries.
-
-pub mod delivery;
-pub mod firehose;
 
 use std::collections::HashSet;
 use std::hash::BuildHasher;
@@ -34,8 +31,7 @@ use lambda_shell::{DeliverySettings, Handler, RetryPolicy, Settings};
 use lambda_shell::{base64, kpl};
 use serde::Serialize;
 
-use crate::delivery::{DeliveryReport, MAX_ENTRY_BYTES, RecordBatchSink, deliver_spread};
-use crate::firehose::FirehoseSink;
+use firehose_delivery::{DeliveryReport, FirehoseSink, MAX_ENTRY_BYTES, RecordBatchSink, deliver_spread};
 
 /// The partial batch response (`FunctionResponseTypes: ReportBatchItemFailures`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

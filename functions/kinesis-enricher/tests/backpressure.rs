@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_firehose::config::{Credentials, Region};
 use enrichment::{Enricher, EnrichmentConfig};
-use kinesis_enricher::firehose::FirehoseSink;
+use firehose_delivery::firehose::FirehoseSink;
 use kinesis_enricher::{KinesisEnricher, KinesisEvent, RecordEnricher};
 use lambda_shell::RetryPolicy;
 use lambda_shell::emf::MetricsTarget;

@@ -4,9 +4,9 @@
 #![allow(clippy::unwrap_used)] // a failing property should stop right there
 
 use enrichment::{Enricher, EnrichmentConfig};
+use firehose_delivery::delivery::MAX_ENTRY_BYTES;
 use kinesis_enricher::KinesisEvent;
 use kinesis_enricher::RecordEnricher;
-use kinesis_enricher::delivery::MAX_ENTRY_BYTES;
 use lambda_shell::kpl;
 use proptest::prelude::*;
 use serde::Deserialize as _;

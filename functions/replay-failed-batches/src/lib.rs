@@ -19,7 +19,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use kinesis_enricher::delivery::RecordBatchSink;
+use firehose_delivery::delivery::RecordBatchSink;
 use kinesis_enricher::{KinesisEnricher, KinesisEvent, KinesisEventRecord, KinesisRecord};
 use lambda_shell::base64;
 

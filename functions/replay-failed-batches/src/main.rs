@@ -7,7 +7,7 @@ use aws_config::BehaviorVersion;
 use clap::Parser;
 use enrichment::Enricher;
 use enrichment::settings::open_geoip;
-use kinesis_enricher::firehose::{FirehoseSink, https_client};
+use firehose_delivery::firehose::{FirehoseSink, https_client};
 use kinesis_enricher::{KinesisEnricher, RecordEnricher};
 use lambda_shell::settings::delivery_stream_names;
 use lambda_shell::{RetryPolicy, Settings};

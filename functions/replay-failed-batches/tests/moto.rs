@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kinesis::primitives::Blob;
-use kinesis_enricher::firehose::https_client;
+use firehose_delivery::firehose::https_client;
 use serde_json::{Value, json};
 use test_support::faulty_firehose::{Faults, FaultyFirehose};
 use test_support::moto::{MotoServer, REGION};
