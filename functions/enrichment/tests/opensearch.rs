@@ -155,13 +155,25 @@ fn all_documents() -> Vec<Value> {
     documents.push(serde_json::from_slice(&out).unwrap());
 
     // A container's line, from a CloudWatch Logs envelope (ECS awslogs): its group and stream.
-    let origin = LogOrigin { log_group: "/ecs/weblogs-web", log_stream: "web/web/0123456789abcdef" };
+    let origin =
+        LogOrigin::CloudWatch { log_group: "/ecs/weblogs-web", log_stream: "web/web/0123456789abcdef" };
     let from_container = EventContext { log_origin: Some(origin), ..context };
     let mut out = Vec::new();
     enricher.enrich_line(&lines_of("tests/data/sample.log")[0], &from_container, &mut out);
     let document: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(document["aws"]["cloudwatch"]["log_group"], "/ecs/weblogs-web");
     assert_eq!(document["aws"]["cloudwatch"]["log_stream"], "web/web/0123456789abcdef");
+    documents.push(document);
+
+    // A line of an archived object in S3: the object and where the line starts in it.
+    let origin =
+        LogOrigin::File { path: "s3://weblogs-archive/apache/access_log-20261101.gz", offset: 1_234_567 };
+    let from_archive = EventContext { log_origin: Some(origin), ..context };
+    let mut out = Vec::new();
+    enricher.enrich_line(&lines_of("tests/data/sample.log")[0], &from_archive, &mut out);
+    let document: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(document["log"]["file"]["path"], "s3://weblogs-archive/apache/access_log-20261101.gz");
+    assert_eq!(document["log"]["offset"], 1_234_567);
     documents.push(document);
     documents
 }

@@ -47,7 +47,9 @@ impl RecordContent<'_> {
     /// Where the events were logged: a CloudWatch Logs envelope's group and stream.
     pub fn log_origin(&self) -> Option<LogOrigin<'_>> {
         match self {
-            Self::LogEvents { log_group, log_stream, .. } => Some(LogOrigin { log_group, log_stream }),
+            Self::LogEvents { log_group, log_stream, .. } => {
+                Some(LogOrigin::CloudWatch { log_group, log_stream })
+            }
             _ => None,
         }
     }
@@ -221,7 +223,7 @@ mod tests {
         let content = decode_record(&data, 1024).unwrap();
         assert_eq!(
             content.log_origin(),
-            Some(LogOrigin { log_group: "/ecs/web", log_stream: "web/apache/1" })
+            Some(LogOrigin::CloudWatch { log_group: "/ecs/web", log_stream: "web/apache/1" })
         );
         assert_eq!(events(content), ["line one", "line two"]);
         assert_eq!(decode_record(b"a line", 1024).unwrap().log_origin(), None, "a host's line says nothing");

@@ -22,6 +22,8 @@ pub const TLS: Key = key!("tls");
 /// `aws.cloudwatch.*`: where a CloudWatch Logs event was logged, as Elastic's AWS integration
 /// names it (ECS has no field for a log group).
 pub const AWS: Key = key!("aws");
+/// `log.file.path` and `log.offset`: the file a line was read from (an archived object in S3).
+pub const LOG: Key = key!("log");
 pub const ECS: Key = key!("ecs");
 /// Not ECS (which has no field for it): capitalised, as ECS advises for custom fields, so that no
 /// ECS release can ever define it.
@@ -39,6 +41,7 @@ pub const OS: Key = key!("os");
 pub const DEVICE: Key = key!("device");
 pub const LOCATION: Key = key!("location");
 pub const CLOUDWATCH: Key = key!("cloudwatch");
+pub const FILE: Key = key!("file");
 
 // Leaf members.
 pub const ADDRESS: Key = key!("address");
@@ -84,6 +87,7 @@ pub const CATEGORIES: Key = key!("categories");
 pub const CIPHER: Key = key!("cipher");
 pub const LOG_GROUP: Key = key!("log_group");
 pub const LOG_STREAM: Key = key!("log_stream");
+pub const OFFSET: Key = key!("offset");
 
 // Values that are the same in every document, as JSON: written with one copy each.
 /// `ecs.version`: the ECS release whose field definitions the documents follow.
@@ -165,6 +169,8 @@ pub const FIELDS: &[&[Key]] = &[
     &[TAGS],
     &[AWS, CLOUDWATCH, LOG_GROUP],
     &[AWS, CLOUDWATCH, LOG_STREAM],
+    &[LOG, FILE, PATH],
+    &[LOG, OFFSET],
     &[ECS, VERSION],
     &[CRAWLER, CATEGORIES],
 ];

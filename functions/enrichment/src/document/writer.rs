@@ -21,13 +21,17 @@ pub struct EventContext<'a> {
     pub log_origin: Option<LogOrigin<'a>>,
 }
 
-/// The CloudWatch Logs group and stream of an event (ECS containers log through `awslogs` into a
-/// group, one stream per task): `aws.cloudwatch.log_group` and `.log_stream`. Lines from a host's
-/// Kinesis Agent have none.
+/// Where an event was logged, when its record or object says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogOrigin<'a> {
-    pub log_group: &'a str,
-    pub log_stream: &'a str,
+pub enum LogOrigin<'a> {
+    /// The CloudWatch Logs group and stream (ECS containers log through `awslogs` into a group, one
+    /// stream per task): `aws.cloudwatch.log_group` and `.log_stream`. Lines from a host's Kinesis
+    /// Agent have none.
+    CloudWatch { log_group: &'a str, log_stream: &'a str },
+    /// A file, and where in it the line starts (its first byte, counted in the uncompressed text):
+    /// `log.file.path` and `log.offset`, as Filebeat writes them. A re-run over the same file finds
+    /// its earlier documents by these two.
+    File { path: &'a str, offset: u64 },
 }
 
 /// The `source.*` fields, worked out by the enricher.
@@ -210,15 +214,26 @@ pub fn write_access_document(
     timestamp
 }
 
-/// `aws.cloudwatch.log_group` and `.log_stream`, when the event came in a CloudWatch Logs envelope.
+/// `aws.cloudwatch.log_group` and `.log_stream`, or `log.file.path` and `log.offset`.
 fn write_log_origin(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>) {
-    if let Some(origin) = context.log_origin {
-        doc.open(schema::AWS);
-        doc.open(schema::CLOUDWATCH);
-        doc.string(schema::LOG_GROUP, origin.log_group);
-        doc.string(schema::LOG_STREAM, origin.log_stream);
-        doc.close();
-        doc.close();
+    match context.log_origin {
+        Some(LogOrigin::CloudWatch { log_group, log_stream }) => {
+            doc.open(schema::AWS);
+            doc.open(schema::CLOUDWATCH);
+            doc.string(schema::LOG_GROUP, log_group);
+            doc.string(schema::LOG_STREAM, log_stream);
+            doc.close();
+            doc.close();
+        }
+        Some(LogOrigin::File { path, offset }) => {
+            doc.open(schema::LOG);
+            doc.open(schema::FILE);
+            doc.string(schema::PATH, path);
+            doc.close();
+            doc.number(schema::OFFSET, offset);
+            doc.close();
+        }
+        None => {}
     }
 }
 
