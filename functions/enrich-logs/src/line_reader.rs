@@ -1,25 +1,16 @@
-//! Lines handed out straight from one large read buffer: no copy per line, and bounded memory
-//! whatever the line lengths (for `enrich-logs` over files and pipes).
+//! Lines of a file or pipe, from the core's [`LineBuffer`]: no copy per line, and bounded memory
+//! whatever the line lengths.
 
 use std::io::{self, Read};
 
-use enrichment::Timestamp;
+use enrichment::{LineBuffer, Timestamp};
 
-/// Reads `\n`-terminated lines (the last may lack its `\n`) from `input`.
-///
-/// A line longer than `max_line` bytes comes back cut to its first `max_line + 1` bytes, so the
-/// caller sees that it was over the limit, and the rest of it is skipped. The buffer grows only
-/// while one line fills it, so it never exceeds about twice `max_line`.
+/// Reads `\n`-terminated lines (the last may lack its `\n`) from `input`; a line over `max_line`
+/// bytes is cut as [`LineBuffer`] cuts it.
 #[derive(Debug)]
 pub struct LineReader<R> {
     input: R,
-    buffer: Vec<u8>,
-    /// The unread bytes are `buffer[start..end]`.
-    start: usize,
-    end: usize,
-    max_line: usize,
-    /// The rest of a cut line is still to be skipped.
-    skipping: bool,
+    lines: LineBuffer,
     at_end_of_input: bool,
     /// When the last read returned, to stamp documents of lines that carry no time.
     read_at: Timestamp,
@@ -29,11 +20,7 @@ impl<R: Read> LineReader<R> {
     pub fn new(input: R, buffer_size: usize, max_line: usize) -> Self {
         Self {
             input,
-            buffer: vec![0; buffer_size.max(1)],
-            start: 0,
-            end: 0,
-            max_line,
-            skipping: false,
+            lines: LineBuffer::new(buffer_size, max_line),
             at_end_of_input: false,
             read_at: Timestamp::now(),
         }
@@ -42,53 +29,27 @@ impl<R: Read> LineReader<R> {
     /// The next line without its `\n`, and the time its last bytes were read; `None` at the end.
     pub fn next_line(&mut self) -> io::Result<Option<(&[u8], Timestamp)>> {
         loop {
-            let unread = &self.buffer[self.start..self.end];
-            if let Some(newline) = memchr::memchr(b'\n', unread) {
-                let line_start = self.start;
-                self.start += newline + 1;
-                if std::mem::take(&mut self.skipping) {
-                    continue;
-                }
-                return Ok(Some((&self.buffer[line_start..line_start + newline], self.read_at)));
+            if let Some(line) = self.lines.next_line(self.at_end_of_input) {
+                return Ok(Some((self.lines.bytes(line), self.read_at)));
             }
-            if self.skipping {
-                self.start = self.end;
-                if self.at_end_of_input {
-                    return Ok(None);
-                }
-            } else if unread.len() > self.max_line {
-                let line_start = self.start;
-                self.start = self.end;
-                self.skipping = true;
-                return Ok(Some((&self.buffer[line_start..=line_start + self.max_line], self.read_at)));
-            } else if self.at_end_of_input {
-                if self.start == self.end {
-                    return Ok(None);
-                }
-                let line_start = std::mem::replace(&mut self.start, self.end);
-                return Ok(Some((&self.buffer[line_start..self.end], self.read_at)));
+            if self.at_end_of_input {
+                return Ok(None);
             }
             self.fill()?;
         }
     }
 
-    /// Moves the partial line to the front, doubles the buffer if that line fills it, and reads.
+    /// Reads once into the line buffer.
     fn fill(&mut self) -> io::Result<()> {
-        self.buffer.copy_within(self.start..self.end, 0);
-        self.end -= self.start;
-        self.start = 0;
-        if self.end == self.buffer.len() {
-            self.buffer.resize(self.buffer.len() * 2, 0);
-        }
         let read = loop {
-            match self.input.read(&mut self.buffer[self.end..]) {
+            match self.input.read(self.lines.spare()) {
                 Ok(read) => break read,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Err(error),
             }
         };
+        self.lines.filled(read);
         self.at_end_of_input = read == 0;
-        self.end += read;
         self.read_at = Timestamp::now();
         Ok(())
     }
@@ -118,54 +79,18 @@ mod tests {
         }
     }
 
-    fn lines(data: &[u8], step: usize, buffer_size: usize, max_line: usize) -> (Vec<Vec<u8>>, usize) {
-        let mut reader = LineReader::new(Trickle { data, step, interrupt: false }, buffer_size, max_line);
-        let mut lines = Vec::new();
-        while let Some((line, _)) = reader.next_line().unwrap() {
-            lines.push(line.to_vec());
-        }
-        (lines, reader.buffer.len())
-    }
-
+    /// The splitting itself is the core's (tested there); this is the reading around it.
     #[test]
-    fn splits_lines_across_reads_of_any_size() {
-        let data = b"first\nsecond line\r\n\nlast without newline";
-        let expected: Vec<&[u8]> = vec![b"first", b"second line\r", b"", b"last without newline"];
-        for step in [1, 2, 3, 7, 64] {
-            for buffer_size in [1, 4, 16, 1024] {
-                let (got, _) = lines(data, step, buffer_size, 100);
-                assert_eq!(got, expected, "step {step}, buffer {buffer_size}");
+    fn reads_every_line_through_interrupted_and_short_reads() {
+        let data = b"first\nsecond\r\n\n0123456789 too long\nlast";
+        for step in [1, 3, 64] {
+            let mut reader = LineReader::new(Trickle { data, step, interrupt: false }, 4, 10);
+            let mut lines = Vec::new();
+            while let Some((line, _)) = reader.next_line().unwrap() {
+                lines.push(line.to_vec());
             }
+            let expected: Vec<&[u8]> = vec![b"first", b"second\r", b"", b"0123456789 ", b"last"];
+            assert_eq!(lines, expected, "step {step}");
         }
-    }
-
-    #[test]
-    fn empty_input_has_no_lines_and_a_final_newline_adds_none() {
-        assert!(lines(b"", 4, 16, 100).0.is_empty());
-        assert_eq!(lines(b"a\n", 4, 16, 100).0, vec![b"a".to_vec()]);
-    }
-
-    #[test]
-    fn long_lines_are_cut_one_byte_over_the_limit_and_their_rest_skipped() {
-        let long = vec![b'x'; 1000];
-        let mut data = b"short\n".to_vec();
-        data.extend_from_slice(&long);
-        data.extend_from_slice(b"\nafter\n");
-        data.extend_from_slice(&long);
-        for step in [1, 5, 4096] {
-            let (got, buffer_len) = lines(&data, step, 8, 10);
-            assert_eq!(
-                got,
-                vec![b"short".to_vec(), vec![b'x'; 11], b"after".to_vec(), vec![b'x'; 11]],
-                "step {step}"
-            );
-            assert!(buffer_len <= 2 * 11, "buffer grew to {buffer_len} bytes");
-        }
-    }
-
-    #[test]
-    fn a_line_exactly_at_the_limit_is_whole() {
-        let (got, _) = lines(b"0123456789\n0123456789", 3, 4, 10);
-        assert_eq!(got, vec![b"0123456789".to_vec(), b"0123456789".to_vec()]);
     }
 }

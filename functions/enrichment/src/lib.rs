@@ -13,6 +13,7 @@
 mod document;
 mod enrich;
 mod enricher;
+mod line_buffer;
 mod parse;
 pub mod settings;
 
@@ -22,6 +23,7 @@ pub use enrich::TrustedProxies;
 /// benchmarks, which measure them alone).
 pub use enrich::{GeoCache, UserAgentFragments, UserAgentParser};
 pub use enricher::{DocumentLimit, Enricher, LineOutcome, MAX_LINE_BYTES, MAX_UNREADABLE_ORIGINAL};
+pub use line_buffer::{LineBuffer, LineSpan};
 pub use parse::{AccessRecord, FormatError, LogFormat, ParseError, Timestamp, UtcDateTime};
 pub use settings::{ConfigError, EnrichmentConfig, FormatChoice, IpAnonymization, StartupError};
 
