@@ -111,6 +111,11 @@ impl LineBuffer {
         (!self.skipping).then_some(self.base + self.start as u64)
     }
 
+    /// The bytes read and not handed out yet (to look at the start of a stream).
+    pub fn unread(&self) -> &[u8] {
+        &self.buffer[self.start..self.end]
+    }
+
     /// The buffer's size (it grows only for a line longer than it).
     pub fn capacity(&self) -> usize {
         self.buffer.len()

@@ -31,6 +31,13 @@ pub trait Handler: Send + 'static {
         deadline: SystemTime,
     ) -> impl Future<Output = (Self::Response, Self::Summary)>;
 
+    /// When the invocation should be reported to Lambda as failed (so that Lambda tries an
+    /// asynchronous event again): why. By default never.
+    fn invocation_error(response: &Self::Response) -> Option<String> {
+        let _ = response;
+        None
+    }
+
     /// Where the EMF metrics go.
     fn metrics_target(&self) -> &MetricsTarget;
 
@@ -114,6 +121,9 @@ pub async fn run<H: Handler>(handler: H) -> Result<(), Error> {
             summary.log(duration_ms);
             let now_ms = Timestamp::now().unix_millis();
             println!("{}", handler.metrics_target().line(now_ms, &summary.metrics(duration_ms)));
+            if let Some(error) = H::invocation_error(&response) {
+                return Err(Error::from(error));
+            }
             Ok::<H::Response, Error>(response)
         }
     }))

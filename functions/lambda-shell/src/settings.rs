@@ -28,6 +28,8 @@ pub const AWS_ACCESS_KEY_ID: Setting = lambda_only("AWS_ACCESS_KEY_ID");
 pub const AWS_SECRET_ACCESS_KEY: Setting = lambda_only("AWS_SECRET_ACCESS_KEY");
 pub const AWS_SESSION_TOKEN: Setting = lambda_only("AWS_SESSION_TOKEN");
 pub const AWS_ENDPOINT_URL_FIREHOSE: Setting = lambda_only("AWS_ENDPOINT_URL_FIREHOSE");
+pub const AWS_ENDPOINT_URL_S3: Setting = lambda_only("AWS_ENDPOINT_URL_S3");
+pub const AWS_ENDPOINT_URL_LAMBDA: Setting = lambda_only("AWS_ENDPOINT_URL_LAMBDA");
 pub const AWS_ENDPOINT_URL: Setting = lambda_only("AWS_ENDPOINT_URL");
 
 pub const DEFAULT_METRICS_NAMESPACE: &str = "WeblogEnrichment";
@@ -203,16 +205,7 @@ impl AwsSettings {
             required(AWS_ACCESS_KEY_ID, "the access key of the function's role (Lambda sets it)")?;
         let secret_access_key =
             required(AWS_SECRET_ACCESS_KEY, "the secret key of the function's role (Lambda sets it)")?;
-        let endpoint = [AWS_ENDPOINT_URL_FIREHOSE, AWS_ENDPOINT_URL]
-            .into_iter()
-            .find_map(|setting| non_blank(&lookup, setting).map(|url| (setting, url)));
-        let endpoint_url = match endpoint {
-            Some((setting, url)) if !(url.starts_with("http://") || url.starts_with("https://")) => {
-                return Err(ConfigError::new(setting, &url, "an http:// or https:// URL"));
-            }
-            Some((_, url)) => Some(url),
-            None => None,
-        };
+        let endpoint_url = endpoint_url(&lookup, AWS_ENDPOINT_URL_FIREHOSE)?;
         Ok(Self {
             region: region.trim().to_owned(),
             access_key_id,
@@ -220,6 +213,24 @@ impl AwsSettings {
             session_token: non_blank(&lookup, AWS_SESSION_TOKEN),
             endpoint_url,
         })
+    }
+}
+
+/// The SDK's endpoint override for one service: its own variable (`AWS_ENDPOINT_URL_S3`), else
+/// `AWS_ENDPOINT_URL`; an http(s) URL.
+pub fn endpoint_url(
+    lookup: impl Fn(&str) -> Option<String>,
+    service: Setting,
+) -> Result<Option<String>, ConfigError> {
+    let endpoint = [service, AWS_ENDPOINT_URL]
+        .into_iter()
+        .find_map(|setting| non_blank(&lookup, setting).map(|url| (setting, url)));
+    match endpoint {
+        Some((setting, url)) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+            Err(ConfigError::new(setting, &url, "an http:// or https:// URL"))
+        }
+        Some((_, url)) => Ok(Some(url)),
+        None => Ok(None),
     }
 }
 
@@ -345,6 +356,20 @@ mod tests {
             assert!(error.contains(setting) && error.contains("localhost:5000"), "{error}");
             assert!(error.contains("http://"), "{error}");
         }
+    }
+
+    #[test]
+    fn each_service_takes_its_own_endpoint_before_the_general_one() {
+        let variables = [
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ("AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:7000"),
+        ];
+        let url = |service| endpoint_url(lookup(&variables), service).unwrap();
+        assert_eq!(url(AWS_ENDPOINT_URL_S3).as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(url(AWS_ENDPOINT_URL_LAMBDA).as_deref(), Some("http://127.0.0.1:7000"));
+        assert_eq!(endpoint_url(lookup(&[]), AWS_ENDPOINT_URL_S3).unwrap(), None);
+        let error = endpoint_url(lookup(&[("AWS_ENDPOINT_URL_S3", "s3.local")]), AWS_ENDPOINT_URL_S3);
+        assert!(error.unwrap_err().to_string().contains("AWS_ENDPOINT_URL_S3"));
     }
 
     #[test]

@@ -87,6 +87,13 @@ impl MotoServer {
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     }
 
+    /// Puts `body` as `bucket`/`key` (the key is sent percent-encoded).
+    pub fn put_object(&self, bucket: &str, key: &str, body: &[u8]) {
+        let path = format!("/{bucket}/{}", encode_key(key));
+        let (status, response) = self.request("PUT", &path, &[], body, "s3");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&response));
+    }
+
     /// A DirectPut Firehose stream delivering to `bucket`.
     pub fn create_direct_put_stream(&self, stream: &str, bucket: &str) {
         let body = json!({
@@ -132,6 +139,19 @@ impl Drop for MotoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A key as a URL path: every byte but unreserved ones and `/` percent-encoded.
+fn encode_key(key: &str) -> String {
+    key.bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+                (byte as char).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {

@@ -1,0 +1,53 @@
+//! Going on with an object in another invocation: the function invokes itself asynchronously
+//! (`InvocationType: Event`) with `{"continuation": …}`, which says where the next line starts.
+//!
+//! Why this way, rather than answering S3 Batch Operations `TemporaryFailure` and resuming on its
+//! retry: a retried task carries nothing but the task itself, so the offset would have to be kept
+//! somewhere else (a table, a tag the function may write), and S3 event notifications have no
+//! retry that carries state at all. An asynchronous invocation carries the offset in its event,
+//! works the same for every trigger, and when it fails for good Lambda keeps the event (with the
+//! offset) in the function's on-failure queue, from which it can be sent again.
+
+use std::future::Future;
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+
+use crate::event::Continuation;
+
+/// Starts the invocation that continues an object.
+pub trait Continuer {
+    fn continue_with(&self, continuation: &Continuation) -> impl Future<Output = Result<(), String>>;
+}
+
+/// The real one: Lambda's Invoke API on this function (its name and version from Lambda's
+/// `AWS_LAMBDA_FUNCTION_NAME` and `AWS_LAMBDA_FUNCTION_VERSION`).
+#[derive(Debug, Clone)]
+pub struct LambdaContinuer {
+    pub client: aws_sdk_lambda::Client,
+    pub function_name: String,
+    pub qualifier: Option<String>,
+}
+
+impl Continuer for LambdaContinuer {
+    async fn continue_with(&self, continuation: &Continuation) -> Result<(), String> {
+        let payload = serde_json::to_vec(&serde_json::json!({ "continuation": continuation }))
+            .map_err(|error| error.to_string())?;
+        self.client
+            .invoke()
+            .function_name(&self.function_name)
+            .set_qualifier(self.qualifier.clone())
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(payload))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| {
+                format!(
+                    "invoking {} to continue: {}",
+                    self.function_name,
+                    aws_sdk_lambda::error::DisplayErrorContext(error)
+                )
+            })
+    }
+}

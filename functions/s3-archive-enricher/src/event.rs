@@ -1,0 +1,353 @@
+//! The events the function accepts, and its answers.
+//!
+//! - S3 event notifications (`ObjectCreated:*`), straight from the bucket or in SQS messages;
+//! - EventBridge's `Object Created` events (a bucket with EventBridge notifications on);
+//! - S3 Batch Operations "Invoke AWS Lambda function" tasks, schema 1.0 and 2.0;
+//! - the function's own continuation of an object it could not finish in one invocation.
+//!
+//! Object keys come URL-encoded (form style: `+` for a space) in S3 notifications and Batch
+//! Operations tasks, and as they are in EventBridge events; [`ObjectRef::key`] is always the key
+//! itself.
+
+use percent_encoding::percent_decode_str;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+/// One object to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    pub bucket: String,
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+impl ObjectRef {
+    /// `s3://bucket/key`: the documents' `log.file.path`.
+    pub fn path(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// How far an object got, so that another invocation goes on from there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Continuation {
+    #[serde(flatten)]
+    pub object: ObjectRef,
+    /// The object's ETag when it was first read: a changed object is not resumed. (Unknown when
+    /// even the first read failed.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    pub gzip: bool,
+    /// Where the next line starts, in the object's uncompressed text.
+    pub offset: u64,
+    /// Lines delivered by the invocations before.
+    pub lines_before: u64,
+}
+
+/// What the function was invoked with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArchiveEvent {
+    /// S3 event notifications or EventBridge events: objects to read, nobody waits for an answer
+    /// (Lambda invokes asynchronously).
+    Objects(Vec<ObjectRef>),
+    /// S3 notifications in SQS messages: a message whose object fails is reported for SQS to
+    /// deliver again.
+    Sqs(Vec<SqsMessage>),
+    BatchOperations(BatchOperationsEvent),
+    Continuation(Continuation),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqsMessage {
+    pub message_id: String,
+    /// The objects of the notification it carries (none for S3's `s3:TestEvent`).
+    pub objects: Vec<ObjectRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchOperationsEvent {
+    /// `"1.0"` or `"2.0"`, answered back as it came.
+    pub invocation_schema_version: String,
+    pub invocation_id: String,
+    pub tasks: Vec<BatchTask>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchTask {
+    pub task_id: String,
+    pub object: ObjectRef,
+}
+
+impl<'de> Deserialize<'de> for ArchiveEvent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        ArchiveEvent::from_json(&value).map_err(D::Error::custom)
+    }
+}
+
+/// What an event that is none of the accepted ones is told.
+const ACCEPTED: &str = "expected an S3 event notification (Records[].s3), SQS messages carrying \
+    them, an EventBridge \"Object Created\" event, an S3 Batch Operations task event \
+    (invocationSchemaVersion 1.0 or 2.0) or this function's continuation";
+
+impl ArchiveEvent {
+    /// Tells the event apart by its shape.
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        if let Some(continuation) = value.get("continuation") {
+            return serde_json::from_value(continuation.clone())
+                .map(ArchiveEvent::Continuation)
+                .map_err(|error| format!("a continuation event that cannot be read: {error}"));
+        }
+        if let Some(version) = value.get("invocationSchemaVersion").and_then(Value::as_str) {
+            return batch_operations(value, version).map(ArchiveEvent::BatchOperations);
+        }
+        if value.get("source").and_then(Value::as_str) == Some("aws.s3") {
+            let detail = &value["detail"];
+            let object = match (text(&detail["bucket"]["name"]), text(&detail["object"]["key"])) {
+                (Some(bucket), Some(key)) => ObjectRef {
+                    bucket: bucket.to_owned(),
+                    key: key.to_owned(),
+                    version_id: text(&detail["object"]["version-id"]).map(str::to_owned),
+                },
+                _ => {
+                    return Err(
+                        "an EventBridge S3 event without detail.bucket.name and detail.object.key".into()
+                    );
+                }
+            };
+            let created = value.get("detail-type").and_then(Value::as_str) == Some("Object Created");
+            return Ok(ArchiveEvent::Objects(if created { vec![object] } else { Vec::new() }));
+        }
+        if let Some(records) = value.get("Records").and_then(Value::as_array) {
+            if records
+                .iter()
+                .any(|record| record.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
+            {
+                return records.iter().map(sqs_message).collect::<Result<_, _>>().map(ArchiveEvent::Sqs);
+            }
+            return notification_objects(value).map(ArchiveEvent::Objects);
+        }
+        Err(ACCEPTED.to_owned())
+    }
+}
+
+fn text(value: &Value) -> Option<&str> {
+    value.as_str()
+}
+
+/// A key as S3 notifications and Batch Operations write it: URL-encoded, `+` for a space.
+pub fn decode_key(encoded: &str) -> String {
+    let spaced = encoded.replace('+', " ");
+    percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+}
+
+/// The created objects of an S3 event notification (other event names are not archives to read).
+fn notification_objects(value: &Value) -> Result<Vec<ObjectRef>, String> {
+    if value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        return Ok(Vec::new());
+    }
+    let records = value.get("Records").and_then(Value::as_array).ok_or_else(|| ACCEPTED.to_owned())?;
+    let mut objects = Vec::new();
+    for record in records {
+        let s3 = &record["s3"];
+        let (Some(bucket), Some(key)) = (text(&s3["bucket"]["name"]), text(&s3["object"]["key"])) else {
+            return Err("an S3 notification record without s3.bucket.name and s3.object.key".into());
+        };
+        let event_name = record.get("eventName").and_then(Value::as_str).unwrap_or("");
+        if !event_name.starts_with("ObjectCreated:") {
+            tracing::info!(event_name, bucket, key, "not an ObjectCreated notification: skipped");
+            continue;
+        }
+        objects.push(ObjectRef {
+            bucket: bucket.to_owned(),
+            key: decode_key(key),
+            version_id: text(&s3["object"]["versionId"]).map(str::to_owned),
+        });
+    }
+    Ok(objects)
+}
+
+fn sqs_message(record: &Value) -> Result<SqsMessage, String> {
+    let message_id = text(&record["messageId"]).ok_or("an SQS record without messageId")?.to_owned();
+    let body = text(&record["body"]).ok_or("an SQS record without body")?;
+    let objects = serde_json::from_str::<Value>(body)
+        .map_err(|error| format!("SQS message {message_id}: its body is not JSON: {error}"))
+        .and_then(|notification| notification_objects(&notification))?;
+    Ok(SqsMessage { message_id, objects })
+}
+
+fn batch_operations(value: &Value, version: &str) -> Result<BatchOperationsEvent, String> {
+    if version != "1.0" && version != "2.0" {
+        return Err(format!(
+            "S3 Batch Operations invocationSchemaVersion {version:?}: expected \"1.0\" or \"2.0\""
+        ));
+    }
+    let invocation_id =
+        text(&value["invocationId"]).ok_or("a Batch Operations event without invocationId")?;
+    let tasks = value["tasks"].as_array().ok_or("a Batch Operations event without tasks")?;
+    let tasks = tasks
+        .iter()
+        .map(|task| {
+            let task_id = text(&task["taskId"]).ok_or("a Batch Operations task without taskId")?;
+            // 1.0 names the bucket by ARN, 2.0 by name.
+            let bucket = text(&task["s3Bucket"])
+                .or_else(|| text(&task["s3BucketArn"]).map(|arn| arn.rsplit(':').next().unwrap_or(arn)))
+                .ok_or("a Batch Operations task without s3Bucket or s3BucketArn")?;
+            let key = text(&task["s3Key"]).ok_or("a Batch Operations task without s3Key")?;
+            Ok(BatchTask {
+                task_id: task_id.to_owned(),
+                object: ObjectRef {
+                    bucket: bucket.to_owned(),
+                    key: decode_key(key),
+                    version_id: text(&task["s3VersionId"]).map(str::to_owned),
+                },
+            })
+        })
+        .collect::<Result<_, &str>>()?;
+    Ok(BatchOperationsEvent {
+        invocation_schema_version: version.to_owned(),
+        invocation_id: invocation_id.to_owned(),
+        tasks,
+    })
+}
+
+/// How one object ended, as S3 Batch Operations names results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ResultCode {
+    Succeeded,
+    /// S3 Batch Operations tries the task again.
+    TemporaryFailure,
+    PermanentFailure,
+}
+
+/// The answer to a Batch Operations event: one result per task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchOperationsResponse {
+    pub invocation_schema_version: String,
+    pub treat_missing_keys_as: ResultCode,
+    pub invocation_id: String,
+    pub results: Vec<TaskResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskResult {
+    pub task_id: String,
+    pub result_code: ResultCode,
+    /// Shown in the job's completion report.
+    pub result_string: String,
+}
+
+/// The answer to the other events: one result per object (Lambda keeps it for a synchronous
+/// caller such as `cargo lambda invoke`), and for SQS the messages to deliver again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectsResponse {
+    pub results: Vec<ObjectResult>,
+    #[serde(rename = "batchItemFailures", skip_serializing_if = "Option::is_none")]
+    pub batch_item_failures: Option<Vec<BatchItemFailure>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectResult {
+    pub object: String,
+    pub result_code: ResultCode,
+    pub result_string: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchItemFailure {
+    #[serde(rename = "itemIdentifier")]
+    pub item_identifier: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ArchiveResponse {
+    BatchOperations(BatchOperationsResponse),
+    Objects(ObjectsResponse),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(path: &str) -> ArchiveEvent {
+        let text =
+            std::fs::read_to_string(format!("{}/../../tests/events/{path}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap_or_else(|error| panic!("{path}: {error}"));
+        serde_json::from_str(&text).unwrap_or_else(|error| panic!("{path}: {error}"))
+    }
+
+    fn object(bucket: &str, key: &str, version_id: Option<&str>) -> ObjectRef {
+        ObjectRef { bucket: bucket.into(), key: key.into(), version_id: version_id.map(Into::into) }
+    }
+
+    #[test]
+    fn every_accepted_event_names_its_objects_with_decoded_keys() {
+        let archive = "apache/access_log-20261101 (web 1).gz";
+        assert_eq!(
+            event("s3-object-created.json"),
+            ArchiveEvent::Objects(vec![object("weblogs-archive", archive, None)])
+        );
+        assert_eq!(
+            event("s3-eventbridge-object-created.json"),
+            ArchiveEvent::Objects(vec![object(
+                "weblogs-archive",
+                archive,
+                Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")
+            )])
+        );
+        let ArchiveEvent::Sqs(messages) = event("s3-sqs-object-created.json") else { panic!("not SQS") };
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0].objects, vec![object("weblogs-archive", archive, None)]);
+        assert!(messages[1].objects.is_empty(), "S3's test event names no object");
+        for (file, version) in
+            [("s3-batch-operations-1.0.json", "1.0"), ("s3-batch-operations-2.0.json", "2.0")]
+        {
+            let ArchiveEvent::BatchOperations(batch) = event(file) else { panic!("{file}: not a batch") };
+            assert_eq!(batch.invocation_schema_version, version);
+            assert_eq!(batch.tasks.len(), 2, "{file}");
+            assert_eq!(batch.tasks[0].object, object("weblogs-archive", archive, None), "{file}");
+            assert_eq!(batch.tasks[1].object.key, "apache/access_log-20261102.gz", "{file}");
+        }
+    }
+
+    #[test]
+    fn other_events_are_refused_with_what_is_accepted() {
+        for bad in [r#"{}"#, r#"{"Records": "x"}"#, r#"[1, 2]"#, r#"{"invocationSchemaVersion": "3.0"}"#] {
+            let error = serde_json::from_str::<ArchiveEvent>(bad).unwrap_err().to_string();
+            assert!(error.contains("expected"), "{bad}: {error}");
+        }
+        let removed = r#"{"Records": [{"eventName": "ObjectRemoved:Delete",
+            "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}}]}"#;
+        assert_eq!(serde_json::from_str::<ArchiveEvent>(removed).unwrap(), ArchiveEvent::Objects(Vec::new()));
+    }
+
+    #[test]
+    fn keys_are_decoded_as_s3_encodes_them() {
+        assert_eq!(decode_key("logs/a+b%2Bc%3D%C3%A9.gz"), "logs/a b+c=é.gz");
+    }
+
+    #[test]
+    fn a_continuation_reads_back_what_was_written() {
+        let continuation = Continuation {
+            object: object("b", "k y", Some("v1")),
+            etag: Some("\"abc\"".into()),
+            gzip: true,
+            offset: 123,
+            lines_before: 7,
+        };
+        let json = serde_json::json!({ "continuation": continuation });
+        assert_eq!(
+            serde_json::from_value::<ArchiveEvent>(json).unwrap(),
+            ArchiveEvent::Continuation(continuation)
+        );
+    }
+}

@@ -1,0 +1,463 @@
+//! The S3-triggered handler: archived access logs read from S3, every line enriched and delivered
+//! to Firehose with the same delivery code as kinesis-enricher (`firehose_delivery`).
+//!
+//! An object is streamed ([`object`]): read in chunks, gunzipped on the way, split into lines as
+//! `enrich-logs` splits them. Every line becomes one document, parse failures included, carrying
+//! `log.file.path` (`s3://bucket/key`) and `log.offset` (where the line starts in the object's
+//! text), so a re-run can be found and removed. Lines go out in batches of up to
+//! [`BATCH_ENTRIES`] documents; a batch is delivered before the next is read, so memory stays
+//! bounded whatever the object's size.
+//!
+//! An object that is not finished when [`CONTINUE_RESERVE`] of the invocation's time is left, or
+//! whose reading or delivery failed after some of its lines were delivered, is continued by a new
+//! invocation of the function from the first line not delivered ([`continuation`]): every line
+//! arrives once across invocations. A failure before any line of this invocation was delivered is
+//! left to the caller's own retry, which starts where this invocation did.
+//!
+//! How each object ends is answered as S3 Batch Operations names it ([`ResultCode`]):
+//! `Succeeded` (delivered, or delivered so far and continued), `TemporaryFailure` (nothing lost,
+//! worth another attempt) or `PermanentFailure` (missing, not text, damaged gzip after its
+//! readable lines, access denied).
+
+pub mod clients;
+pub mod continuation;
+pub mod event;
+pub mod object;
+
+use std::time::{Duration, SystemTime};
+
+use enrichment::settings::{DatabaseAge, database_ages, open_geoip};
+use enrichment::{DocumentLimit, Enricher, EventContext, LogOrigin, StartupError, Timestamp};
+use firehose_delivery::{DeliveryReport, FirehoseSink, MAX_ENTRY_BYTES, RecordBatchSink, deliver_spread};
+use lambda_shell::emf::MetricsTarget;
+use lambda_shell::settings::AWS_LAMBDA_FUNCTION_NAME;
+use lambda_shell::{DeliverySettings, Handler, RetryPolicy, Settings};
+
+use crate::continuation::{Continuer, LambdaContinuer};
+use crate::event::{
+    ArchiveEvent, ArchiveResponse, BatchItemFailure, BatchOperationsResponse, Continuation, ObjectRef,
+    ObjectResult, ObjectsResponse, ResultCode, TaskResult,
+};
+use crate::object::{ObjectReader, ReadError};
+
+/// Documents per batch: ten PutRecordBatch calls' worth.
+pub const BATCH_ENTRIES: usize = 5_000;
+/// The invocation time kept when an object is continued elsewhere: no new batch starts inside it.
+pub const CONTINUE_RESERVE: Duration = Duration::from_secs(30);
+
+lambda_shell::invocation_summary! {
+    /// What one invocation did; logged as one INFO line and written as EMF metrics.
+    pub struct Summary {
+        objects => "Objects": Count,
+        lines => "Events": Count,
+        parse_failures => "ParseFailures": Count,
+        geoip_misses => "GeoIpMisses": Count,
+        truncated => "TruncatedDocuments": Count,
+        delivered => "Delivered": Count,
+        retried_entries => "RetriedEntries": Count,
+        failed_entries => "FailedEntries": Count,
+        continued => "ContinuedObjects": Count,
+        missing_objects => "MissingObjects": Count,
+        unreadable_objects => "UnreadableObjects": Count,
+        damaged_objects => "DamagedObjects": Count,
+        failed_objects => "FailedObjects": Count,
+        calls,
+    }
+}
+
+/// The function: objects in, documents delivered to Firehose, one result per object out.
+#[derive(Debug)]
+pub struct ArchiveEnricher<S = FirehoseSink, C = LambdaContinuer> {
+    enricher: Enricher,
+    reader: ObjectReader,
+    /// One per delivery stream, never empty.
+    sinks: Vec<S>,
+    retry: RetryPolicy,
+    continuer: C,
+    metrics: MetricsTarget,
+    batch: Batch,
+}
+
+impl ArchiveEnricher {
+    /// Reads every setting, opens the GeoIP databases and builds the S3, Firehose and Lambda
+    /// clients; returns warnings to log.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<(Self, Vec<String>), StartupError> {
+        let settings = Settings::from_lookup(&lookup)?;
+        let delivery = DeliverySettings::from_lookup(&lookup)?;
+        let opened = open_geoip(&settings.geoip)?;
+        let reader = ObjectReader::new(clients::s3_client(&delivery.aws, &lookup)?);
+        let continuer = LambdaContinuer {
+            client: clients::lambda_client(&delivery.aws, &lookup)?,
+            function_name: lookup(AWS_LAMBDA_FUNCTION_NAME.env)
+                .unwrap_or_else(|| "s3-archive-enricher".into()),
+            qualifier: lookup("AWS_LAMBDA_FUNCTION_VERSION"),
+        };
+        let firehose = FirehoseSink::config_from_settings(&delivery.aws);
+        let sinks = FirehoseSink::for_streams(firehose, delivery.delivery_stream_names);
+        let enricher = Enricher::new(settings.enrichment, opened.geoip);
+        let handler = Self::new(enricher, reader, sinks, delivery.retry, continuer, settings.metrics);
+        Ok((handler, opened.warnings))
+    }
+}
+
+/// How one object's reading ended in this invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ObjectEnd {
+    /// Every line delivered.
+    Finished,
+    /// Stopped before the end; the rest starts at `offset`. `failure` says why, if not the clock.
+    Stopped { offset: u64, failure: Option<String> },
+    /// Cannot be read (any further); the lines before were delivered.
+    Failed(ReadError),
+}
+
+/// One object's run in this invocation.
+#[derive(Debug)]
+struct ObjectRun {
+    /// Lines delivered in this invocation.
+    delivered: u64,
+    etag: Option<String>,
+    gzip: bool,
+    end: ObjectEnd,
+}
+
+impl<S: RecordBatchSink, C: Continuer> ArchiveEnricher<S, C> {
+    pub fn new(
+        enricher: Enricher,
+        reader: ObjectReader,
+        sinks: Vec<S>,
+        retry: RetryPolicy,
+        continuer: C,
+        metrics: MetricsTarget,
+    ) -> Self {
+        assert!(!sinks.is_empty(), "a delivery stream to deliver to");
+        let limit = DocumentLimit {
+            // Each entry is a document and its newline.
+            max_bytes: MAX_ENTRY_BYTES - 1,
+            name: format!("Firehose's {MAX_ENTRY_BYTES}-byte record limit"),
+        };
+        Self {
+            enricher: enricher.with_document_limit(limit),
+            reader,
+            sinks,
+            retry,
+            continuer,
+            metrics,
+            batch: Batch::default(),
+        }
+    }
+
+    /// Reads, enriches and delivers every object of `event`; what could not be done is in the
+    /// response.
+    pub async fn process(
+        &mut self,
+        event: &ArchiveEvent,
+        deadline: SystemTime,
+    ) -> (ArchiveResponse, Summary) {
+        let mut summary = Summary::default();
+        let response = match event {
+            ArchiveEvent::BatchOperations(batch) => {
+                let mut results = Vec::with_capacity(batch.tasks.len());
+                for task in &batch.tasks {
+                    let (result_code, result_string) =
+                        self.archive(&task.object, None, deadline, &mut summary).await;
+                    results.push(TaskResult { task_id: task.task_id.clone(), result_code, result_string });
+                }
+                ArchiveResponse::BatchOperations(BatchOperationsResponse {
+                    invocation_schema_version: batch.invocation_schema_version.clone(),
+                    treat_missing_keys_as: ResultCode::PermanentFailure,
+                    invocation_id: batch.invocation_id.clone(),
+                    results,
+                })
+            }
+            ArchiveEvent::Sqs(messages) => {
+                let mut response =
+                    ObjectsResponse { batch_item_failures: Some(Vec::new()), ..Default::default() };
+                for message in messages {
+                    let mut again = false;
+                    for object in &message.objects {
+                        let result = self.archive_result(object, None, deadline, &mut summary).await;
+                        again |= result.result_code == ResultCode::TemporaryFailure;
+                        response.results.push(result);
+                    }
+                    if again && let Some(failures) = &mut response.batch_item_failures {
+                        failures.push(BatchItemFailure { item_identifier: message.message_id.clone() });
+                    }
+                }
+                ArchiveResponse::Objects(response)
+            }
+            ArchiveEvent::Objects(objects) => {
+                let mut response = ObjectsResponse::default();
+                for object in objects {
+                    let result = self.archive_result(object, None, deadline, &mut summary).await;
+                    response.results.push(result);
+                }
+                ArchiveResponse::Objects(response)
+            }
+            ArchiveEvent::Continuation(continuation) => {
+                let result = self
+                    .archive_result(&continuation.object, Some(continuation), deadline, &mut summary)
+                    .await;
+                ArchiveResponse::Objects(ObjectsResponse { results: vec![result], batch_item_failures: None })
+            }
+        };
+        (response, summary)
+    }
+
+    async fn archive_result(
+        &mut self,
+        object: &ObjectRef,
+        resume: Option<&Continuation>,
+        deadline: SystemTime,
+        summary: &mut Summary,
+    ) -> ObjectResult {
+        let (result_code, result_string) = self.archive(object, resume, deadline, summary).await;
+        ObjectResult { object: object.path(), result_code, result_string }
+    }
+
+    /// One object: read, delivered, and its result settled (continued if need be).
+    async fn archive(
+        &mut self,
+        object: &ObjectRef,
+        resume: Option<&Continuation>,
+        deadline: SystemTime,
+        summary: &mut Summary,
+    ) -> (ResultCode, String) {
+        summary.objects += 1;
+        let run = self.read_and_deliver(object, resume, deadline, summary).await;
+        let lines_before = resume.map_or(0, |resume| resume.lines_before);
+        let total = lines_before + run.delivered;
+        let path = object.path();
+        let continuation = |offset: u64| Continuation {
+            object: object.clone(),
+            etag: run.etag.clone(),
+            gzip: run.gzip,
+            offset,
+            lines_before: total,
+        };
+        let (code, text, next) = match &run.end {
+            ObjectEnd::Finished => {
+                (ResultCode::Succeeded, format!("{total} lines delivered from {path}"), None)
+            }
+            ObjectEnd::Failed(error) => {
+                match error {
+                    ReadError::Missing(_) => summary.missing_objects += 1,
+                    ReadError::Binary(_) => summary.unreadable_objects += 1,
+                    ReadError::Damaged(_) => summary.damaged_objects += 1,
+                    ReadError::Refused(_) | ReadError::Retryable(_) => summary.failed_objects += 1,
+                }
+                tracing::warn!(object = %path, lines_delivered = total, %error, "object not (fully) read");
+                let text = format!("{error}; {total} lines before it delivered");
+                (ResultCode::PermanentFailure, text, None)
+            }
+            ObjectEnd::Stopped { offset, failure: None } => {
+                let text = format!(
+                    "{total} lines delivered; the rest (from byte {offset} of the text) continues in another invocation"
+                );
+                (ResultCode::Succeeded, text, Some(continuation(*offset)))
+            }
+            ObjectEnd::Stopped { offset, failure: Some(reason) } if run.delivered == 0 => {
+                // Nothing delivered: the same event again starts cleanly where this one did (S3
+                // Batch Operations and SQS retry the task or message, Lambda an asynchronous event).
+                summary.failed_objects += 1;
+                tracing::warn!(object = %path, offset, reason, "object not read: worth another attempt");
+                let text = format!("{reason}; nothing delivered from byte {offset}, worth another attempt");
+                (ResultCode::TemporaryFailure, text, None)
+            }
+            ObjectEnd::Stopped { offset, failure: Some(reason) } => {
+                let text = format!(
+                    "{total} lines delivered, then: {reason}; the rest (from byte {offset}) continues in another invocation"
+                );
+                (ResultCode::Succeeded, text, Some(continuation(*offset)))
+            }
+        };
+        let Some(next) = next else { return (code, text) };
+        match self.continuer.continue_with(&next).await {
+            Ok(()) => {
+                summary.continued += 1;
+                tracing::info!(object = %path, offset = next.offset, lines_delivered = total, "object continued in another invocation");
+                (code, text)
+            }
+            Err(error) => {
+                summary.failed_objects += 1;
+                tracing::error!(object = %path, offset = next.offset, %error, "object could not be continued");
+                (ResultCode::TemporaryFailure, format!("{text}, but it could not be continued: {error}"))
+            }
+        }
+    }
+
+    /// Reads `object` (its rest, when resumed) batch by batch, each delivered before the next is
+    /// read, until the end, a failure, or the deadline's reserve.
+    async fn read_and_deliver(
+        &mut self,
+        object: &ObjectRef,
+        resume: Option<&Continuation>,
+        deadline: SystemTime,
+        summary: &mut Summary,
+    ) -> ObjectRun {
+        let start = resume.map_or(0, |resume| resume.offset);
+        let mut run = ObjectRun {
+            delivered: 0,
+            etag: resume.and_then(|resume| resume.etag.clone()),
+            gzip: resume.is_some_and(|resume| resume.gzip),
+            end: ObjectEnd::Finished,
+        };
+        let mut lines = match self.reader.open(object, resume).await {
+            Ok(lines) => lines,
+            Err(ReadError::Retryable(reason)) => {
+                run.end = ObjectEnd::Stopped { offset: start, failure: Some(reason) };
+                return run;
+            }
+            Err(error) => {
+                run.end = ObjectEnd::Failed(error);
+                return run;
+            }
+        };
+        run.etag = Some(lines.etag.clone());
+        run.gzip = lines.gzip;
+        let path = object.path();
+        let received_at = lines.last_modified.unwrap_or_else(Timestamp::now);
+        loop {
+            self.batch.clear();
+            while self.batch.len() < BATCH_ENTRIES {
+                let Some(line) = lines.next_line().await else { break };
+                let bytes = lines.bytes(line);
+                let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+                let context = EventContext {
+                    event_id: None,
+                    received_at,
+                    log_origin: Some(LogOrigin::File { path: &path, offset: line.offset }),
+                };
+                let outcome = self.enricher.enrich_line(bytes, &context, &mut self.batch.documents);
+                summary.lines += 1;
+                summary.parse_failures += u64::from(outcome.parse_failure);
+                summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
+                summary.truncated += u64::from(outcome.truncated);
+                self.batch.end_entry(line.offset);
+            }
+            let report = self.deliver(deadline).await;
+            summary.delivered += report.delivered as u64;
+            summary.retried_entries += report.retried as u64;
+            summary.failed_entries += report.undelivered.len() as u64;
+            summary.calls += report.calls as u64;
+            if let Some(&first) = report.undelivered.first() {
+                // Resume from the first line not delivered; those after it that were are sent again.
+                run.delivered += first as u64;
+                let reason = format!(
+                    "{} documents not delivered to Firehose: {}",
+                    report.undelivered.len(),
+                    report.last_error.as_deref().unwrap_or("no answer")
+                );
+                run.end =
+                    ObjectEnd::Stopped { offset: self.batch.line_offsets[first], failure: Some(reason) };
+                return run;
+            }
+            run.delivered += self.batch.len() as u64;
+            if let Some(error) = lines.error() {
+                run.end = match error {
+                    ReadError::Retryable(reason) => ObjectEnd::Stopped {
+                        offset: lines.next_line_offset().unwrap_or(start),
+                        failure: Some(reason.clone()),
+                    },
+                    other => ObjectEnd::Failed(other.clone()),
+                };
+                return run;
+            }
+            if lines.finished() {
+                return run;
+            }
+            let time_left = deadline.duration_since(SystemTime::now()).unwrap_or_default();
+            if time_left < CONTINUE_RESERVE
+                && let Some(offset) = lines.next_line_offset()
+            {
+                run.end = ObjectEnd::Stopped { offset, failure: None };
+                return run;
+            }
+        }
+    }
+
+    /// Delivers the batch, spread over the streams entry by entry.
+    async fn deliver(&self, deadline: SystemTime) -> DeliveryReport {
+        let entries = self.batch.entries();
+        if entries.is_empty() {
+            return DeliveryReport::default();
+        }
+        let streams = self.sinks.len();
+        let stream_of: Vec<usize> = (0..entries.len()).map(|index| index % streams).collect();
+        deliver_spread(&self.sinks, &entries, &stream_of, &self.retry, deadline).await
+    }
+}
+
+impl<S: RecordBatchSink + Send + 'static, C: Continuer + Send + 'static> Handler for ArchiveEnricher<S, C> {
+    type Event<'a> = ArchiveEvent;
+    type Response = ArchiveResponse;
+    type Summary = Summary;
+
+    async fn handle(&mut self, event: &Self::Event<'_>, deadline: SystemTime) -> (ArchiveResponse, Summary) {
+        self.process(event, deadline).await
+    }
+
+    /// An asynchronous invocation with an object worth another attempt fails, so that Lambda
+    /// tries the event again (and keeps it in the on-failure queue after its retries).
+    fn invocation_error(response: &ArchiveResponse) -> Option<String> {
+        let ArchiveResponse::Objects(ObjectsResponse { results, batch_item_failures: None }) = response
+        else {
+            return None;
+        };
+        let failed: Vec<&str> = results
+            .iter()
+            .filter(|result| result.result_code == ResultCode::TemporaryFailure)
+            .map(|result| result.result_string.as_str())
+            .collect();
+        (!failed.is_empty()).then(|| failed.join("; "))
+    }
+
+    fn metrics_target(&self) -> &MetricsTarget {
+        &self.metrics
+    }
+
+    fn database_ages(&self, now: Timestamp) -> Vec<DatabaseAge> {
+        database_ages(self.enricher.geoip(), now)
+    }
+}
+
+/// One batch's documents, in one buffer reused for every batch.
+#[derive(Debug, Default)]
+struct Batch {
+    /// Every entry, one after the other: a document and its newline.
+    documents: Vec<u8>,
+    /// Where each entry ends in `documents`.
+    entry_ends: Vec<usize>,
+    /// Where each entry's line starts in the object's text.
+    line_offsets: Vec<u64>,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.documents.clear();
+        self.entry_ends.clear();
+        self.line_offsets.clear();
+    }
+
+    fn len(&self) -> usize {
+        self.entry_ends.len()
+    }
+
+    fn end_entry(&mut self, line_offset: u64) {
+        self.documents.push(b'\n');
+        self.entry_ends.push(self.documents.len());
+        self.line_offsets.push(line_offset);
+    }
+
+    fn entries(&self) -> Vec<&[u8]> {
+        let mut start = 0;
+        self.entry_ends
+            .iter()
+            .map(|&end| {
+                let entry = &self.documents[start..end];
+                start = end;
+                entry
+            })
+            .collect()
+    }
+}

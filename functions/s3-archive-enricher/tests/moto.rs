@@ -1,0 +1,377 @@
+//! End to end against real AWS protocols: the built `s3-archive-enricher` binary (real `main`, the
+//! real SDK clients) invoked through `LocalRuntimeApi`, reading objects from S3 in a moto server
+//! and writing to a DirectPut Firehose stream there, which delivers to S3 at once. Its
+//! continuations go to `RecordingLambda`, a stand-in for Lambda's Invoke API that keeps what it is
+//! sent (moto cannot run the function), and are then invoked as Lambda would.
+#![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use test_support::fixtures::{gzip, log_lines};
+use test_support::http::{HttpServer, Response};
+use test_support::moto::MotoServer;
+use test_support::runtime_api::LocalRuntimeApi;
+use test_support::{demo_database_files, repo, temp_dir};
+
+const STREAM: &str = "weblogs-enriched";
+const ARCHIVE: &str = "weblogs-archive";
+const BACKUP: &str = "weblogs-backup";
+/// The key the committed events name (URL-encoded there).
+const KEY: &str = "apache/access_log-20261101 (web 1).gz";
+
+/// One Invoke request: its path, its `X-Amz-Invocation-Type` and its payload.
+type Invocation = (String, String, Vec<u8>);
+
+/// Lambda's Invoke API as the function uses it: asynchronous invocations, recorded.
+struct RecordingLambda {
+    server: HttpServer,
+    invocations: Arc<Mutex<Vec<Invocation>>>,
+}
+
+impl RecordingLambda {
+    fn start() -> Self {
+        let invocations = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&invocations);
+        let server = HttpServer::start(move |request| {
+            let invocation_type = request.header("x-amz-invocation-type").unwrap_or("").to_owned();
+            recorded.lock().unwrap().push((request.path.clone(), invocation_type, request.body));
+            Response::new(202, "").header("Content-Type", "application/json")
+        });
+        Self { server, invocations }
+    }
+
+    fn taken(&self) -> Vec<Invocation> {
+        std::mem::take(&mut *self.invocations.lock().unwrap())
+    }
+}
+
+struct Setup {
+    moto: MotoServer,
+    lambda: RecordingLambda,
+    geoip: (PathBuf, PathBuf),
+}
+
+impl Setup {
+    fn new(name: &str) -> Self {
+        let moto = MotoServer::start();
+        moto.create_bucket(ARCHIVE);
+        moto.create_bucket(BACKUP);
+        moto.create_direct_put_stream(STREAM, BACKUP);
+        Self { moto, lambda: RecordingLambda::start(), geoip: demo_database_files(&temp_dir(name)) }
+    }
+
+    fn spawn(&self, api: &LocalRuntimeApi) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_s3-archive-enricher"))
+            .env_clear()
+            .envs(api.lambda_environment("weblogs-s3-archive-enricher"))
+            .env("AWS_ENDPOINT_URL", self.moto.url())
+            .env("AWS_ENDPOINT_URL_LAMBDA", self.lambda.server.url())
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .env("DELIVERY_STREAM_NAME", STREAM)
+            .env("GEOIP_CITY_DB", &self.geoip.0)
+            .env("GEOIP_ASN_DB", &self.geoip.1)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Runs the function on `events` (each with its time to the deadline), one after the other in
+    /// one execution environment; returns the responses and the function's stdout.
+    fn invoke(&self, events: &[(&[u8], Duration)]) -> (Vec<Value>, String) {
+        let api = LocalRuntimeApi::start();
+        let ids: Vec<String> = (0..events.len()).map(|i| format!("request-{i}")).collect();
+        for (id, (event, timeout)) in ids.iter().zip(events) {
+            api.enqueue_with_timeout(id, event, *timeout);
+        }
+        let mut child = self.spawn(&api);
+        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let responses = api.wait_for(&id_refs, Duration::from_secs(300));
+        child.kill().unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let responses = ids.iter().map(|id| serde_json::from_slice(&responses[id]).unwrap()).collect();
+        (responses, stdout)
+    }
+
+    /// Every document Firehose wrote, parsed.
+    fn documents(&self) -> Vec<Value> {
+        self.moto
+            .objects(BACKUP)
+            .iter()
+            .flat_map(|object| {
+                object
+                    .split(|&b| b == b'\n')
+                    .filter(|d| !d.is_empty())
+                    .map(|d| serde_json::from_slice(d).unwrap())
+                    .collect::<Vec<Value>>()
+            })
+            .collect()
+    }
+}
+
+/// `lines` lines of the captured sample log, repeated, and where each one starts.
+fn archive_text(lines: usize) -> (Vec<u8>, Vec<u64>) {
+    let sample = log_lines("sample");
+    let mut text = Vec::new();
+    let mut offsets = Vec::with_capacity(lines);
+    for line in sample.iter().cycle().take(lines) {
+        offsets.push(text.len() as u64);
+        text.extend_from_slice(line.as_bytes());
+        text.push(b'\n');
+    }
+    (text, offsets)
+}
+
+/// Gzip in two members, as logrotate's `delaycompress` followed by `cat` makes.
+fn two_member_gzip(text: &[u8]) -> Vec<u8> {
+    let middle = text.len() / 2;
+    let split = middle + text[middle..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    let mut data = gzip(&text[..split]);
+    data.extend(gzip(&text[split..]));
+    data
+}
+
+/// How many documents each `log.offset` of `path` has.
+fn offsets_of(documents: &[Value], path: &str) -> HashMap<u64, usize> {
+    let mut counts = HashMap::new();
+    for document in documents.iter().filter(|d| d["log"]["file"]["path"] == path) {
+        *counts.entry(document["log"]["offset"].as_u64().unwrap()).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn each_once(offsets: &[u64]) -> HashMap<u64, usize> {
+    offsets.iter().map(|&offset| (offset, 1)).collect()
+}
+
+fn emf_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.get("_aws").is_some() && line.get("Objects").is_some())
+        .collect()
+}
+
+#[test]
+fn a_100000_line_gzip_archive_from_an_s3_event_arrives_as_100000_documents_each_once() {
+    let setup = Setup::new("s3-archive-100k");
+    let (text, offsets) = archive_text(100_000);
+    setup.moto.put_object(ARCHIVE, KEY, &two_member_gzip(&text));
+    let event = std::fs::read(repo("tests/events/s3-object-created.json")).unwrap();
+    let (responses, stdout) = setup.invoke(&[(&event, Duration::from_secs(600))]);
+    let path = format!("s3://{ARCHIVE}/{KEY}");
+    assert_eq!(
+        responses[0],
+        json!({"results": [{"object": path, "resultCode": "Succeeded", "resultString": format!("100000 lines delivered from {path}")}]}),
+        "{stdout}"
+    );
+    let documents = setup.documents();
+    assert_eq!(documents.len(), 100_000);
+    assert_eq!(offsets_of(&documents, &path), each_once(&offsets), "every line once, at its offset");
+    // The sample's lines, enriched: the first one is a known visitor from the demo databases.
+    assert_eq!(documents.iter().filter(|d| d["tags"].to_string().contains("_parse_failure")).count(), 0);
+    assert!(documents.iter().any(|d| d["source"]["geo"]["country_iso_code"].is_string()));
+    assert!(setup.lambda.taken().is_empty(), "no continuation needed");
+    let emf = &emf_lines(&stdout)[0];
+    assert_eq!(
+        (emf["Events"].as_f64(), emf["Delivered"].as_f64()),
+        (Some(100_000.0), Some(100_000.0)),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_object_stopped_by_the_clock_is_continued_and_every_line_arrives_once() {
+    for (name, gzipped) in [("apache/resume-plain.log", false), ("apache/resume.log.gz", true)] {
+        let setup = Setup::new("s3-archive-resume");
+        let (text, offsets) = archive_text(12_345);
+        let body = if gzipped { two_member_gzip(&text) } else { text.clone() };
+        setup.moto.put_object(ARCHIVE, name, &body);
+        let event = json!({"source": "aws.s3", "detail-type": "Object Created",
+            "detail": {"bucket": {"name": ARCHIVE}, "object": {"key": name}}})
+        .to_string();
+
+        // Just over the reserve: one batch, then the rest is handed on.
+        let (responses, stdout) = setup.invoke(&[(event.as_bytes(), Duration::from_secs(31))]);
+        assert_eq!(responses[0]["results"][0]["resultCode"], "Succeeded", "{stdout}");
+        let text_result = responses[0]["results"][0]["resultString"].as_str().unwrap();
+        assert!(text_result.starts_with("5000 lines delivered; the rest"), "{text_result}");
+        let invocations = setup.lambda.taken();
+        assert_eq!(invocations.len(), 1, "{stdout}");
+        let (path, invocation_type, continuation) = &invocations[0];
+        assert_eq!(path, "/2015-03-31/functions/weblogs-s3-archive-enricher/invocations?Qualifier=%24LATEST");
+        assert_eq!(invocation_type, "Event");
+        let parsed: Value = serde_json::from_slice(continuation).unwrap();
+        assert_eq!(parsed["continuation"]["offset"], offsets[5_000], "{parsed}");
+        assert_eq!(parsed["continuation"]["gzip"], gzipped);
+        assert_eq!(parsed["continuation"]["linesBefore"], 5_000);
+
+        // Lambda invokes the continuation.
+        let (responses, stdout) = setup.invoke(&[(continuation, Duration::from_secs(600))]);
+        let s3_path = format!("s3://{ARCHIVE}/{name}");
+        assert_eq!(
+            responses[0]["results"][0],
+            json!({"object": s3_path, "resultCode": "Succeeded", "resultString": format!("12345 lines delivered from {s3_path}")}),
+            "{stdout}"
+        );
+        assert_eq!(emf_lines(&stdout)[0]["Events"], 7_345.0, "the second invocation reads only the rest");
+        assert_eq!(offsets_of(&setup.documents(), &s3_path), each_once(&offsets), "{name}: every line once");
+        assert!(setup.lambda.taken().is_empty());
+    }
+}
+
+#[test]
+fn a_batch_operations_job_gets_one_result_per_task_and_damage_keeps_the_lines_before_it() {
+    let setup = Setup::new("s3-archive-batch");
+    let (text, offsets) = archive_text(1_000);
+    let gzipped = gzip(&text);
+    let objects: [(&str, Vec<u8>); 5] = [
+        ("apache/good.log.gz", gzipped.clone()),
+        ("apache/plain.log", text.clone()),
+        // Cut in the middle of its deflate data, and with bytes flipped after the start.
+        ("apache/truncated.log.gz", gzipped[..gzipped.len() / 2].to_vec()),
+        ("apache/corrupt.log.gz", {
+            let mut corrupt = gzipped.clone();
+            let middle = corrupt.len() / 2;
+            corrupt[middle..middle + 64].iter_mut().for_each(|byte| *byte ^= 0x5a);
+            corrupt
+        }),
+        ("apache/photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00".repeat(100)),
+    ];
+    for (key, body) in &objects {
+        setup.moto.put_object(ARCHIVE, key, body);
+    }
+    let keys = [
+        "apache/good.log.gz",
+        "apache/plain.log",
+        "apache/truncated.log.gz",
+        "apache/corrupt.log.gz",
+        "apache/photo.png",
+        "apache/missing.log.gz",
+    ];
+    let tasks: Vec<Value> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| json!({"taskId": format!("task-{i}"), "s3Bucket": ARCHIVE, "s3Key": key, "s3VersionId": null}))
+        .collect();
+    let event = json!({"invocationSchemaVersion": "2.0", "invocationId": "aW52b2NhdGlvbg", "job": {"id": "job-1", "userArguments": {}}, "tasks": tasks}).to_string();
+    let (responses, stdout) = setup.invoke(&[(event.as_bytes(), Duration::from_secs(600))]);
+    let response = &responses[0];
+    assert_eq!(response["invocationSchemaVersion"], "2.0");
+    assert_eq!(response["invocationId"], "aW52b2NhdGlvbg");
+    assert_eq!(response["treatMissingKeysAs"], "PermanentFailure");
+    let results = response["results"].as_array().unwrap();
+    let codes: Vec<(&str, &str)> =
+        results.iter().map(|r| (r["taskId"].as_str().unwrap(), r["resultCode"].as_str().unwrap())).collect();
+    assert_eq!(
+        codes,
+        [
+            ("task-0", "Succeeded"),
+            ("task-1", "Succeeded"),
+            ("task-2", "PermanentFailure"),
+            ("task-3", "PermanentFailure"),
+            ("task-4", "PermanentFailure"),
+            ("task-5", "PermanentFailure"),
+        ],
+        "{response}"
+    );
+    let text_of = |i: usize| results[i]["resultString"].as_str().unwrap();
+    assert!(text_of(2).starts_with("gzip data corrupt or truncated"), "{}", text_of(2));
+    assert!(text_of(4).starts_with("not a text log: a NUL byte at offset 8"), "{}", text_of(4));
+    assert!(text_of(5).contains("does not exist (NoSuchKey)"), "{}", text_of(5));
+
+    let documents = setup.documents();
+    let path = |key: &str| format!("s3://{ARCHIVE}/{key}");
+    assert_eq!(offsets_of(&documents, &path("apache/good.log.gz")), each_once(&offsets));
+    assert_eq!(offsets_of(&documents, &path("apache/plain.log")), each_once(&offsets));
+    // Truncated: the lines before the cut, each once, from the first (the last may be a part of
+    // a line).
+    let delivered = offsets_of(&documents, &path("apache/truncated.log.gz"));
+    assert!(!delivered.is_empty() && delivered.len() < offsets.len(), "{} lines", delivered.len());
+    assert_eq!(delivered, each_once(&offsets[..delivered.len()]));
+    assert!(
+        text_of(2).ends_with(&format!("; {} lines before it delivered", delivered.len())),
+        "{}",
+        text_of(2)
+    );
+    // Corrupt inside: deflate has no check before the member's CRC, so what it decoded up to there
+    // is delivered (the garbage as parse failures), each line once; the report says how many.
+    let delivered = offsets_of(&documents, &path("apache/corrupt.log.gz"));
+    assert!(delivered.values().all(|&count| count == 1) && delivered.get(&0) == Some(&1));
+    assert!(
+        text_of(3).ends_with(&format!("; {} lines before it delivered", delivered.len())),
+        "{}",
+        text_of(3)
+    );
+    assert_eq!(
+        offsets_of(&documents, &path("apache/photo.png")).len(),
+        0,
+        "a binary object makes no documents"
+    );
+
+    let emf = &emf_lines(&stdout)[0];
+    let metric = |name: &str| emf[name].as_f64().unwrap();
+    assert_eq!(metric("Objects"), 6.0);
+    assert_eq!(
+        (metric("MissingObjects"), metric("UnreadableObjects"), metric("DamagedObjects")),
+        (1.0, 1.0, 2.0),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_committed_batch_operations_events_answer_in_their_schema() {
+    let setup = Setup::new("s3-archive-batch-events");
+    let (text, _) = archive_text(400);
+    setup.moto.put_object(ARCHIVE, KEY, &gzip(&text));
+    for (file, version) in [("s3-batch-operations-1.0.json", "1.0"), ("s3-batch-operations-2.0.json", "2.0")]
+    {
+        let event = std::fs::read(repo(&format!("tests/events/{file}"))).unwrap();
+        let (responses, stdout) = setup.invoke(&[(&event, Duration::from_secs(600))]);
+        let response = &responses[0];
+        assert_eq!(response["invocationSchemaVersion"], version, "{stdout}");
+        let results = response["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0]["resultCode"], "Succeeded");
+        assert_eq!(results[0]["resultString"], format!("400 lines delivered from s3://{ARCHIVE}/{KEY}"));
+        assert_eq!(results[1]["resultCode"], "PermanentFailure", "the second task's object is not there");
+    }
+}
+
+#[test]
+fn an_object_that_cannot_be_read_now_fails_the_asynchronous_invocation_for_lambda_to_retry() {
+    // A bucket that does not answer (nothing listens): nothing is delivered, and Lambda is told.
+    let setup = Setup::new("s3-archive-unreachable");
+    let api = LocalRuntimeApi::start();
+    let event = std::fs::read(repo("tests/events/s3-object-created.json")).unwrap();
+    api.enqueue("request-0", &event);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_s3-archive-enricher"))
+        .env_clear()
+        .envs(api.lambda_environment("weblogs-s3-archive-enricher"))
+        .env("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+        .env("AWS_ENDPOINT_URL", setup.moto.url())
+        .env("AWS_ENDPOINT_URL_LAMBDA", setup.lambda.server.url())
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("DELIVERY_STREAM_NAME", STREAM)
+        .env("GEOIP_OPTIONAL", "true")
+        .env("GEOIP_CITY_DB", "/nonexistent/City.mmdb")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let error = api.take_error(Duration::from_secs(120));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(error.contains("/invocation/request-0/error"), "{error}");
+    assert!(error.contains(&format!("s3://{ARCHIVE}/{KEY}")), "{error}");
+    assert!(error.contains("nothing delivered from byte 0, worth another attempt"), "{error}");
+    assert!(setup.lambda.taken().is_empty(), "nothing to continue: Lambda retries the event itself");
+}
