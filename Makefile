@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 OUT := out
 
-FUNCTIONS := firehose-transformer kinesis-enricher
+FUNCTIONS := firehose-transformer kinesis-enricher s3-archive-enricher
 LAMBDA := PATH="$(CURDIR)/.venv/bin:$$PATH" $(CARGO) lambda
 FUNCTION ?= firehose-transformer
 EVENT ?= tests/events/firehose-apache-lines.json

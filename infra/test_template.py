@@ -221,6 +221,9 @@ class Template(unittest.TestCase):
             "SnapshotFailureAlarm": ("AWS/ES", "AutomatedSnapshotFailure", "missing"),
             "GeoIpDatabaseAgeAlarm": ("WeblogEnrichment", "GeoIpCityDatabaseAgeDays", "notBreaching"),
             "GeoIpUpdaterErrorsAlarm": ("AWS/Lambda", "Errors", "notBreaching"),
+            "ArchiveEnricherErrorsAlarm": ("AWS/Lambda", "Errors", "notBreaching"),
+            "ArchiveFailedEventsAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "notBreaching"),
+            "ArchiveUnreadObjectsAlarm": ("WeblogEnrichment", "FailedObjects", "notBreaching"),
         }
         # The delivery alarms again for each further delivery stream, when it exists.
         for stream in (2, 3, 4):
@@ -462,8 +465,9 @@ class Template(unittest.TestCase):
         self.assertEqual(function["DeadLetterQueue"], {"Type": "SNS", "TargetArn": {"Ref": "AlarmTopic"}})
         variables = function["Environment"]["Variables"]
         self.assertEqual(variables["LAYER_NAME"], {"Fn::Sub": "${AWS::StackName}-geoip"})
-        self.assertEqual(variables["FUNCTION_NAMES"], {"Fn::If": ["UseKinesisEnricher", {"Ref": "KinesisEnricherFunction"},
-                                                                  {"Ref": "FirehoseTransformerFunction"}]})
+        self.assertEqual(variables["FUNCTION_NAMES"], {"Fn::Join": [",", [
+            {"Fn::If": ["UseKinesisEnricher", {"Ref": "KinesisEnricherFunction"}, {"Ref": "FirehoseTransformerFunction"}]},
+            {"Fn::If": ["ReadArchives", {"Ref": "ArchiveEnricherFunction"}, {"Ref": "AWS::NoValue"}]}]]})
         self.assertEqual(variables["LAYER_BUCKET"], {"Ref": "BackupBucket"})
         (policy,) = self.properties("GeoIpUpdaterRole")["Policies"]
         statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"] if "Sid" in s}
@@ -483,6 +487,51 @@ class Template(unittest.TestCase):
         (assertion,) = rule["Assertions"]
         self.assertEqual(assertion["Assert"], {"Fn::Equals": [{"Ref": "Pipeline"}, "kinesis-enricher"]})
         self.assertIn("ContainerLogGroupName needs Pipeline=kinesis-enricher", assertion["AssertDescription"])
+
+    def test_archives_are_read_from_one_bucket_and_prefix_with_least_privilege(self):
+        conditions = self.template["Conditions"]
+        self.assertEqual(conditions["ReadArchives"], {"Fn::And": [
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "ArchiveBucketName"}, ""]}]}, {"Condition": "UseKinesisEnricher"}]})
+        rule = self.template["Rules"]["ArchivesNeedKinesisEnricher"]
+        self.assertEqual(rule["Assertions"][0]["Assert"], {"Fn::Equals": [{"Ref": "Pipeline"}, "kinesis-enricher"]})
+        for name in ("ArchiveEnricherFunction", "ArchiveEnricherRole", "ArchiveBatchOperationsRole", "ArchiveFailedQueue"):
+            self.assertEqual(self.resources[name]["Condition"], "ReadArchives", name)
+        function = self.properties("ArchiveEnricherFunction")
+        self.assertEqual(function["Timeout"], 900)
+        self.assertEqual(function["ReservedConcurrentExecutions"], {"Ref": "ArchiveConcurrency"})
+        self.assertEqual(function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"],
+                         {"Type": "SQS", "Destination": {"Fn::GetAtt": ["ArchiveFailedQueue", "Arn"]}})
+        self.assertEqual(function["Environment"]["Variables"]["DELIVERY_STREAM_NAME"],
+                         self.properties("KinesisEnricherFunction")["Environment"]["Variables"]["DELIVERY_STREAM_NAME"])
+        (policy,) = self.properties("ArchiveEnricherRole")["Policies"]
+        statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"] if "Sid" in s}
+        # Reading: objects of the one bucket under the prefix, nothing else of S3.
+        self.assertEqual(statements["ReadTheArchives"]["Action"], ["s3:GetObject", "s3:GetObjectVersion"])
+        self.assertEqual(statements["ReadTheArchives"]["Resource"],
+                         {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ArchiveBucketName}/${ArchivePrefix}*"})
+        s3_actions = [a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+                      if a.startswith("s3:")]
+        self.assertEqual(s3_actions, ["s3:GetObject", "s3:GetObjectVersion"])
+        # Continuing: only itself, by the name it is given.
+        self.assertEqual(function["FunctionName"], {"Fn::Sub": "${AWS::StackName}-s3-archive-enricher"})
+        self.assertEqual(statements["ContinueAnObject"]["Resource"], {"Fn::Sub":
+            "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-s3-archive-enricher"})
+        # New objects: created under the prefix of that bucket.
+        pattern = self.properties("NewArchivesRule")["EventPattern"]
+        self.assertEqual(pattern["detail-type"], ["Object Created"])
+        self.assertEqual(pattern["detail"], {"bucket": {"name": [{"Ref": "ArchiveBucketName"}]},
+                                             "object": {"key": [{"prefix": {"Ref": "ArchivePrefix"}}]}})
+        self.assertEqual(self.resources["NewArchivesRule"]["Condition"], "TriggerOnNewArchives")
+        self.assertEqual(self.properties("NewArchivesPermission")["SourceArn"], {"Fn::GetAtt": ["NewArchivesRule", "Arn"]})
+        # Batch Operations: assumed by the service for this account, invokes the function only.
+        trust = self.properties("ArchiveBatchOperationsRole")["AssumeRolePolicyDocument"]["Statement"][0]
+        self.assertEqual(trust["Principal"], {"Service": "batchoperations.s3.amazonaws.com"})
+        self.assertEqual(trust["Condition"], {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}})
+        (policy,) = self.properties("ArchiveBatchOperationsRole")["Policies"]
+        statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+        self.assertEqual(statements["InvokeTheFunction"]["Resource"][0], {"Fn::GetAtt": ["ArchiveEnricherFunction", "Arn"]})
+        self.assertEqual(statements["WriteManifestsAndReports"]["Resource"], [
+            {"Fn::Sub": "${BackupBucket.Arn}/batch-manifests/*"}, {"Fn::Sub": "${BackupBucket.Arn}/batch-reports/*"}])
 
     def test_kinesis_retries_are_bounded_and_failures_reported_per_item(self):
         stream = self.properties("KinesisEnricherFunction")["Events"]["Stream"]["Properties"]
@@ -524,7 +573,8 @@ class Template(unittest.TestCase):
         self.assertEqual(self.template["Globals"]["Function"]["Architectures"], ["arm64"])
         self.assertEqual(self.template["Globals"]["Function"]["Runtime"], "provided.al2023")
         self.assertEqual(self.template["Globals"]["Function"]["LoggingConfig"]["LogFormat"], "JSON")
-        for name, binary in (("KinesisEnricherFunction", "kinesis-enricher"), ("FirehoseTransformerFunction", "firehose-transformer")):
+        for name, binary in (("KinesisEnricherFunction", "kinesis-enricher"), ("FirehoseTransformerFunction", "firehose-transformer"),
+                             ("ArchiveEnricherFunction", "s3-archive-enricher")):
             metadata = self.resources[name]["Metadata"]
             self.assertEqual(metadata["BuildMethod"], "rust-cargolambda")
             self.assertEqual(metadata["BuildProperties"]["Binary"], binary)

@@ -5,7 +5,7 @@
 
 checkov reads a template with its parameters' defaults and does not follow every condition, so CI
 scans each variant: then every conditional resource (both pipelines, the web server, the container
-log subscription, the further delivery streams, a zone-aware domain with dedicated masters) is
+log subscription, the S3 archive function, the further delivery streams, a zone-aware domain with dedicated masters) is
 checked with the values that create it. Standard library only.
 """
 import os
@@ -24,6 +24,9 @@ VARIANTS = {
         "ContainerLogGroupName": "/ecs/web",
         "CreateContainerDemo": '"true"',
         "AlarmEmail": "ops@example.com",
+        "ArchiveBucketName": "weblogs-archive-example",
+        "ArchivePrefix": "apache/",
+        "ArchiveBucketKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6789-abcd-ef0123456789",
     },
     "scaled": {
         "DeliveryStreamCount": '"4"',
