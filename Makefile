@@ -72,7 +72,7 @@ watch: lambda-tools demo ## Run the functions locally (127.0.0.1:9000) with the 
 invoke: ## Send EVENT to the watched FUNCTION (default: firehose-transformer, tests/events/firehose-apache-lines.json)
 	$(LAMBDA) invoke --invoke-address 127.0.0.1 $(FUNCTION) --data-file $(EVENT)
 
-local-firehose: ## Start a local Firehose (moto, 127.0.0.1:5000) for the watched kinesis-enricher
+local-firehose: ## Start a local Firehose and archive bucket (moto, 127.0.0.1:5000) for the watched kinesis-enricher and s3-archive-enricher
 	scripts/local-firehose.sh start
 
 crawler-data: ## Refresh the crawler list (functions/enrichment/data/crawler-user-agents/) from PyPI; VERSION=x.y.z for a given release

@@ -9,7 +9,10 @@ Cases (the lines are the first ones of DATA_DIR/realistic.log, one line per reco
   PutRecordBatch endpoint in this script that accepts everything and answers as Firehose does,
   a 224-character record id per entry: the network is excluded, the SDK's request building,
   signing and reading of the response are not);
-- firehose-transformer, 0.5 MB and 3 MB requests (3 MB is Firehose's largest).
+- firehose-transformer, 0.5 MB and 3 MB requests (3 MB is Firehose's largest);
+- s3-archive-enricher, an S3 event for a gzip object of 200,000 and of 1,000,000 lines, served by
+  FakeS3 (GetObject in this script: the object's bytes, ETag and Last-Modified) and delivered to
+  FakeFirehose: the same peak RSS for both sizes is the streaming (bounded memory) at work.
 
 One process serves INVOCATIONS (default 5) invocations of the same event, as a warm Lambda
 environment does. For each case it reports
@@ -34,6 +37,7 @@ machine's x86 core stands in for a Graviton core. Standard library only.
 """
 import argparse
 import base64
+import gzip
 import http.server
 import json
 import os
@@ -86,11 +90,19 @@ def firehose_request(lines, limit):
             "sourceKinesisStreamArn": "arn:aws:kinesis:eu-west-1:123456789012:stream/weblogs", "region": "eu-west-1", "records": records}
 
 
-class Server(http.server.ThreadingHTTPServer):
-    """The Runtime API for `invocations` invocations of one event, and FakeFirehose's PutRecordBatch."""
+def s3_event(key):
+    return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-west-1", "eventName": "ObjectCreated:Put",
+                         "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": "bench-archive", "arn": "arn:aws:s3:::bench-archive"},
+                                "object": {"key": key}}}]}
 
-    def __init__(self, event, invocations):
+
+class Server(http.server.ThreadingHTTPServer):
+    """The Runtime API for `invocations` invocations of one event, FakeFirehose's PutRecordBatch and
+    FakeS3's GetObject (`objects`: path ─▶ bytes)."""
+
+    def __init__(self, event, invocations, objects=None):
         super().__init__(("127.0.0.1", 0), Handler)
+        self.objects = objects or {}
         self.event = json.dumps(event).encode()
         self.invocations = invocations
         self.sent = 0
@@ -119,6 +131,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         server = self.server
+        if self.path in server.objects:  # FakeS3: GetObject
+            self.reply(200, server.objects[self.path], [("ETag", '"0123456789abcdef0123456789abcdef"'),
+                                                         ("Last-Modified", "Sun, 01 Nov 2026 00:00:00 GMT"),
+                                                         ("Content-Type", "application/octet-stream")])
+            return
         server.started.wait(10)  # the process can ask before Popen has returned its pid
         with server.lock:
             number = server.sent + 1 if self.path == RUNTIME + "next" and server.sent < server.invocations else None
@@ -167,12 +184,13 @@ def cpu_nanos(pid):
     return total
 
 
-def run_function(binary, event, env, invocations):
+def run_function(binary, event, env, invocations, objects=None):
     """(init ms, process CPU ms, warm invocation CPU ms, peak RSS MiB, last response)."""
-    server = Server(event, invocations)
+    server = Server(event, invocations, objects)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     address = f"127.0.0.1:{server.server_address[1]}"
-    env = dict(env, AWS_LAMBDA_RUNTIME_API=address, AWS_ENDPOINT_URL_FIREHOSE=f"http://{address}")
+    env = dict(env, AWS_LAMBDA_RUNTIME_API=address, AWS_ENDPOINT_URL_FIREHOSE=f"http://{address}",
+               AWS_ENDPOINT_URL_S3=f"http://{address}")
     started = time.perf_counter()
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(["taskset", "-c", "0", *WRAP, binary], env=env, stdout=subprocess.DEVNULL, stderr=log)
@@ -239,19 +257,39 @@ def main():
     cases = [("kinesis-enricher", "5,000-record batch", kinesis_event(lines[:5_000])),
              ("kinesis-enricher", "10,000-record batch", kinesis_event(lines[:10_000])),
              ("firehose-transformer", "0.5 MB request", firehose_request(lines, 512 * 1024)),
-             ("firehose-transformer", "3 MB request", firehose_request(lines, 3 * 1024 * 1024))]
+             ("firehose-transformer", "3 MB request", firehose_request(lines, 3 * 1024 * 1024)),
+             ("s3-archive-enricher", "gzip object of 200,000 lines", s3_event("200k.log.gz")),
+             ("s3-archive-enricher", "gzip object of 1,000,000 lines", s3_event("1m.log.gz"))]
     cases = [case for case in cases if args.only in f"{case[0]}, {case[1]}"]
+    archive = b"".join(line + b"\n" for line in lines)
+
+    def first_lines(count):
+        text = archive * (count // len(lines) + 1)
+        return text[:archive_bytes(text, count)]
+
+    # FakeS3's objects, made only when a case reads them.
+    objects = {f"/bench-archive/{event['Records'][0]['s3']['object']['key']}": None
+               for name, _, event in cases if name == "s3-archive-enricher"}
+    for path, count in (("/bench-archive/200k.log.gz", 200_000), ("/bench-archive/1m.log.gz", 1_000_000)):
+        if path in objects:
+            objects[path] = gzip.compress(first_lines(count), 6, mtime=0)
     print(f"  {invocations} invocations per process, median of {runs} runs; enrich-logs on the same lines {invocations} times")
     with tempfile.TemporaryDirectory() as scratch:
         for name, label, event in cases:
-            count = len(event.get("Records") or event["records"])
+            key = event["Records"][0].get("s3", {}).get("object", {}).get("key") if "Records" in event else None
+            if key:
+                text = gzip.decompress(objects[f"/bench-archive/{key}"])
+                count = text.count(b"\n")
+            else:
+                count = len(event.get("Records") or event["records"])
+                text = b"".join(line + b"\n" for line in (lines * 10)[:count])
             same_lines = os.path.join(scratch, f"{count}.log")
             with open(same_lines, "wb") as f:
-                f.write(b"".join(line + b"\n" for line in lines[:count]) * invocations)
+                f.write(text * invocations)
             results = {directory: [] for directory in bin_dirs}
             for _ in range(runs):
                 for directory in bin_dirs:
-                    init, process_cpu, warm, rss, response = run_function(os.path.join(directory, name), event, env, invocations)
+                    init, process_cpu, warm, rss, response = run_function(os.path.join(directory, name), event, env, invocations, objects)
                     core_cpu = run_enrich_logs(os.path.join(directory, "enrich-logs"), same_lines, geo_args)
                     check(name, json.loads(response), count)
                     results[directory].append((init, process_cpu, warm, rss, core_cpu, core_cpu / process_cpu))
@@ -267,8 +305,19 @@ def main():
                       f"at {MEMORY_MB} MB arm64 ~{billed * 1000:,.0f} ms billed, ${per_million:.5f} per million lines")
 
 
+def archive_bytes(text, lines):
+    """The length of the first `lines` lines of `text`."""
+    end = 0
+    for _ in range(lines):
+        end = text.index(b"\n", end) + 1
+    return end
+
+
 def check(name, response, count):
-    if name == "kinesis-enricher":
+    if name == "s3-archive-enricher":
+        (result,) = response["results"]
+        assert result["resultCode"] == "Succeeded" and result["resultString"].startswith(f"{count} lines delivered"), result
+    elif name == "kinesis-enricher":
         assert response == {"batchItemFailures": []}, response
     else:
         # Past Lambda's 6 MB response limit, enriched records are answered ProcessingFailed with their original data.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local Firehose for `make watch` + `make invoke FUNCTION=kinesis-enricher`: moto on
 # 127.0.0.1:5000 with the DirectPut stream `weblogs-enriched` delivering to the bucket
-# `weblogs-backup` (moto delivers at once).
+# `weblogs-backup` (moto delivers at once), and for s3-archive-enricher the bucket
+# `weblogs-archive` holding the sample log, gzipped, under the key tests/events/s3-*.json name.
 #   scripts/local-firehose.sh start | documents | stop
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +24,12 @@ boto3.client("firehose", endpoint_url="http://127.0.0.1:5000").create_delivery_s
     DeliveryStreamName="weblogs-enriched", DeliveryStreamType="DirectPut",
     ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/firehose-delivery",
                                         "BucketARN": "arn:aws:s3:::weblogs-backup"})
+import gzip
+s3.create_bucket(Bucket="weblogs-archive", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+with open("tests/data/sample.log", "rb") as sample:
+    s3.put_object(Bucket="weblogs-archive", Key="apache/access_log-20261101 (web 1).gz", Body=gzip.compress(sample.read()))
 PY
-    echo "local Firehose: stream weblogs-enriched on http://127.0.0.1:5000 (pid $(cat "$pid_file"))" ;;
+    echo "local Firehose: stream weblogs-enriched, archive bucket weblogs-archive on http://127.0.0.1:5000 (pid $(cat "$pid_file"))" ;;
   documents)
     .venv/bin/python - <<'PY'
 import boto3

@@ -298,11 +298,14 @@ mod tests {
         );
         assert_eq!(
             event("s3-eventbridge-object-created.json"),
-            ArchiveEvent::Objects(vec![object(
-                "weblogs-archive",
-                archive,
-                Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")
-            )])
+            ArchiveEvent::Objects(vec![object("weblogs-archive", archive, None)])
+        );
+        // A versioned bucket's event names the version, which is then the one read.
+        let versioned = serde_json::json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {
+            "bucket": {"name": "b"}, "object": {"key": "k", "version-id": "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"}}});
+        assert_eq!(
+            ArchiveEvent::from_json(&versioned).unwrap(),
+            ArchiveEvent::Objects(vec![object("b", "k", Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"))])
         );
         let ArchiveEvent::Sqs(messages) = event("s3-sqs-object-created.json") else { panic!("not SQS") };
         assert_eq!(messages.len(), 2);
