@@ -14,12 +14,14 @@ source scripts/aws-env.sh
 stack=${1:?usage: $0 STACK}
 
 updated=0
-for binary in kinesis-enricher firehose-transformer; do
+for binary in kinesis-enricher firehose-transformer s3-archive-enricher; do
   case "$binary" in
     kinesis-enricher) logical_id=KinesisEnricherFunction ;;
     firehose-transformer) logical_id=FirehoseTransformerFunction ;;
+    s3-archive-enricher) logical_id=ArchiveEnricherFunction ;;
   esac
-  # A stack holds one of the two (its Pipeline parameter decides).
+  # A stack holds one of the first two (its Pipeline parameter decides), and the third with
+  # ArchiveBucketName.
   name=$(aws cloudformation describe-stack-resources --stack-name "$stack" \
     --logical-resource-id "$logical_id" --query 'StackResources[0].PhysicalResourceId' --output text)
   [ "$name" = None ] || [ -z "$name" ] && continue

@@ -19,6 +19,8 @@ pub const MAX_DECOMPRESSED_BYTES: Setting = lambda_only("MAX_DECOMPRESSED_BYTES"
 pub const METRICS_NAMESPACE: Setting = lambda_only("METRICS_NAMESPACE");
 /// Set by Lambda: the EMF metrics' `FunctionName` dimension.
 pub const AWS_LAMBDA_FUNCTION_NAME: Setting = lambda_only("AWS_LAMBDA_FUNCTION_NAME");
+/// Set by Lambda: the version running (`$LATEST` or a number), which a function invoking itself names.
+pub const AWS_LAMBDA_FUNCTION_VERSION: Setting = lambda_only("AWS_LAMBDA_FUNCTION_VERSION");
 pub const DELIVERY_STREAM_NAME: Setting = lambda_only("DELIVERY_STREAM_NAME");
 pub const DELIVERY_MAX_ATTEMPTS: Setting = lambda_only("DELIVERY_MAX_ATTEMPTS");
 pub const DELIVERY_BASE_BACKOFF_MS: Setting = lambda_only("DELIVERY_BASE_BACKOFF_MS");

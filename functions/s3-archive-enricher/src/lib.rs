@@ -30,7 +30,7 @@ use enrichment::settings::{DatabaseAge, database_ages, open_geoip};
 use enrichment::{DocumentLimit, Enricher, EventContext, LogOrigin, StartupError, Timestamp};
 use firehose_delivery::{DeliveryReport, FirehoseSink, MAX_ENTRY_BYTES, RecordBatchSink, deliver_spread};
 use lambda_shell::emf::MetricsTarget;
-use lambda_shell::settings::AWS_LAMBDA_FUNCTION_NAME;
+use lambda_shell::settings::{AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION};
 use lambda_shell::{DeliverySettings, Handler, RetryPolicy, Settings};
 
 use crate::continuation::{Continuer, LambdaContinuer};
@@ -90,7 +90,7 @@ impl ArchiveEnricher {
             client: clients::lambda_client(&delivery.aws, &lookup)?,
             function_name: lookup(AWS_LAMBDA_FUNCTION_NAME.env)
                 .unwrap_or_else(|| "s3-archive-enricher".into()),
-            qualifier: lookup("AWS_LAMBDA_FUNCTION_VERSION"),
+            qualifier: lookup(AWS_LAMBDA_FUNCTION_VERSION.env),
         };
         let firehose = FirehoseSink::config_from_settings(&delivery.aws);
         let sinks = FirehoseSink::for_streams(firehose, delivery.delivery_stream_names);
