@@ -131,8 +131,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         server = self.server
-        if self.path in server.objects:  # FakeS3: GetObject
-            self.reply(200, server.objects[self.path], [("ETag", '"0123456789abcdef0123456789abcdef"'),
+        key_path = self.path.split("?")[0]
+        if key_path in server.objects:  # FakeS3: GetObject
+            self.reply(200, server.objects[key_path], [("ETag", '"0123456789abcdef0123456789abcdef"'),
                                                          ("Last-Modified", "Sun, 01 Nov 2026 00:00:00 GMT"),
                                                          ("Content-Type", "application/octet-stream")])
             return
