@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use test_support::faulty_firehose::{Faults, FaultyFirehose};
 use test_support::fixtures::{gzip, log_lines};
 use test_support::http::{HttpServer, Response};
 use test_support::moto::MotoServer;
@@ -66,6 +67,11 @@ impl Setup {
     }
 
     fn spawn(&self, api: &LocalRuntimeApi) -> Child {
+        self.spawn_with(api, &[])
+    }
+
+    /// The function with more (or overriding) variables.
+    fn spawn_with(&self, api: &LocalRuntimeApi, variables: &[(&str, &str)]) -> Child {
         Command::new(env!("CARGO_BIN_EXE_s3-archive-enricher"))
             .env_clear()
             .envs(api.lambda_environment("weblogs-s3-archive-enricher"))
@@ -76,6 +82,7 @@ impl Setup {
             .env("DELIVERY_STREAM_NAME", STREAM)
             .env("GEOIP_CITY_DB", &self.geoip.0)
             .env("GEOIP_ASN_DB", &self.geoip.1)
+            .envs(variables.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -327,7 +334,7 @@ fn a_batch_operations_job_gets_one_result_per_task_and_damage_keeps_the_lines_be
 }
 
 #[test]
-fn the_committed_batch_operations_events_answer_in_their_schema() {
+fn the_committed_events_answer_in_their_shapes() {
     let setup = Setup::new("s3-archive-batch-events");
     let (text, _) = archive_text(400);
     setup.moto.put_object(ARCHIVE, KEY, &gzip(&text));
@@ -343,6 +350,17 @@ fn the_committed_batch_operations_events_answer_in_their_schema() {
         assert_eq!(results[0]["resultString"], format!("400 lines delivered from s3://{ARCHIVE}/{KEY}"));
         assert_eq!(results[1]["resultCode"], "PermanentFailure", "the second task's object is not there");
     }
+    let path = format!("s3://{ARCHIVE}/{KEY}");
+    let delivered = json!({"object": path, "resultCode": "Succeeded", "resultString": format!("400 lines delivered from {path}")});
+    // SQS: the S3 notification and S3's test message; nothing for SQS to deliver again.
+    let event = std::fs::read(repo("tests/events/s3-sqs-object-created.json")).unwrap();
+    let (responses, stdout) = setup.invoke(&[(&event, Duration::from_secs(600))]);
+    assert_eq!(responses[0], json!({"results": [delivered], "batchItemFailures": []}), "{stdout}");
+    let event = std::fs::read(repo("tests/events/s3-eventbridge-object-created.json")).unwrap();
+    let (responses, stdout) = setup.invoke(&[(&event, Duration::from_secs(600))]);
+    assert_eq!(responses[0], json!({"results": [delivered]}), "{stdout}");
+    // Four runs over the object: each line four times, at its own offset.
+    assert!(offsets_of(&setup.documents(), &path).values().all(|&count| count == 4));
 }
 
 #[test]
@@ -374,4 +392,84 @@ fn an_object_that_cannot_be_read_now_fails_the_asynchronous_invocation_for_lambd
     assert!(error.contains(&format!("s3://{ARCHIVE}/{KEY}")), "{error}");
     assert!(error.contains("nothing delivered from byte 0, worth another attempt"), "{error}");
     assert!(setup.lambda.taken().is_empty(), "nothing to continue: Lambda retries the event itself");
+}
+
+#[test]
+fn a_line_firehose_keeps_refusing_stops_the_object_there_and_the_rest_goes_on_from_it() {
+    let setup = Setup::new("s3-archive-refused");
+    // Line 7,000 of the object is one that Firehose refuses every time (FaultyFirehose, a fake:
+    // neither Firehose nor moto refuses entries on demand).
+    let (mut text, mut offsets) = archive_text(7_000);
+    offsets.push(text.len() as u64);
+    text.extend_from_slice(b"203.0.113.9 - - [01/Nov/2026:10:00:00 +0000] \"GET /refused-by-firehose HTTP/1.1\" 200 5 \"-\" \"curl/8.5.0\"\n");
+    let (rest, rest_offsets) = archive_text(5_344);
+    let base = text.len() as u64;
+    text.extend_from_slice(&rest);
+    offsets.extend(rest_offsets.iter().map(|offset| base + offset));
+    let key = "apache/refused.log.gz";
+    setup.moto.put_object(ARCHIVE, key, &gzip(&text));
+    let firehose = FaultyFirehose::start(Faults {
+        fail_always: vec!["refused-by-firehose".into()],
+        ..Faults::default()
+    });
+    let variables = [
+        ("AWS_ENDPOINT_URL_FIREHOSE", firehose.url()),
+        ("DELIVERY_MAX_ATTEMPTS", "2".into()),
+        ("DELIVERY_BASE_BACKOFF_MS", "1".into()),
+    ];
+    let variables: Vec<(&str, &str)> =
+        variables.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let event = json!({"source": "aws.s3", "detail-type": "Object Created",
+        "detail": {"bucket": {"name": ARCHIVE}, "object": {"key": key}}})
+    .to_string();
+
+    let api = LocalRuntimeApi::start();
+    api.enqueue("request-0", event.as_bytes());
+    let mut child = setup.spawn_with(&api, &variables);
+    let response: Value =
+        serde_json::from_slice(&api.wait_for(&["request-0"], Duration::from_secs(120))["request-0"]).unwrap();
+    let result = &response["results"][0];
+    assert_eq!(result["resultCode"], "Succeeded", "{response}");
+    let result_string = result["resultString"].as_str().unwrap();
+    assert!(
+        result_string.starts_with("7000 lines delivered, then: 1 documents not delivered to Firehose"),
+        "{result_string}"
+    );
+    assert!(
+        result_string
+            .ends_with(&format!("the rest (from byte {}) continues in another invocation", offsets[7_000])),
+        "{result_string}"
+    );
+    let invocations = setup.lambda.taken();
+    let continuation: Value = serde_json::from_slice(&invocations[0].2).unwrap();
+    assert_eq!(continuation["continuation"]["offset"], offsets[7_000]);
+    assert_eq!(continuation["continuation"]["linesBefore"], 7_000);
+    // The batch's lines after the refused one got through; the continuation sends them again
+    // (at-least-once, findable by log.offset).
+    let delivered = |firehose: &FaultyFirehose| {
+        let mut counts: HashMap<u64, usize> = HashMap::new();
+        firehose.observed(|observed| {
+            for entry in &observed.accepted {
+                let document: Value = serde_json::from_slice(entry).unwrap();
+                *counts.entry(document["log"]["offset"].as_u64().unwrap()).or_insert(0) += 1;
+            }
+        });
+        counts
+    };
+    let mut expected_once: HashMap<u64, usize> = each_once(&offsets[..10_000]);
+    expected_once.remove(&offsets[7_000]);
+    assert_eq!(delivered(&firehose), expected_once);
+
+    // The continuation meets the same line first: nothing of it delivered, so the invocation fails
+    // for Lambda to retry it (and then keep it in the on-failure queue).
+    api.enqueue("request-1", &invocations[0].2);
+    let error = api.take_error(Duration::from_secs(120));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(error.contains("/invocation/request-1/error"), "{error}");
+    assert!(
+        error.contains(&format!("nothing delivered from byte {}, worth another attempt", offsets[7_000])),
+        "{error}"
+    );
+    assert!(setup.lambda.taken().is_empty(), "no continuation without progress");
 }
