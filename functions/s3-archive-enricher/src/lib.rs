@@ -240,11 +240,13 @@ impl<S: RecordBatchSink, C: Continuer> ArchiveEnricher<S, C> {
                 (ResultCode::Succeeded, format!("{total} lines delivered from {path}"), None)
             }
             ObjectEnd::Failed(error) => {
+                // Every failed object counts in FailedObjects (the alarm's); these say which kind.
+                summary.failed_objects += 1;
                 match error {
                     ReadError::Missing(_) => summary.missing_objects += 1,
                     ReadError::Binary(_) => summary.unreadable_objects += 1,
                     ReadError::Damaged(_) => summary.damaged_objects += 1,
-                    ReadError::Refused(_) | ReadError::Retryable(_) => summary.failed_objects += 1,
+                    ReadError::Refused(_) | ReadError::Retryable(_) => {}
                 }
                 tracing::warn!(object = %path, lines_delivered = total, %error, "object not (fully) read");
                 let text = format!("{error}; {total} lines before it delivered");

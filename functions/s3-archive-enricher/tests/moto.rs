@@ -325,7 +325,7 @@ fn a_batch_operations_job_gets_one_result_per_task_and_damage_keeps_the_lines_be
 
     let emf = &emf_lines(&stdout)[0];
     let metric = |name: &str| emf[name].as_f64().unwrap();
-    assert_eq!(metric("Objects"), 6.0);
+    assert_eq!((metric("Objects"), metric("FailedObjects")), (6.0, 4.0));
     assert_eq!(
         (metric("MissingObjects"), metric("UnreadableObjects"), metric("DamagedObjects")),
         (1.0, 1.0, 2.0),
