@@ -391,6 +391,11 @@ class Template(unittest.TestCase):
         for metric in ("IncomingBytes", "BytesPerSecondLimit", "ThrottledRecords"):
             search = f"SEARCH('{{AWS/Firehose,DeliveryStreamName}} MetricName=\"{metric}\" weblogs', "
             self.assertTrue(any(e.startswith(search) for e in expressions), (search, expressions))
+        archives = next(w for w in widgets if w["properties"]["title"].startswith("Archived logs in S3"))
+        searches = [m[0]["expression"] for m in archives["properties"]["metrics"]]
+        self.assertTrue(all('FunctionName=\"weblogs-s3-archive-enricher\"' in e for e in searches), searches)
+        self.assertEqual(self.properties("ArchiveEnricherFunction")["FunctionName"],
+                         {"Fn::Sub": "${AWS::StackName}-s3-archive-enricher"})
 
     def test_the_container_demo_logs_through_awslogs_into_the_stream_with_least_privilege(self):
         self.assertEqual(self.rules_refusing(CreateContainerDemo="true"), ["ContainerDemoNeedsANetwork"])
