@@ -519,8 +519,10 @@ class Template(unittest.TestCase):
         self.assertEqual(s3_actions, ["s3:GetObject", "s3:GetObjectVersion"])
         # Continuing: only itself, by the name it is given.
         self.assertEqual(function["FunctionName"], {"Fn::Sub": "${AWS::StackName}-s3-archive-enricher"})
-        self.assertEqual(statements["ContinueAnObject"]["Resource"], {"Fn::Sub":
-            "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-s3-archive-enricher"})
+        own = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-s3-archive-enricher"
+        self.assertEqual(statements["ContinueAnObject"]["Resource"], [{"Fn::Sub": own}, {"Fn::Sub": own + ":*"}])
+        # EventBridge can send failed events only to a queue it may encrypt for.
+        self.assertEqual(self.properties("ArchiveFailedQueue").get("SqsManagedSseEnabled"), True)
         # New objects: created under the prefix of that bucket.
         pattern = self.properties("NewArchivesRule")["EventPattern"]
         self.assertEqual(pattern["detail-type"], ["Object Created"])
