@@ -31,7 +31,9 @@ use lambda_shell::{DeliverySettings, Handler, RetryPolicy, Settings};
 use lambda_shell::{base64, kpl};
 use serde::Serialize;
 
-use firehose_delivery::{DeliveryReport, FirehoseSink, MAX_ENTRY_BYTES, RecordBatchSink, deliver_spread};
+use firehose_delivery::{
+    DeliveryReport, EntryBuffer, FirehoseSink, MAX_ENTRY_BYTES, RecordBatchSink, deliver_spread,
+};
 
 /// The partial batch response (`FunctionResponseTypes: ReportBatchItemFailures`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -132,7 +134,7 @@ impl<S: RecordBatchSink> KinesisEnricher<S> {
         for entry in &mut report.undelivered {
             *entry = positions[*entry];
         }
-        batch.summary.already_delivered = (batch.entry_ends.len() - positions.len()) as u64;
+        batch.summary.already_delivered = (batch.entries.len() - positions.len()) as u64;
         if !report.undelivered.is_empty() {
             tracing::warn!(
                 entries = report.undelivered.len(),
@@ -202,7 +204,7 @@ impl RecordEnricher {
     /// Unpacks and enriches every record of `event`.
     pub fn prepare<'a>(&mut self, event: &'a KinesisEvent<'_>) -> PreparedBatch<'a> {
         let mut batch = PreparedBatch {
-            documents: Vec::with_capacity(event.records.len() * 1024),
+            entries: EntryBuffer::with_capacity(event.records.len() * 1024),
             ..PreparedBatch::default()
         };
         for (record_index, record) in event.records.iter().enumerate() {
@@ -242,8 +244,11 @@ impl RecordEnricher {
                     Ok(content) => {
                         let context = EventContext { log_origin: content.log_origin(), ..context };
                         for line in content.events() {
-                            let outcome =
-                                self.enricher.enrich_line(line.as_bytes(), &context, &mut batch.documents);
+                            let outcome = self.enricher.enrich_line(
+                                line.as_bytes(),
+                                &context,
+                                batch.entries.documents_mut(),
+                            );
                             batch.summary.parse_failures += u64::from(outcome.parse_failure);
                             batch.summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
                             batch.end_entry(record_index, outcome.truncated);
@@ -274,11 +279,8 @@ pub fn stream_for(sequence_number: &str, streams: usize) -> usize {
 /// from the event.
 #[derive(Debug, Default)]
 pub struct PreparedBatch<'a> {
-    /// Every entry, one after the other: a document and its newline. One buffer for the batch
-    /// rather than one allocation per entry.
-    documents: Vec<u8>,
-    /// Where each entry ends in `documents`.
-    entry_ends: Vec<usize>,
+    /// Every entry: a document and its newline.
+    entries: EntryBuffer,
     /// For each entry, the index of its Kinesis record.
     pub entry_record: Vec<usize>,
     /// Each record's sequence number.
@@ -308,15 +310,13 @@ impl PreparedBatch<'_> {
         }
         let skip: Vec<bool> =
             self.sequence_numbers.iter().map(|sequence| delivered.contains(*sequence)).collect();
-        let mut kept = Vec::with_capacity(self.entry_ends.len());
-        let mut positions = Vec::with_capacity(self.entry_ends.len());
-        let mut start = 0;
-        for (index, &end) in self.entry_ends.iter().enumerate() {
+        let mut kept = Vec::with_capacity(self.entries.len());
+        let mut positions = Vec::with_capacity(self.entries.len());
+        for (index, entry) in self.entries.entries().into_iter().enumerate() {
             if !skip[self.entry_record[index]] {
-                kept.push(&self.documents[start..end]);
+                kept.push(entry);
                 positions.push(index);
             }
-            start = end;
         }
         (kept, positions)
     }
@@ -339,15 +339,7 @@ impl PreparedBatch<'_> {
 
     /// The entries, in order: each one a document and its newline.
     pub fn entries(&self) -> Vec<&[u8]> {
-        let mut start = 0;
-        self.entry_ends
-            .iter()
-            .map(|&end| {
-                let entry = &self.documents[start..end];
-                start = end;
-                entry
-            })
-            .collect()
+        self.entries.entries()
     }
 
     /// A record that cannot be read becomes one `_parse_failure` document: in the index, never
@@ -367,15 +359,14 @@ impl PreparedBatch<'_> {
         );
         self.summary.unreadable_records += 1;
         self.summary.parse_failures += 1;
-        let outcome = enricher.write_unreadable_record(data, reason, context, &mut self.documents);
+        let outcome = enricher.write_unreadable_record(data, reason, context, self.entries.documents_mut());
         self.end_entry(record_index, outcome.truncated);
     }
 
-    /// Ends the entry whose document was just written to `documents`.
+    /// Ends the entry whose document was just written to `entries`.
     fn end_entry(&mut self, record_index: usize, truncated: bool) {
         self.summary.truncated += u64::from(truncated);
-        self.documents.push(b'\n');
-        self.entry_ends.push(self.documents.len());
+        self.entries.end_entry();
         self.entry_record.push(record_index);
         self.summary.events += 1;
     }

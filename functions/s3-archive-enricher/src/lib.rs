@@ -28,7 +28,9 @@ use std::time::{Duration, SystemTime};
 
 use enrichment::settings::{DatabaseAge, database_ages, open_geoip};
 use enrichment::{DocumentLimit, Enricher, EventContext, LogOrigin, StartupError, Timestamp};
-use firehose_delivery::{DeliveryReport, FirehoseSink, MAX_ENTRY_BYTES, RecordBatchSink, deliver_spread};
+use firehose_delivery::{
+    DeliveryReport, EntryBuffer, FirehoseSink, MAX_ENTRY_BYTES, RecordBatchSink, deliver_spread,
+};
 use lambda_shell::emf::MetricsTarget;
 use lambda_shell::settings::{AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION};
 use lambda_shell::{DeliverySettings, Handler, RetryPolicy, Settings};
@@ -330,7 +332,7 @@ impl<S: RecordBatchSink, C: Continuer> ArchiveEnricher<S, C> {
                     received_at,
                     log_origin: Some(LogOrigin::File { path: &path, offset: line.offset }),
                 };
-                let outcome = self.enricher.enrich_line(bytes, &context, &mut self.batch.documents);
+                let outcome = self.enricher.enrich_line(bytes, &context, self.batch.entries.documents_mut());
                 summary.lines += 1;
                 summary.parse_failures += u64::from(outcome.parse_failure);
                 summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
@@ -380,7 +382,7 @@ impl<S: RecordBatchSink, C: Continuer> ArchiveEnricher<S, C> {
 
     /// Delivers the batch, spread over the streams entry by entry.
     async fn deliver(&self, deadline: SystemTime) -> DeliveryReport {
-        let entries = self.batch.entries();
+        let entries = self.batch.entries.entries();
         if entries.is_empty() {
             return DeliveryReport::default();
         }
@@ -426,40 +428,23 @@ impl<S: RecordBatchSink + Send + 'static, C: Continuer + Send + 'static> Handler
 /// One batch's documents, in one buffer reused for every batch.
 #[derive(Debug, Default)]
 struct Batch {
-    /// Every entry, one after the other: a document and its newline.
-    documents: Vec<u8>,
-    /// Where each entry ends in `documents`.
-    entry_ends: Vec<usize>,
+    entries: EntryBuffer,
     /// Where each entry's line starts in the object's text.
     line_offsets: Vec<u64>,
 }
 
 impl Batch {
     fn clear(&mut self) {
-        self.documents.clear();
-        self.entry_ends.clear();
+        self.entries.clear();
         self.line_offsets.clear();
     }
 
     fn len(&self) -> usize {
-        self.entry_ends.len()
+        self.entries.len()
     }
 
     fn end_entry(&mut self, line_offset: u64) {
-        self.documents.push(b'\n');
-        self.entry_ends.push(self.documents.len());
+        self.entries.end_entry();
         self.line_offsets.push(line_offset);
-    }
-
-    fn entries(&self) -> Vec<&[u8]> {
-        let mut start = 0;
-        self.entry_ends
-            .iter()
-            .map(|&end| {
-                let entry = &self.documents[start..end];
-                start = end;
-                entry
-            })
-            .collect()
     }
 }
