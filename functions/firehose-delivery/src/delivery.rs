@@ -12,12 +12,22 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
+use enrichment::DocumentLimit;
 use lambda_shell::RetryPolicy;
 
 /// PutRecordBatch's limits.
 pub const MAX_ENTRIES_PER_CALL: usize = 500;
 pub const MAX_BYTES_PER_CALL: usize = 4 * 1024 * 1024;
 pub const MAX_ENTRY_BYTES: usize = 1000 * 1024;
+
+/// What keeps each document an entry Firehose accepts: the record limit, less the entry's newline.
+/// Over it, the enricher writes the document smaller (tagged `_truncated`), never rejected.
+pub fn document_limit() -> DocumentLimit {
+    DocumentLimit {
+        max_bytes: MAX_ENTRY_BYTES - 1,
+        name: format!("Firehose's {MAX_ENTRY_BYTES}-byte record limit"),
+    }
+}
 
 /// Why a whole call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

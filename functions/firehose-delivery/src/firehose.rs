@@ -66,15 +66,9 @@ impl FirehoseSink {
     /// The client settings the function builds once at start-up, from the Lambda environment's
     /// region, credentials and endpoint (see [`AwsSettings`]).
     pub fn config_from_settings(aws: &AwsSettings) -> aws_sdk_firehose::Config {
-        let credentials = Credentials::new(
-            aws.access_key_id.clone(),
-            aws.secret_access_key.clone(),
-            aws.session_token.clone(),
-            None,
-            "Lambda environment",
-        );
-        let mut config =
-            Self::config_builder().region(Region::new(aws.region.clone())).credentials_provider(credentials);
+        let mut config = Self::config_builder()
+            .region(Region::new(aws.region.clone()))
+            .credentials_provider(lambda_credentials(aws));
         if let Some(url) = &aws.endpoint_url {
             config = config.endpoint_url(url);
         }
@@ -123,6 +117,18 @@ impl RecordBatchSink for FirehoseSink {
             })
             .collect())
     }
+}
+
+/// The execution role's credentials as Lambda puts them in the environment, for any SDK client
+/// the functions build (Firehose here; S3 and Lambda in s3-archive-enricher).
+pub fn lambda_credentials(aws: &AwsSettings) -> Credentials {
+    Credentials::new(
+        aws.access_key_id.clone(),
+        aws.secret_access_key.clone(),
+        aws.session_token.clone(),
+        None,
+        "Lambda environment",
+    )
 }
 
 /// HTTPS on rustls with ring (trusting the system's certificates), not the SDK's default aws-lc:

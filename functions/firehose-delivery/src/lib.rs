@@ -9,7 +9,7 @@ pub mod firehose;
 
 pub use delivery::{
     CallError, DeliveryReport, MAX_BYTES_PER_CALL, MAX_ENTRIES_PER_CALL, MAX_ENTRY_BYTES, RecordBatchSink,
-    deliver, deliver_spread,
+    deliver, deliver_spread, document_limit,
 };
 pub use entries::EntryBuffer;
 pub use firehose::FirehoseSink;

@@ -23,7 +23,7 @@ use std::hash::BuildHasher;
 use std::time::SystemTime;
 
 use enrichment::settings::{DatabaseAge, database_ages, open_geoip};
-use enrichment::{DocumentLimit, Enricher, EventContext, StartupError, Timestamp};
+use enrichment::{Enricher, EventContext, StartupError, Timestamp};
 use lambda_shell::emf::MetricsTarget;
 pub use lambda_shell::event::{KinesisEvent, KinesisEventRecord, KinesisRecord};
 use lambda_shell::records::{RecordContent, decode_record};
@@ -32,7 +32,7 @@ use lambda_shell::{base64, kpl};
 use serde::Serialize;
 
 use firehose_delivery::{
-    DeliveryReport, EntryBuffer, FirehoseSink, MAX_ENTRY_BYTES, RecordBatchSink, deliver_spread,
+    DeliveryReport, EntryBuffer, FirehoseSink, RecordBatchSink, deliver_spread, document_limit,
 };
 
 /// The partial batch response (`FunctionResponseTypes: ReportBatchItemFailures`).
@@ -193,12 +193,11 @@ pub struct RecordEnricher {
 
 impl RecordEnricher {
     pub fn new(enricher: Enricher, max_decompressed_bytes: usize) -> Self {
-        let limit = DocumentLimit {
-            // Each entry is a document and its newline.
-            max_bytes: MAX_ENTRY_BYTES - 1,
-            name: format!("Firehose's {MAX_ENTRY_BYTES}-byte record limit"),
-        };
-        Self { enricher: enricher.with_document_limit(limit), max_decompressed_bytes, decoded: Vec::new() }
+        Self {
+            enricher: enricher.with_document_limit(document_limit()),
+            max_decompressed_bytes,
+            decoded: Vec::new(),
+        }
     }
 
     /// Unpacks and enriches every record of `event`.

@@ -6,22 +6,12 @@
 
 use std::time::Duration;
 
-use aws_sdk_s3::config::{Credentials, Region};
+use aws_sdk_s3::config::Region;
 use enrichment::settings::ConfigError;
-use firehose_delivery::firehose::https_client;
+use firehose_delivery::firehose::{https_client, lambda_credentials};
 use lambda_shell::settings::{AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL_S3, AwsSettings, endpoint_url};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-
-fn credentials(aws: &AwsSettings) -> Credentials {
-    Credentials::new(
-        aws.access_key_id.clone(),
-        aws.secret_access_key.clone(),
-        aws.session_token.clone(),
-        None,
-        "Lambda environment",
-    )
-}
 
 /// The S3 client; with an endpoint override (moto, MinIO) buckets are addressed by path.
 pub fn s3_client(
@@ -32,7 +22,7 @@ pub fn s3_client(
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
         .http_client(https_client())
         .region(Region::new(aws.region.clone()))
-        .credentials_provider(credentials(aws))
+        .credentials_provider(lambda_credentials(aws))
         .timeout_config(
             aws_sdk_s3::config::timeout::TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).build(),
         );
@@ -51,7 +41,7 @@ pub fn lambda_client(
         .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
         .http_client(https_client())
         .region(aws_sdk_lambda::config::Region::new(aws.region.clone()))
-        .credentials_provider(credentials(aws))
+        .credentials_provider(lambda_credentials(aws))
         .timeout_config(
             aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT)

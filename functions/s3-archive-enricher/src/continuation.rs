@@ -8,19 +8,12 @@
 //! works the same for every trigger, and when it fails for good Lambda keeps the event (with the
 //! offset) in the function's on-failure queue, from which it can be sent again.
 
-use std::future::Future;
-
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 
 use crate::event::Continuation;
 
-/// Starts the invocation that continues an object.
-pub trait Continuer {
-    fn continue_with(&self, continuation: &Continuation) -> impl Future<Output = Result<(), String>>;
-}
-
-/// The real one: Lambda's Invoke API on this function (its name and version from Lambda's
+/// Lambda's Invoke API on this function (its name and version from Lambda's
 /// `AWS_LAMBDA_FUNCTION_NAME` and `AWS_LAMBDA_FUNCTION_VERSION`).
 #[derive(Debug, Clone)]
 pub struct LambdaContinuer {
@@ -29,8 +22,9 @@ pub struct LambdaContinuer {
     pub qualifier: Option<String>,
 }
 
-impl Continuer for LambdaContinuer {
-    async fn continue_with(&self, continuation: &Continuation) -> Result<(), String> {
+impl LambdaContinuer {
+    /// Starts the invocation that continues an object.
+    pub async fn continue_with(&self, continuation: &Continuation) -> Result<(), String> {
         let payload = serde_json::to_vec(&serde_json::json!({ "continuation": continuation }))
             .map_err(|error| error.to_string())?;
         self.client

@@ -107,11 +107,11 @@ impl ArchiveEvent {
         }
         if value.get("source").and_then(Value::as_str) == Some("aws.s3") {
             let detail = &value["detail"];
-            let object = match (text(&detail["bucket"]["name"]), text(&detail["object"]["key"])) {
+            let object = match (detail["bucket"]["name"].as_str(), detail["object"]["key"].as_str()) {
                 (Some(bucket), Some(key)) => ObjectRef {
                     bucket: bucket.to_owned(),
                     key: key.to_owned(),
-                    version_id: text(&detail["object"]["version-id"]).map(str::to_owned),
+                    version_id: detail["object"]["version-id"].as_str().map(str::to_owned),
                 },
                 _ => {
                     return Err(
@@ -135,10 +135,6 @@ impl ArchiveEvent {
     }
 }
 
-fn text(value: &Value) -> Option<&str> {
-    value.as_str()
-}
-
 /// A key as S3 notifications and Batch Operations write it: URL-encoded, `+` for a space.
 pub fn decode_key(encoded: &str) -> String {
     let spaced = encoded.replace('+', " ");
@@ -154,7 +150,7 @@ fn notification_objects(value: &Value) -> Result<Vec<ObjectRef>, String> {
     let mut objects = Vec::new();
     for record in records {
         let s3 = &record["s3"];
-        let (Some(bucket), Some(key)) = (text(&s3["bucket"]["name"]), text(&s3["object"]["key"])) else {
+        let (Some(bucket), Some(key)) = (s3["bucket"]["name"].as_str(), s3["object"]["key"].as_str()) else {
             return Err("an S3 notification record without s3.bucket.name and s3.object.key".into());
         };
         let event_name = record.get("eventName").and_then(Value::as_str).unwrap_or("");
@@ -165,15 +161,15 @@ fn notification_objects(value: &Value) -> Result<Vec<ObjectRef>, String> {
         objects.push(ObjectRef {
             bucket: bucket.to_owned(),
             key: decode_key(key),
-            version_id: text(&s3["object"]["versionId"]).map(str::to_owned),
+            version_id: s3["object"]["versionId"].as_str().map(str::to_owned),
         });
     }
     Ok(objects)
 }
 
 fn sqs_message(record: &Value) -> Result<SqsMessage, String> {
-    let message_id = text(&record["messageId"]).ok_or("an SQS record without messageId")?.to_owned();
-    let body = text(&record["body"]).ok_or("an SQS record without body")?;
+    let message_id = record["messageId"].as_str().ok_or("an SQS record without messageId")?.to_owned();
+    let body = record["body"].as_str().ok_or("an SQS record without body")?;
     let objects = serde_json::from_str::<Value>(body)
         .map_err(|error| format!("SQS message {message_id}: its body is not JSON: {error}"))
         .and_then(|notification| notification_objects(&notification))?;
@@ -187,23 +183,24 @@ fn batch_operations(value: &Value, version: &str) -> Result<BatchOperationsEvent
         ));
     }
     let invocation_id =
-        text(&value["invocationId"]).ok_or("a Batch Operations event without invocationId")?;
+        value["invocationId"].as_str().ok_or("a Batch Operations event without invocationId")?;
     let tasks = value["tasks"].as_array().ok_or("a Batch Operations event without tasks")?;
     let tasks = tasks
         .iter()
         .map(|task| {
-            let task_id = text(&task["taskId"]).ok_or("a Batch Operations task without taskId")?;
+            let task_id = task["taskId"].as_str().ok_or("a Batch Operations task without taskId")?;
             // 1.0 names the bucket by ARN, 2.0 by name.
-            let bucket = text(&task["s3Bucket"])
-                .or_else(|| text(&task["s3BucketArn"]).map(|arn| arn.rsplit(':').next().unwrap_or(arn)))
+            let bucket = task["s3Bucket"]
+                .as_str()
+                .or_else(|| task["s3BucketArn"].as_str().map(|arn| arn.rsplit(':').next().unwrap_or(arn)))
                 .ok_or("a Batch Operations task without s3Bucket or s3BucketArn")?;
-            let key = text(&task["s3Key"]).ok_or("a Batch Operations task without s3Key")?;
+            let key = task["s3Key"].as_str().ok_or("a Batch Operations task without s3Key")?;
             Ok(BatchTask {
                 task_id: task_id.to_owned(),
                 object: ObjectRef {
                     bucket: bucket.to_owned(),
                     key: decode_key(key),
-                    version_id: text(&task["s3VersionId"]).map(str::to_owned),
+                    version_id: task["s3VersionId"].as_str().map(str::to_owned),
                 },
             })
         })

@@ -27,15 +27,13 @@ pub mod object;
 use std::time::{Duration, SystemTime};
 
 use enrichment::settings::{DatabaseAge, database_ages, open_geoip};
-use enrichment::{DocumentLimit, Enricher, EventContext, LogOrigin, StartupError, Timestamp};
-use firehose_delivery::{
-    DeliveryReport, EntryBuffer, FirehoseSink, MAX_ENTRY_BYTES, RecordBatchSink, deliver_spread,
-};
+use enrichment::{Enricher, EventContext, LogOrigin, StartupError, Timestamp};
+use firehose_delivery::{DeliveryReport, EntryBuffer, FirehoseSink, deliver_spread, document_limit};
 use lambda_shell::emf::MetricsTarget;
 use lambda_shell::settings::{AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION};
 use lambda_shell::{DeliverySettings, Handler, RetryPolicy, Settings};
 
-use crate::continuation::{Continuer, LambdaContinuer};
+use crate::continuation::LambdaContinuer;
 use crate::event::{
     ArchiveEvent, ArchiveResponse, BatchItemFailure, BatchOperationsResponse, Continuation, ObjectRef,
     ObjectResult, ObjectsResponse, ResultCode, TaskResult,
@@ -69,13 +67,13 @@ lambda_shell::invocation_summary! {
 
 /// The function: objects in, documents delivered to Firehose, one result per object out.
 #[derive(Debug)]
-pub struct ArchiveEnricher<S = FirehoseSink, C = LambdaContinuer> {
+pub struct ArchiveEnricher {
     enricher: Enricher,
     reader: ObjectReader,
-    /// One per delivery stream, never empty.
-    sinks: Vec<S>,
+    /// One per delivery stream, never empty (the settings refuse an empty list).
+    sinks: Vec<FirehoseSink>,
     retry: RetryPolicy,
-    continuer: C,
+    continuer: LambdaContinuer,
     metrics: MetricsTarget,
     batch: Batch,
 }
@@ -96,8 +94,15 @@ impl ArchiveEnricher {
         };
         let firehose = FirehoseSink::config_from_settings(&delivery.aws);
         let sinks = FirehoseSink::for_streams(firehose, delivery.delivery_stream_names);
-        let enricher = Enricher::new(settings.enrichment, opened.geoip);
-        let handler = Self::new(enricher, reader, sinks, delivery.retry, continuer, settings.metrics);
+        let handler = Self {
+            enricher: Enricher::new(settings.enrichment, opened.geoip).with_document_limit(document_limit()),
+            reader,
+            sinks,
+            retry: delivery.retry,
+            continuer,
+            metrics: settings.metrics,
+            batch: Batch::default(),
+        };
         Ok((handler, opened.warnings))
     }
 }
@@ -123,32 +128,7 @@ struct ObjectRun {
     end: ObjectEnd,
 }
 
-impl<S: RecordBatchSink, C: Continuer> ArchiveEnricher<S, C> {
-    pub fn new(
-        enricher: Enricher,
-        reader: ObjectReader,
-        sinks: Vec<S>,
-        retry: RetryPolicy,
-        continuer: C,
-        metrics: MetricsTarget,
-    ) -> Self {
-        assert!(!sinks.is_empty(), "a delivery stream to deliver to");
-        let limit = DocumentLimit {
-            // Each entry is a document and its newline.
-            max_bytes: MAX_ENTRY_BYTES - 1,
-            name: format!("Firehose's {MAX_ENTRY_BYTES}-byte record limit"),
-        };
-        Self {
-            enricher: enricher.with_document_limit(limit),
-            reader,
-            sinks,
-            retry,
-            continuer,
-            metrics,
-            batch: Batch::default(),
-        }
-    }
-
+impl ArchiveEnricher {
     /// Reads, enriches and delivers every object of `event`; what could not be done is in the
     /// response.
     pub async fn process(
@@ -392,7 +372,7 @@ impl<S: RecordBatchSink, C: Continuer> ArchiveEnricher<S, C> {
     }
 }
 
-impl<S: RecordBatchSink + Send + 'static, C: Continuer + Send + 'static> Handler for ArchiveEnricher<S, C> {
+impl Handler for ArchiveEnricher {
     type Event<'a> = ArchiveEvent;
     type Response = ArchiveResponse;
     type Summary = Summary;
