@@ -205,8 +205,10 @@ fn an_object_stopped_by_the_clock_is_continued_and_every_line_arrives_once() {
             "detail": {"bucket": {"name": ARCHIVE}, "object": {"key": name}}})
         .to_string();
 
-        // Just over the reserve: one batch, then the rest is handed on.
-        let (responses, stdout) = setup.invoke(&[(event.as_bytes(), Duration::from_secs(31))]);
+        // Less time than the reserve (30 s): one batch (every invocation delivers at least one),
+        // then the rest is handed on. With just over the reserve, a fast first batch would leave
+        // it untouched and a second batch would follow.
+        let (responses, stdout) = setup.invoke(&[(event.as_bytes(), Duration::from_secs(10))]);
         assert_eq!(responses[0]["results"][0]["resultCode"], "Succeeded", "{stdout}");
         let text_result = responses[0]["results"][0]["resultString"].as_str().unwrap();
         assert!(text_result.starts_with("5000 lines delivered; the rest"), "{text_result}");
