@@ -4,7 +4,7 @@
 use firehose_transformer::Transformer;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), lambda_shell::Error> {
     lambda_shell::init_tracing();
     let handler = lambda_shell::start(|environment| Transformer::from_lookup(environment))?;
     lambda_shell::run(handler).await

@@ -9,6 +9,7 @@ use firehose_transformer::TransformationRequest;
 use firehose_transformer::{
     RESPONSE_BUDGET_BYTES, Summary, TransformResult, TransformationResponse, Transformer,
 };
+use lambda_shell::Handler as _;
 use serde::Deserialize as _;
 use serde_json::{Value, json};
 
@@ -168,7 +169,7 @@ fn bad_records_each_get_their_documented_answer() {
 fn half_megabyte_request_fits_whole() {
     let (event, raw_bytes) = request_of(512 * 1024);
     let (response, summary) = transformer().handle(&event);
-    let serialized = serde_json::to_vec(&response).unwrap();
+    let serialized = Transformer::response_json(response.clone());
     eprintln!(
         "0.5 MB request: {} records, {raw_bytes} raw bytes, response {} bytes",
         event.records.len(),
@@ -189,7 +190,7 @@ fn three_megabyte_request_stays_under_six_megabytes() {
     let started = Instant::now();
     let (response, summary) = transformer.handle(&event);
     let elapsed = started.elapsed();
-    let serialized = serde_json::to_vec(&response).unwrap();
+    let serialized = Transformer::response_json(response.clone());
     eprintln!(
         "3 MB request: {} records, {} raw bytes, response {} bytes, {} Ok, {} over the limit, handled in {:?}",
         event.records.len(),

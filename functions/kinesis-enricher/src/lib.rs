@@ -172,6 +172,10 @@ impl<S: RecordBatchSink + Send + 'static> Handler for KinesisEnricher<S> {
         self.process(event, deadline).await
     }
 
+    fn response_json(response: BatchResponse) -> Vec<u8> {
+        serde_json::to_vec(&response).expect("a batch response is plain data")
+    }
+
     fn metrics_target(&self) -> &MetricsTarget {
         &self.metrics
     }

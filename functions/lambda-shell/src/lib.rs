@@ -13,10 +13,12 @@ pub mod kpl;
 pub mod memory;
 pub mod records;
 mod runtime;
+mod runtime_api;
 pub mod settings;
 mod summary;
 
-pub use runtime::{Handler, init_tracing, run, start};
+pub use runtime::{Error, Handler, init_tracing, run, serve, start};
+pub use runtime_api::RuntimeApi;
 pub use settings::{DeliverySettings, RetryPolicy, Settings};
 pub use summary::InvocationSummary;
 #[doc(hidden)]

@@ -3,25 +3,28 @@
 //! line per invocation).
 
 use std::future::Future;
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::panic::AssertUnwindSafe;
+use std::time::{Instant, SystemTime};
 
 use enrichment::settings::DatabaseAge;
 use enrichment::{StartupError, Timestamp};
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use tokio::sync::Mutex;
+use futures_util::FutureExt;
+use serde::Deserialize;
+use tracing::Instrument;
 
 use crate::emf::{MetricsTarget, Unit};
+use crate::runtime_api::{Invocation, RuntimeApi};
 use crate::summary::InvocationSummary;
+
+/// What stops the runtime loop: the Runtime API cannot be reached or answers nonsense.
+pub type Error = lambda_runtime_api_client::BoxError;
 
 /// A function's handler: one event in, one response and a summary out. It never fails: what
 /// cannot be processed is in the response (a `ProcessingFailed` record, a batch item failure).
 pub trait Handler: Send + 'static {
     /// The event, read from the invocation's JSON; it may borrow from it.
     type Event<'a>: Deserialize<'a>;
-    type Response: Serialize + Send;
+    type Response: Send;
     type Summary: InvocationSummary;
 
     /// Handles one event; `deadline` is when Lambda stops the invocation.
@@ -38,6 +41,9 @@ pub trait Handler: Send + 'static {
         None
     }
 
+    /// The response's JSON, as Lambda hands it to the invoker.
+    fn response_json(response: Self::Response) -> Vec<u8>;
+
     /// Where the EMF metrics go.
     fn metrics_target(&self) -> &MetricsTarget;
 
@@ -48,7 +54,7 @@ pub trait Handler: Send + 'static {
 /// Logs through `tracing` as JSON when the function's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`),
 /// as text otherwise.
 pub fn init_tracing() {
-    lambda_runtime::tracing::init_default_subscriber();
+    lambda_runtime_api_client::tracing::init_default_subscriber();
 }
 
 /// Builds the handler once, before the first invocation, from the environment: `build` reads the
@@ -97,37 +103,67 @@ pub fn database_age_metrics(target: &MetricsTarget, ages: &[DatabaseAge], now: T
 #[error("failed to deserialize the incoming data into the function's payload type: {0}")]
 struct EventError(#[from] serde_json::Error);
 
-/// Reads an event from the invocation's JSON. The runtime hands the JSON over as it came
-/// (`RawValue`) and the event is read here, borrowing its strings from it: no copy of each
-/// record's data, and no path tracked for every field as the runtime's own reading does.
-fn read_event<'a, H: Handler>(json: &'a RawValue) -> Result<H::Event<'a>, EventError> {
-    Ok(serde_json::from_str(json.get())?)
+/// How one invocation ended.
+enum Outcome {
+    Answered(Vec<u8>),
+    Failed { error_type: &'static str, message: String },
 }
 
-/// Runs the Lambda runtime loop: each event to `handler`, then its summary logged (INFO) and its
-/// metrics written to stdout (EMF), where CloudWatch Logs extracts them.
+/// Runs the Lambda runtime loop against this environment's Runtime API (`AWS_LAMBDA_RUNTIME_API`):
+/// see [`serve`].
 pub async fn run<H: Handler>(handler: H) -> Result<(), Error> {
-    // Lambda sends one event at a time: the lock is never contended.
-    let handler = Arc::new(Mutex::new(handler));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
-        let handler = Arc::clone(&handler);
-        async move {
-            let mut handler = handler.lock().await;
-            let started = Instant::now();
-            let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(event.context.deadline);
-            let payload = read_event::<H>(&event.payload)?;
-            let (response, summary) = handler.handle(&payload, deadline).await;
-            let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-            summary.log(duration_ms);
-            let now_ms = Timestamp::now().unix_millis();
-            println!("{}", handler.metrics_target().line(now_ms, &summary.metrics(duration_ms)));
-            if let Some(error) = H::invocation_error(&response) {
-                return Err(Error::from(error));
+    serve(RuntimeApi::from_env(), handler).await
+}
+
+/// Serves invocations from `api` until it fails: each event to `handler`, then its summary logged
+/// (INFO) and its metrics written to stdout (EMF), where CloudWatch Logs extracts them. A handler
+/// that panics fails that invocation only, as a handler error does; the next one is served.
+pub async fn serve<H: Handler>(api: RuntimeApi, mut handler: H) -> Result<(), Error> {
+    loop {
+        let invocation = api.next().await?;
+        invocation.set_trace_environment();
+        let span = invocation.span();
+        let outcome = AssertUnwindSafe(invoke(&mut handler, &invocation))
+            .catch_unwind()
+            .instrument(span.clone())
+            .await
+            .unwrap_or_else(|panic| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|text| (*text).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "the handler panicked".to_owned());
+                Outcome::Failed { error_type: "Panic", message }
+            });
+        match outcome {
+            Outcome::Answered(json) => api.respond(&invocation, json).await?,
+            Outcome::Failed { error_type, message } => {
+                span.in_scope(|| tracing::error!(error_type, "{message}"));
+                api.fail(&invocation, error_type, &message).await?;
             }
-            Ok::<H::Response, Error>(response)
         }
-    }))
-    .await
+    }
+}
+
+/// One invocation: the event read straight from the bytes Lambda sent (its strings borrowed from
+/// them), handled, summarized, answered.
+async fn invoke<H: Handler>(handler: &mut H, invocation: &Invocation) -> Outcome {
+    let started = Instant::now();
+    let event = match serde_json::from_slice::<H::Event<'_>>(&invocation.body) {
+        Ok(event) => event,
+        Err(error) => {
+            return Outcome::Failed { error_type: "InvalidEvent", message: EventError(error).to_string() };
+        }
+    };
+    let (response, summary) = handler.handle(&event, invocation.deadline).await;
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    summary.log(duration_ms);
+    let now_ms = Timestamp::now().unix_millis();
+    println!("{}", handler.metrics_target().line(now_ms, &summary.metrics(duration_ms)));
+    match H::invocation_error(&response) {
+        Some(message) => Outcome::Failed { error_type: "InvocationFailed", message },
+        None => Outcome::Answered(H::response_json(response)),
+    }
 }
 
 #[cfg(test)]

@@ -396,6 +396,10 @@ impl Handler for ArchiveEnricher {
         (!failed.is_empty()).then(|| failed.join("; "))
     }
 
+    fn response_json(response: ArchiveResponse) -> Vec<u8> {
+        serde_json::to_vec(&response).expect("an archive response is plain data")
+    }
+
     fn metrics_target(&self) -> &MetricsTarget {
         &self.metrics
     }

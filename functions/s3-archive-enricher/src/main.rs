@@ -9,7 +9,7 @@
 use s3_archive_enricher::ArchiveEnricher;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), lambda_shell::Error> {
     lambda_shell::init_tracing();
     let handler = lambda_shell::start(|environment| ArchiveEnricher::from_lookup(environment))?;
     lambda_shell::run(handler).await
