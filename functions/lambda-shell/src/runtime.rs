@@ -101,7 +101,16 @@ pub fn database_age_metrics(target: &MetricsTarget, ages: &[DatabaseAge], now: T
 /// An invocation whose JSON is not the function's event: Lambda records it as a failed invocation.
 #[derive(Debug, thiserror::Error)]
 #[error("failed to deserialize the incoming data into the function's payload type: {0}")]
-struct EventError(#[from] serde_json::Error);
+struct EventError(String);
+
+/// Reads the event from the bytes Lambda sent, borrowing its strings from them. The body is checked
+/// as UTF-8 once, as a whole: read from bytes, serde_json would check every string on its own, a
+/// call per field of every record.
+fn read_event<'a, H: Handler>(body: &'a [u8]) -> Result<H::Event<'a>, EventError> {
+    let text =
+        std::str::from_utf8(body).map_err(|error| EventError(format!("the event is not UTF-8: {error}")))?;
+    serde_json::from_str(text).map_err(|error| EventError(error.to_string()))
+}
 
 /// How one invocation ended.
 enum Outcome {
@@ -149,11 +158,9 @@ pub async fn serve<H: Handler>(api: RuntimeApi, mut handler: H) -> Result<(), Er
 /// them), handled, summarized, answered.
 async fn invoke<H: Handler>(handler: &mut H, invocation: &Invocation) -> Outcome {
     let started = Instant::now();
-    let event = match serde_json::from_slice::<H::Event<'_>>(&invocation.body) {
+    let event = match read_event::<H>(&invocation.body) {
         Ok(event) => event,
-        Err(error) => {
-            return Outcome::Failed { error_type: "InvalidEvent", message: EventError(error).to_string() };
-        }
+        Err(error) => return Outcome::Failed { error_type: "InvalidEvent", message: error.to_string() },
     };
     let (response, summary) = handler.handle(&event, invocation.deadline).await;
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;

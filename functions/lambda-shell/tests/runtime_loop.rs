@@ -111,6 +111,14 @@ fn each_invocation_is_answered_or_failed_on_its_own() {
         "{error}"
     );
 
+    api.enqueue("not-utf8", b"{\"text\": \"caf\xe9\"}");
+    let error = api.take_error(wait);
+    assert!(error.contains(r#""errorType":"InvalidEvent""#), "{error}");
+    assert!(
+        error.contains("the event is not UTF-8: invalid utf-8 sequence of 1 bytes from index 13"),
+        "{error}"
+    );
+
     api.enqueue("fails", br#"{"text": "escaped \"quotes\"", "fail": true}"#);
     let error = api.take_error(wait);
     let body: Value = serde_json::from_str(error.split_once(": ").unwrap().1).unwrap();
