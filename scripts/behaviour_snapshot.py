@@ -16,9 +16,9 @@ gets one file per case:
   its EMF line, and the start-up error of bad settings.
 
 Values that differ from run to run are masked: times taken from the clock (documents of lines
-without a time of their own, log timestamps, EMF Timestamp), durations and thread ids. Documents
-over Firehose's record limit are written with sorted keys, as their content is the contract, not
-their key order. Compare two snapshots with `diff -r`. Standard library only.
+without a time of their own, log timestamps, EMF Timestamp, the databases' ages), durations and
+thread ids. Documents over Firehose's record limit are written with sorted keys, as their content
+is the contract, not their key order. Compare two snapshots with `diff -r`. Standard library only.
 """
 import base64
 import calendar
@@ -61,6 +61,8 @@ def mask_log(line):
     line = re.sub(rb'"duration_ms":[0-9.e+-]+', b'"duration_ms":"<ms>"', line)
     line = re.sub(rb'"Duration":[0-9.e+-]+', b'"Duration":"<ms>"', line)
     line = re.sub(rb'"Timestamp":\d+', b'"Timestamp":"<now>"', line)
+    # The databases' ages grow with the clock between two snapshots.
+    line = re.sub(rb'"(GeoIp\w+DatabaseAgeDays)":[0-9.e+-]+', rb'"\1":"<days>"', line)
     line = re.sub(rb'"threadId":"[^"]*"', b'"threadId":"<thread>"', line)
     line = re.sub(rb'Deadline-Ms[^,"]*', b'Deadline-Ms', line)
     return line
