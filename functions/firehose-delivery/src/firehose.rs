@@ -33,6 +33,7 @@ use enrichment::write_json_string;
 use lambda_shell::base64;
 use lambda_shell::settings::AwsSettings;
 
+use crate::compact_success::compact_success_answers;
 use crate::delivery::{CallError, RecordBatchSink};
 
 #[derive(Debug, Clone)]
@@ -53,7 +54,7 @@ impl FirehoseSink {
     pub fn configure(builder: Builder) -> Builder {
         builder
             .behavior_version(BehaviorVersion::latest())
-            .http_client(https_client())
+            .http_client(compact_success_answers(https_client()))
             .retry_config(RetryConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()
@@ -107,6 +108,9 @@ impl RecordBatchSink for FirehoseSink {
             .send()
             .await
             .map_err(classify)?;
+        if output.failed_put_count() == 0 {
+            return Ok(vec![None; entries.len()]);
+        }
         Ok(output
             .request_responses()
             .iter()

@@ -1,8 +1,10 @@
 //! Delivery to Firehose, shared by every function that sends documents there itself
 //! (kinesis-enricher, s3-archive-enricher, replay-failed-batches): [`delivery`] owns the
 //! PutRecordBatch limits, the retries and what could not be delivered; [`firehose`] is the real
-//! call through the AWS SDK; [`EntryBuffer`] holds a batch's documents in one buffer.
+//! call through the AWS SDK (over an HTTPS client that compacts fully successful answers:
+//! `compact_success`); [`EntryBuffer`] holds a batch's documents in one buffer.
 
+mod compact_success;
 pub mod delivery;
 mod entries;
 pub mod firehose;
