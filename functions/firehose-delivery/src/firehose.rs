@@ -108,6 +108,7 @@ impl RecordBatchSink for FirehoseSink {
             .send()
             .await
             .map_err(classify)?;
+        // A fully successful answer arrives without its entries (see `compact_success`).
         if output.failed_put_count() == 0 {
             return Ok(vec![None; entries.len()]);
         }
