@@ -3,17 +3,19 @@
 
     scripts/behaviour_snapshot.py BIN_DIR OUT_DIR
 
-BIN_DIR holds release builds of enrich-logs, kinesis-enricher, firehose-transformer and
-make-demo-geoip (for example target/release, or a copy of it made at another commit). OUT_DIR
+BIN_DIR holds release builds of enrich-logs, kinesis-enricher, firehose-transformer,
+s3-archive-enricher and make-demo-geoip (for example target/release, or a copy of it made at another commit). OUT_DIR
 gets one file per case:
 - enrich-logs over every captured Apache log (its own format and `auto`), the sample (plain,
   anonymized, `--keep-original`, `--no-geoip`, `_bulk`), trusted proxies, the hostile corpus, and
   the start-up errors of bad settings (message and exit status);
 - each function's answer to every event file in tests/events/ and to generated events (the
   sample, the hostile corpus, oversized documents), run as Lambda runs it through a local stand-in
-  for the Runtime API; kinesis-enricher delivers to FakeFirehose, a PutRecordBatch endpoint in
-  this script that accepts everything and records the documents; each function's log lines (JSON),
-  its EMF line, and the start-up error of bad settings.
+  for the Runtime API; kinesis-enricher and s3-archive-enricher deliver to FakeFirehose, a
+  PutRecordBatch endpoint in this script that accepts everything and records the documents;
+  s3-archive-enricher reads its objects from FakeS3, a GetObject endpoint in this script that
+  serves a fixed set of objects (gzip, plain, binary, damaged gzip, missing); each function's log
+  lines (JSON), its EMF line, and the start-up error of bad settings.
 
 Values that differ from run to run are masked: times taken from the clock (documents of lines
 without a time of their own, log timestamps, EMF Timestamp, the databases' ages), durations and
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNTIME = "/2018-06-01/runtime/"
@@ -175,7 +178,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         server = self.server
-        if self.path == RUNTIME + "invocation/next" and not server.handed_out:
+        if self.path.startswith(f"/{S3_BUCKET}/"):
+            self.get_object()
+        elif self.path == RUNTIME + "invocation/next" and not server.handed_out:
             server.handed_out = True
             deadline = int(time.time() * 1000) + 300_000
             self.reply(200, server.event, [("Lambda-Runtime-Aws-Request-Id", REQUEST_ID), ("Lambda-Runtime-Deadline-Ms", str(deadline)),
@@ -195,14 +200,54 @@ class Handler(http.server.BaseHTTPRequestHandler):
             server.init_error = body
             self.reply(202)
             server.done.set()
+        elif self.path.startswith("/2015-03-31/functions/"):  # Lambda Invoke (a continuation)
+            server.delivered.append(b"invoked: " + body + b"\n")
+            self.reply(202)
         else:  # FakeFirehose: PutRecordBatch, everything accepted and recorded
             records = json.loads(body)["Records"]
             server.delivered.extend(base64.b64decode(r["Data"]) for r in records)
             answer = {"FailedPutCount": 0, "Encrypted": False, "RequestResponses": [{"RecordId": f"r{i}"} for i in range(len(records))]}
             self.reply(200, json.dumps(answer).encode(), [("Content-Type", "application/x-amz-json-1.1")])
 
+    def get_object(self):
+        """FakeS3: GetObject (path-style), whole objects or a `bytes=N-` range."""
+        key = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path[len(S3_BUCKET) + 2:])
+        data = S3_OBJECTS.get(key)
+        if data is None:
+            error = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key '
+                     f'does not exist.</Message><Key>{key}</Key><RequestId>snapshot</RequestId></Error>').encode()
+            self.reply(404, error, [("Content-Type", "application/xml"), ("x-amz-request-id", "snapshot")])
+            return
+        start = 0
+        match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+        if match:
+            start = int(match.group(1))
+        self.reply(206 if match else 200, data[start:], [("ETag", '"snapshot-etag"'), ("Content-Type", "application/octet-stream"),
+                                                          ("Last-Modified", "Sun, 01 Nov 2026 00:05:12 GMT"), ("x-amz-request-id", "snapshot")])
+
     def log_message(self, *args):
         pass
+
+    def date_time_string(self, timestamp=None):
+        return "Sun, 01 Nov 2026 00:00:00 GMT"  # error messages quote the answer's headers
+
+
+S3_BUCKET = "weblogs-archive"
+# Filled in by s3_objects(): key -> the object's bytes.
+S3_OBJECTS = {}
+
+
+def s3_objects(sample, hostile):
+    text = b"\n".join(sample) + b"\n"
+    S3_OBJECTS.update({
+        "apache/access_log-20261101 (web 1).gz": gzip.compress(text, mtime=0),
+        # apache/access_log-20261102.gz (in the Batch Operations events) is missing
+        "plain/access_log": text.replace(b"\n", b"\r\n", 5),
+        "hostile/access_log": b"\n".join(hostile) + b"\n",
+        "binary/access_log": b"\x00\x01binary" * 100,
+        "damaged/access_log.gz": gzip.compress(text, mtime=0)[:-300],
+        "two-members/access_log.gz": gzip.compress(text[:2000], mtime=0) + gzip.compress(text[2000:], mtime=0),
+    })
 
 
 def invoke(binary, event, env):
@@ -210,8 +255,9 @@ def invoke(binary, event, env):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     address = f"127.0.0.1:{server.server_address[1]}"
     env = dict(env, AWS_LAMBDA_RUNTIME_API=address)
-    if env.get("AWS_ENDPOINT_URL_FIREHOSE") == "<fake>":
-        env["AWS_ENDPOINT_URL_FIREHOSE"] = f"http://{address}"
+    for name in ["AWS_ENDPOINT_URL_FIREHOSE", "AWS_ENDPOINT_URL"]:
+        if env.get(name) == "<fake>":
+            env[name] = f"http://{address}"
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen([binary], env=env, stdout=out, stderr=err)
         try:
@@ -267,6 +313,13 @@ def kinesis_event(datas):
                         for i, data in enumerate(datas)]}
 
 
+def s3_event(keys):
+    return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-west-1", "eventTime": "2026-11-02T00:05:12.417Z",
+                         "eventName": "ObjectCreated:Put", "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": S3_BUCKET},
+                                                                  "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": 1}}}
+                        for key in keys]}
+
+
 def firehose_event(datas):
     return {"invocationId": "snapshot", "deliveryStreamArn": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/weblogs",
             "region": "eu-west-1", "records": [{"recordId": f"{i:056d}", "approximateArrivalTimestamp": 1795219200123,
@@ -277,6 +330,7 @@ def functions(bins, out_dir, city, asn):
     base = {"PATH": os.environ["PATH"], **RUNTIME_ENV, "GEOIP_CITY_DB": city, "GEOIP_ASN_DB": asn}
     kinesis_env = dict(base, AWS_REGION="eu-west-1", AWS_ACCESS_KEY_ID="snapshot", AWS_SECRET_ACCESS_KEY="snapshot",
                        DELIVERY_STREAM_NAME="weblogs", AWS_ENDPOINT_URL_FIREHOSE="<fake>")
+    s3_env = dict(kinesis_env, AWS_ENDPOINT_URL="<fake>")
     events_dir = os.path.join(REPO, "tests", "events")
     with open(os.path.join(REPO, "tests", "data", "sample.log"), "rb") as f:
         sample = f.read().splitlines()
@@ -299,13 +353,29 @@ def functions(bins, out_dir, city, asn):
         ("firehose-transformer", "hostile", firehose_event(hostile), {"KEEP_ORIGINAL": "true"}),
         ("firehose-transformer", "gzip-bomb", firehose_event([gzip.compress(b"\0" * 8_000_000, mtime=0)]), {}),
     ]
+    s3_objects(sample, hostile)
+    generated_keys = ["plain/access_log", "hostile/access_log", "binary/access_log", "damaged/access_log.gz",
+                      "two-members/access_log.gz", "missing/access_log"]
+    cases += [
+        ("s3-archive-enricher", "generated-objects", s3_event(generated_keys), {"KEEP_ORIGINAL": "true"}),
+        ("s3-archive-enricher", "continuation", {"continuation": {"bucket": S3_BUCKET, "key": "plain/access_log",
+                                                                   "etag": '"snapshot-etag"', "gzip": False, "offset": 1000, "linesBefore": 7}}, {}),
+        ("s3-archive-enricher", "continuation-gzip", {"continuation": {"bucket": S3_BUCKET, "key": "apache/access_log-20261101 (web 1).gz",
+                                                                        "etag": '"snapshot-etag"', "gzip": True, "offset": 1000, "linesBefore": 7}}, {}),
+        ("s3-archive-enricher", "not-an-event", {"Records": "x"}, {}),
+    ]
     for event_file in sorted(os.listdir(events_dir)):
         with open(os.path.join(events_dir, event_file), "rb") as f:
             event = f.read()
-        function = "kinesis-enricher" if event_file.startswith("kinesis") else "firehose-transformer"
+        if event_file.startswith("kinesis"):
+            function = "kinesis-enricher"
+        elif event_file.startswith("s3"):
+            function = "s3-archive-enricher"
+        else:
+            function = "firehose-transformer"
         cases.append((function, event_file[:-5], event, {}))
     for function, name, event, extra in cases:
-        env = dict(kinesis_env if function == "kinesis-enricher" else base, **extra)
+        env = dict(kinesis_env if function == "kinesis-enricher" else s3_env if function == "s3-archive-enricher" else base, **extra)
         function_case(bins, out_dir, function, name, event, env)
     bad = [
         ("log-format", {"LOG_FORMAT": "combinded"}),
@@ -329,10 +399,14 @@ def functions(bins, out_dir, city, asn):
         ("endpoint", {"AWS_ENDPOINT_URL_FIREHOSE": "ftp://example"}),
     ]
     one_line = kinesis_event(sample[:1])
-    for function in ["kinesis-enricher", "firehose-transformer"]:
-        env = kinesis_env if function == "kinesis-enricher" else base
-        event = one_line if function == "kinesis-enricher" else firehose_event(sample[:1])
-        for name, extra in bad + (kinesis_bad if function == "kinesis-enricher" else []):
+    s3_bad = kinesis_bad + [("s3-endpoint", {"AWS_ENDPOINT_URL_S3": "s3.example"}),
+                            ("lambda-endpoint", {"AWS_ENDPOINT_URL_LAMBDA": "lambda.example"})]
+    for function in ["kinesis-enricher", "firehose-transformer", "s3-archive-enricher"]:
+        env = {"kinesis-enricher": kinesis_env, "firehose-transformer": base, "s3-archive-enricher": s3_env}[function]
+        event = {"kinesis-enricher": one_line, "firehose-transformer": firehose_event(sample[:1]),
+                 "s3-archive-enricher": s3_event(["plain/access_log"])}[function]
+        extra_bad = {"kinesis-enricher": kinesis_bad, "firehose-transformer": [], "s3-archive-enricher": s3_bad}[function]
+        for name, extra in bad + extra_bad:
             function_case(bins, out_dir, function, f"bad-{name}", event, dict(env, **extra))
 
 

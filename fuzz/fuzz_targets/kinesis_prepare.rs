@@ -1,14 +1,16 @@
 //! The Kinesis handler's decode-and-enrich path (no network) on any event JSON.
 #![no_main]
 
-use enrichment::{Enricher, EnrichmentConfig};
+use enrichment::Enricher;
+use enrichment::settings::EnrichmentSettings;
 use firehose_delivery::MAX_ENTRY_BYTES;
-use kinesis_enricher::{KinesisEvent, RecordEnricher};
+use kinesis_enricher::RecordEnricher;
+use kinesis_enricher::event::KinesisEvent;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(event) = serde_json::from_slice::<KinesisEvent>(data) else { return };
-    let batch = RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), None), 1 << 20).prepare(&event);
+    let batch = RecordEnricher::new(Enricher::new(EnrichmentSettings::default(), None), 1 << 20).prepare(&event);
     assert_eq!(batch.sequence_numbers.len(), event.records.len());
     assert!(batch.entries().iter().all(|entry| entry.len() <= MAX_ENTRY_BYTES));
 });

@@ -2,7 +2,8 @@
 //! valid JSON document, never a panic.
 #![no_main]
 
-use enrichment::{Enricher, EnrichmentConfig, EventContext, FormatChoice, IpAnonymization, Timestamp, TrustedProxies};
+use enrichment::{Enricher, EventContext, Timestamp, TrustedProxies};
+use enrichment::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 use libfuzzer_sys::fuzz_target;
 
 const FORMATS: [&str; 9] = [
@@ -19,7 +20,7 @@ const FORMATS: [&str; 9] = [
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, line)) = data.split_first() else { return };
-    let config = EnrichmentConfig {
+    let config = EnrichmentSettings {
         format: FormatChoice::parse(FORMATS[usize::from(selector) % FORMATS.len()]).expect("valid format"),
         anonymization: if selector & 0x80 != 0 { IpAnonymization::Truncate } else { IpAnonymization::None },
         keep_original: selector & 0x40 != 0,

@@ -34,6 +34,14 @@ pub enum DatabaseKind {
 }
 
 impl DatabaseKind {
+    /// `City` or `ASN`, as people name the two databases.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::City => "City",
+            Self::Asn => "ASN",
+        }
+    }
+
     /// GeoIP2/GeoLite2/DB-IP City (and Enterprise, a superset), or GeoLite2/DB-IP ASN (and ISP).
     fn accepts(self, database_type: &str) -> bool {
         let database_type = database_type.to_ascii_lowercase();

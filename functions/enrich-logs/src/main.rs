@@ -14,11 +14,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use enrichment::settings::{self, EnrichmentConfig, GeoIpSettings, Setting, database_ages, open_geoip};
+use enrichment::databases::{GeoIpSetupError, database_ages, open_geoip};
+use enrichment::settings::{self, EnrichmentSettings, GeoIpSettings, Setting, SettingError};
 use enrichment::{Enricher, EventContext, MAX_LINE_BYTES, Timestamp};
 
 use crate::line_reader::LineReader;
-use crate::output::{DEFAULT_INDEX, IndexPattern, OutputFormat};
+use crate::output::{DEFAULT_INDEX, IndexPattern, IndexPatternError, OutputFormat};
 
 /// Enrich Apache access logs into ECS JSON documents, one per input line, in order.
 ///
@@ -102,7 +103,7 @@ const IO_CHUNK: usize = 256 * 1024;
 
 fn run(args: &Args) -> io::Result<()> {
     let (mut enricher, output) =
-        settings(args).map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
+        settings(args).map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
     let inputs = open_inputs(&args.files)?;
 
     let started = Instant::now();
@@ -150,8 +151,19 @@ fn run(args: &Args) -> io::Result<()> {
     Ok(())
 }
 
+/// A setting that stops the run before any input is read.
+#[derive(Debug, thiserror::Error)]
+enum SetupError {
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    #[error(transparent)]
+    Index(#[from] IndexPatternError),
+    #[error("{0} (run with --no-geoip or --geoip-optional to go without)")]
+    GeoIp(#[from] GeoIpSetupError),
+}
+
 /// Checks every setting and opens the databases before any input is read.
-fn settings(args: &Args) -> Result<(Enricher, OutputFormat), String> {
+fn settings(args: &Args) -> Result<(Enricher, OutputFormat), SetupError> {
     // The flags (or their variables), by the variable names the settings code reads.
     let flags: [(Setting, Option<&String>); 7] = [
         (settings::LOG_FORMAT, Some(&args.format)),
@@ -165,27 +177,24 @@ fn settings(args: &Args) -> Result<(Enricher, OutputFormat), String> {
     let flag = |name: &str| {
         flags.iter().find(|(setting, _)| setting.env == name).and_then(|(_, value)| value.cloned())
     };
-    let text = |e: settings::ConfigError| e.to_string();
-    let config = EnrichmentConfig::from_lookup(flag).map_err(text)?;
-    let geoip_settings = GeoIpSettings::from_lookup(flag).map_err(text)?;
+    let enrichment = EnrichmentSettings::from_lookup(flag)?;
+    let geoip_settings = GeoIpSettings::from_lookup(flag)?;
     let output = match args.output {
         OutputKind::Ndjson => OutputFormat::Ndjson,
-        OutputKind::Bulk => OutputFormat::Bulk {
-            index: IndexPattern::parse(&args.index).map_err(|e| e.to_string())?,
-            stable_ids: args.stable_ids,
-        },
+        OutputKind::Bulk => {
+            OutputFormat::Bulk { index: IndexPattern::parse(&args.index)?, stable_ids: args.stable_ids }
+        }
     };
     let geoip = if args.no_geoip {
         None
     } else {
-        let opened = open_geoip(&geoip_settings)
-            .map_err(|error| format!("{error} (run with --no-geoip or --geoip-optional to go without)"))?;
+        let opened = open_geoip(&geoip_settings)?;
         for warning in &opened.warnings {
             eprintln!("enrich-logs: warning: {warning}");
         }
         opened.geoip
     };
-    Ok((Enricher::new(config, geoip), output))
+    Ok((Enricher::new(enrichment, geoip), output))
 }
 
 /// A line without its `\n` or `\r\n`.

@@ -15,7 +15,8 @@ use std::path::Path;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use enrichment::GeoCache;
 use enrichment::UserAgentParser;
-use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
+use enrichment::settings::EnrichmentSettings;
+use enrichment::{Enricher, EventContext, Timestamp};
 use geoip::{Database, DatabaseKind, GeoIp};
 use geoip_testdata::bench::{Traffic, bench_databases, bench_log};
 
@@ -41,7 +42,7 @@ fn enrich(c: &mut Criterion) {
     let context = EventContext { event_id: None, received_at: Timestamp::now(), log_origin: None };
     let realistic = lines(Traffic::Realistic);
     let unique = lines(Traffic::UniqueAddresses);
-    let parser = Enricher::new(EnrichmentConfig::default(), None);
+    let parser = Enricher::new(EnrichmentSettings::default(), None);
     let records: Vec<_> =
         realistic.iter().map(|line| parser.parse_line(line).expect("a combined line")).collect();
 
@@ -87,7 +88,7 @@ fn enrich(c: &mut Criterion) {
         ("document, unique addresses", &unique, Some(bench_geoip())),
         ("document, realistic, no geoip", &realistic, None),
     ] {
-        let mut enricher = Enricher::new(EnrichmentConfig::default(), geoip);
+        let mut enricher = Enricher::new(EnrichmentSettings::default(), geoip);
         let mut out = Vec::with_capacity(LINES * 1024);
         group.bench_function(name, |b| {
             b.iter(|| {

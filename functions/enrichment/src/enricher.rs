@@ -14,7 +14,7 @@ use crate::parse::{
     AccessRecord, COMBINED, COMMON, LogFormat, ParseError, Timestamp, VHOST_COMBINED, as_logged,
     looks_like_json_object, parse_agent_json,
 };
-use crate::settings::{EnrichmentConfig, FormatChoice, IpAnonymization};
+use crate::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 
 /// `event.original` of an unreadable record, or of a line over [`MAX_LINE_BYTES`], keeps at most
 /// this many bytes.
@@ -60,7 +60,7 @@ pub struct DocumentLimit {
 /// Turns access-log lines into ECS documents. Built once at start-up, used for every line.
 #[derive(Debug)]
 pub struct Enricher {
-    config: EnrichmentConfig,
+    config: EnrichmentSettings,
     /// `auto` tries these in order; no line can match two of them.
     builtins: [LogFormat; 3],
     geoip: Option<GeoIp>,
@@ -70,7 +70,7 @@ pub struct Enricher {
 }
 
 impl Enricher {
-    pub fn new(config: EnrichmentConfig, geoip: Option<GeoIp>) -> Self {
+    pub fn new(config: EnrichmentSettings, geoip: Option<GeoIp>) -> Self {
         let compile = |source| {
             LogFormat::compile(source).unwrap_or_else(|error| panic!("built-in format {source:?}: {error}"))
         };
@@ -90,7 +90,7 @@ impl Enricher {
         self
     }
 
-    pub fn config(&self) -> &EnrichmentConfig {
+    pub fn config(&self) -> &EnrichmentSettings {
         &self.config
     }
 
@@ -267,7 +267,7 @@ enum Originals {
 }
 
 /// At most [`MAX_UNREADABLE_ORIGINAL`] bytes of `data` as `event.original` text.
-fn kept_original(config: &EnrichmentConfig, data: &[u8]) -> String {
+fn kept_original(config: &EnrichmentSettings, data: &[u8]) -> String {
     // Escaping can quadruple the size: never look at more than the kept part needs.
     let mut original = original_text(config, &data[..data.len().min(MAX_UNREADABLE_ORIGINAL)]).into_owned();
     if original.len() > MAX_UNREADABLE_ORIGINAL {
@@ -283,7 +283,7 @@ fn kept_original(config: &EnrichmentConfig, data: &[u8]) -> String {
 /// The `source.*` fields for the logged client `%h` (and `X-Forwarded-For` behind trusted
 /// proxies), and whether the GeoIP lookup found nothing for a global address.
 fn source<'a>(
-    config: &EnrichmentConfig,
+    config: &EnrichmentSettings,
     geoip: Option<&GeoIp>,
     geo_cache: &'a mut GeoCache,
     logged: &'a str,
@@ -314,7 +314,7 @@ fn source<'a>(
 }
 
 /// The raw line for `event.original`: as logged, addresses truncated when anonymizing.
-fn original_text<'a>(config: &EnrichmentConfig, line: &'a [u8]) -> Cow<'a, str> {
+fn original_text<'a>(config: &EnrichmentSettings, line: &'a [u8]) -> Cow<'a, str> {
     let text = as_logged(line);
     match config.anonymization {
         IpAnonymization::None => text,
@@ -331,7 +331,7 @@ mod tests {
 
     use super::*;
 
-    fn enrich(config: EnrichmentConfig, line: &str) -> (LineOutcome, Value) {
+    fn enrich(config: EnrichmentSettings, line: &str) -> (LineOutcome, Value) {
         let context = EventContext {
             event_id: Some("49590338271490256608559692538361571095921575989136588898"),
             received_at: Timestamp::from_unix_millis(1_000).unwrap(),
@@ -342,13 +342,13 @@ mod tests {
         (outcome, serde_json::from_slice(&out).unwrap())
     }
 
-    fn with_format(format: &str) -> EnrichmentConfig {
-        EnrichmentConfig { format: FormatChoice::parse(format).unwrap(), ..EnrichmentConfig::default() }
+    fn with_format(format: &str) -> EnrichmentSettings {
+        EnrichmentSettings { format: FormatChoice::parse(format).unwrap(), ..EnrichmentSettings::default() }
     }
 
     #[test]
     fn failure_document_shape() {
-        let (outcome, doc) = enrich(EnrichmentConfig::default(), "not a log line");
+        let (outcome, doc) = enrich(EnrichmentSettings::default(), "not a log line");
         assert!(outcome.parse_failure);
         assert_eq!(
             doc,
@@ -365,7 +365,7 @@ mod tests {
     #[test]
     fn auto_reports_the_attempt_that_got_furthest() {
         let line = r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 x"#;
-        let (_, doc) = enrich(EnrichmentConfig::default(), line);
+        let (_, doc) = enrich(EnrichmentSettings::default(), line);
         let message = doc["error"]["message"].as_str().unwrap();
         assert!(
             message.contains(r#"(closest: common: invalid %b value "x" at byte 62: expected a byte count)"#),
@@ -382,7 +382,7 @@ mod tests {
             ("an unquoted field", " 545"),
             ("several", r#" "-" 545 www.example.test "a \"q\" b""#),
         ] {
-            for config in [EnrichmentConfig::default(), with_format("combined")] {
+            for config in [EnrichmentSettings::default(), with_format("combined")] {
                 let (outcome, doc) = enrich(config, &format!("{head}{trailing}"));
                 assert!(!outcome.parse_failure, "{name}: {doc}");
                 assert_eq!(doc["user_agent"]["original"], "Mozilla/5.0 (X11) Firefox/15.0a2", "{name}");
@@ -422,7 +422,7 @@ mod tests {
     #[test]
     fn kinesis_agent_records_in_auto() {
         let line = r#"{"host":"::ffff:81.2.69.142","ident":null,"authuser":null,"datetime":"21/Nov/2026:05:00:36 +0000","request":"GET /index.html HTTP/1.1","response":"200","bytes":"18","referer":null,"agent":"curl/8.5.0"}"#;
-        let (outcome, doc) = enrich(EnrichmentConfig::default(), line);
+        let (outcome, doc) = enrich(EnrichmentSettings::default(), line);
         assert!(!outcome.parse_failure, "{doc}");
         assert_eq!(doc["source"], json!({"address": "::ffff:81.2.69.142", "ip": "81.2.69.142"}));
         assert_eq!(doc["url"]["extension"], "html");
@@ -446,7 +446,7 @@ mod tests {
             log_origin: None,
         };
         let limited = |max_bytes| {
-            let config = EnrichmentConfig { keep_original: true, ..EnrichmentConfig::default() };
+            let config = EnrichmentSettings { keep_original: true, ..EnrichmentSettings::default() };
             Enricher::new(config, None)
                 .with_document_limit(DocumentLimit { max_bytes, name: "the test's limit".into() })
         };

@@ -6,10 +6,11 @@
 //! - `enrich`: the client address (trusted proxies), anonymization, GeoIP and user agents;
 //! - `document`: the ECS [`schema`], the JSON writer and the documents.
 //!
-//! [`Enricher`] runs them. It is built once from the [`settings`] and turns each line into one
-//! document; a line that cannot be read still becomes a document (tagged `_parse_failure`), so
-//! nothing is lost.
+//! [`Enricher`] runs them. It is built once from the [`settings`] and the GeoIP [`databases`] and
+//! turns each line into one document; a line that cannot be read still becomes a document (tagged
+//! `_parse_failure`), so nothing is lost.
 
+pub mod databases;
 mod document;
 mod enrich;
 mod enricher;
@@ -25,7 +26,6 @@ pub use enrich::{GeoCache, UserAgentFragments, UserAgentParser};
 pub use enricher::{DocumentLimit, Enricher, LineOutcome, MAX_LINE_BYTES, MAX_UNREADABLE_ORIGINAL};
 pub use line_buffer::{LineBuffer, LineSpan};
 pub use parse::{AccessRecord, FormatError, LogFormat, ParseError, Timestamp, UtcDateTime};
-pub use settings::{ConfigError, EnrichmentConfig, FormatChoice, IpAnonymization, StartupError};
 
 /// The crawler list the user agents are matched against (data/crawler-user-agents/).
 pub mod crawlers {

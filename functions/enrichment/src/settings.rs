@@ -3,14 +3,16 @@
 //! through a `lookup` that returns a setting's value by its variable name, so the functions (the
 //! environment) and the CLI (its flags) share the parsing and the messages. A bad value stops
 //! start-up with a message that names the setting, the value and what is accepted.
+//!
+//! This module only parses: opening the GeoIP databases the settings name is
+//! [`crate::databases`]'s.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
-
-use geoip::{Database, DatabaseKind, GeoIp, GeoIpError};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
 
 use crate::enrich::TrustedProxies;
-use crate::parse::{COMBINED, COMMON, LogFormat, Timestamp, VHOST_COMBINED};
+use crate::parse::{COMBINED, COMMON, LogFormat, VHOST_COMBINED};
 
 /// A setting's environment variable and command-line flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,13 +40,13 @@ pub const GEOIP_OPTIONAL: Setting = Setting { env: "GEOIP_OPTIONAL", flag: "--ge
 /// A setting whose value is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {setting} value {value:?}: {expected}")]
-pub struct ConfigError {
+pub struct SettingError {
     pub setting: Setting,
     pub value: String,
     pub expected: String,
 }
 
-impl ConfigError {
+impl SettingError {
     pub fn new(setting: Setting, value: &str, expected: impl Into<String>) -> Self {
         let value = match value.char_indices().nth(100) {
             Some((cut, _)) => format!("{}…", &value[..cut]),
@@ -68,11 +70,11 @@ const FORMAT_NAMES: &str =
     "auto, common, combined, vhost_combined, kinesis-agent-json, or an Apache LogFormat string";
 
 impl FormatChoice {
-    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+    pub fn parse(value: &str) -> Result<Self, SettingError> {
         let builtin = |source| {
             LogFormat::compile(source)
                 .map(Self::Fixed)
-                .map_err(|e| ConfigError::new(LOG_FORMAT, value, e.to_string()))
+                .map_err(|e| SettingError::new(LOG_FORMAT, value, e.to_string()))
         };
         match value.trim() {
             "auto" | "" => Ok(Self::Auto),
@@ -81,9 +83,9 @@ impl FormatChoice {
             "combined" => builtin(COMBINED),
             "vhost_combined" => builtin(VHOST_COMBINED),
             custom if custom.contains('%') => LogFormat::compile(custom).map(Self::Fixed).map_err(|error| {
-                ConfigError::new(LOG_FORMAT, value, format!("{error}; expected {FORMAT_NAMES}"))
+                SettingError::new(LOG_FORMAT, value, format!("{error}; expected {FORMAT_NAMES}"))
             }),
-            _ => Err(ConfigError::new(LOG_FORMAT, value, format!("expected {FORMAT_NAMES}"))),
+            _ => Err(SettingError::new(LOG_FORMAT, value, format!("expected {FORMAT_NAMES}"))),
         }
     }
 }
@@ -98,33 +100,58 @@ pub enum IpAnonymization {
 }
 
 impl IpAnonymization {
-    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+    pub fn parse(value: &str) -> Result<Self, SettingError> {
         match value.trim() {
             "none" | "" => Ok(Self::None),
             "truncate" => Ok(Self::Truncate),
-            _ => Err(ConfigError::new(IP_ANONYMIZATION, value, "expected none or truncate")),
+            _ => Err(SettingError::new(IP_ANONYMIZATION, value, "expected none or truncate")),
         }
     }
 }
 
-pub fn parse_bool(setting: Setting, value: &str) -> Result<bool, ConfigError> {
+pub fn parse_bool(setting: Setting, value: &str) -> Result<bool, SettingError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" | "" => Ok(false),
-        _ => Err(ConfigError::new(setting, value, "expected true or false (also 1/0, yes/no, on/off)")),
+        _ => Err(SettingError::new(setting, value, "expected true or false (also 1/0, yes/no, on/off)")),
+    }
+}
+
+/// A setting's value, unless it is unset or blank.
+pub fn non_blank(lookup: impl Fn(&str) -> Option<String>, setting: Setting) -> Option<String> {
+    lookup(setting.env).filter(|value| !value.trim().is_empty())
+}
+
+/// A whole number in `range`, `default` when the variable is not set; `expected` says what is
+/// accepted.
+pub fn whole_number(
+    lookup: impl Fn(&str) -> Option<String>,
+    setting: Setting,
+    default: u64,
+    range: RangeInclusive<u64>,
+    expected: impl Fn(&RangeInclusive<u64>) -> String,
+) -> Result<u64, SettingError> {
+    match lookup(setting.env) {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| SettingError::new(setting, &value, expected(&range))),
     }
 }
 
 /// Everything the enrichment core needs to know, read once at start-up.
 #[derive(Debug, Clone)]
-pub struct EnrichmentConfig {
+pub struct EnrichmentSettings {
     pub format: FormatChoice,
     pub anonymization: IpAnonymization,
     pub keep_original: bool,
     pub trusted_proxies: TrustedProxies,
 }
 
-impl Default for EnrichmentConfig {
+impl Default for EnrichmentSettings {
     fn default() -> Self {
         Self {
             format: FormatChoice::Auto,
@@ -135,9 +162,9 @@ impl Default for EnrichmentConfig {
     }
 }
 
-impl EnrichmentConfig {
+impl EnrichmentSettings {
     /// Reads the settings through `lookup`, which returns a variable's value if it is set.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingError> {
         let format = match lookup(LOG_FORMAT.env) {
             Some(value) => FormatChoice::parse(&value)?,
             None => FormatChoice::Auto,
@@ -174,7 +201,7 @@ pub struct GeoIpSettings {
 }
 
 impl GeoIpSettings {
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingError> {
         let path = |setting: Setting| lookup(setting.env).filter(|v| !v.trim().is_empty()).map(PathBuf::from);
         let optional = match lookup(GEOIP_OPTIONAL.env) {
             Some(value) => parse_bool(GEOIP_OPTIONAL, &value)?,
@@ -184,113 +211,16 @@ impl GeoIpSettings {
     }
 }
 
-/// A GeoIP database that cannot be used, with the setting that pointed at it.
-#[derive(Debug, thiserror::Error)]
-#[error("{setting}: {source}")]
-pub struct GeoIpSetupError {
-    pub setting: Setting,
-    pub source: GeoIpError,
-}
-
-/// A problem with the configuration of a function: it does not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    GeoIp(#[from] GeoIpSetupError),
-}
-
-/// The opened databases, and what the caller should log about them.
-#[derive(Debug)]
-pub struct OpenedGeoIp {
-    pub geoip: Option<GeoIp>,
-    pub warnings: Vec<String>,
-}
-
-/// Opens the databases once at start-up. A City database that is missing is an error unless
-/// `optional`; one that is there but unreadable or of the wrong kind is always an error. The ASN
-/// database is optional at its default path and required where a path was given.
-pub fn open_geoip(settings: &GeoIpSettings) -> Result<OpenedGeoIp, GeoIpSetupError> {
-    let mut warnings = Vec::new();
-    let city_path = settings.city_db.as_deref().unwrap_or(Path::new(DEFAULT_CITY_DB));
-    let city = match Database::open(city_path, DatabaseKind::City) {
-        Ok(db) => Some(db),
-        Err(GeoIpError::Open { source, .. })
-            if settings.optional && source.kind() == std::io::ErrorKind::NotFound =>
-        {
-            warnings.push(format!(
-                "no City database at {} and {} is set: documents get no source.geo fields",
-                city_path.display(),
-                GEOIP_OPTIONAL.env
-            ));
-            None
-        }
-        Err(source) => return Err(GeoIpSetupError { setting: GEOIP_CITY_DB, source }),
-    };
-    let asn_path = match &settings.asn_db {
-        Some(path) => Some(path.as_path()),
-        None => Some(Path::new(DEFAULT_ASN_DB)).filter(|path| path.exists()),
-    };
-    let asn = asn_path
-        .map(|path| Database::open(path, DatabaseKind::Asn))
-        .transpose()
-        .map_err(|source| GeoIpSetupError { setting: GEOIP_ASN_DB, source })?;
-    let geoip = (city.is_some() || asn.is_some()).then(|| GeoIp::new(city, asn));
-    Ok(OpenedGeoIp { geoip, warnings })
-}
-
-/// How old an opened database is, from the build time in its metadata: GeoIP data ages (MaxMind
-/// rebuilds GeoLite2 twice a week, DB-IP Lite monthly), and nothing else says how old the copy in
-/// use is.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DatabaseAge {
-    /// `City` or `ASN`.
-    pub kind: &'static str,
-    /// The metadata's `database_type`: `GeoLite2-City`, `DBIP-City-Lite`, ...
-    pub database_type: String,
-    pub built: Timestamp,
-    /// Days from the build to now, with a fraction; 0 for a build time in the future.
-    pub age_days: f64,
-}
-
-impl fmt::Display for DatabaseAge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let built = self.built.to_utc();
-        write!(
-            f,
-            "GeoIP {} database {} built {:04}-{:02}-{:02}, {:.1} days ago",
-            self.kind, self.database_type, built.year, built.month, built.day, self.age_days
-        )
-    }
-}
-
-/// The ages of the opened databases at `now`, City first.
-pub fn database_ages(geoip: Option<&GeoIp>, now: Timestamp) -> Vec<DatabaseAge> {
-    let Some(geoip) = geoip else { return Vec::new() };
-    [("City", geoip.city()), ("ASN", geoip.asn())]
-        .into_iter()
-        .filter_map(|(kind, database)| {
-            let database = database?;
-            let built_millis =
-                i64::try_from(database.build_epoch()).unwrap_or(i64::MAX / 1000).saturating_mul(1000);
-            let built = Timestamp::from_unix_millis(built_millis).unwrap_or(now);
-            let age_days = (now.unix_millis() - built.unix_millis()).max(0) as f64 / 86_400_000.0;
-            Some(DatabaseAge { kind, database_type: database.database_type().to_owned(), built, age_days })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
 
     use super::*;
 
-    fn from(vars: &[(&str, &str)]) -> Result<EnrichmentConfig, ConfigError> {
+    fn from(vars: &[(&str, &str)]) -> Result<EnrichmentSettings, SettingError> {
         let vars: HashMap<String, String> =
             vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        EnrichmentConfig::from_lookup(|name| vars.get(name).cloned())
+        EnrichmentSettings::from_lookup(|name| vars.get(name).cloned())
     }
 
     #[test]
@@ -358,24 +288,5 @@ mod tests {
     fn long_values_are_cut() {
         let error = from(&[("IP_ANONYMIZATION", &"x".repeat(1000))]).unwrap_err();
         assert!(error.to_string().len() < 250);
-    }
-
-    #[test]
-    fn database_ages_come_from_the_build_time_in_the_metadata() {
-        let geoip = test_support::demo_geoip();
-        // The demo databases are built 2026-11-01T00:00:00Z.
-        let built = Timestamp::from_unix_millis(1_793_491_200_000).unwrap();
-        let now = built.plus_seconds(9 * 86_400 + 43_200).unwrap();
-        let ages = database_ages(Some(&geoip), now);
-        assert_eq!(ages.iter().map(|age| age.kind).collect::<Vec<_>>(), ["City", "ASN"]);
-        assert!(ages.iter().all(|age| age.built == built && age.age_days == 9.5));
-        assert_eq!(
-            ages[0].to_string(),
-            format!("GeoIP City database {} built 2026-11-01, 9.5 days ago", ages[0].database_type)
-        );
-        // A clock behind the build time: no negative age.
-        let before = database_ages(Some(&geoip), built.plus_seconds(-3_600).unwrap());
-        assert!(before.iter().all(|age| age.age_days == 0.0));
-        assert!(database_ages(None, now).is_empty());
     }
 }

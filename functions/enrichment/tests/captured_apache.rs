@@ -7,8 +7,9 @@
 
 use std::path::PathBuf;
 
-use enrichment::FormatChoice;
-use enrichment::{Enricher, EnrichmentConfig, EventContext, LogFormat, Timestamp};
+use enrichment::settings::EnrichmentSettings;
+use enrichment::settings::FormatChoice;
+use enrichment::{Enricher, EventContext, LogFormat, Timestamp};
 use serde_json::Value;
 use test_support::hex_decode;
 
@@ -35,7 +36,7 @@ fn formats() -> Vec<(String, String)> {
 }
 
 fn enricher(format: FormatChoice) -> Enricher {
-    Enricher::new(EnrichmentConfig { format, ..EnrichmentConfig::default() }, None)
+    Enricher::new(EnrichmentSettings { format, ..EnrichmentSettings::default() }, None)
 }
 
 fn documents(enricher: &mut Enricher, lines: &[Vec<u8>]) -> Vec<Value> {
@@ -243,10 +244,10 @@ fn forwarded_for_chains_are_read_unquoted() {
 #[test]
 fn trusted_proxy_walk_over_captured_forwarded_for_chains() {
     let (_, format) = formats().into_iter().find(|(n, _)| n == "forwarded").unwrap();
-    let config = EnrichmentConfig {
+    let config = EnrichmentSettings {
         format: FormatChoice::parse(&format).unwrap(),
         trusted_proxies: enrichment::TrustedProxies::parse("127.0.0.1, ::1").unwrap(),
-        ..EnrichmentConfig::default()
+        ..EnrichmentSettings::default()
     };
     let docs = documents(&mut Enricher::new(config, None), &log_lines("forwarded"));
     // Host-name clients (the HostnameLookups phase) have no source.ip.

@@ -9,7 +9,8 @@
 
 use std::path::PathBuf;
 
-use enrichment::{Enricher, EnrichmentConfig, EventContext, FormatChoice, Timestamp};
+use enrichment::settings::{EnrichmentSettings, FormatChoice};
+use enrichment::{Enricher, EventContext, Timestamp};
 use serde_json::Value;
 
 fn formats_dir() -> PathBuf {
@@ -39,7 +40,7 @@ const RECEIVED_MILLIS: i64 = 1_000;
 
 /// Every line of `name` as a document of its own format; none may be a parse failure.
 fn documents(name: &str, format: FormatChoice) -> Vec<Value> {
-    let mut enricher = Enricher::new(EnrichmentConfig { format, ..EnrichmentConfig::default() }, None);
+    let mut enricher = Enricher::new(EnrichmentSettings { format, ..EnrichmentSettings::default() }, None);
     let context = EventContext {
         event_id: None,
         received_at: Timestamp::from_unix_millis(RECEIVED_MILLIS).unwrap(),

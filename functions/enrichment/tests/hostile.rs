@@ -4,7 +4,8 @@
 
 use std::time::Instant;
 
-use enrichment::{Enricher, EnrichmentConfig, EventContext, Timestamp};
+use enrichment::settings::EnrichmentSettings;
+use enrichment::{Enricher, EventContext, Timestamp};
 use enrichment::{MAX_LINE_BYTES, MAX_UNREADABLE_ORIGINAL};
 use serde_json::Value;
 use test_support::hex_decode;
@@ -16,7 +17,7 @@ fn enrich(line: &[u8]) -> (Vec<u8>, Value) {
         log_origin: None,
     };
     let mut out = Vec::new();
-    Enricher::new(EnrichmentConfig::default(), None).enrich_line(line, &context, &mut out);
+    Enricher::new(EnrichmentSettings::default(), None).enrich_line(line, &context, &mut out);
     let document = serde_json::from_slice(&out)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out)));
     (out, document)
@@ -88,9 +89,9 @@ fn a_line_just_under_the_cap_is_parsed() {
 
 #[test]
 fn invalid_utf8_with_anonymization_keeps_lengths_bounded() {
-    let config = EnrichmentConfig {
-        anonymization: enrichment::IpAnonymization::Truncate,
-        ..EnrichmentConfig::default()
+    let config = EnrichmentSettings {
+        anonymization: enrichment::settings::IpAnonymization::Truncate,
+        ..EnrichmentSettings::default()
     };
     let context = EventContext {
         event_id: None,

@@ -11,8 +11,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use enrichment::FormatChoice;
-use enrichment::{Enricher, EnrichmentConfig, EventContext, LogOrigin, Timestamp};
+use enrichment::settings::EnrichmentSettings;
+use enrichment::settings::FormatChoice;
+use enrichment::{Enricher, EventContext, LogOrigin, Timestamp};
 use serde_json::{Value, json};
 use test_support::{demo_geoip, hex_decode, repo};
 
@@ -107,8 +108,10 @@ fn all_documents() -> Vec<Value> {
     for (name, format) in
         formats.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).map(|l| l.split_once('\t').unwrap())
     {
-        let config =
-            EnrichmentConfig { format: FormatChoice::parse(format).unwrap(), ..EnrichmentConfig::default() };
+        let config = EnrichmentSettings {
+            format: FormatChoice::parse(format).unwrap(),
+            ..EnrichmentSettings::default()
+        };
         let mut enricher = Enricher::new(config, Some(demo_geoip()));
         for line in lines_of(&format!("tests/data/{name}.log")) {
             write(&mut enricher, &line);
@@ -122,9 +125,9 @@ fn all_documents() -> Vec<Value> {
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| l.split('\t').collect::<Vec<_>>())
     {
-        let config = EnrichmentConfig {
+        let config = EnrichmentSettings {
             format: FormatChoice::parse(columns[2]).unwrap(),
-            ..EnrichmentConfig::default()
+            ..EnrichmentSettings::default()
         };
         let mut enricher = Enricher::new(config, Some(demo_geoip()));
         for line in lines_of(&format!("tests/data/formats/{}.log", columns[0])) {
@@ -132,14 +135,14 @@ fn all_documents() -> Vec<Value> {
         }
     }
 
-    let keep_all = EnrichmentConfig { keep_original: true, ..EnrichmentConfig::default() };
+    let keep_all = EnrichmentSettings { keep_original: true, ..EnrichmentSettings::default() };
     let mut enricher = Enricher::new(keep_all, Some(demo_geoip()));
     for line in lines_of("tests/data/sample.log") {
         write(&mut enricher, &line);
     }
     write(&mut enricher, br#"monitoring-server - - [21/Nov/2026:06:45:50 +0100] "GET /health HTTP/1.1" 200 2 "-" "curl/8.5.0""#);
 
-    let mut enricher = Enricher::new(EnrichmentConfig::default(), Some(demo_geoip()));
+    let mut enricher = Enricher::new(EnrichmentSettings::default(), Some(demo_geoip()));
     for case in std::fs::read_to_string(repo("tests/hostile/lines.jsonl")).unwrap().lines() {
         let case: Value = serde_json::from_str(case).unwrap();
         write(&mut enricher, &hex_decode(case["line_hex"].as_str().unwrap()));

@@ -4,7 +4,8 @@
 use std::net::IpAddr;
 
 use enrichment::anonymize::{truncate, truncate_addresses_in};
-use enrichment::{Enricher, EnrichmentConfig, EventContext, LogFormat, Timestamp};
+use enrichment::settings::EnrichmentSettings;
+use enrichment::{Enricher, EventContext, LogFormat, Timestamp};
 use proptest::prelude::*;
 
 fn delimiter() -> impl Strategy<Value = &'static str> {
@@ -192,7 +193,7 @@ proptest! {
     fn any_bytes_give_one_document(line in proptest::collection::vec(any::<u8>(), 0..2000)) {
         let context = EventContext { event_id: None, received_at: Timestamp::from_unix_millis(0).unwrap() , log_origin: None };
         let mut out = Vec::new();
-        Enricher::new(EnrichmentConfig::default(), None).enrich_line(&line, &context, &mut out);
+        Enricher::new(EnrichmentSettings::default(), None).enrich_line(&line, &context, &mut out);
         let document: serde_json::Value = serde_json::from_slice(&out).unwrap();
         prop_assert!(document.is_object());
     }

@@ -12,8 +12,8 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
+use crate::settings::RetryPolicy;
 use enrichment::DocumentLimit;
-use lambda_shell::RetryPolicy;
 
 /// PutRecordBatch's limits.
 pub const MAX_ENTRIES_PER_CALL: usize = 500;

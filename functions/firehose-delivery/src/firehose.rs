@@ -10,30 +10,16 @@
 //! errors. The body goes in through the SDK's public `mutate_request` customization, which runs
 //! before signing.
 //!
-//! The client is configured from the variables Lambda sets for every function (the region and the
-//! execution role's credentials), not through `aws-config`: its provider chain (profiles, SSO,
-//! web identity, instance metadata) serves machines, not Lambda, and it brought STS and an XML
-//! protocol into the deployment package. `AWS_ENDPOINT_URL_FIREHOSE` (or `AWS_ENDPOINT_URL`)
-//! points the client elsewhere, as the SDK's own settings do: at moto in tests. The variables are
-//! read with every other setting, in `lambda_shell::settings`.
+//! The client is built once at start-up by `aws_clients::firehose`.
 
-use std::time::Duration;
-
-use aws_sdk_firehose::Client;
-use aws_sdk_firehose::config::retry::RetryConfig;
-use aws_sdk_firehose::config::timeout::TimeoutConfig;
-use aws_sdk_firehose::config::{BehaviorVersion, Builder, Credentials, Region, SharedHttpClient};
+use aws_clients::firehose::{Client, Config};
 use aws_sdk_firehose::error::SdkError;
 use aws_sdk_firehose::operation::put_record_batch::PutRecordBatchError;
-use aws_smithy_http_client::tls;
-
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 use enrichment::write_json_string;
 use lambda_shell::base64;
-use lambda_shell::settings::AwsSettings;
 
-use crate::compact_success::compact_success_answers;
 use crate::delivery::{CallError, RecordBatchSink};
 
 #[derive(Debug, Clone)]
@@ -43,45 +29,12 @@ pub struct FirehoseSink {
 }
 
 impl FirehoseSink {
-    /// The SDK settings of the function: no SDK retries and bounded timeouts; the caller adds the
-    /// region, the credentials and, if any, the endpoint.
-    pub fn config_builder() -> Builder {
-        Self::configure(Builder::new())
-    }
-
-    /// The same settings on a builder that has the rest already (replay-failed-batches starts from
-    /// its machine's AWS configuration).
-    pub fn configure(builder: Builder) -> Builder {
-        builder
-            .behavior_version(BehaviorVersion::latest())
-            .http_client(compact_success_answers(https_client()))
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(3))
-                    .operation_attempt_timeout(Duration::from_secs(20))
-                    .build(),
-            )
-    }
-
-    /// The client settings the function builds once at start-up, from the Lambda environment's
-    /// region, credentials and endpoint (see [`AwsSettings`]).
-    pub fn config_from_settings(aws: &AwsSettings) -> aws_sdk_firehose::Config {
-        let mut config = Self::config_builder()
-            .region(Region::new(aws.region.clone()))
-            .credentials_provider(lambda_credentials(aws));
-        if let Some(url) = &aws.endpoint_url {
-            config = config.endpoint_url(url);
-        }
-        config.build()
-    }
-
-    pub fn new(config: aws_sdk_firehose::Config, delivery_stream_name: String) -> Self {
+    pub fn new(config: Config, delivery_stream_name: String) -> Self {
         Self { client: Client::from_conf(config), delivery_stream_name }
     }
 
     /// One sink per stream, sharing one client (its connections and credentials).
-    pub fn for_streams(config: aws_sdk_firehose::Config, delivery_stream_names: Vec<String>) -> Vec<Self> {
+    pub fn for_streams(config: Config, delivery_stream_names: Vec<String>) -> Vec<Self> {
         let client = Client::from_conf(config);
         delivery_stream_names
             .into_iter()
@@ -122,26 +75,6 @@ impl RecordBatchSink for FirehoseSink {
             })
             .collect())
     }
-}
-
-/// The execution role's credentials as Lambda puts them in the environment, for any SDK client
-/// the functions build (Firehose here; S3 and Lambda in s3-archive-enricher).
-pub fn lambda_credentials(aws: &AwsSettings) -> Credentials {
-    Credentials::new(
-        aws.access_key_id.clone(),
-        aws.secret_access_key.clone(),
-        aws.session_token.clone(),
-        None,
-        "Lambda environment",
-    )
-}
-
-/// HTTPS on rustls with ring (trusting the system's certificates), not the SDK's default aws-lc:
-/// the same TLS, a smaller binary.
-pub fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-        .build_https()
 }
 
 /// The PutRecordBatch body, as the Firehose API defines it (JSON 1.1):

@@ -14,14 +14,15 @@
 
 use std::time::SystemTime;
 
-use enrichment::settings::{DatabaseAge, database_ages, open_geoip};
-use enrichment::{Enricher, EventContext, StartupError, Timestamp, json_string_len, write_json_string};
+pub mod event;
+
+use enrichment::{Enricher, EventContext, Timestamp, json_string_len, write_json_string};
 use lambda_shell::base64;
-use lambda_shell::emf::MetricsTarget;
-pub use lambda_shell::event::{FirehoseRecord, TransformationRequest};
 use lambda_shell::records::{RecordContent, decode_record};
-use lambda_shell::{Handler, Settings};
+use lambda_shell::{Handler, Startup};
 use serde::{Deserialize, Serialize};
+
+use crate::event::{FirehoseRecord, TransformationRequest};
 
 /// What the response may weigh: under Lambda's 6 MB (6,291,456-byte) limit for synchronous
 /// responses, with room to spare.
@@ -98,34 +99,23 @@ impl Summary {
 
 /// The handler and everything it keeps between invocations.
 #[derive(Debug)]
-pub struct Transformer {
+pub struct TransformHandler {
     enricher: Enricher,
     max_decompressed_bytes: usize,
-    metrics: MetricsTarget,
     /// The current record's data, decoded from base64.
     decoded: Vec<u8>,
     /// The current record's document.
     document: Vec<u8>,
 }
 
-impl Transformer {
-    /// Reads the settings and opens the databases, once. Returns the warnings to log (an optional
-    /// City database that is missing).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<(Self, Vec<String>), StartupError> {
-        let settings = Settings::from_lookup(&lookup)?;
-        let opened = open_geoip(&settings.geoip)?;
-        let enricher = Enricher::new(settings.enrichment, opened.geoip);
-        Ok((Self::new(enricher, settings.max_decompressed_bytes, settings.metrics), opened.warnings))
+impl TransformHandler {
+    /// The handler built at start-up: it reads no setting of its own.
+    pub fn from_startup(startup: Startup<'_>) -> Self {
+        Self::new(startup.enricher, startup.max_decompressed_bytes)
     }
 
-    pub fn new(enricher: Enricher, max_decompressed_bytes: usize, metrics: MetricsTarget) -> Self {
-        Self {
-            enricher,
-            max_decompressed_bytes,
-            metrics,
-            decoded: Vec::new(),
-            document: Vec::with_capacity(4096),
-        }
+    pub fn new(enricher: Enricher, max_decompressed_bytes: usize) -> Self {
+        Self { enricher, max_decompressed_bytes, decoded: Vec::new(), document: Vec::with_capacity(4096) }
     }
 
     /// Answers every record of `event`, in order.
@@ -216,7 +206,7 @@ impl Transformer {
     }
 }
 
-impl Handler for Transformer {
+impl Handler for TransformHandler {
     type Event<'a> = TransformationRequest<'a>;
     type Response = TransformationResponse;
     type Summary = Summary;
@@ -227,19 +217,11 @@ impl Handler for Transformer {
         event: &Self::Event<'_>,
         _deadline: SystemTime,
     ) -> (TransformationResponse, Summary) {
-        Transformer::handle(self, event)
+        TransformHandler::handle(self, event)
     }
 
     fn response_json(response: TransformationResponse) -> Vec<u8> {
         response.0
-    }
-
-    fn metrics_target(&self) -> &MetricsTarget {
-        &self.metrics
-    }
-
-    fn database_ages(&self, now: Timestamp) -> Vec<DatabaseAge> {
-        database_ages(self.enricher.geoip(), now)
     }
 }
 
@@ -378,7 +360,7 @@ mod tests {
         );
         assert_eq!(response.records().unwrap(), expected);
         assert_eq!(
-            Transformer::response_json(response.clone()),
+            TransformHandler::response_json(response.clone()),
             response.json().as_bytes(),
             "handed to the Runtime API as it is"
         );

@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use firehose_transformer::TransformationRequest;
+use firehose_transformer::event::TransformationRequest;
 use firehose_transformer::{
-    RESPONSE_BUDGET_BYTES, Summary, TransformResult, TransformationResponse, Transformer,
+    RESPONSE_BUDGET_BYTES, Summary, TransformHandler, TransformResult, TransformationResponse,
 };
 use lambda_shell::Handler as _;
 use serde::Deserialize as _;
@@ -169,7 +169,7 @@ fn bad_records_each_get_their_documented_answer() {
 fn half_megabyte_request_fits_whole() {
     let (event, raw_bytes) = request_of(512 * 1024);
     let (response, summary) = transformer().handle(&event);
-    let serialized = Transformer::response_json(response.clone());
+    let serialized = TransformHandler::response_json(response.clone());
     eprintln!(
         "0.5 MB request: {} records, {raw_bytes} raw bytes, response {} bytes",
         event.records.len(),
@@ -190,7 +190,7 @@ fn three_megabyte_request_stays_under_six_megabytes() {
     let started = Instant::now();
     let (response, summary) = transformer.handle(&event);
     let elapsed = started.elapsed();
-    let serialized = Transformer::response_json(response.clone());
+    let serialized = TransformHandler::response_json(response.clone());
     eprintln!(
         "3 MB request: {} records, {} raw bytes, response {} bytes, {} Ok, {} over the limit, handled in {:?}",
         event.records.len(),
@@ -233,8 +233,10 @@ fn configuration_errors_name_the_setting() {
         ),
     ];
     for ((name, value), message) in cases {
-        let error =
-            Transformer::from_lookup(|key| (key == name).then(|| value.to_owned())).unwrap_err().to_string();
+        let environment = |key: &str| (key == name).then(|| value.to_owned());
+        let started =
+            lambda_shell::start_with(&environment, |startup| Ok(TransformHandler::from_startup(startup)));
+        let error = started.unwrap_err().to_string();
         assert!(error.starts_with(message), "{name}={value}: {error}");
     }
 }

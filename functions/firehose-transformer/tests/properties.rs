@@ -7,7 +7,7 @@ mod support;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use firehose_transformer::RESPONSE_BUDGET_BYTES;
-use firehose_transformer::TransformationRequest;
+use firehose_transformer::event::TransformationRequest;
 use proptest::prelude::*;
 use serde::Deserialize as _;
 use serde_json::json;

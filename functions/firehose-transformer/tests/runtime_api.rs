@@ -13,7 +13,7 @@ mod support;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use firehose_transformer::TransformationRequest;
+use firehose_transformer::event::TransformationRequest;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};

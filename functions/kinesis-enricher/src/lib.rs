@@ -22,18 +22,20 @@ use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::time::SystemTime;
 
-use enrichment::settings::{DatabaseAge, database_ages, open_geoip};
-use enrichment::{Enricher, EventContext, StartupError, Timestamp};
-use lambda_shell::emf::MetricsTarget;
-pub use lambda_shell::event::{KinesisEvent, KinesisEventRecord, KinesisRecord};
+pub mod event;
+
+use aws_clients::{AwsSettings, Service};
+use enrichment::{Enricher, EventContext, Timestamp};
+use firehose_delivery::{
+    DeliveryReport, DeliverySettings, EntryBuffer, FirehoseSink, RecordBatchSink, RetryPolicy,
+    deliver_spread, document_limit,
+};
 use lambda_shell::records::{RecordContent, decode_record};
-use lambda_shell::{DeliverySettings, Handler, RetryPolicy, Settings};
+use lambda_shell::{Handler, Startup, StartupError};
 use lambda_shell::{base64, kpl};
 use serde::Serialize;
 
-use firehose_delivery::{
-    DeliveryReport, EntryBuffer, FirehoseSink, RecordBatchSink, deliver_spread, document_limit,
-};
+use crate::event::KinesisEvent;
 
 /// The partial batch response (`FunctionResponseTypes: ReportBatchItemFailures`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -69,12 +71,11 @@ lambda_shell::invocation_summary! {
 
 /// The function: Kinesis event in, documents delivered to Firehose, partial batch response out.
 #[derive(Debug)]
-pub struct KinesisEnricher<S = FirehoseSink> {
+pub struct KinesisHandler<S = FirehoseSink> {
     records: RecordEnricher,
     retry: RetryPolicy,
     /// One per delivery stream, never empty.
     sinks: Vec<S>,
-    metrics: MetricsTarget,
     /// After invocations that reported a failure: the records after the reported one whose
     /// documents were all delivered (per failed batch, until its retry comes). Lambda's retry
     /// starts at the reported record and brings them again; their documents are not sent twice.
@@ -85,39 +86,31 @@ pub struct KinesisEnricher<S = FirehoseSink> {
 /// past it the memory starts again, which only means documents may be sent twice.
 const MAX_REMEMBERED_RECORDS: usize = 20_000;
 
-impl KinesisEnricher<FirehoseSink> {
-    /// Reads every setting, opens the GeoIP databases and builds the Firehose client; returns
-    /// warnings to log.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<(Self, Vec<String>), StartupError> {
-        let settings = Settings::from_lookup(&lookup)?;
-        let delivery = DeliverySettings::from_lookup(&lookup)?;
-        let opened = open_geoip(&settings.geoip)?;
-        let enricher = Enricher::new(settings.enrichment, opened.geoip);
-        let firehose = FirehoseSink::config_from_settings(&delivery.aws);
-        let sinks = FirehoseSink::for_streams(firehose, delivery.delivery_stream_names);
-        let records = RecordEnricher::new(enricher, settings.max_decompressed_bytes);
-        Ok((Self::spread(records, delivery.retry, sinks, settings.metrics), opened.warnings))
+impl KinesisHandler<FirehoseSink> {
+    /// The handler built at start-up: the delivery settings read, the Firehose client built.
+    pub fn from_startup(startup: Startup<'_>) -> Result<Self, StartupError> {
+        let delivery = DeliverySettings::from_lookup(startup.environment)?;
+        let aws = AwsSettings::from_lookup(startup.environment, &[Service::Firehose])?;
+        let sinks =
+            FirehoseSink::for_streams(aws_clients::firehose::config(&aws), delivery.delivery_stream_names);
+        let records = RecordEnricher::new(startup.enricher, startup.max_decompressed_bytes);
+        Ok(Self::spread(records, delivery.retry, sinks))
     }
 }
 
-impl<S: RecordBatchSink> KinesisEnricher<S> {
+impl<S: RecordBatchSink> KinesisHandler<S> {
     /// Delivering to one stream.
-    pub fn new(records: RecordEnricher, retry: RetryPolicy, sink: S, metrics: MetricsTarget) -> Self {
-        Self::spread(records, retry, vec![sink], metrics)
+    pub fn new(records: RecordEnricher, retry: RetryPolicy, sink: S) -> Self {
+        Self::spread(records, retry, vec![sink])
     }
 
     /// Delivering to several streams, each record's documents to one of them.
     ///
     /// # Panics
     /// With no sink at all (the settings refuse an empty stream list).
-    pub fn spread(
-        records: RecordEnricher,
-        retry: RetryPolicy,
-        sinks: Vec<S>,
-        metrics: MetricsTarget,
-    ) -> Self {
+    pub fn spread(records: RecordEnricher, retry: RetryPolicy, sinks: Vec<S>) -> Self {
         assert!(!sinks.is_empty(), "a delivery stream to deliver to");
-        Self { records, retry, sinks, metrics, delivered_records: HashSet::new() }
+        Self { records, retry, sinks, delivered_records: HashSet::new() }
     }
 
     /// Enriches and delivers `event`; never fails, what is not delivered is in the response.
@@ -134,7 +127,7 @@ impl<S: RecordBatchSink> KinesisEnricher<S> {
         for entry in &mut report.undelivered {
             *entry = positions[*entry];
         }
-        batch.summary.already_delivered = (batch.entries.len() - positions.len()) as u64;
+        batch.summary.already_delivered = (batch.len() - positions.len()) as u64;
         if !report.undelivered.is_empty() {
             tracing::warn!(
                 entries = report.undelivered.len(),
@@ -147,7 +140,7 @@ impl<S: RecordBatchSink> KinesisEnricher<S> {
     }
 }
 
-impl<S> KinesisEnricher<S> {
+impl<S> KinesisHandler<S> {
     /// This batch's records are settled: forgotten, except those a retry will bring again. Other
     /// batches' (another shard's, whose retry is still to come) stay.
     fn remember_delivered(&mut self, batch: &PreparedBatch<'_>, report: &DeliveryReport) {
@@ -163,7 +156,7 @@ impl<S> KinesisEnricher<S> {
     }
 }
 
-impl<S: RecordBatchSink + Send + 'static> Handler for KinesisEnricher<S> {
+impl<S: RecordBatchSink + Send + 'static> Handler for KinesisHandler<S> {
     type Event<'a> = KinesisEvent<'a>;
     type Response = BatchResponse;
     type Summary = Summary;
@@ -174,14 +167,6 @@ impl<S: RecordBatchSink + Send + 'static> Handler for KinesisEnricher<S> {
 
     fn response_json(response: BatchResponse) -> Vec<u8> {
         serde_json::to_vec(&response).expect("a batch response is plain data")
-    }
-
-    fn metrics_target(&self) -> &MetricsTarget {
-        &self.metrics
-    }
-
-    fn database_ages(&self, now: Timestamp) -> Vec<DatabaseAge> {
-        database_ages(self.records.enricher.geoip(), now)
     }
 }
 
@@ -285,13 +270,37 @@ pub struct PreparedBatch<'a> {
     /// Every entry: a document and its newline.
     entries: EntryBuffer,
     /// For each entry, the index of its Kinesis record.
-    pub entry_record: Vec<usize>,
+    entry_record: Vec<usize>,
     /// Each record's sequence number.
-    pub sequence_numbers: Vec<&'a str>,
-    pub summary: Summary,
+    sequence_numbers: Vec<&'a str>,
+    summary: Summary,
 }
 
-impl PreparedBatch<'_> {
+impl<'a> PreparedBatch<'a> {
+    /// How many entries (documents) the batch holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The index of each entry's Kinesis record in the event.
+    pub fn entry_records(&self) -> &[usize] {
+        &self.entry_record
+    }
+
+    /// Each record's sequence number, in the event's order.
+    pub fn sequence_numbers(&self) -> &[&'a str] {
+        &self.sequence_numbers
+    }
+
+    /// What preparing the batch counted so far (delivery adds the rest in [`Self::finish`]).
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
     /// For each of these entries (indices among all), the delivery stream (of `streams`) that
     /// takes it: its record's.
     pub fn streams_of(&self, entries: &[usize], streams: usize) -> Vec<usize> {

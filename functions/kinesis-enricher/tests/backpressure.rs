@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_firehose::config::{Credentials, Region};
-use enrichment::{Enricher, EnrichmentConfig};
-use firehose_delivery::firehose::FirehoseSink;
-use kinesis_enricher::{KinesisEnricher, KinesisEvent, RecordEnricher};
-use lambda_shell::RetryPolicy;
-use lambda_shell::emf::MetricsTarget;
+use enrichment::Enricher;
+use enrichment::settings::EnrichmentSettings;
+use firehose_delivery::{FirehoseSink, RetryPolicy};
+use kinesis_enricher::event::KinesisEvent;
+use kinesis_enricher::{KinesisHandler, RecordEnricher};
 use serde::Deserialize as _;
 use test_support::demo_geoip;
 use test_support::faulty_firehose::{Faults, FaultyFirehose};
@@ -27,11 +27,11 @@ const RECORDS: usize = 6_000;
 const BATCH_SIZE: usize = 500;
 
 fn enricher() -> RecordEnricher {
-    RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), Some(demo_geoip())), 4 << 20)
+    RecordEnricher::new(Enricher::new(EnrichmentSettings::default(), Some(demo_geoip())), 4 << 20)
 }
 
-async fn function(fake: &FaultyFirehose) -> KinesisEnricher {
-    let config = FirehoseSink::config_builder()
+async fn function(fake: &FaultyFirehose) -> KinesisHandler {
+    let config = aws_clients::firehose::configure(aws_sdk_firehose::Config::builder())
         .endpoint_url(fake.url())
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
@@ -44,8 +44,7 @@ async fn function(fake: &FaultyFirehose) -> KinesisEnricher {
         max_delay: Duration::from_millis(100),
         safety_margin: Duration::from_secs(1),
     };
-    let metrics = MetricsTarget { namespace: "Test".into(), function_name: "kinesis-enricher".into() };
-    KinesisEnricher::spread(enricher(), retry, sinks, metrics)
+    KinesisHandler::spread(enricher(), retry, sinks)
 }
 
 fn count(documents: impl IntoIterator<Item = Vec<u8>>) -> HashMap<Vec<u8>, usize> {

@@ -6,12 +6,11 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_firehose::config::{Credentials, Region};
-use enrichment::{Enricher, EnrichmentConfig};
-use firehose_delivery::delivery::MAX_ENTRY_BYTES;
-use firehose_delivery::firehose::FirehoseSink;
-use kinesis_enricher::{BatchItemFailure, BatchResponse, KinesisEnricher, KinesisEvent, RecordEnricher};
-use lambda_shell::RetryPolicy;
-use lambda_shell::emf::MetricsTarget;
+use enrichment::Enricher;
+use enrichment::settings::EnrichmentSettings;
+use firehose_delivery::{FirehoseSink, MAX_ENTRY_BYTES, RetryPolicy};
+use kinesis_enricher::event::KinesisEvent;
+use kinesis_enricher::{BatchItemFailure, BatchResponse, KinesisHandler, RecordEnricher};
 use serde::Deserialize as _;
 use serde_json::Value;
 use test_support::faulty_firehose::{Faults, FaultyFirehose, STREAM};
@@ -19,7 +18,7 @@ use test_support::fixtures::{cloudwatch_envelope, kinesis_event, line_record, lo
 use test_support::{demo_geoip, repo};
 
 fn enricher() -> RecordEnricher {
-    RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), Some(demo_geoip())), 4 << 20)
+    RecordEnricher::new(Enricher::new(EnrichmentSettings::default(), Some(demo_geoip())), 4 << 20)
 }
 
 fn retry() -> RetryPolicy {
@@ -32,14 +31,13 @@ fn retry() -> RetryPolicy {
 }
 
 /// The function as main builds it, delivering through `sink`.
-fn function(sink: FirehoseSink, retry: RetryPolicy) -> KinesisEnricher {
-    let metrics = MetricsTarget { namespace: "Test".into(), function_name: "kinesis-enricher".into() };
-    KinesisEnricher::new(enricher(), retry, sink, metrics)
+fn function(sink: FirehoseSink, retry: RetryPolicy) -> KinesisHandler {
+    KinesisHandler::new(enricher(), retry, sink)
 }
 
 /// The real SDK client, pointed at the fake.
 async fn sink(fake: &FaultyFirehose, stream: &str) -> FirehoseSink {
-    let config = FirehoseSink::config_builder()
+    let config = aws_clients::firehose::configure(aws_sdk_firehose::Config::builder())
         .endpoint_url(fake.url())
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
@@ -268,13 +266,12 @@ const STREAMS: [&str; 3] = ["weblogs-1", "weblogs-2", "weblogs-3"];
 
 /// The function delivering to the fake's `STREAMS`, as main builds it from
 /// `DELIVERY_STREAM_NAME=weblogs-1,weblogs-2,weblogs-3`.
-async fn spread_function(fake: &FaultyFirehose, retry: RetryPolicy) -> KinesisEnricher {
+async fn spread_function(fake: &FaultyFirehose, retry: RetryPolicy) -> KinesisHandler {
     let mut sinks = Vec::new();
     for stream in STREAMS {
         sinks.push(sink(fake, stream).await);
     }
-    let metrics = MetricsTarget { namespace: "Test".into(), function_name: "kinesis-enricher".into() };
-    KinesisEnricher::spread(enricher(), retry, sinks, metrics)
+    KinesisHandler::spread(enricher(), retry, sinks)
 }
 
 fn streams_faults() -> Faults {
@@ -351,7 +348,7 @@ async fn a_throttled_stream_does_not_hold_back_the_others() {
 
 /// The mixed event through a function whose first attempt at record 2 (a KPL aggregate of four
 /// lines) fails, with one attempt only: record 2 is reported, and Lambda retries from it.
-async fn failed_at_record_2(event: &KinesisEvent<'_>) -> (FaultyFirehose, KinesisEnricher) {
+async fn failed_at_record_2(event: &KinesisEvent<'_>) -> (FaultyFirehose, KinesisHandler) {
     let reported = event.records[2].kinesis.sequence_number.to_string();
     let fake = FaultyFirehose::start(Faults {
         fail_once: vec![format!("\"id\":\"{reported}\"")],

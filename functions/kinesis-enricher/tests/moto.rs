@@ -9,10 +9,11 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use enrichment::{Enricher, EnrichmentConfig};
+use enrichment::Enricher;
+use enrichment::settings::EnrichmentSettings;
 use geoip::{Database, DatabaseKind, GeoIp};
-use kinesis_enricher::KinesisEvent;
 use kinesis_enricher::RecordEnricher;
+use kinesis_enricher::event::KinesisEvent;
 use serde_json::Value;
 use test_support::moto::MotoServer;
 use test_support::runtime_api::LocalRuntimeApi;
@@ -75,7 +76,7 @@ fn expected_documents(event_bytes: &[u8], geoip: &(PathBuf, PathBuf)) -> Vec<Vec
         Some(Database::open(&geoip.1, DatabaseKind::Asn).unwrap()),
     );
     let mut records =
-        RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), Some(databases)), 4 << 20);
+        RecordEnricher::new(Enricher::new(EnrichmentSettings::default(), Some(databases)), 4 << 20);
     records.prepare(&event).entries().into_iter().map(<[u8]>::to_vec).collect()
 }
 

@@ -3,10 +3,11 @@
 //! Firehose's record limit, tied to its Kinesis record.
 #![allow(clippy::unwrap_used)] // a failing property should stop right there
 
-use enrichment::{Enricher, EnrichmentConfig};
-use firehose_delivery::delivery::MAX_ENTRY_BYTES;
-use kinesis_enricher::KinesisEvent;
+use enrichment::Enricher;
+use enrichment::settings::EnrichmentSettings;
+use firehose_delivery::MAX_ENTRY_BYTES;
 use kinesis_enricher::RecordEnricher;
+use kinesis_enricher::event::KinesisEvent;
 use lambda_shell::kpl;
 use proptest::prelude::*;
 use serde::Deserialize as _;
@@ -43,11 +44,11 @@ proptest! {
     fn every_event_becomes_one_entry(payloads in proptest::collection::vec(payload(), 0..30)) {
         let json = kinesis_event(&payloads.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>());
         let event = KinesisEvent::deserialize(&json).unwrap();
-        let batch = RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), None), 4 << 20).prepare(&event);
+        let batch = RecordEnricher::new(Enricher::new(EnrichmentSettings::default(), None), 4 << 20).prepare(&event);
         let expected: usize = payloads.iter().map(|(_, events)| events).sum();
         prop_assert_eq!(batch.entries().len(), expected);
         for (record, (_, events)) in payloads.iter().enumerate() {
-            prop_assert_eq!(batch.entry_record.iter().filter(|&&r| r == record).count(), *events);
+            prop_assert_eq!(batch.entry_records().iter().filter(|&&r| r == record).count(), *events);
         }
         prop_assert!(batch.entries().iter().all(|entry| entry.len() <= MAX_ENTRY_BYTES && entry.ends_with(b"\n")));
     }
@@ -65,9 +66,9 @@ fn hostile_event_fields_are_handled_per_record() {
     ]});
     let event = KinesisEvent::deserialize(&json).unwrap();
     let batch =
-        RecordEnricher::new(Enricher::new(EnrichmentConfig::default(), None), 4 << 20).prepare(&event);
-    assert_eq!(batch.sequence_numbers, ["1", "2", "3", ""]);
-    assert_eq!(batch.entry_record, [0, 1], "one line, one unreadable record; records 3 and 4 are empty");
+        RecordEnricher::new(Enricher::new(EnrichmentSettings::default(), None), 4 << 20).prepare(&event);
+    assert_eq!(batch.sequence_numbers(), ["1", "2", "3", ""]);
+    assert_eq!(batch.entry_records(), [0, 1], "one line, one unreadable record; records 3 and 4 are empty");
     let unreadable: serde_json::Value = serde_json::from_slice(batch.entries()[1]).unwrap();
     assert_eq!(unreadable["event"]["original"], "%%% not base64 %%%");
     assert_eq!(unreadable["tags"][0], "_parse_failure");

@@ -1,19 +1,18 @@
-//! What every function's `main` does, written once: start-up (settings, databases, warnings and
-//! configuration errors logged) and the invocation loop (handle, then one INFO line and one EMF
-//! line per invocation).
+//! The invocation loop every function's `main` runs after start-up ([`crate::start`]): handle,
+//! then one INFO line and one EMF line per invocation.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::{Instant, SystemTime};
 
-use enrichment::settings::DatabaseAge;
-use enrichment::{StartupError, Timestamp};
+use enrichment::Timestamp;
 use futures_util::FutureExt;
 use serde::Deserialize;
 use tracing::Instrument;
 
-use crate::emf::{MetricsTarget, Unit};
+use crate::emf::MetricsTarget;
 use crate::runtime_api::{Invocation, RuntimeApi};
+use crate::startup::Function;
 use crate::summary::InvocationSummary;
 
 /// What stops the runtime loop: the Runtime API cannot be reached or answers nonsense.
@@ -43,59 +42,12 @@ pub trait Handler: Send + 'static {
 
     /// The response's JSON, as Lambda hands it to the invoker.
     fn response_json(response: Self::Response) -> Vec<u8>;
-
-    /// Where the EMF metrics go.
-    fn metrics_target(&self) -> &MetricsTarget;
-
-    /// The GeoIP databases' ages at `now`, reported once at start-up.
-    fn database_ages(&self, now: Timestamp) -> Vec<DatabaseAge>;
 }
 
 /// Logs through `tracing` as JSON when the function's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`),
 /// as text otherwise.
 pub fn init_tracing() {
     lambda_runtime_api_client::tracing::init_default_subscriber();
-}
-
-/// Builds the handler once, before the first invocation, from the environment: `build` reads the
-/// settings through the lookup it is given and returns warnings to log. A configuration error is
-/// logged at ERROR and returned, which stops the function. The GeoIP databases' ages are logged
-/// (INFO) and written as EMF metrics, once per execution environment. Freed memory is kept for the
-/// next invocation from here on ([`crate::memory`]).
-pub fn start<H: Handler>(
-    build: impl FnOnce(&dyn Fn(&str) -> Option<String>) -> Result<(H, Vec<String>), StartupError>,
-) -> Result<H, StartupError> {
-    crate::memory::keep_freed_memory();
-    let environment = |name: &str| std::env::var(name).ok();
-    let (handler, warnings) = build(&environment).inspect_err(|error| {
-        tracing::error!(%error, "configuration error: the function cannot start");
-    })?;
-    for warning in warnings {
-        tracing::warn!("{warning}");
-    }
-    let now = Timestamp::now();
-    let ages = handler.database_ages(now);
-    for age in &ages {
-        tracing::info!("{age}");
-    }
-    if let Some(line) = database_age_metrics(handler.metrics_target(), &ages, now) {
-        println!("{line}");
-    }
-    Ok(handler)
-}
-
-/// The EMF line of the databases' ages (`GeoIpCityDatabaseAgeDays`, `GeoIpAsnDatabaseAgeDays`),
-/// if there is a database.
-pub fn database_age_metrics(target: &MetricsTarget, ages: &[DatabaseAge], now: Timestamp) -> Option<String> {
-    let metrics: Vec<(&'static str, f64, Unit)> = ages
-        .iter()
-        .map(|age| {
-            let name =
-                if age.kind == "City" { "GeoIpCityDatabaseAgeDays" } else { "GeoIpAsnDatabaseAgeDays" };
-            (name, age.age_days, Unit::None)
-        })
-        .collect();
-    (!metrics.is_empty()).then(|| target.line(now.unix_millis(), &metrics))
 }
 
 /// An invocation whose JSON is not the function's event: Lambda records it as a failed invocation.
@@ -120,19 +72,20 @@ enum Outcome {
 
 /// Runs the Lambda runtime loop against this environment's Runtime API (`AWS_LAMBDA_RUNTIME_API`):
 /// see [`serve`].
-pub async fn run<H: Handler>(handler: H) -> Result<(), Error> {
-    serve(RuntimeApi::from_env(), handler).await
+pub async fn run<H: Handler>(function: Function<H>) -> Result<(), Error> {
+    serve(RuntimeApi::from_env(), function).await
 }
 
 /// Serves invocations from `api` until it fails: each event to `handler`, then its summary logged
 /// (INFO) and its metrics written to stdout (EMF), where CloudWatch Logs extracts them. A handler
 /// that panics fails that invocation only, as a handler error does; the next one is served.
-pub async fn serve<H: Handler>(api: RuntimeApi, mut handler: H) -> Result<(), Error> {
+pub async fn serve<H: Handler>(api: RuntimeApi, function: Function<H>) -> Result<(), Error> {
+    let Function { mut handler, metrics } = function;
     loop {
         let invocation = api.next().await?;
         invocation.set_trace_environment();
         let span = invocation.span();
-        let outcome = AssertUnwindSafe(invoke(&mut handler, &invocation))
+        let outcome = AssertUnwindSafe(invoke(&mut handler, &metrics, &invocation))
             .catch_unwind()
             .instrument(span.clone())
             .await
@@ -156,7 +109,7 @@ pub async fn serve<H: Handler>(api: RuntimeApi, mut handler: H) -> Result<(), Er
 
 /// One invocation: the event read straight from the bytes Lambda sent (its strings borrowed from
 /// them), handled, summarized, answered.
-async fn invoke<H: Handler>(handler: &mut H, invocation: &Invocation) -> Outcome {
+async fn invoke<H: Handler>(handler: &mut H, metrics: &MetricsTarget, invocation: &Invocation) -> Outcome {
     let started = Instant::now();
     let event = match read_event::<H>(&invocation.body) {
         Ok(event) => event,
@@ -166,42 +119,9 @@ async fn invoke<H: Handler>(handler: &mut H, invocation: &Invocation) -> Outcome
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     summary.log(duration_ms);
     let now_ms = Timestamp::now().unix_millis();
-    println!("{}", handler.metrics_target().line(now_ms, &summary.metrics(duration_ms)));
+    println!("{}", metrics.line(now_ms, &summary.metrics(duration_ms)));
     match H::invocation_error(&response) {
         Some(message) => Outcome::Failed { error_type: "InvocationFailed", message },
         None => Outcome::Answered(H::response_json(response)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::{Value, json};
-
-    use super::*;
-
-    #[test]
-    fn database_ages_are_one_emf_line_and_none_without_databases() {
-        let target =
-            MetricsTarget { namespace: "WeblogEnrichment".into(), function_name: "kinesis-enricher".into() };
-        let now = Timestamp::from_unix_millis(1_795_000_000_000).unwrap();
-        assert_eq!(database_age_metrics(&target, &[], now), None);
-        let age = |kind, age_days| DatabaseAge {
-            kind,
-            database_type: format!("GeoLite2-{kind}"),
-            built: now,
-            age_days,
-        };
-        let line = database_age_metrics(&target, &[age("City", 2.5), age("ASN", 3.0)], now).unwrap();
-        let line: Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(
-            (line["GeoIpCityDatabaseAgeDays"].as_f64(), line["GeoIpAsnDatabaseAgeDays"].as_f64()),
-            (Some(2.5), Some(3.0))
-        );
-        assert_eq!(line["_aws"]["Timestamp"], 1_795_000_000_000_i64);
-        assert_eq!(
-            line["_aws"]["CloudWatchMetrics"][0]["Metrics"],
-            json!([{"Name": "GeoIpCityDatabaseAgeDays", "Unit": "None"}, {"Name": "GeoIpAsnDatabaseAgeDays", "Unit": "None"}])
-        );
-        assert_eq!(line["FunctionName"], "kinesis-enricher");
     }
 }

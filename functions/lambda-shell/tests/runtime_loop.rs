@@ -5,10 +5,8 @@
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
-use enrichment::Timestamp;
-use enrichment::settings::DatabaseAge;
 use lambda_shell::emf::MetricsTarget;
-use lambda_shell::{Handler, RuntimeApi};
+use lambda_shell::{Function, Handler, RuntimeApi};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use test_support::runtime_api::LocalRuntimeApi;
@@ -31,7 +29,6 @@ struct Event<'a> {
 
 /// Echoes what it was given and what the loop told it.
 struct Echo {
-    metrics: MetricsTarget,
     calls: u64,
 }
 
@@ -62,23 +59,15 @@ impl Handler for Echo {
     fn response_json(response: Value) -> Vec<u8> {
         serde_json::to_vec(&response).unwrap()
     }
-
-    fn metrics_target(&self) -> &MetricsTarget {
-        &self.metrics
-    }
-
-    fn database_ages(&self, _now: Timestamp) -> Vec<DatabaseAge> {
-        Vec::new()
-    }
 }
 
 fn serve_in_background(api: &LocalRuntimeApi) {
     let api = RuntimeApi::at(api.address()).unwrap();
-    let handler =
-        Echo { metrics: MetricsTarget { namespace: "Test".into(), function_name: "echo".into() }, calls: 0 };
+    let metrics = MetricsTarget { namespace: "Test".into(), function_name: "echo".into() };
+    let function = Function { handler: Echo { calls: 0 }, metrics };
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(lambda_shell::serve(api, handler)).unwrap();
+        runtime.block_on(lambda_shell::serve(api, function)).unwrap();
     });
 }
 

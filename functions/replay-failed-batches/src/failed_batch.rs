@@ -36,28 +36,38 @@ pub struct RequestContext {
     pub condition: Option<String>,
 }
 
+/// A message that is not a Kinesis on-failure record replay can use.
+#[derive(Debug, thiserror::Error)]
+pub enum FailedBatchError {
+    #[error("not a Kinesis on-failure record: {0}")]
+    NotOnFailureRecord(#[source] serde_json::Error),
+    #[error("{field} {value:?} is not a sequence number")]
+    NotSequenceNumber { field: &'static str, value: String },
+    #[error("the range {start}..{end} ends before it starts")]
+    Backwards { start: String, end: String },
+}
+
 impl FailedBatch {
     /// Reads a message body; anything else (another source's record, a sequence range that is not
     /// one) is an error that says what was wrong.
-    pub fn parse(body: &str) -> Result<Self, String> {
-        let failed: Self = serde_json::from_str(body)
-            .map_err(|error| format!("not a Kinesis on-failure record: {error}"))?;
+    pub fn parse(body: &str) -> Result<Self, FailedBatchError> {
+        let failed: Self = serde_json::from_str(body).map_err(FailedBatchError::NotOnFailureRecord)?;
         let batch = &failed.batch;
         for (field, value) in [
             ("startSequenceNumber", &batch.start_sequence_number),
             ("endSequenceNumber", &batch.end_sequence_number),
         ] {
             if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("{field} {value:?} is not a sequence number"));
+                return Err(FailedBatchError::NotSequenceNumber { field, value: value.clone() });
             }
         }
         if compare_sequence_numbers(&batch.start_sequence_number, &batch.end_sequence_number)
             == Ordering::Greater
         {
-            return Err(format!(
-                "the range {}..{} ends before it starts",
-                batch.start_sequence_number, batch.end_sequence_number
-            ));
+            return Err(FailedBatchError::Backwards {
+                start: batch.start_sequence_number.clone(),
+                end: batch.end_sequence_number.clone(),
+            });
         }
         Ok(failed)
     }
@@ -126,15 +136,20 @@ mod tests {
     #[test]
     fn other_messages_are_refused_with_the_reason() {
         let sqs_source = r#"{"requestContext":{"condition":"RetryAttemptsExhausted"},"SQSBatchInfo":{}}"#;
-        assert!(FailedBatch::parse(sqs_source).unwrap_err().starts_with("not a Kinesis on-failure record"));
+        assert!(
+            FailedBatch::parse(sqs_source)
+                .unwrap_err()
+                .to_string()
+                .starts_with("not a Kinesis on-failure record")
+        );
         assert!(FailedBatch::parse("not json").is_err());
         let bad = DOCUMENTED.replace("49601189658422359378836298521827638475320189012309704722", "4960x");
         assert_eq!(
-            FailedBatch::parse(&bad).unwrap_err(),
+            FailedBatch::parse(&bad).unwrap_err().to_string(),
             "startSequenceNumber \"4960x\" is not a sequence number"
         );
         let reversed = DOCUMENTED.replace("49601189658422359378836298522902373528957594348623495186", "4960");
-        assert!(FailedBatch::parse(&reversed).unwrap_err().contains("ends before it starts"));
+        assert!(FailedBatch::parse(&reversed).unwrap_err().to_string().contains("ends before it starts"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! the records themselves stay only in the stream, until its retention period passes.
 //!
 //! For each message: read the range back from the stream ([`stream::read_range`]), hand it to
-//! kinesis-enricher's own handler ([`KinesisEnricher::process`], as a Lambda event of the same
+//! kinesis-enricher's own handler ([`KinesisHandler::process`], as a Lambda event of the same
 //! shape: the same documents, ids and delivery with retries), and delete the message only when
 //! every document of the range was delivered. A range the stream no longer holds is reported as
 //! expired and its message kept; so is one that fails, for the next run. Documents are
@@ -19,8 +19,9 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use firehose_delivery::delivery::RecordBatchSink;
-use kinesis_enricher::{KinesisEnricher, KinesisEvent, KinesisEventRecord, KinesisRecord};
+use firehose_delivery::RecordBatchSink;
+use kinesis_enricher::KinesisHandler;
+use kinesis_enricher::event::{KinesisEvent, KinesisEventRecord, KinesisRecord};
 use lambda_shell::base64;
 
 use crate::failed_batch::FailedBatch;
@@ -98,12 +99,21 @@ impl fmt::Display for Report {
     }
 }
 
+/// What stops a run: the queue cannot be read, or a replayed range's message cannot be deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("cannot read the queue {queue_url}: {reason}")]
+    Receive { queue_url: String, reason: String },
+    #[error("replayed {message_id} but cannot delete it: {reason}")]
+    Delete { message_id: String, reason: String },
+}
+
 /// The queue, the stream and kinesis-enricher's handler with its Firehose client.
 #[derive(Debug)]
 pub struct Replayer<S: RecordBatchSink> {
     sqs: aws_sdk_sqs::Client,
     kinesis: aws_sdk_kinesis::Client,
-    handler: KinesisEnricher<S>,
+    handler: KinesisHandler<S>,
     queue_url: String,
 }
 
@@ -111,7 +121,7 @@ impl<S: RecordBatchSink> Replayer<S> {
     pub fn new(
         sqs: aws_sdk_sqs::Client,
         kinesis: aws_sdk_kinesis::Client,
-        handler: KinesisEnricher<S>,
+        handler: KinesisHandler<S>,
         queue_url: String,
     ) -> Self {
         Self { sqs, kinesis, handler, queue_url }
@@ -119,7 +129,7 @@ impl<S: RecordBatchSink> Replayer<S> {
 
     /// Every message in the queue, once. Fails only when the queue itself cannot be read or a
     /// delivered range's message cannot be deleted.
-    pub async fn run(&mut self) -> Result<Report, String> {
+    pub async fn run(&mut self) -> Result<Report, ReplayError> {
         let mut report = Report::default();
         let mut seen = HashSet::new();
         let mut kept = Vec::new();
@@ -133,7 +143,10 @@ impl<S: RecordBatchSink> Replayer<S> {
                 .wait_time_seconds(1)
                 .send()
                 .await
-                .map_err(|error| format!("cannot read the queue {}: {}", self.queue_url, describe(&error)))?;
+                .map_err(|error| ReplayError::Receive {
+                    queue_url: self.queue_url.clone(),
+                    reason: describe(&error),
+                })?;
             let mut new = 0;
             for message in received.messages() {
                 let (Some(id), Some(receipt)) = (message.message_id(), message.receipt_handle()) else {
@@ -151,8 +164,9 @@ impl<S: RecordBatchSink> Replayer<S> {
                         .receipt_handle(receipt)
                         .send()
                         .await
-                        .map_err(|error| {
-                            format!("replayed {id} but cannot delete it: {}", describe(&error))
+                        .map_err(|error| ReplayError::Delete {
+                            message_id: id.to_owned(),
+                            reason: describe(&error),
                         })?;
                 } else {
                     kept.push(receipt.to_owned());
@@ -184,7 +198,7 @@ impl<S: RecordBatchSink> Replayer<S> {
     async fn replay(&mut self, body: &str) -> (Option<String>, Outcome) {
         let failed = match FailedBatch::parse(body) {
             Ok(failed) => failed,
-            Err(reason) => return (None, Outcome::Failed(reason)),
+            Err(error) => return (None, Outcome::Failed(error.to_string())),
         };
         let range = Some(failed.range());
         let records = match read_range(&self.kinesis, &failed.batch).await {

@@ -3,15 +3,14 @@
 
 use std::process::ExitCode;
 
-use aws_config::BehaviorVersion;
 use clap::Parser;
 use enrichment::Enricher;
-use enrichment::settings::open_geoip;
-use firehose_delivery::firehose::{FirehoseSink, https_client};
-use kinesis_enricher::{KinesisEnricher, RecordEnricher};
-use lambda_shell::settings::delivery_stream_names;
-use lambda_shell::{RetryPolicy, Settings};
-use replay_failed_batches::Replayer;
+use enrichment::databases::{GeoIpSetupError, open_geoip};
+use enrichment::settings::SettingError;
+use firehose_delivery::{FirehoseSink, RetryPolicy, delivery_stream_names};
+use kinesis_enricher::{KinesisHandler, RecordEnricher};
+use lambda_shell::settings::Settings;
+use replay_failed_batches::{ReplayError, Replayer};
 
 /// Replays the batches kinesis-enricher gave up on: each message of its on-failure queue names a
 /// shard and a range of sequence numbers; the range is read back from the stream while the stream
@@ -48,12 +47,23 @@ async fn main() -> ExitCode {
     }
 }
 
+/// What stops a run before or while it reads the queue.
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    #[error(transparent)]
+    GeoIp(#[from] GeoIpSetupError),
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+}
+
 /// The number of messages kept in the queue.
-async fn run(args: Args) -> Result<usize, String> {
+async fn run(args: Args) -> Result<usize, RunError> {
     let lookup = |name: &str| std::env::var(name).ok();
-    let settings = Settings::from_lookup(lookup).map_err(|error| error.to_string())?;
-    let retry = RetryPolicy::from_lookup(lookup).map_err(|error| error.to_string())?;
-    let opened = open_geoip(&settings.geoip).map_err(|error| error.to_string())?;
+    let settings = Settings::from_lookup(lookup)?;
+    let retry = RetryPolicy::from_lookup(lookup)?;
+    let opened = open_geoip(&settings.geoip)?;
     for warning in &opened.warnings {
         eprintln!("warning: {warning}");
     }
@@ -62,11 +72,10 @@ async fn run(args: Args) -> Result<usize, String> {
         settings.max_decompressed_bytes,
     );
 
-    let aws = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).load().await;
-    let firehose = FirehoseSink::configure(aws_sdk_firehose::config::Builder::from(&aws)).build();
-    let names = delivery_stream_names(&args.delivery_stream_name).map_err(|error| error.to_string())?;
-    let handler =
-        KinesisEnricher::spread(records, retry, FirehoseSink::for_streams(firehose, names), settings.metrics);
+    let aws = aws_clients::machine::config().await;
+    let firehose = aws_clients::firehose::configure(aws_sdk_firehose::config::Builder::from(&aws)).build();
+    let names = delivery_stream_names(&args.delivery_stream_name)?;
+    let handler = KinesisHandler::spread(records, retry, FirehoseSink::for_streams(firehose, names));
     let mut replayer = Replayer::new(
         aws_sdk_sqs::Client::new(&aws),
         aws_sdk_kinesis::Client::new(&aws),

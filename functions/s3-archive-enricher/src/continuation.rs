@@ -11,22 +11,31 @@
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 
-use crate::event::Continuation;
+use crate::event::{Continuation, ContinuationEvent};
+
+/// Why an object could not be continued.
+#[derive(Debug, thiserror::Error)]
+#[error("invoking {function_name} to continue: {reason}")]
+pub struct ContinueError {
+    pub function_name: String,
+    /// What the Lambda API answered (or why it could not be reached).
+    pub reason: String,
+}
 
 /// Lambda's Invoke API on this function (its name and version from Lambda's
 /// `AWS_LAMBDA_FUNCTION_NAME` and `AWS_LAMBDA_FUNCTION_VERSION`).
 #[derive(Debug, Clone)]
 pub struct LambdaContinuer {
-    pub client: aws_sdk_lambda::Client,
+    pub client: aws_clients::lambda::Client,
     pub function_name: String,
     pub qualifier: Option<String>,
 }
 
 impl LambdaContinuer {
     /// Starts the invocation that continues an object.
-    pub async fn continue_with(&self, continuation: &Continuation) -> Result<(), String> {
-        let payload = serde_json::to_vec(&serde_json::json!({ "continuation": continuation }))
-            .map_err(|error| error.to_string())?;
+    pub async fn continue_with(&self, continuation: &Continuation) -> Result<(), ContinueError> {
+        let payload =
+            serde_json::to_vec(&ContinuationEvent { continuation }).expect("a continuation is plain data");
         self.client
             .invoke()
             .function_name(&self.function_name)
@@ -36,12 +45,9 @@ impl LambdaContinuer {
             .send()
             .await
             .map(|_| ())
-            .map_err(|error| {
-                format!(
-                    "invoking {} to continue: {}",
-                    self.function_name,
-                    aws_sdk_lambda::error::DisplayErrorContext(error)
-                )
+            .map_err(|error| ContinueError {
+                function_name: self.function_name.clone(),
+                reason: aws_sdk_lambda::error::DisplayErrorContext(error).to_string(),
             })
     }
 }

@@ -10,7 +10,7 @@
 //! itself.
 
 use percent_encoding::percent_decode_str;
-use serde::de::Error as _;
+use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
@@ -82,10 +82,36 @@ pub struct BatchTask {
     pub object: ObjectRef,
 }
 
+/// Why an event is refused: Lambda records the invocation as failed, with this message.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("{ACCEPTED}")]
+    NotAccepted,
+    #[error("a continuation event that cannot be read: {0}")]
+    Continuation(#[source] serde_json::Error),
+    #[error("S3 Batch Operations invocationSchemaVersion {0:?}: expected \"1.0\" or \"2.0\"")]
+    SchemaVersion(String),
+    #[error("an S3 Batch Operations task without s3Bucket or s3BucketArn (task {0})")]
+    TaskWithoutBucket(String),
+    #[error("SQS message {message_id}: its body is not an S3 event notification: {source}")]
+    SqsBody {
+        message_id: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An event of an accepted kind whose fields are not as AWS documents them.
+    #[error("{kind} that cannot be read: {source}")]
+    Malformed {
+        kind: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
 impl<'de> Deserialize<'de> for ArchiveEvent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = Value::deserialize(deserializer)?;
-        ArchiveEvent::from_json(&value).map_err(D::Error::custom)
+        ArchiveEvent::from_json(value).map_err(D::Error::custom)
     }
 }
 
@@ -94,44 +120,52 @@ const ACCEPTED: &str = "expected an S3 event notification (Records[].s3), SQS me
     them, an EventBridge \"Object Created\" event, an S3 Batch Operations task event \
     (invocationSchemaVersion 1.0 or 2.0) or this function's continuation";
 
+/// Reads `value` as `T`, an event of the kind named.
+fn typed<T: DeserializeOwned>(value: Value, kind: &'static str) -> Result<T, EventError> {
+    serde_json::from_value(value).map_err(|source| EventError::Malformed { kind, source })
+}
+
 impl ArchiveEvent {
-    /// Tells the event apart by its shape.
-    pub fn from_json(value: &Value) -> Result<Self, String> {
+    /// Tells the event apart by its top-level keys, then reads it as its kind.
+    pub fn from_json(value: Value) -> Result<Self, EventError> {
         if let Some(continuation) = value.get("continuation") {
-            return serde_json::from_value(continuation.clone())
+            return Continuation::deserialize(continuation)
                 .map(ArchiveEvent::Continuation)
-                .map_err(|error| format!("a continuation event that cannot be read: {error}"));
+                .map_err(EventError::Continuation);
         }
         if let Some(version) = value.get("invocationSchemaVersion").and_then(Value::as_str) {
-            return batch_operations(value, version).map(ArchiveEvent::BatchOperations);
+            if version != "1.0" && version != "2.0" {
+                return Err(EventError::SchemaVersion(version.to_owned()));
+            }
+            let event: BatchOperationsInput = typed(value, "an S3 Batch Operations event")?;
+            return event.into_event().map(ArchiveEvent::BatchOperations);
         }
         if value.get("source").and_then(Value::as_str) == Some("aws.s3") {
-            let detail = &value["detail"];
-            let object = match (detail["bucket"]["name"].as_str(), detail["object"]["key"].as_str()) {
-                (Some(bucket), Some(key)) => ObjectRef {
-                    bucket: bucket.to_owned(),
-                    key: key.to_owned(),
-                    version_id: detail["object"]["version-id"].as_str().map(str::to_owned),
-                },
-                _ => {
-                    return Err(
-                        "an EventBridge S3 event without detail.bucket.name and detail.object.key".into()
-                    );
-                }
+            let event: EventBridgeEvent = typed(value, "an EventBridge S3 event")?;
+            let created = event.detail_type == "Object Created";
+            let object = ObjectRef {
+                bucket: event.detail.bucket.name,
+                key: event.detail.object.key,
+                version_id: event.detail.object.version_id,
             };
-            let created = value.get("detail-type").and_then(Value::as_str) == Some("Object Created");
             return Ok(ArchiveEvent::Objects(if created { vec![object] } else { Vec::new() }));
         }
-        if let Some(records) = value.get("Records").and_then(Value::as_array) {
-            if records
+        let from_sqs = match value.get("Records").and_then(Value::as_array) {
+            None => return Err(EventError::NotAccepted),
+            Some(records) => records
                 .iter()
-                .any(|record| record.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
-            {
-                return records.iter().map(sqs_message).collect::<Result<_, _>>().map(ArchiveEvent::Sqs);
-            }
-            return notification_objects(value).map(ArchiveEvent::Objects);
+                .any(|record| record.get("eventSource").and_then(Value::as_str) == Some("aws:sqs")),
+        };
+        if from_sqs {
+            let event: SqsEvent = typed(value, "an SQS event")?;
+            return event
+                .records
+                .into_iter()
+                .map(SqsRecord::into_message)
+                .collect::<Result<_, _>>()
+                .map(ArchiveEvent::Sqs);
         }
-        Err(ACCEPTED.to_owned())
+        typed::<Notification>(value, "an S3 event notification")?.created_objects().map(ArchiveEvent::Objects)
     }
 }
 
@@ -141,75 +175,160 @@ pub fn decode_key(encoded: &str) -> String {
     percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
 }
 
-/// The created objects of an S3 event notification (other event names are not archives to read).
-fn notification_objects(value: &Value) -> Result<Vec<ObjectRef>, String> {
-    if value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
-        return Ok(Vec::new());
-    }
-    let records = value.get("Records").and_then(Value::as_array).ok_or_else(|| ACCEPTED.to_owned())?;
-    let mut objects = Vec::new();
-    for record in records {
-        let s3 = &record["s3"];
-        let (Some(bucket), Some(key)) = (s3["bucket"]["name"].as_str(), s3["object"]["key"].as_str()) else {
-            return Err("an S3 notification record without s3.bucket.name and s3.object.key".into());
-        };
-        let event_name = record.get("eventName").and_then(Value::as_str).unwrap_or("");
-        if !event_name.starts_with("ObjectCreated:") {
-            tracing::info!(event_name, bucket, key, "not an ObjectCreated notification: skipped");
-            continue;
+/// An S3 event notification, as S3 sends it to Lambda, SQS or SNS.
+#[derive(Debug, Deserialize)]
+struct Notification {
+    #[serde(rename = "Records")]
+    records: Option<Vec<NotificationRecord>>,
+    /// `s3:TestEvent` when a notification is configured; no records then.
+    #[serde(rename = "Event")]
+    event: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationRecord {
+    #[serde(default)]
+    event_name: String,
+    s3: NotificationEntity,
+}
+
+#[derive(Debug, Deserialize)]
+struct NotificationEntity {
+    bucket: BucketName,
+    object: NotificationObject,
+}
+
+#[derive(Debug, Deserialize)]
+struct BucketName {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationObject {
+    /// URL-encoded.
+    key: String,
+    version_id: Option<String>,
+}
+
+impl Notification {
+    /// The created objects (other event names are not archives to read).
+    fn created_objects(self) -> Result<Vec<ObjectRef>, EventError> {
+        if self.event.as_deref() == Some("s3:TestEvent") {
+            return Ok(Vec::new());
         }
-        objects.push(ObjectRef {
-            bucket: bucket.to_owned(),
-            key: decode_key(key),
-            version_id: s3["object"]["versionId"].as_str().map(str::to_owned),
-        });
+        let records = self.records.ok_or(EventError::NotAccepted)?;
+        let mut objects = Vec::new();
+        for record in records {
+            let NotificationEntity { bucket, object } = record.s3;
+            if !record.event_name.starts_with("ObjectCreated:") {
+                let (event_name, bucket, key) = (&record.event_name, &bucket.name, &object.key);
+                tracing::info!(event_name, bucket, key, "not an ObjectCreated notification: skipped");
+                continue;
+            }
+            objects.push(ObjectRef {
+                bucket: bucket.name,
+                key: decode_key(&object.key),
+                version_id: object.version_id,
+            });
+        }
+        Ok(objects)
     }
-    Ok(objects)
 }
 
-fn sqs_message(record: &Value) -> Result<SqsMessage, String> {
-    let message_id = record["messageId"].as_str().ok_or("an SQS record without messageId")?.to_owned();
-    let body = record["body"].as_str().ok_or("an SQS record without body")?;
-    let objects = serde_json::from_str::<Value>(body)
-        .map_err(|error| format!("SQS message {message_id}: its body is not JSON: {error}"))
-        .and_then(|notification| notification_objects(&notification))?;
-    Ok(SqsMessage { message_id, objects })
+#[derive(Debug, Deserialize)]
+struct SqsEvent {
+    #[serde(rename = "Records")]
+    records: Vec<SqsRecord>,
 }
 
-fn batch_operations(value: &Value, version: &str) -> Result<BatchOperationsEvent, String> {
-    if version != "1.0" && version != "2.0" {
-        return Err(format!(
-            "S3 Batch Operations invocationSchemaVersion {version:?}: expected \"1.0\" or \"2.0\""
-        ));
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SqsRecord {
+    message_id: String,
+    body: String,
+}
+
+impl SqsRecord {
+    fn into_message(self) -> Result<SqsMessage, EventError> {
+        let notification: Notification = serde_json::from_str(&self.body)
+            .map_err(|source| EventError::SqsBody { message_id: self.message_id.clone(), source })?;
+        Ok(SqsMessage { objects: notification.created_objects()?, message_id: self.message_id })
     }
-    let invocation_id =
-        value["invocationId"].as_str().ok_or("a Batch Operations event without invocationId")?;
-    let tasks = value["tasks"].as_array().ok_or("a Batch Operations event without tasks")?;
-    let tasks = tasks
-        .iter()
-        .map(|task| {
-            let task_id = task["taskId"].as_str().ok_or("a Batch Operations task without taskId")?;
-            // 1.0 names the bucket by ARN, 2.0 by name.
-            let bucket = task["s3Bucket"]
-                .as_str()
-                .or_else(|| task["s3BucketArn"].as_str().map(|arn| arn.rsplit(':').next().unwrap_or(arn)))
-                .ok_or("a Batch Operations task without s3Bucket or s3BucketArn")?;
-            let key = task["s3Key"].as_str().ok_or("a Batch Operations task without s3Key")?;
-            Ok(BatchTask {
-                task_id: task_id.to_owned(),
-                object: ObjectRef {
-                    bucket: bucket.to_owned(),
-                    key: decode_key(key),
-                    version_id: task["s3VersionId"].as_str().map(str::to_owned),
-                },
+}
+
+/// EventBridge's `Object Created` (and other S3) events: keys as they are, not URL-encoded.
+#[derive(Debug, Deserialize)]
+struct EventBridgeEvent {
+    #[serde(rename = "detail-type", default)]
+    detail_type: String,
+    detail: EventBridgeDetail,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventBridgeDetail {
+    bucket: BucketName,
+    object: EventBridgeObject,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventBridgeObject {
+    key: String,
+    #[serde(rename = "version-id")]
+    version_id: Option<String>,
+}
+
+/// S3 Batch Operations' task event, schema 1.0 or 2.0.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchOperationsInput {
+    invocation_schema_version: String,
+    invocation_id: String,
+    tasks: Vec<BatchTaskInput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchTaskInput {
+    task_id: String,
+    /// URL-encoded.
+    s3_key: String,
+    s3_version_id: Option<String>,
+    /// 2.0 names the bucket by name...
+    s3_bucket: Option<String>,
+    /// ...1.0 by ARN.
+    s3_bucket_arn: Option<String>,
+}
+
+impl BatchOperationsInput {
+    fn into_event(self) -> Result<BatchOperationsEvent, EventError> {
+        let tasks = self
+            .tasks
+            .into_iter()
+            .map(|task| {
+                let bucket = match (task.s3_bucket, &task.s3_bucket_arn) {
+                    (Some(bucket), _) => bucket,
+                    (None, Some(arn)) => arn.rsplit(':').next().unwrap_or(arn).to_owned(),
+                    (None, None) => return Err(EventError::TaskWithoutBucket(task.task_id)),
+                };
+                let object =
+                    ObjectRef { bucket, key: decode_key(&task.s3_key), version_id: task.s3_version_id };
+                Ok(BatchTask { task_id: task.task_id, object })
             })
+            .collect::<Result<_, _>>()?;
+        Ok(BatchOperationsEvent {
+            invocation_schema_version: self.invocation_schema_version,
+            invocation_id: self.invocation_id,
+            tasks,
         })
-        .collect::<Result<_, &str>>()?;
-    Ok(BatchOperationsEvent {
-        invocation_schema_version: version.to_owned(),
-        invocation_id: invocation_id.to_owned(),
-        tasks,
-    })
+    }
+}
+
+/// The event with which the function continues an object in a new invocation of itself.
+#[derive(Debug, Serialize)]
+pub struct ContinuationEvent<'a> {
+    pub continuation: &'a Continuation,
 }
 
 /// How one object ended, as S3 Batch Operations names results.
@@ -301,7 +420,7 @@ mod tests {
         let versioned = serde_json::json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {
             "bucket": {"name": "b"}, "object": {"key": "k", "version-id": "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"}}});
         assert_eq!(
-            ArchiveEvent::from_json(&versioned).unwrap(),
+            ArchiveEvent::from_json(versioned).unwrap(),
             ArchiveEvent::Objects(vec![object("b", "k", Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"))])
         );
         let ArchiveEvent::Sqs(messages) = event("s3-sqs-object-created.json") else { panic!("not SQS") };

@@ -19,19 +19,21 @@
 //! worth another attempt) or `PermanentFailure` (missing, not text, damaged gzip after its
 //! readable lines, access denied).
 
-pub mod clients;
 pub mod continuation;
 pub mod event;
 pub mod object;
+mod settle;
 
 use std::time::{Duration, SystemTime};
 
-use enrichment::settings::{DatabaseAge, database_ages, open_geoip};
-use enrichment::{Enricher, EventContext, LogOrigin, StartupError, Timestamp};
-use firehose_delivery::{DeliveryReport, EntryBuffer, FirehoseSink, deliver_spread, document_limit};
-use lambda_shell::emf::MetricsTarget;
+use aws_clients::{AwsSettings, Service};
+use enrichment::{Enricher, EventContext, LogOrigin, Timestamp};
+use firehose_delivery::{
+    DeliveryReport, DeliverySettings, EntryBuffer, FirehoseSink, RecordBatchSink, RetryPolicy,
+    deliver_spread, document_limit,
+};
 use lambda_shell::settings::{AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION};
-use lambda_shell::{DeliverySettings, Handler, RetryPolicy, Settings};
+use lambda_shell::{Handler, Startup, StartupError};
 
 use crate::continuation::LambdaContinuer;
 use crate::event::{
@@ -39,6 +41,7 @@ use crate::event::{
     ObjectResult, ObjectsResponse, ResultCode, TaskResult,
 };
 use crate::object::{ObjectReader, ReadError};
+use crate::settle::{ObjectEnd, ObjectRun, settle};
 
 /// Documents per batch: ten PutRecordBatch calls' worth.
 pub const BATCH_ENTRIES: usize = 5_000;
@@ -67,68 +70,57 @@ lambda_shell::invocation_summary! {
 
 /// The function: objects in, documents delivered to Firehose, one result per object out.
 #[derive(Debug)]
-pub struct ArchiveEnricher {
+pub struct ArchiveHandler<S = FirehoseSink> {
     enricher: Enricher,
     reader: ObjectReader,
     /// One per delivery stream, never empty (the settings refuse an empty list).
-    sinks: Vec<FirehoseSink>,
+    sinks: Vec<S>,
     retry: RetryPolicy,
     continuer: LambdaContinuer,
-    metrics: MetricsTarget,
     batch: Batch,
 }
 
-impl ArchiveEnricher {
-    /// Reads every setting, opens the GeoIP databases and builds the S3, Firehose and Lambda
-    /// clients; returns warnings to log.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<(Self, Vec<String>), StartupError> {
-        let settings = Settings::from_lookup(&lookup)?;
-        let delivery = DeliverySettings::from_lookup(&lookup)?;
-        let opened = open_geoip(&settings.geoip)?;
-        let reader = ObjectReader::new(clients::s3_client(&delivery.aws, &lookup)?);
+impl ArchiveHandler<FirehoseSink> {
+    /// The handler built at start-up: the delivery settings read, the S3, Firehose and Lambda
+    /// clients built.
+    pub fn from_startup(startup: Startup<'_>) -> Result<Self, StartupError> {
+        let environment = startup.environment;
+        let delivery = DeliverySettings::from_lookup(environment)?;
+        let aws = AwsSettings::from_lookup(environment, &[Service::Firehose, Service::S3, Service::Lambda])?;
         let continuer = LambdaContinuer {
-            client: clients::lambda_client(&delivery.aws, &lookup)?,
-            function_name: lookup(AWS_LAMBDA_FUNCTION_NAME.env)
+            client: aws_clients::lambda::client(&aws),
+            function_name: environment(AWS_LAMBDA_FUNCTION_NAME.env)
                 .unwrap_or_else(|| "s3-archive-enricher".into()),
-            qualifier: lookup(AWS_LAMBDA_FUNCTION_VERSION.env),
+            qualifier: environment(AWS_LAMBDA_FUNCTION_VERSION.env),
         };
-        let firehose = FirehoseSink::config_from_settings(&delivery.aws);
-        let sinks = FirehoseSink::for_streams(firehose, delivery.delivery_stream_names);
-        let handler = Self {
-            enricher: Enricher::new(settings.enrichment, opened.geoip).with_document_limit(document_limit()),
-            reader,
-            sinks,
-            retry: delivery.retry,
-            continuer,
-            metrics: settings.metrics,
-            batch: Batch::default(),
-        };
-        Ok((handler, opened.warnings))
+        let sinks =
+            FirehoseSink::for_streams(aws_clients::firehose::config(&aws), delivery.delivery_stream_names);
+        let reader = ObjectReader::new(aws_clients::s3::client(&aws));
+        Ok(Self::new(startup.enricher, reader, sinks, delivery.retry, continuer))
     }
 }
 
-/// How one object's reading ended in this invocation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum ObjectEnd {
-    /// Every line delivered.
-    Finished,
-    /// Stopped before the end; the rest starts at `offset`. `failure` says why, if not the clock.
-    Stopped { offset: u64, failure: Option<String> },
-    /// Cannot be read (any further); the lines before were delivered.
-    Failed(ReadError),
-}
+impl<S: RecordBatchSink> ArchiveHandler<S> {
+    /// # Panics
+    /// With no sink at all (the settings refuse an empty stream list).
+    pub fn new(
+        enricher: Enricher,
+        reader: ObjectReader,
+        sinks: Vec<S>,
+        retry: RetryPolicy,
+        continuer: LambdaContinuer,
+    ) -> Self {
+        assert!(!sinks.is_empty(), "a delivery stream to deliver to");
+        Self {
+            enricher: enricher.with_document_limit(document_limit()),
+            reader,
+            sinks,
+            retry,
+            continuer,
+            batch: Batch::default(),
+        }
+    }
 
-/// One object's run in this invocation.
-#[derive(Debug)]
-struct ObjectRun {
-    /// Lines delivered in this invocation.
-    delivered: u64,
-    etag: Option<String>,
-    gzip: bool,
-    end: ObjectEnd,
-}
-
-impl ArchiveEnricher {
     /// Reads, enriches and delivers every object of `event`; what could not be done is in the
     /// response.
     pub async fn process(
@@ -207,65 +199,45 @@ impl ArchiveEnricher {
     ) -> (ResultCode, String) {
         summary.objects += 1;
         let run = self.read_and_deliver(object, resume, deadline, summary).await;
-        let lines_before = resume.map_or(0, |resume| resume.lines_before);
-        let total = lines_before + run.delivered;
+        let settled = settle(object, resume, &run);
         let path = object.path();
-        let continuation = |offset: u64| Continuation {
-            object: object.clone(),
-            etag: run.etag.clone(),
-            gzip: run.gzip,
-            offset,
-            lines_before: total,
-        };
-        let (code, text, next) = match &run.end {
-            ObjectEnd::Finished => {
-                (ResultCode::Succeeded, format!("{total} lines delivered from {path}"), None)
-            }
+        if settled.code != ResultCode::Succeeded {
+            // Every failed object counts in FailedObjects (the alarm's); these say which kind.
+            summary.failed_objects += 1;
+        }
+        match &run.end {
             ObjectEnd::Failed(error) => {
-                // Every failed object counts in FailedObjects (the alarm's); these say which kind.
-                summary.failed_objects += 1;
                 match error {
                     ReadError::Missing(_) => summary.missing_objects += 1,
                     ReadError::Binary(_) => summary.unreadable_objects += 1,
                     ReadError::Damaged(_) => summary.damaged_objects += 1,
                     ReadError::Refused(_) | ReadError::Retryable(_) => {}
                 }
-                tracing::warn!(object = %path, lines_delivered = total, %error, "object not (fully) read");
-                let text = format!("{error}; {total} lines before it delivered");
-                (ResultCode::PermanentFailure, text, None)
+                let lines_delivered = settled.lines_delivered;
+                tracing::warn!(object = %path, lines_delivered, %error, "object not (fully) read");
             }
-            ObjectEnd::Stopped { offset, failure: None } => {
-                let text = format!(
-                    "{total} lines delivered; the rest (from byte {offset} of the text) continues in another invocation"
-                );
-                (ResultCode::Succeeded, text, Some(continuation(*offset)))
-            }
-            ObjectEnd::Stopped { offset, failure: Some(reason) } if run.delivered == 0 => {
-                // Nothing delivered: the same event again starts cleanly where this one did (S3
-                // Batch Operations and SQS retry the task or message, Lambda an asynchronous event).
-                summary.failed_objects += 1;
+            ObjectEnd::Stopped { offset, failure: Some(reason) }
+                if settled.code == ResultCode::TemporaryFailure =>
+            {
                 tracing::warn!(object = %path, offset, reason, "object not read: worth another attempt");
-                let text = format!("{reason}; nothing delivered from byte {offset}, worth another attempt");
-                (ResultCode::TemporaryFailure, text, None)
             }
-            ObjectEnd::Stopped { offset, failure: Some(reason) } => {
-                let text = format!(
-                    "{total} lines delivered, then: {reason}; the rest (from byte {offset}) continues in another invocation"
-                );
-                (ResultCode::Succeeded, text, Some(continuation(*offset)))
-            }
-        };
-        let Some(next) = next else { return (code, text) };
+            ObjectEnd::Finished | ObjectEnd::Stopped { .. } => {}
+        }
+        let Some(next) = settled.continuation else { return (settled.code, settled.text) };
         match self.continuer.continue_with(&next).await {
             Ok(()) => {
                 summary.continued += 1;
-                tracing::info!(object = %path, offset = next.offset, lines_delivered = total, "object continued in another invocation");
-                (code, text)
+                let (offset, lines_delivered) = (next.offset, settled.lines_delivered);
+                tracing::info!(object = %path, offset, lines_delivered, "object continued in another invocation");
+                (settled.code, settled.text)
             }
             Err(error) => {
                 summary.failed_objects += 1;
                 tracing::error!(object = %path, offset = next.offset, %error, "object could not be continued");
-                (ResultCode::TemporaryFailure, format!("{text}, but it could not be continued: {error}"))
+                (
+                    ResultCode::TemporaryFailure,
+                    format!("{}, but it could not be continued: {error}", settled.text),
+                )
             }
         }
     }
@@ -372,7 +344,7 @@ impl ArchiveEnricher {
     }
 }
 
-impl Handler for ArchiveEnricher {
+impl<S: RecordBatchSink + Send + 'static> Handler for ArchiveHandler<S> {
     type Event<'a> = ArchiveEvent;
     type Response = ArchiveResponse;
     type Summary = Summary;
@@ -398,14 +370,6 @@ impl Handler for ArchiveEnricher {
 
     fn response_json(response: ArchiveResponse) -> Vec<u8> {
         serde_json::to_vec(&response).expect("an archive response is plain data")
-    }
-
-    fn metrics_target(&self) -> &MetricsTarget {
-        &self.metrics
-    }
-
-    fn database_ages(&self, now: Timestamp) -> Vec<DatabaseAge> {
-        database_ages(self.enricher.geoip(), now)
     }
 }
 

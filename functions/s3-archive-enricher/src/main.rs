@@ -6,11 +6,11 @@
 // computation to pass its default depth.
 #![recursion_limit = "256"]
 
-use s3_archive_enricher::ArchiveEnricher;
+use s3_archive_enricher::ArchiveHandler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_shell::Error> {
     lambda_shell::init_tracing();
-    let handler = lambda_shell::start(|environment| ArchiveEnricher::from_lookup(environment))?;
-    lambda_shell::run(handler).await
+    let function = lambda_shell::start(ArchiveHandler::from_startup)?;
+    lambda_shell::run(function).await
 }

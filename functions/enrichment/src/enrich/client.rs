@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::settings::{ConfigError, TRUSTED_PROXIES};
+use crate::settings::{SettingError, TRUSTED_PROXIES};
 
 /// The networks whose `X-Forwarded-For` entries are believed. Empty: the client is `%h`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub struct TrustedProxies {
 
 impl TrustedProxies {
     /// Comma-separated CIDRs; a bare address is a single host (`/32`, `/128`).
-    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+    pub fn parse(value: &str) -> Result<Self, SettingError> {
         let networks = value
             .split(',')
             .map(str::trim)
@@ -31,7 +31,7 @@ impl TrustedProxies {
                     .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
                     .map(|net| net.trunc())
                     .map_err(|_| {
-                        ConfigError::new(
+                        SettingError::new(
                             TRUSTED_PROXIES,
                             value,
                             format!("{entry:?} is not a CIDR; expected comma-separated CIDRs like 10.0.0.0/8, 2600:1f00::/24"),

@@ -4,16 +4,15 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use enrichment::{Enricher, EnrichmentConfig};
-use firehose_transformer::{FirehoseRecord, TransformationRequest, Transformer};
-use lambda_shell::emf::MetricsTarget;
+use enrichment::Enricher;
+use enrichment::settings::EnrichmentSettings;
+use firehose_transformer::TransformHandler;
+use firehose_transformer::event::{FirehoseRecord, TransformationRequest};
 pub use test_support::{demo_geoip, repo};
 
 /// The handler as the function builds it, with the demo databases and the default settings.
-pub fn demo_transformer() -> Transformer {
-    let metrics =
-        MetricsTarget { namespace: "WeblogEnrichment".into(), function_name: "firehose-transformer".into() };
-    Transformer::new(Enricher::new(EnrichmentConfig::default(), Some(demo_geoip())), 4 << 20, metrics)
+pub fn demo_transformer() -> TransformHandler {
+    TransformHandler::new(Enricher::new(EnrichmentSettings::default(), Some(demo_geoip())), 4 << 20)
 }
 
 /// A request of `raw_bytes` of sample-log lines, one per record; returns it and its exact size.

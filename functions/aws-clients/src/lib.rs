@@ -1,0 +1,58 @@
+//! Every AWS SDK client of the project, built here and nowhere else: the HTTPS client, the
+//! credentials, the region, each service's endpoint and timeouts.
+//!
+//! The functions are configured from what Lambda puts in every function's environment (the region
+//! and the execution role's credentials, [`AwsSettings`]), not through `aws-config`: its provider
+//! chain (profiles, SSO, web identity, instance metadata) serves machines, not Lambda, and it
+//! brought STS and an XML protocol into the deployment packages. The SDK's standard endpoint
+//! variables (`AWS_ENDPOINT_URL_FIREHOSE`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_LAMBDA`, else
+//! `AWS_ENDPOINT_URL`) point a client elsewhere: at moto in tests. replay-failed-batches runs on a
+//! user's machine and takes its credentials the way the AWS CLI does ([`machine`]).
+//!
+//! One feature per service (`firehose`, `s3`, `lambda`, `machine`), so that a function links only
+//! the clients it uses.
+
+#[cfg(feature = "firehose")]
+mod compact_success;
+#[cfg(feature = "firehose")]
+pub mod firehose;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+#[cfg(feature = "machine")]
+pub mod machine;
+#[cfg(feature = "s3")]
+pub mod s3;
+mod settings;
+
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+
+pub use settings::{
+    AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, AWS_REGION, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AwsSettings,
+    Service,
+};
+
+/// How long any client waits for a connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// HTTPS on rustls with ring (trusting the system's certificates), not the SDK's default aws-lc:
+/// the same TLS, a smaller binary and no C toolchain set-up.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https()
+}
+
+/// The execution role's credentials as Lambda puts them in the environment.
+pub fn credentials(aws: &AwsSettings) -> Credentials {
+    Credentials::new(
+        aws.access_key_id.clone(),
+        aws.secret_access_key.clone(),
+        aws.session_token.clone(),
+        None,
+        "Lambda environment",
+    )
+}
