@@ -60,7 +60,7 @@ pub struct DocumentLimit {
 /// Turns access-log lines into ECS documents. Built once at start-up, used for every line.
 #[derive(Debug)]
 pub struct Enricher {
-    config: EnrichmentSettings,
+    settings: EnrichmentSettings,
     /// `auto` tries these in order; no line can match two of them.
     builtins: [LogFormat; 3],
     geoip: Option<GeoIp>,
@@ -70,12 +70,12 @@ pub struct Enricher {
 }
 
 impl Enricher {
-    pub fn new(config: EnrichmentSettings, geoip: Option<GeoIp>) -> Self {
+    pub fn new(settings: EnrichmentSettings, geoip: Option<GeoIp>) -> Self {
         let compile = |source| {
             LogFormat::compile(source).unwrap_or_else(|error| panic!("built-in format {source:?}: {error}"))
         };
         Self {
-            config,
+            settings,
             builtins: [compile(COMBINED), compile(VHOST_COMBINED), compile(COMMON)],
             geoip,
             geo_cache: GeoCache::new(),
@@ -90,8 +90,8 @@ impl Enricher {
         self
     }
 
-    pub fn config(&self) -> &EnrichmentSettings {
-        &self.config
+    pub fn settings(&self) -> &EnrichmentSettings {
+        &self.settings
     }
 
     pub fn geoip(&self) -> Option<&GeoIp> {
@@ -100,7 +100,7 @@ impl Enricher {
 
     /// Reads one line (without its line ending) by the configured format.
     pub fn parse_line<'a>(&self, line: &'a [u8]) -> Result<AccessRecord<'a>, ParseError> {
-        match &self.config.format {
+        match &self.settings.format {
             FormatChoice::Fixed(format) => format.parse(line),
             FormatChoice::KinesisAgentJson => parse_agent_json(line),
             FormatChoice::Auto if looks_like_json_object(line) => parse_agent_json(line),
@@ -139,7 +139,7 @@ impl Enricher {
         out: &mut Vec<u8>,
     ) -> LineOutcome {
         let start = out.len();
-        let original = kept_original(&self.config, data);
+        let original = kept_original(&self.settings, data);
         let timestamp = write_failure_document(out, Some(&original), reason, context, Tags::PARSE_FAILURE);
         let outcome =
             LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false, truncated: false };
@@ -204,17 +204,17 @@ impl Enricher {
             let reason = format!(
                 "line is over the {MAX_LINE_BYTES}-byte line limit; event.original keeps its first {MAX_UNREADABLE_ORIGINAL} bytes"
             );
-            let original = (originals == Originals::Keep).then(|| kept_original(&self.config, line));
+            let original = (originals == Originals::Keep).then(|| kept_original(&self.settings, line));
             let tags = Tags { truncated: true, ..Tags::PARSE_FAILURE };
             let timestamp = write_failure_document(out, original.as_deref(), &reason, context, tags);
             return LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false, truncated };
         }
         let parsed = self.parse_line(line);
-        let Self { config, geoip, geo_cache, user_agents, .. } = self;
+        let Self { settings, geoip, geo_cache, user_agents, .. } = self;
         let record = match parsed {
             Ok(record) => record,
             Err(error) => {
-                let original = (originals == Originals::Keep).then(|| original_text(config, line));
+                let original = (originals == Originals::Keep).then(|| original_text(settings, line));
                 let timestamp = write_failure_document(
                     out,
                     original.as_deref(),
@@ -234,7 +234,7 @@ impl Enricher {
             Enrichment { tags: Tags { truncated, ..Tags::default() }, ..Enrichment::default() };
         if let Some(logged) = record.remote_host.as_deref().or(record.remote_addr.as_deref()) {
             let (source, lookup_failure) =
-                source(config, geoip.as_ref(), geo_cache, logged, record.forwarded_for.as_deref());
+                source(settings, geoip.as_ref(), geo_cache, logged, record.forwarded_for.as_deref());
             enrichment.source = Some(source);
             enrichment.tags.geoip_lookup_failure = lookup_failure;
         }
@@ -247,7 +247,7 @@ impl Enricher {
             enrichment.crawler = fragments.crawler;
         }
         let original =
-            (config.keep_original && originals == Originals::Keep).then(|| original_text(config, line));
+            (settings.keep_original && originals == Originals::Keep).then(|| original_text(settings, line));
         let timestamp = write_access_document(out, &record, &enrichment, context, original.as_deref());
         LineOutcome {
             timestamp,
@@ -267,9 +267,9 @@ enum Originals {
 }
 
 /// At most [`MAX_UNREADABLE_ORIGINAL`] bytes of `data` as `event.original` text.
-fn kept_original(config: &EnrichmentSettings, data: &[u8]) -> String {
+fn kept_original(settings: &EnrichmentSettings, data: &[u8]) -> String {
     // Escaping can quadruple the size: never look at more than the kept part needs.
-    let mut original = original_text(config, &data[..data.len().min(MAX_UNREADABLE_ORIGINAL)]).into_owned();
+    let mut original = original_text(settings, &data[..data.len().min(MAX_UNREADABLE_ORIGINAL)]).into_owned();
     if original.len() > MAX_UNREADABLE_ORIGINAL {
         let mut cut = MAX_UNREADABLE_ORIGINAL;
         while !original.is_char_boundary(cut) {
@@ -283,7 +283,7 @@ fn kept_original(config: &EnrichmentSettings, data: &[u8]) -> String {
 /// The `source.*` fields for the logged client `%h` (and `X-Forwarded-For` behind trusted
 /// proxies), and whether the GeoIP lookup found nothing for a global address.
 fn source<'a>(
-    config: &EnrichmentSettings,
+    settings: &EnrichmentSettings,
     geoip: Option<&GeoIp>,
     geo_cache: &'a mut GeoCache,
     logged: &'a str,
@@ -299,10 +299,10 @@ fn source<'a>(
         };
         return (source, false);
     };
-    let client = config.trusted_proxies.client(remote, forwarded_for);
+    let client = settings.trusted_proxies.client(remote, forwarded_for);
     // GeoIP always sees the full address; anonymization applies to what is written.
     let fragments = geoip.and_then(|geoip| geo_cache.fragments(geoip, client)).unwrap_or_default();
-    let (address, ip) = match config.anonymization {
+    let (address, ip) = match settings.anonymization {
         IpAnonymization::None => (Cow::Borrowed(logged), client),
         IpAnonymization::Truncate => {
             (Cow::Owned(truncate(remote.to_canonical()).to_string()), truncate(client))
@@ -314,9 +314,9 @@ fn source<'a>(
 }
 
 /// The raw line for `event.original`: as logged, addresses truncated when anonymizing.
-fn original_text<'a>(config: &EnrichmentSettings, line: &'a [u8]) -> Cow<'a, str> {
+fn original_text<'a>(settings: &EnrichmentSettings, line: &'a [u8]) -> Cow<'a, str> {
     let text = as_logged(line);
-    match config.anonymization {
+    match settings.anonymization {
         IpAnonymization::None => text,
         IpAnonymization::Truncate => match truncate_addresses_in(&text) {
             Cow::Borrowed(_) => text,
@@ -331,14 +331,14 @@ mod tests {
 
     use super::*;
 
-    fn enrich(config: EnrichmentSettings, line: &str) -> (LineOutcome, Value) {
+    fn enrich(settings: EnrichmentSettings, line: &str) -> (LineOutcome, Value) {
         let context = EventContext {
             event_id: Some("49590338271490256608559692538361571095921575989136588898"),
             received_at: Timestamp::from_unix_millis(1_000).unwrap(),
             log_origin: None,
         };
         let mut out = Vec::new();
-        let outcome = Enricher::new(config, None).enrich_line(line.as_bytes(), &context, &mut out);
+        let outcome = Enricher::new(settings, None).enrich_line(line.as_bytes(), &context, &mut out);
         (outcome, serde_json::from_slice(&out).unwrap())
     }
 
@@ -382,8 +382,8 @@ mod tests {
             ("an unquoted field", " 545"),
             ("several", r#" "-" 545 www.example.test "a \"q\" b""#),
         ] {
-            for config in [EnrichmentSettings::default(), with_format("combined")] {
-                let (outcome, doc) = enrich(config, &format!("{head}{trailing}"));
+            for settings in [EnrichmentSettings::default(), with_format("combined")] {
+                let (outcome, doc) = enrich(settings, &format!("{head}{trailing}"));
                 assert!(!outcome.parse_failure, "{name}: {doc}");
                 assert_eq!(doc["user_agent"]["original"], "Mozilla/5.0 (X11) Firefox/15.0a2", "{name}");
             }
@@ -446,8 +446,8 @@ mod tests {
             log_origin: None,
         };
         let limited = |max_bytes| {
-            let config = EnrichmentSettings { keep_original: true, ..EnrichmentSettings::default() };
-            Enricher::new(config, None)
+            let settings = EnrichmentSettings { keep_original: true, ..EnrichmentSettings::default() };
+            Enricher::new(settings, None)
                 .with_document_limit(DocumentLimit { max_bytes, name: "the test's limit".into() })
         };
         let agent = format!("curl/8.5.0 {}", "\u{1}".repeat(2_000));

@@ -216,3 +216,177 @@ mod tests {
         }
     }
 }
+
+/// The delivery loop against `ScriptedSink`, a fake PutRecordBatch that answers each call as its
+/// script says and records what it was sent (the real endpoint cannot be made to fail on cue).
+#[cfg(test)]
+mod loop_tests {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    /// How one call is answered.
+    #[derive(Debug, Clone)]
+    enum Answer {
+        /// A 200 answer: these positions of the call's entries fail with this code.
+        Failing(Vec<usize>, &'static str),
+        /// A 200 answer with fewer results than entries.
+        Short,
+        Retryable,
+        Permanent,
+    }
+
+    /// A fake PutRecordBatch: the next scripted answer per call (everything accepted once the
+    /// script is used up), every call's entries recorded.
+    #[derive(Debug, Default)]
+    struct ScriptedSink {
+        script: RefCell<VecDeque<Answer>>,
+        calls: RefCell<Vec<Vec<Vec<u8>>>>,
+    }
+
+    impl ScriptedSink {
+        fn new(script: impl IntoIterator<Item = Answer>) -> Self {
+            Self { script: RefCell::new(script.into_iter().collect()), calls: RefCell::default() }
+        }
+
+        /// Every entry sent, call by call, as text.
+        fn sent(&self) -> Vec<Vec<String>> {
+            let calls = self.calls.borrow();
+            calls
+                .iter()
+                .map(|call| call.iter().map(|entry| String::from_utf8_lossy(entry).into_owned()).collect())
+                .collect()
+        }
+    }
+
+    impl RecordBatchSink for ScriptedSink {
+        async fn put_record_batch(&self, entries: &[&[u8]]) -> Result<Vec<Option<String>>, CallError> {
+            self.calls.borrow_mut().push(entries.iter().map(|entry| entry.to_vec()).collect());
+            match self.script.borrow_mut().pop_front() {
+                None => Ok(vec![None; entries.len()]),
+                Some(Answer::Failing(positions, code)) => Ok((0..entries.len())
+                    .map(|position| positions.contains(&position).then(|| code.to_owned()))
+                    .collect()),
+                Some(Answer::Short) => Ok(vec![None; entries.len() / 2]),
+                Some(Answer::Retryable) => {
+                    Err(CallError::Retryable("ServiceUnavailableException: slow down".into()))
+                }
+                Some(Answer::Permanent) => {
+                    Err(CallError::Permanent("ResourceNotFoundException: no stream".into()))
+                }
+            }
+        }
+    }
+
+    fn quick() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+            safety_margin: Duration::from_millis(10),
+        }
+    }
+
+    fn far() -> SystemTime {
+        SystemTime::now() + Duration::from_secs(60)
+    }
+
+    fn entries(names: &[&'static str]) -> Vec<&'static [u8]> {
+        names.iter().map(|name| name.as_bytes()).collect()
+    }
+
+    fn run<F: Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime")
+            .block_on(future)
+    }
+
+    #[test]
+    fn only_the_entries_that_failed_are_sent_again() {
+        let sink = ScriptedSink::new([Answer::Failing(vec![1, 3], "ServiceUnavailableException: slow down")]);
+        let report = run(deliver(&sink, &entries(&["a", "b", "c", "d"]), &quick(), far()));
+        assert_eq!(sink.sent(), [vec!["a", "b", "c", "d"], vec!["b", "d"]]);
+        assert_eq!(
+            report,
+            DeliveryReport {
+                undelivered: vec![],
+                delivered: 4,
+                retried: 2,
+                calls: 2,
+                last_error: Some("ServiceUnavailableException: slow down".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn an_answer_without_a_result_for_an_entry_fails_that_entry() {
+        let sink = ScriptedSink::new([Answer::Short]);
+        let report = run(deliver(&sink, &entries(&["a", "b", "c", "d"]), &quick(), far()));
+        assert_eq!(sink.sent(), [vec!["a", "b", "c", "d"], vec!["c", "d"]]);
+        assert_eq!((report.delivered, report.undelivered.len()), (4, 0));
+    }
+
+    #[test]
+    fn a_whole_call_that_can_succeed_later_is_retried_until_the_attempts_run_out() {
+        let sink = ScriptedSink::new(std::iter::repeat_n(Answer::Retryable, 10));
+        let report = run(deliver(&sink, &entries(&["a", "b"]), &quick(), far()));
+        assert_eq!(sink.sent().len(), 4, "max_attempts calls");
+        assert_eq!(report.undelivered, [0, 1]);
+        assert_eq!((report.delivered, report.retried, report.calls), (0, 6, 4));
+        assert!(report.last_error.is_some_and(|error| error.contains("ServiceUnavailable")));
+    }
+
+    #[test]
+    fn a_permanent_error_is_not_retried_and_the_other_chunks_still_go() {
+        // 501 entries: two calls; the first is refused for good, the second goes through.
+        let many: Vec<&[u8]> = vec![b"x"; MAX_ENTRIES_PER_CALL + 1];
+        let sink = ScriptedSink::new([Answer::Permanent]);
+        let report = run(deliver(&sink, &many, &quick(), far()));
+        assert_eq!(sink.sent().iter().map(Vec::len).collect::<Vec<_>>(), [500, 1]);
+        assert_eq!(report.undelivered, (0..500).collect::<Vec<_>>());
+        assert_eq!((report.delivered, report.retried, report.calls), (1, 0, 2));
+        assert!(report.last_error.is_some_and(|error| error.contains("ResourceNotFound")));
+    }
+
+    #[test]
+    fn no_retry_starts_when_the_deadline_leaves_no_room() {
+        let policy = RetryPolicy { safety_margin: Duration::from_secs(3), ..quick() };
+        // Two seconds left: inside the safety margin, so the first failure is final.
+        let deadline = SystemTime::now() + Duration::from_secs(2);
+        let sink = ScriptedSink::new(std::iter::repeat_n(Answer::Retryable, 10));
+        let report = run(deliver(&sink, &entries(&["a", "b"]), &policy, deadline));
+        assert_eq!((report.calls, report.retried, report.undelivered.len()), (1, 0, 2));
+        // A deadline already past: the one round still goes (Lambda has not stopped us yet).
+        let sink = ScriptedSink::new([]);
+        let report = run(deliver(&sink, &entries(&["a"]), &policy, SystemTime::now()));
+        assert_eq!((report.delivered, report.calls), (1, 1));
+    }
+
+    #[test]
+    fn spread_entries_go_to_their_stream_and_come_back_as_indices_of_all() {
+        let throttled = ScriptedSink::new(std::iter::repeat_n(Answer::Retryable, 10));
+        let flaky = ScriptedSink::new([Answer::Failing(vec![0], "InternalFailure: once")]);
+        let fine = ScriptedSink::new([]);
+        let sinks = [throttled, flaky, fine];
+        let all = entries(&["a", "b", "c", "d", "e", "f"]);
+        let stream_of = [1, 0, 2, 1, 0, 2];
+        let report = run(deliver_spread(&sinks, &all, &stream_of, &quick(), far()));
+        assert_eq!(sinks[0].sent(), vec![vec!["b", "e"]; 4]);
+        assert_eq!(sinks[1].sent(), [vec!["a", "d"], vec!["a"]]);
+        assert_eq!(sinks[2].sent(), [vec!["c", "f"]]);
+        assert_eq!(report.undelivered, [1, 4], "the throttled stream's entries, as indices of all");
+        assert_eq!((report.delivered, report.calls), (4, 7));
+        assert_eq!(report.retried, 6 + 1);
+    }
+
+    #[test]
+    fn one_stream_is_delivered_without_spreading() {
+        let sink = [ScriptedSink::new([])];
+        let report = run(deliver_spread(&sink, &entries(&["a", "b"]), &[0, 0], &quick(), far()));
+        assert_eq!(sink[0].sent(), [vec!["a", "b"]]);
+        assert_eq!(report.delivered, 2);
+    }
+}

@@ -284,3 +284,80 @@ fn body_error(error: &io::Error, gzip: bool) -> ReadError {
         ReadError::Retryable(format!("reading the object failed: {error}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::types::error::NoSuchKey;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn object() -> ObjectRef {
+        ObjectRef { bucket: "b".into(), key: "logs/a.gz".into(), version_id: None }
+    }
+
+    /// A GetObject answer with this status and error code.
+    fn answered(status: u16, code: &str) -> SdkError<GetObjectError> {
+        let response = Response::new(StatusCode::try_from(status).expect("a status"), SdkBody::empty());
+        let meta = ErrorMetadata::builder().code(code).message("from S3").build();
+        let error = match code {
+            "NoSuchKey" => GetObjectError::NoSuchKey(NoSuchKey::builder().meta(meta).build()),
+            _ => GetObjectError::generic(meta),
+        };
+        SdkError::service_error(error, response)
+    }
+
+    fn kind(error: &ReadError) -> &'static str {
+        match error {
+            ReadError::Missing(_) => "Missing",
+            ReadError::Refused(_) => "Refused",
+            ReadError::Retryable(_) => "Retryable",
+            ReadError::Damaged(_) => "Damaged",
+            ReadError::Binary(_) => "Binary",
+        }
+    }
+
+    #[test]
+    fn get_object_failures_are_classified_by_what_another_attempt_can_do() {
+        let cases = [
+            (404, "NoSuchKey", "Missing", "s3://b/logs/a.gz does not exist (NoSuchKey)"),
+            (404, "NoSuchBucket", "Missing", "does not exist (NoSuchBucket)"),
+            (404, "", "Missing", "does not exist"),
+            (403, "InvalidObjectState", "Refused", "is archived (Glacier storage class): restore it first"),
+            (412, "PreconditionFailed", "Refused", "changed since it was first read: not resumed"),
+            (403, "AccessDenied", "Refused", "access denied"),
+            (503, "SlowDown", "Retryable", "SlowDown"),
+            (500, "InternalError", "Retryable", "InternalError"),
+            (429, "TooManyRequests", "Retryable", "TooManyRequests"),
+            (400, "SlowDown", "Retryable", "SlowDown"),
+            (400, "InvalidRequest", "Refused", "InvalidRequest"),
+        ];
+        for (status, code, expected, text) in cases {
+            let error = classify(&answered(status, code), &object());
+            assert_eq!(kind(&error), expected, "{status} {code}: {error}");
+            assert!(error.to_string().contains(text), "{status} {code}: {error}");
+        }
+        // No answer at all (a timeout, a refused connection): worth another attempt.
+        let io = std::io::Error::new(io::ErrorKind::ConnectionRefused, "refused");
+        let unanswered = SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
+        assert_eq!(kind(&classify(&unanswered, &object())), "Retryable");
+    }
+
+    #[test]
+    fn a_body_that_breaks_off_is_damaged_gzip_or_a_broken_connection() {
+        let cases = [
+            (io::ErrorKind::InvalidData, true, "Damaged"),
+            (io::ErrorKind::UnexpectedEof, true, "Damaged"),
+            (io::ErrorKind::InvalidData, false, "Retryable"),
+            (io::ErrorKind::ConnectionReset, true, "Retryable"),
+            (io::ErrorKind::ConnectionReset, false, "Retryable"),
+        ];
+        for (error_kind, gzip, expected) in cases {
+            let error = body_error(&io::Error::new(error_kind, "cut"), gzip);
+            assert_eq!(kind(&error), expected, "{error_kind:?}, gzip {gzip}");
+        }
+    }
+}
