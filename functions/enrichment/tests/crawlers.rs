@@ -188,11 +188,22 @@ fn browsers_stay_people() {
     }
 }
 
-/// The list is compiled at the first user agent that is not cached, not at start-up.
+/// The list's tables are built at compile time; a regular expression of it is compiled only for a
+/// user agent that holds one of the texts its matches start with, once.
 #[test]
-fn the_list_is_compiled_only_when_needed() {
+fn a_regular_expression_of_the_list_is_compiled_only_when_needed() {
     let mut parser = UserAgentParser::new();
-    assert!(!parser.crawler_list_compiled());
+    assert_eq!(parser.compiled_crawler_regexes(), 0);
+    let browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    parser.fragment(browser);
+    parser.fragment("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0");
+    assert_eq!(parser.compiled_crawler_regexes(), 0, "no text of a regular expression in them");
     parser.fragment("curl/8.5.0");
-    assert!(parser.crawler_list_compiled());
+    assert_eq!(parser.compiled_crawler_regexes(), 1, "`^curl`");
+    // `Ahrefs(Bot|SiteAudit)`, found through its texts `AhrefsBot` and `AhrefsSiteAudit`.
+    let info = parser.classify("Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)");
+    assert_eq!(info.crawler_categories, ["seo"]);
+    assert_eq!(parser.compiled_crawler_regexes(), 2);
+    parser.classify("Mozilla/5.0 (compatible; AhrefsSiteAudit/6.1; +http://ahrefs.com/robot/site-audit)");
+    assert_eq!(parser.compiled_crawler_regexes(), 2, "compiled once");
 }

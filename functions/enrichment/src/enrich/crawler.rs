@@ -5,20 +5,20 @@
 //! woothee's data stopped in 2021: it calls GPTBot a `misc crawler` and Bytespider a person. The
 //! list is matched after woothee, only for user agents that are not in the user-agent cache, so a
 //! returning user agent costs nothing here. Nearly every pattern is plain text (1,468 of 1,504 in
-//! 1.67.0): those are found by their first four bytes (see [`Texts`]), the few real regular
-//! expressions with `regex-lite`, whose compile costs microseconds where a `regex::RegexSet` of
-//! them cost milliseconds, each tried only when the user agent holds one of the texts its matches
-//! start with. Both are built the first time a new user agent arrives, which in a cold start is the
-//! first line.
+//! 1.67.0): those are found by their first four bytes (see [`find_texts`]), the few real regular
+//! expressions with `regex-lite`, each tried only when the user agent holds one of the texts its
+//! matches start with. The tables are built at compile time (build.rs, [`crawler_patterns`]
+//! (super::crawler_patterns)): built at the first user agent, they cost a cold start more than
+//! classifying it (4.7 M instructions of the first line's 7.3 M). A regular expression is compiled
+//! the first time a user agent holds one of its texts.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use regex_lite::Regex;
-use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
-/// `pattern<TAB>tag,tag` lines, generated from the shipped list.
-const PATTERNS: &str = include_str!("../../data/crawler-user-agents/patterns.tsv");
+mod table {
+    include!(concat!(env!("OUT_DIR"), "/crawler_table.rs"));
+}
 
 /// What the list says about a user agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,134 +32,62 @@ pub struct Crawler {
     pub categories: Vec<&'static str>,
 }
 
-/// The list, compiled on first use.
-#[derive(Default)]
-pub struct CrawlerList {
-    compiled: OnceLock<Compiled>,
-}
-
-struct Compiled {
-    patterns: Vec<(&'static str, Vec<&'static str>)>,
-    /// The plain-text patterns.
-    texts: Texts,
-    /// The other patterns (36 of 1,504 in 1.67.0).
-    regexes: Vec<PatternRegex>,
-}
-
-/// A pattern that is a real regular expression.
+/// A pattern of the list that is a real regular expression.
 struct PatternRegex {
     /// Which pattern of the list it is.
-    pattern: usize,
-    regex: Regex,
+    pattern: u16,
+    source: &'static str,
     /// The texts one of which a user agent must hold for it to match (`None`: always tried).
-    prefixes: Option<Vec<Vec<u8>>>,
+    prefixes: Option<&'static [&'static [u8]]>,
 }
 
-impl Compiled {
-    fn new() -> Self {
-        let patterns: Vec<_> = patterns().collect();
-        let (mut texts, mut regexes) = (Texts::default(), vec![]);
-        for (index, (pattern, _)) in patterns.iter().enumerate() {
-            match plain_text(pattern) {
-                Some(text) => texts.add(index, text),
-                // The shipped patterns compile (a test checks them all); were one not to, the list
-                // would only recognise fewer crawlers, never stop the enrichment.
-                None => regexes.extend(Regex::new(pattern).ok().map(|regex| PatternRegex {
-                    pattern: index,
-                    regex,
-                    prefixes: prefixes(pattern),
-                })),
-            }
-        }
-        Self { patterns, texts, regexes }
+/// The list: its tables are static (see build.rs); of its regular expressions, each is compiled
+/// the first time a user agent holds one of the texts its matches start with.
+pub struct CrawlerList {
+    /// One per entry of [`table::REGEXES`].
+    regexes: Box<[OnceLock<Option<Regex>>]>,
+}
+
+impl Default for CrawlerList {
+    fn default() -> Self {
+        Self { regexes: table::REGEXES.iter().map(|_| OnceLock::new()).collect() }
     }
 }
 
-/// Plain-text patterns, found through a table keyed by their first four bytes: building it takes
-/// microseconds, where an Aho-Corasick automaton over ~1,500 patterns took milliseconds, paid at
-/// the first line of every cold start. A search looks up each four-byte window of the user agent
-/// (a user agent is at most 512 bytes here) and compares the few texts that start with it.
-#[derive(Default)]
-struct Texts {
-    by_prefix: HashMap<[u8; 4], Vec<(usize, String)>>,
-    /// Texts shorter than four bytes, searched for one by one.
-    short: Vec<(usize, String)>,
-}
-
-impl Texts {
-    fn add(&mut self, pattern: usize, text: String) {
-        match text.as_bytes().first_chunk::<4>() {
-            Some(prefix) => self.by_prefix.entry(*prefix).or_default().push((pattern, text)),
-            None if !text.is_empty() => self.short.push((pattern, text)),
-            None => {}
-        }
-    }
-
-    /// Calls `found(pattern, start, end)` for every occurrence of every text.
-    fn find(&self, haystack: &str, mut found: impl FnMut(usize, usize, usize)) {
-        let bytes = haystack.as_bytes();
-        for (start, window) in bytes.windows(4).enumerate() {
-            let Some(candidates) = window.first_chunk::<4>().and_then(|prefix| self.by_prefix.get(prefix))
-            else {
-                continue;
-            };
-            for (pattern, text) in candidates {
-                if bytes[start..].starts_with(text.as_bytes()) {
-                    found(*pattern, start, start + text.len());
-                }
-            }
-        }
-        for (pattern, text) in &self.short {
-            for (start, _) in haystack.match_indices(text.as_str()) {
-                found(*pattern, start, start + text.len());
+/// Calls `found(pattern, start, end)` for every occurrence of every plain-text pattern: each
+/// four-byte window of the user agent (at most 512 bytes here) is looked up among the texts'
+/// first four bytes, and the few texts that start with it are compared.
+fn find_texts(haystack: &str, mut found: impl FnMut(usize, usize, usize)) {
+    let bytes = haystack.as_bytes();
+    for (start, window) in bytes.windows(4).enumerate() {
+        let Some(prefix) = window.first_chunk::<4>().map(|prefix| u32::from_be_bytes(*prefix)) else {
+            continue;
+        };
+        let Ok(at) = table::TEXTS_BY_PREFIX.binary_search_by_key(&prefix, |(key, _)| *key) else {
+            continue;
+        };
+        for (pattern, text) in table::TEXTS_BY_PREFIX[at].1 {
+            if bytes[start..].starts_with(text.as_bytes()) {
+                found(usize::from(*pattern), start, start + text.len());
             }
         }
     }
-}
-
-/// The texts every match of `pattern` starts with (`S[eE][mM]rushBot` ─▶ `SemrushBot`,
-/// `SEMrushBot`, ...), found by regex-syntax's literal extractor: a user agent that holds none of
-/// them cannot match, so the regex is not run. `None` when there is no such finite set.
-fn prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
-    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-    let literals = seq.literals()?;
-    (!literals.is_empty() && literals.iter().all(|literal| !literal.as_bytes().is_empty()))
-        .then(|| literals.iter().map(|literal| literal.as_bytes().to_vec()).collect())
-}
-
-/// A pattern that matches only one text (`Googlebot\/`), as that text.
-fn plain_text(pattern: &str) -> Option<String> {
-    let mut text = String::with_capacity(pattern.len());
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            // `\/`, `\.`, `\(`: an escaped punctuation character is itself; `\d`, `\s` are classes.
-            '\\' => match chars.next() {
-                Some(escaped) if !escaped.is_ascii_alphanumeric() => text.push(escaped),
-                _ => return None,
-            },
-            '^' | '$' | '.' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' => return None,
-            _ => text.push(c),
+    for (pattern, text) in table::SHORT_TEXTS {
+        for (start, _) in haystack.match_indices(text) {
+            found(usize::from(*pattern), start, start + text.len());
         }
     }
-    Some(text)
 }
 
 impl std::fmt::Debug for CrawlerList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CrawlerList")
-            .field("compiled", &self.compiled.get().is_some())
-            .finish_non_exhaustive()
+        f.debug_struct("CrawlerList").field("compiled_regexes", &self.compiled_regexes()).finish()
     }
 }
 
-/// The shipped patterns and their tags.
+/// The shipped patterns and their tags, in the list's order.
 pub fn patterns() -> impl Iterator<Item = (&'static str, Vec<&'static str>)> {
-    PATTERNS.lines().filter(|line| !line.starts_with('#') && !line.is_empty()).map(|line| {
-        let (pattern, tags) = line.split_once('\t').unwrap_or((line, ""));
-        (pattern, tags.split(',').filter(|tag| !tag.is_empty()).collect())
-    })
+    table::PATTERNS.iter().map(|(pattern, tags)| (*pattern, tags.to_vec()))
 }
 
 impl CrawlerList {
@@ -167,7 +95,6 @@ impl CrawlerList {
     /// name beats a web address (`YandexBot` over `yandex.com/bots`), and then the one that matches
     /// the longest text is the most specific (`Googlebot-Image` over `Googlebot`).
     pub fn recognise(&self, user_agent: &str) -> Option<Crawler> {
-        let compiled = self.compiled.get_or_init(Compiled::new);
         let mut best: Option<(usize, usize, usize)> = None;
         // Lower is better: (a web address, shorter).
         let rank = |start: usize, end: usize| {
@@ -178,13 +105,19 @@ impl CrawlerList {
                 best = Some((index, start, end));
             }
         };
-        compiled.texts.find(user_agent, &mut consider);
-        for PatternRegex { pattern, regex, prefixes } in &compiled.regexes {
-            let possible = prefixes.as_ref().is_none_or(|prefixes| {
+        find_texts(user_agent, &mut consider);
+        for (PatternRegex { pattern, source, prefixes }, regex) in table::REGEXES.iter().zip(&self.regexes) {
+            let possible = prefixes.is_none_or(|prefixes| {
                 prefixes.iter().any(|prefix| memchr::memmem::find(user_agent.as_bytes(), prefix).is_some())
             });
-            if let Some(found) = possible.then(|| regex.find(user_agent)).flatten() {
-                consider(*pattern, found.start(), found.end());
+            if !possible {
+                continue;
+            }
+            // build.rs has compiled every pattern once; were one not to compile here, the list
+            // would only recognise fewer crawlers, never stop the enrichment.
+            let regex = regex.get_or_init(|| Regex::new(source).ok());
+            if let Some(found) = regex.as_ref().and_then(|regex| regex.find(user_agent)) {
+                consider(usize::from(*pattern), found.start(), found.end());
             }
         }
         let (index, start, end) = best?;
@@ -205,13 +138,13 @@ impl CrawlerList {
         Some(Crawler {
             name: Box::from(name),
             version: version_after(user_agent, name_end),
-            categories: compiled.patterns[index].1.clone(),
+            categories: table::PATTERNS[index].1.to_vec(),
         })
     }
 
-    /// Whether the list has compiled (for the start-up test).
-    pub fn is_compiled(&self) -> bool {
-        self.compiled.get().is_some()
+    /// How many of the list's regular expressions have been compiled so far.
+    pub fn compiled_regexes(&self) -> usize {
+        self.regexes.iter().filter(|regex| regex.get().is_some()).count()
     }
 }
 
@@ -247,4 +180,68 @@ fn version_after(user_agent: &str, at: usize) -> Option<Box<str>> {
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_'))
         .unwrap_or(rest.len());
     Some(&rest[..length]).filter(|v| v.starts_with(|c: char| c.is_ascii_digit())).map(Box::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::crawler_patterns::{parse_patterns, plain_text, prefixes};
+    use super::*;
+
+    const TSV: &str = include_str!("../../data/crawler-user-agents/patterns.tsv");
+
+    #[test]
+    fn patterns_are_sorted_into_texts_and_regular_expressions() {
+        assert_eq!(plain_text(r"Googlebot\/"), Some("Googlebot/".into()));
+        assert_eq!(plain_text(r"yandex\.com\/bots"), Some("yandex.com/bots".into()));
+        for regex in [r"^Seekbot", r"[wW]get", r"Ahrefs(Bot|SiteAudit)", r"\d+bot", "a.b"] {
+            assert_eq!(plain_text(regex), None, "{regex}");
+        }
+        let semrush = prefixes(r"S[eE][mM]rushBot").unwrap();
+        assert!(semrush.iter().all(|text| text.starts_with(b"S")), "{semrush:?}");
+        assert!(semrush.iter().any(|text| b"SEMrushBot".starts_with(text)), "{semrush:?}");
+        assert_eq!(
+            prefixes(r"Ahrefs(Bot|SiteAudit)"),
+            Some(vec![b"AhrefsBot".to_vec(), b"AhrefsSiteAudit".to_vec()])
+        );
+        assert_eq!(prefixes(r"(^| )sentry\/"), Some(vec![b"sentry/".to_vec(), b" sentry/".to_vec()]));
+        assert_eq!(prefixes(r".*bot"), None, "no finite set of texts a match starts with");
+    }
+
+    /// The static tables are what reading the list at run time would give.
+    #[test]
+    fn the_tables_hold_every_pattern_of_the_shipped_list() {
+        let patterns = parse_patterns(TSV);
+        assert_eq!(patterns.len(), table::PATTERNS.len());
+        let mut texts = 0;
+        for (index, (pattern, tags)) in patterns.iter().enumerate() {
+            assert_eq!((table::PATTERNS[index].0, table::PATTERNS[index].1), (*pattern, tags.as_slice()));
+            match plain_text(pattern) {
+                Some(text) if text.len() >= 4 => {
+                    let key = u32::from_be_bytes(*text.as_bytes().first_chunk::<4>().unwrap());
+                    let at = table::TEXTS_BY_PREFIX.binary_search_by_key(&key, |(key, _)| *key).unwrap();
+                    assert!(
+                        table::TEXTS_BY_PREFIX[at].1.contains(&(index as u16, text.as_str())),
+                        "{pattern}"
+                    );
+                    texts += 1;
+                }
+                Some(text) => {
+                    assert!(table::SHORT_TEXTS.contains(&(index as u16, text.as_str())), "{pattern}")
+                }
+                None => {
+                    let regex =
+                        table::REGEXES.iter().find(|regex| usize::from(regex.pattern) == index).unwrap();
+                    assert_eq!(regex.source, *pattern);
+                    let expected = prefixes(pattern);
+                    let tabled = regex
+                        .prefixes
+                        .map(|texts| texts.iter().map(|text| text.to_vec()).collect::<Vec<_>>());
+                    assert_eq!(tabled, expected, "{pattern}");
+                    assert!(Regex::new(pattern).is_ok(), "{pattern}");
+                }
+            }
+        }
+        assert_eq!(table::TEXTS_BY_PREFIX.iter().map(|(_, texts)| texts.len()).sum::<usize>(), texts);
+        assert!(table::TEXTS_BY_PREFIX.windows(2).all(|pair| pair[0].0 < pair[1].0), "sorted, each key once");
+    }
 }

@@ -4,6 +4,8 @@
 mod anonymize;
 mod client;
 mod crawler;
+#[cfg(test)]
+mod crawler_patterns;
 mod geo;
 mod user_agent;
 

@@ -142,9 +142,10 @@ impl UserAgentParser {
         self.cache[user_agent].borrowed()
     }
 
-    /// Whether the crawler list has been compiled (it is, at the first user agent not cached).
-    pub fn crawler_list_compiled(&self) -> bool {
-        self.crawlers.is_compiled()
+    /// How many of the crawler list's regular expressions have been compiled (each is, at the
+    /// first user agent not cached that holds one of the texts its matches start with).
+    pub fn compiled_crawler_regexes(&self) -> usize {
+        self.crawlers.compiled_regexes()
     }
 
     /// [`Self::fragment`] without `user_agent.original`, for a document that must shrink; uncached.
