@@ -66,6 +66,7 @@ def mask_log(line):
     line = re.sub(rb'"Timestamp":\d+', b'"Timestamp":"<now>"', line)
     # The databases' ages grow with the clock between two snapshots.
     line = re.sub(rb'"(GeoIp\w+DatabaseAgeDays)":[0-9.e+-]+', rb'"\1":"<days>"', line)
+    line = re.sub(rb'(GeoIP \w+ database \S+ built [0-9-]+), [0-9.]+ days ago', rb'\1, <days> days ago', line)
     line = re.sub(rb'"threadId":"[^"]*"', b'"threadId":"<thread>"', line)
     line = re.sub(rb'Deadline-Ms[^,"]*', b'Deadline-Ms', line)
     return line
