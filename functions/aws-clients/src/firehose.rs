@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use aws_sdk_firehose::config::retry::RetryConfig;
 use aws_sdk_firehose::config::timeout::TimeoutConfig;
-use aws_sdk_firehose::config::{BehaviorVersion, Builder, Region};
+use aws_sdk_firehose::config::{BehaviorVersion, Builder};
 pub use aws_sdk_firehose::{Client, Config};
 
 use crate::compact_success::compact_success_answers;
-use crate::{AwsSettings, CONNECT_TIMEOUT, Service, credentials, https_client};
+use crate::{AwsSettings, CONNECT_TIMEOUT, Service, https_client, lambda_environment};
 
 /// How long one PutRecordBatch call may take (up to 4 MiB of entries).
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -34,11 +34,5 @@ pub fn configure(builder: Builder) -> Builder {
 /// The function's client configuration, from the Lambda environment's region, credentials and
 /// endpoint; built once at start-up.
 pub fn config(aws: &AwsSettings) -> Config {
-    let mut config = configure(Builder::new())
-        .region(Region::new(aws.region.clone()))
-        .credentials_provider(credentials(aws));
-    if let Some(url) = aws.endpoint(Service::Firehose) {
-        config = config.endpoint_url(url);
-    }
-    config.build()
+    configure(Builder::from(&lambda_environment(aws, Service::Firehose))).build()
 }

@@ -27,8 +27,13 @@ mod settings;
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+use aws_types::sdk_config::TimeoutConfig;
 
 pub use settings::{
     AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, AWS_REGION, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AwsSettings,
@@ -44,6 +49,22 @@ pub fn https_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
         .build_https()
+}
+
+/// What every client of a function starts from, as the SDK shares settings between services (each
+/// service's config builder reads it with `From<&SdkConfig>`): the HTTPS client, the region, the
+/// execution role's credentials, the connect timeout, and `service`'s endpoint if one is set.
+pub fn lambda_environment(aws: &AwsSettings, service: Service) -> SdkConfig {
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(https_client())
+        .region(Region::new(aws.region.clone()))
+        .credentials_provider(SharedCredentialsProvider::new(credentials(aws)))
+        .timeout_config(TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).build());
+    if let Some(url) = aws.endpoint(service) {
+        config = config.endpoint_url(url);
+    }
+    config.build()
 }
 
 /// The execution role's credentials as Lambda puts them in the environment.
