@@ -7,10 +7,11 @@
 //! returning user agent costs nothing here. Nearly every pattern is plain text (1,468 of 1,504 in
 //! 1.67.0): those are found by their first four bytes (see [`find_texts`]), the few real regular
 //! expressions with `regex-lite`, each tried only when the user agent holds one of the texts its
-//! matches start with. The tables are built at compile time (build.rs, [`crawler_patterns`]
-//! (super::crawler_patterns)): built at the first user agent, they cost a cold start more than
-//! classifying it (4.7 M instructions of the first line's 7.3 M). A regular expression is compiled
-//! the first time a user agent holds one of its texts.
+//! matches start with. The tables are built at compile time by build.rs (with
+//! `crawler_patterns`): built at the first user agent, they cost a cold start more than
+//! classifying it (4.7 M instructions of the first line's 7.3 M). They name their strings by
+//! offsets into two long texts, so loading the binary relocates no pointers for them. A regular
+//! expression is compiled the first time a user agent holds one of its texts.
 
 use std::sync::OnceLock;
 
@@ -30,6 +31,43 @@ pub struct Crawler {
     pub version: Option<Box<str>>,
     /// The pattern's tags: `ai-crawler`, `search-engine`, `http-library`, `browser-automation`, ...
     pub categories: Vec<&'static str>,
+}
+
+/// A pattern of the list: its text in [`table::PATTERN_TEXT`], its tags (an index of
+/// [`table::TAG_SETS`]).
+struct PatternEntry {
+    start: u32,
+    end: u32,
+    tags: u8,
+}
+
+impl PatternEntry {
+    fn text(&self) -> &'static str {
+        table::PATTERN_TEXT.get(self.start as usize..self.end as usize).unwrap_or_default()
+    }
+
+    fn tags(&self) -> &'static [&'static str] {
+        table::TAG_SETS.get(usize::from(self.tags)).copied().unwrap_or_default()
+    }
+}
+
+/// A plain-text pattern: which pattern it is, and its text in [`table::PLAIN_TEXT`].
+struct TextEntry {
+    pattern: u16,
+    start: u32,
+    end: u32,
+}
+
+impl TextEntry {
+    fn text(&self) -> &'static str {
+        table::PLAIN_TEXT.get(self.start as usize..self.end as usize).unwrap_or_default()
+    }
+}
+
+/// The plain texts whose first four bytes are `prefix`.
+fn texts_starting(prefix: u32) -> &'static [TextEntry] {
+    let Ok(at) = table::PREFIX_KEYS.binary_search(&prefix) else { return &[] };
+    &table::TEXT_ENTRIES[usize::from(table::PREFIX_STARTS[at])..usize::from(table::PREFIX_STARTS[at + 1])]
 }
 
 /// A pattern of the list that is a real regular expression.
@@ -63,18 +101,17 @@ fn find_texts(haystack: &str, mut found: impl FnMut(usize, usize, usize)) {
         let Some(prefix) = window.first_chunk::<4>().map(|prefix| u32::from_be_bytes(*prefix)) else {
             continue;
         };
-        let Ok(at) = table::TEXTS_BY_PREFIX.binary_search_by_key(&prefix, |(key, _)| *key) else {
-            continue;
-        };
-        for (pattern, text) in table::TEXTS_BY_PREFIX[at].1 {
+        for entry in texts_starting(prefix) {
+            let text = entry.text();
             if bytes[start..].starts_with(text.as_bytes()) {
-                found(usize::from(*pattern), start, start + text.len());
+                found(usize::from(entry.pattern), start, start + text.len());
             }
         }
     }
-    for (pattern, text) in table::SHORT_TEXTS {
+    for entry in table::SHORT_TEXTS {
+        let text = entry.text();
         for (start, _) in haystack.match_indices(text) {
-            found(usize::from(*pattern), start, start + text.len());
+            found(usize::from(entry.pattern), start, start + text.len());
         }
     }
 }
@@ -87,7 +124,7 @@ impl std::fmt::Debug for CrawlerList {
 
 /// The shipped patterns and their tags, in the list's order.
 pub fn patterns() -> impl Iterator<Item = (&'static str, Vec<&'static str>)> {
-    table::PATTERNS.iter().map(|(pattern, tags)| (*pattern, tags.to_vec()))
+    table::PATTERNS.iter().map(|entry| (entry.text(), entry.tags().to_vec()))
 }
 
 impl CrawlerList {
@@ -138,7 +175,7 @@ impl CrawlerList {
         Some(Crawler {
             name: Box::from(name),
             version: version_after(user_agent, name_end),
-            categories: table::PATTERNS[index].1.to_vec(),
+            categories: table::PATTERNS[index].tags().to_vec(),
         })
     }
 
@@ -214,19 +251,24 @@ mod tests {
         assert_eq!(patterns.len(), table::PATTERNS.len());
         let mut texts = 0;
         for (index, (pattern, tags)) in patterns.iter().enumerate() {
-            assert_eq!((table::PATTERNS[index].0, table::PATTERNS[index].1), (*pattern, tags.as_slice()));
+            assert_eq!(
+                (table::PATTERNS[index].text(), table::PATTERNS[index].tags()),
+                (*pattern, tags.as_slice())
+            );
             match plain_text(pattern) {
                 Some(text) if text.len() >= 4 => {
                     let key = u32::from_be_bytes(*text.as_bytes().first_chunk::<4>().unwrap());
-                    let at = table::TEXTS_BY_PREFIX.binary_search_by_key(&key, |(key, _)| *key).unwrap();
-                    assert!(
-                        table::TEXTS_BY_PREFIX[at].1.contains(&(index as u16, text.as_str())),
-                        "{pattern}"
-                    );
+                    let found = texts_starting(key)
+                        .iter()
+                        .any(|entry| usize::from(entry.pattern) == index && entry.text() == text);
+                    assert!(found, "{pattern}");
                     texts += 1;
                 }
                 Some(text) => {
-                    assert!(table::SHORT_TEXTS.contains(&(index as u16, text.as_str())), "{pattern}")
+                    let found = table::SHORT_TEXTS
+                        .iter()
+                        .any(|entry| usize::from(entry.pattern) == index && entry.text() == text);
+                    assert!(found, "{pattern}");
                 }
                 None => {
                     let regex =
@@ -241,7 +283,9 @@ mod tests {
                 }
             }
         }
-        assert_eq!(table::TEXTS_BY_PREFIX.iter().map(|(_, texts)| texts.len()).sum::<usize>(), texts);
-        assert!(table::TEXTS_BY_PREFIX.windows(2).all(|pair| pair[0].0 < pair[1].0), "sorted, each key once");
+        assert_eq!(table::TEXT_ENTRIES.len(), texts);
+        assert_eq!(table::PREFIX_STARTS.len(), table::PREFIX_KEYS.len() + 1);
+        assert_eq!(table::PREFIX_STARTS.last().map(|&end| usize::from(end)), Some(texts));
+        assert!(table::PREFIX_KEYS.windows(2).all(|pair| pair[0] < pair[1]), "sorted, each key once");
     }
 }
