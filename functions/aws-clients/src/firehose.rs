@@ -34,5 +34,6 @@ pub fn configure(builder: Builder) -> Builder {
 /// The function's client configuration, from the Lambda environment's region, credentials and
 /// endpoint; built once at start-up.
 pub fn config(aws: &AwsSettings) -> Config {
-    configure(Builder::from(&lambda_environment(aws, Service::Firehose))).build()
+    // `configure` sets the HTTPS client again, the one that compacts answers.
+    configure(lambda_environment!(Builder::new(), aws, Service::Firehose)).build()
 }

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_lambda::config::Builder;
 use aws_sdk_lambda::config::timeout::TimeoutConfig;
 pub use aws_sdk_lambda::{Client, Config};
 
@@ -17,6 +16,6 @@ pub fn client(aws: &AwsSettings) -> Client {
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
         .build();
-    let config = Builder::from(&lambda_environment(aws, Service::Lambda)).timeout_config(timeouts);
+    let config = lambda_environment!(Config::builder(), aws, Service::Lambda).timeout_config(timeouts);
     Client::from_conf(config.build())
 }

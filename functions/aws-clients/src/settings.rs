@@ -4,16 +4,12 @@
 
 use enrichment::settings::{Setting, SettingError, non_blank};
 
-pub const AWS_REGION: Setting = lambda_only("AWS_REGION");
-pub const AWS_ACCESS_KEY_ID: Setting = lambda_only("AWS_ACCESS_KEY_ID");
-pub const AWS_SECRET_ACCESS_KEY: Setting = lambda_only("AWS_SECRET_ACCESS_KEY");
-pub const AWS_SESSION_TOKEN: Setting = lambda_only("AWS_SESSION_TOKEN");
+pub const AWS_REGION: Setting = Setting::env_only("AWS_REGION");
+pub const AWS_ACCESS_KEY_ID: Setting = Setting::env_only("AWS_ACCESS_KEY_ID");
+pub const AWS_SECRET_ACCESS_KEY: Setting = Setting::env_only("AWS_SECRET_ACCESS_KEY");
+pub const AWS_SESSION_TOKEN: Setting = Setting::env_only("AWS_SESSION_TOKEN");
 /// Every service's endpoint, unless the service has its own variable set.
-pub const AWS_ENDPOINT_URL: Setting = lambda_only("AWS_ENDPOINT_URL");
-
-const fn lambda_only(env: &'static str) -> Setting {
-    Setting { env, flag: "" }
-}
+pub const AWS_ENDPOINT_URL: Setting = Setting::env_only("AWS_ENDPOINT_URL");
 
 /// A service the functions call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,9 +23,9 @@ impl Service {
     /// The SDK's own endpoint variable for the service.
     pub fn endpoint_setting(self) -> Setting {
         match self {
-            Self::Firehose => lambda_only("AWS_ENDPOINT_URL_FIREHOSE"),
-            Self::S3 => lambda_only("AWS_ENDPOINT_URL_S3"),
-            Self::Lambda => lambda_only("AWS_ENDPOINT_URL_LAMBDA"),
+            Self::Firehose => Setting::env_only("AWS_ENDPOINT_URL_FIREHOSE"),
+            Self::S3 => Setting::env_only("AWS_ENDPOINT_URL_S3"),
+            Self::Lambda => Setting::env_only("AWS_ENDPOINT_URL_LAMBDA"),
         }
     }
 }

@@ -21,6 +21,13 @@ pub struct Setting {
     pub flag: &'static str,
 }
 
+impl Setting {
+    /// A setting of the Lambda functions only: an environment variable, no flag.
+    pub const fn env_only(env: &'static str) -> Self {
+        Self { env, flag: "" }
+    }
+}
+
 impl fmt::Display for Setting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.flag {

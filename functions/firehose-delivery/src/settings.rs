@@ -7,14 +7,10 @@ use std::time::Duration;
 
 use enrichment::settings::{Setting, SettingError, whole_number};
 
-pub const DELIVERY_STREAM_NAME: Setting = lambda_only("DELIVERY_STREAM_NAME");
-pub const DELIVERY_MAX_ATTEMPTS: Setting = lambda_only("DELIVERY_MAX_ATTEMPTS");
-pub const DELIVERY_BASE_BACKOFF_MS: Setting = lambda_only("DELIVERY_BASE_BACKOFF_MS");
-pub const DELIVERY_MAX_BACKOFF_MS: Setting = lambda_only("DELIVERY_MAX_BACKOFF_MS");
-
-const fn lambda_only(env: &'static str) -> Setting {
-    Setting { env, flag: "" }
-}
+pub const DELIVERY_STREAM_NAME: Setting = Setting::env_only("DELIVERY_STREAM_NAME");
+pub const DELIVERY_MAX_ATTEMPTS: Setting = Setting::env_only("DELIVERY_MAX_ATTEMPTS");
+pub const DELIVERY_BASE_BACKOFF_MS: Setting = Setting::env_only("DELIVERY_BASE_BACKOFF_MS");
+pub const DELIVERY_MAX_BACKOFF_MS: Setting = Setting::env_only("DELIVERY_MAX_BACKOFF_MS");
 
 /// The most delivery streams one function spreads its documents over.
 pub const MAX_DELIVERY_STREAMS: usize = 16;

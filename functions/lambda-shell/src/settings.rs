@@ -13,18 +13,14 @@ use crate::emf::MetricsTarget;
 use crate::records::DEFAULT_MAX_DECOMPRESSED_BYTES;
 
 /// The cap on decompressed CloudWatch Logs envelopes.
-pub const MAX_DECOMPRESSED_BYTES: Setting = lambda_only("MAX_DECOMPRESSED_BYTES");
-pub const METRICS_NAMESPACE: Setting = lambda_only("METRICS_NAMESPACE");
+pub const MAX_DECOMPRESSED_BYTES: Setting = Setting::env_only("MAX_DECOMPRESSED_BYTES");
+pub const METRICS_NAMESPACE: Setting = Setting::env_only("METRICS_NAMESPACE");
 /// Set by Lambda: the EMF metrics' `FunctionName` dimension.
-pub const AWS_LAMBDA_FUNCTION_NAME: Setting = lambda_only("AWS_LAMBDA_FUNCTION_NAME");
+pub const AWS_LAMBDA_FUNCTION_NAME: Setting = Setting::env_only("AWS_LAMBDA_FUNCTION_NAME");
 /// Set by Lambda: the version running (`$LATEST` or a number), which a function invoking itself names.
-pub const AWS_LAMBDA_FUNCTION_VERSION: Setting = lambda_only("AWS_LAMBDA_FUNCTION_VERSION");
+pub const AWS_LAMBDA_FUNCTION_VERSION: Setting = Setting::env_only("AWS_LAMBDA_FUNCTION_VERSION");
 
 pub const DEFAULT_METRICS_NAMESPACE: &str = "WeblogEnrichment";
-
-const fn lambda_only(env: &'static str) -> Setting {
-    Setting { env, flag: "" }
-}
 
 /// What every function reads: the enrichment and GeoIP settings, the gzip cap and the metrics.
 #[derive(Debug, Clone)]
