@@ -44,10 +44,48 @@ pub trait Handler: Send + 'static {
     fn response_json(response: Self::Response) -> Vec<u8>;
 }
 
-/// Logs through `tracing` as JSON when the function's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`),
-/// as text otherwise.
+/// Logs through `tracing` to stdout, as JSON when the function's log format is JSON
+/// (`AWS_LAMBDA_LOG_FORMAT`), as text otherwise, at the level of Lambda's advanced logging
+/// controls (`AWS_LAMBDA_LOG_LEVEL`), else `RUST_LOG`'s, else INFO. The lines are those of
+/// `lambda_runtime_api_client::tracing::init_default_subscriber`, with a level instead of its
+/// `EnvFilter` (whose per-target directives nothing here needs, and whose regex engine features
+/// made every regular expression of the process, woothee's too, compile to a full DFA).
 pub fn init_tracing() {
-    lambda_runtime_api_client::tracing::init_default_subscriber();
+    let level = ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"].iter().find_map(|name| std::env::var(name).ok());
+    let subscriber = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_max_level(log_level(level.as_deref()))
+        .with_writer(std::io::stdout);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    if json { subscriber.json().init() } else { subscriber.init() }
+}
+
+/// A log level by its name (`DEBUG`, `warn`, ...); INFO when there is none or it is not one.
+fn log_level(name: Option<&str>) -> tracing_subscriber::filter::LevelFilter {
+    name.and_then(|name| name.parse().ok()).unwrap_or(tracing_subscriber::filter::LevelFilter::INFO)
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing_subscriber::filter::LevelFilter;
+
+    use super::log_level;
+
+    #[test]
+    fn the_log_level_is_lambdas_name_for_it_or_info() {
+        for (name, level) in [
+            (Some("DEBUG"), LevelFilter::DEBUG),
+            (Some("warn"), LevelFilter::WARN),
+            (Some("TRACE"), LevelFilter::TRACE),
+            (Some("ERROR"), LevelFilter::ERROR),
+            (Some("kinesis_enricher=debug"), LevelFilter::INFO),
+            (Some(""), LevelFilter::INFO),
+            (None, LevelFilter::INFO),
+        ] {
+            assert_eq!(log_level(name), level, "{name:?}");
+        }
+    }
 }
 
 /// An invocation whose JSON is not the function's event: Lambda records it as a failed invocation.
