@@ -80,7 +80,6 @@ mod tests {
             (Some("TRACE"), LevelFilter::TRACE),
             (Some("ERROR"), LevelFilter::ERROR),
             (Some("kinesis_enricher=debug"), LevelFilter::INFO),
-            (Some(""), LevelFilter::INFO),
             (None, LevelFilter::INFO),
         ] {
             assert_eq!(log_level(name), level, "{name:?}");
