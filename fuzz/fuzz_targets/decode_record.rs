@@ -1,4 +1,5 @@
-//! Record decoding: CloudWatch Logs gzip envelopes, KPL aggregates, Kinesis Agent JSON, text.
+//! Record decoding: CloudWatch Logs gzip envelopes, KPL aggregates, Kinesis Agent JSON, text. The
+//! enricher that reads Kinesis Agent JSON is built once, not per input.
 #![no_main]
 
 use enrichment::Enricher;
@@ -7,16 +8,21 @@ use lambda_shell::kpl;
 use lambda_shell::records::decode_record;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let agent_json = Enricher::new(
+thread_local! {
+    static AGENT_JSON: Enricher = Enricher::new(
         EnrichmentSettings { format: FormatChoice::KinesisAgentJson, ..EnrichmentSettings::default() },
         None,
     );
+}
+
+fuzz_target!(|data: &[u8]| {
     let parts = kpl::deaggregate(data).unwrap_or_else(|| vec![data.to_vec()]);
     for part in parts {
         if let Ok(content) = decode_record(&part, 1 << 20) {
             for event in content.events() {
-                let _ = agent_json.parse_line(event.as_bytes());
+                AGENT_JSON.with(|enricher| {
+                    let _ = enricher.parse_line(event.as_bytes());
+                });
             }
         }
     }

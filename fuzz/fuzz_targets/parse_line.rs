@@ -1,9 +1,12 @@
 //! Any bytes, through every built-in format and a compiled LogFormat with many directives: one
-//! valid JSON document, never a panic.
+//! valid JSON document, never a panic. The enrichers are built once per format and option set and
+//! kept between inputs, as a function keeps its one (its caches then see many lines too).
 #![no_main]
 
-use enrichment::{Enricher, EventContext, Timestamp, TrustedProxies};
+use std::cell::RefCell;
+
 use enrichment::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
+use enrichment::{Enricher, EventContext, Timestamp, TrustedProxies};
 use libfuzzer_sys::fuzz_target;
 
 const FORMATS: [&str; 9] = [
@@ -18,17 +21,36 @@ const FORMATS: [&str; 9] = [
     r#"%{%a %b %e %H:%M:%S %Y}t %{sec}t.%{msec_frac}t %{%j %I %p %Z}t "%r""#,
 ];
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&selector, line)) = data.split_first() else { return };
-    let config = EnrichmentSettings {
-        format: FormatChoice::parse(FORMATS[usize::from(selector) % FORMATS.len()]).expect("valid format"),
-        anonymization: if selector & 0x80 != 0 { IpAnonymization::Truncate } else { IpAnonymization::None },
-        keep_original: selector & 0x40 != 0,
+thread_local! {
+    /// One enricher per format and per (anonymize, keep original) pair, built when first asked for.
+    static ENRICHERS: RefCell<Vec<Option<Enricher>>> = RefCell::new((0..FORMATS.len() * 4).map(|_| None).collect());
+}
+
+fn enricher(format: usize, anonymize: bool, keep_original: bool) -> Enricher {
+    let settings = EnrichmentSettings {
+        format: FormatChoice::parse(FORMATS[format]).expect("valid format"),
+        anonymization: if anonymize { IpAnonymization::Truncate } else { IpAnonymization::None },
+        keep_original,
         trusted_proxies: TrustedProxies::parse("10.0.0.0/8, ::1").expect("valid"),
     };
-    let context =
-        EventContext { event_id: Some("fuzz"), received_at: Timestamp::from_unix_millis(0).expect("epoch"), log_origin: None };
+    Enricher::new(settings, None)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, line)) = data.split_first() else { return };
+    let format = usize::from(selector) % FORMATS.len();
+    let (anonymize, keep_original) = (selector & 0x80 != 0, selector & 0x40 != 0);
+    let slot = format * 4 + usize::from(anonymize) * 2 + usize::from(keep_original);
+    let context = EventContext {
+        event_id: Some("fuzz"),
+        received_at: Timestamp::from_unix_millis(0).expect("epoch"),
+        log_origin: None,
+    };
     let mut out = Vec::new();
-    Enricher::new(config, None).enrich_line(line, &context, &mut out);
+    ENRICHERS.with_borrow_mut(|enrichers| {
+        enrichers[slot]
+            .get_or_insert_with(|| enricher(format, anonymize, keep_original))
+            .enrich_line(line, &context, &mut out);
+    });
     assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok(), "invalid JSON document");
 });
