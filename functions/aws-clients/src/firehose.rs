@@ -34,6 +34,5 @@ pub fn configure(builder: Builder) -> Builder {
 /// The function's client configuration, from the Lambda environment's region, credentials and
 /// endpoint; built once at start-up.
 pub fn config(aws: &AwsSettings) -> Config {
-    // `configure` sets the HTTPS client again, the one that compacts answers.
     configure(lambda_environment!(Builder::new(), aws, Service::Firehose)).build()
 }

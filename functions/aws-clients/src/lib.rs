@@ -30,10 +30,7 @@ use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-pub use settings::{
-    AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, AWS_REGION, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AwsSettings,
-    Service,
-};
+pub use settings::{AwsSettings, Service};
 
 /// How long any client waits for a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -47,14 +44,13 @@ pub fn https_client() -> SharedHttpClient {
 }
 
 /// What every client of a function starts from, on any service's config builder (the builders of
-/// the services have no trait in common): the HTTPS client, the region, the execution role's
-/// credentials, and the service's endpoint if one is set. (The SDK's shared `SdkConfig` would do
-/// the same, for ~35 KB more code in each package.)
+/// the services have no trait in common): the region, the execution role's credentials, and the
+/// service's endpoint if one is set. Each service adds its HTTPS client and timeouts. (The SDK's
+/// shared `SdkConfig` would do the same, for ~35 KB more code in each package.)
 macro_rules! lambda_environment {
     ($builder:expr, $aws:expr, $service:expr) => {{
         let builder = $builder
             .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
-            .http_client($crate::https_client())
             .region(aws_types::region::Region::new($aws.region.clone()))
             .credentials_provider($crate::credentials($aws));
         match $aws.endpoint($service) {

@@ -4,12 +4,12 @@
 
 use enrichment::settings::{Setting, SettingError, non_blank};
 
-pub const AWS_REGION: Setting = Setting::env_only("AWS_REGION");
-pub const AWS_ACCESS_KEY_ID: Setting = Setting::env_only("AWS_ACCESS_KEY_ID");
-pub const AWS_SECRET_ACCESS_KEY: Setting = Setting::env_only("AWS_SECRET_ACCESS_KEY");
-pub const AWS_SESSION_TOKEN: Setting = Setting::env_only("AWS_SESSION_TOKEN");
+const AWS_REGION: Setting = Setting::env_only("AWS_REGION");
+const AWS_ACCESS_KEY_ID: Setting = Setting::env_only("AWS_ACCESS_KEY_ID");
+const AWS_SECRET_ACCESS_KEY: Setting = Setting::env_only("AWS_SECRET_ACCESS_KEY");
+const AWS_SESSION_TOKEN: Setting = Setting::env_only("AWS_SESSION_TOKEN");
 /// Every service's endpoint, unless the service has its own variable set.
-pub const AWS_ENDPOINT_URL: Setting = Setting::env_only("AWS_ENDPOINT_URL");
+const AWS_ENDPOINT_URL: Setting = Setting::env_only("AWS_ENDPOINT_URL");
 
 /// A service the functions call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,7 +20,7 @@ mod summary;
 
 pub use runtime::{Error, Handler, init_tracing, run, serve};
 pub use runtime_api::RuntimeApi;
-pub use startup::{Function, Startup, StartupError, database_age_metrics, start, start_with};
+pub use startup::{Function, Startup, StartupError, start, start_with};
 pub use summary::InvocationSummary;
 #[doc(hidden)]
 pub use tracing;

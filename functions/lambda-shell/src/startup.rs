@@ -63,10 +63,9 @@ pub fn start_with<H>(
     environment: &dyn Fn(&str) -> Option<String>,
     build: impl FnOnce(Startup<'_>) -> Result<H, StartupError>,
 ) -> Result<Function<H>, StartupError> {
-    let started = open(environment, build).inspect_err(|error| {
+    let (function, ages, now) = open(environment, build).inspect_err(|error| {
         tracing::error!(%error, "configuration error: the function cannot start");
     })?;
-    let (function, ages, now) = started;
     for age in &ages {
         tracing::info!("{age}");
     }
@@ -98,7 +97,7 @@ fn open<H>(
 
 /// The EMF line of the databases' ages (`GeoIpCityDatabaseAgeDays`, `GeoIpAsnDatabaseAgeDays`),
 /// if there is a database.
-pub fn database_age_metrics(target: &MetricsTarget, ages: &[DatabaseAge], now: Timestamp) -> Option<String> {
+fn database_age_metrics(target: &MetricsTarget, ages: &[DatabaseAge], now: Timestamp) -> Option<String> {
     let metrics: Vec<(&'static str, f64, Unit)> = ages
         .iter()
         .map(|age| {
