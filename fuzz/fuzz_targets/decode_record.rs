@@ -1,29 +1,50 @@
-//! Record decoding: CloudWatch Logs gzip envelopes, KPL aggregates, Kinesis Agent JSON, text. The
-//! enricher that reads Kinesis Agent JSON is built once, not per input.
+//! One record's data through the Kinesis decoder as the function meets it: plain, and split into
+//! the two user records of a KPL aggregate. Text is cut into lines as bytes, so every line of a
+//! text record is one document whatever its bytes; CloudWatch Logs envelopes, gzip bombs and
+//! broken aggregates end as documents too. The record enricher is built once and kept.
 #![no_main]
 
+use std::cell::RefCell;
+
 use enrichment::Enricher;
-use enrichment::settings::{EnrichmentSettings, FormatChoice};
-use lambda_shell::kpl;
-use lambda_shell::records::decode_record;
+use enrichment::settings::EnrichmentSettings;
+use firehose_delivery::MAX_ENTRY_BYTES;
+use kinesis_enricher::RecordEnricher;
+use kinesis_enricher::event::{KinesisEvent, KinesisEventRecord, KinesisRecord};
+use lambda_shell::records::lines;
+use lambda_shell::{base64, kpl};
 use libfuzzer_sys::fuzz_target;
 
 thread_local! {
-    static AGENT_JSON: Enricher = Enricher::new(
-        EnrichmentSettings { format: FormatChoice::KinesisAgentJson, ..EnrichmentSettings::default() },
-        None,
-    );
+    static RECORDS: RefCell<RecordEnricher> =
+        RefCell::new(RecordEnricher::new(Enricher::new(EnrichmentSettings::default(), None), 1 << 20));
+}
+
+fn record(sequence: &str, data: &[u8]) -> KinesisEventRecord<'static> {
+    let mut encoded = Vec::new();
+    base64::encode_append(data, &mut encoded);
+    let data = String::from_utf8(encoded).expect("base64 is ASCII");
+    KinesisEventRecord {
+        kinesis: KinesisRecord {
+            sequence_number: sequence.to_owned().into(),
+            data: data.into(),
+            ..Default::default()
+        },
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let parts = kpl::deaggregate(data).unwrap_or_else(|| vec![data.to_vec()]);
-    for part in parts {
-        if let Ok(content) = decode_record(&part, 1 << 20) {
-            for event in content.events() {
-                AGENT_JSON.with(|enricher| {
-                    let _ = enricher.parse_line(event.as_bytes());
-                });
-            }
+    let (first, second) = data.split_at(data.len() / 2);
+    let event = KinesisEvent {
+        records: vec![record("1", data), record("2", &kpl::aggregate("pk", &[first, second]))],
+    };
+    RECORDS.with_borrow_mut(|records| {
+        let batch = records.prepare(&event);
+        assert!(batch.entries().iter().all(|entry| entry.len() <= MAX_ENTRY_BYTES && entry.ends_with(b"\n")));
+        // Text (neither gzip nor a KPL aggregate): one document per line, none more, none fewer.
+        if !data.starts_with(&[0x1f, 0x8b]) && kpl::deaggregate(data).is_none() {
+            let documents = batch.entry_records().iter().filter(|&&record| record == 0).count();
+            assert_eq!(documents, lines(data).count());
         }
-    }
+    });
 });

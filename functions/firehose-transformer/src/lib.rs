@@ -2,9 +2,10 @@
 //!
 //! - a record with one log event (a line, a Kinesis Agent JSON record, a CloudWatch Logs envelope
 //!   with one event) ─▶ `Ok`, its data the enriched document (a line that does not parse still
-//!   becomes a document, tagged `_parse_failure`);
+//!   becomes a document, tagged `_parse_failure`; a line that is not UTF-8 is a line all the same,
+//!   its odd bytes written as Apache writes them);
 //! - a CloudWatch Logs `CONTROL_MESSAGE`, or a record with no event at all ─▶ `Dropped`;
-//! - data that is not text, corrupt or oversized gzip ─▶ `ProcessingFailed` (Firehose keeps the
+//! - data that is not base64, corrupt or oversized gzip ─▶ `ProcessingFailed` (Firehose keeps the
 //!   record in its S3 `processing-failed/` prefix);
 //! - a record holding several events ─▶ `ProcessingFailed`: OpenSearch indexes one document per
 //!   Firehose record, so such sources belong behind kinesis-enricher, which fans them out;
@@ -74,7 +75,7 @@ lambda_shell::invocation_summary! {
         ok => "RecordsOk": Count,
         dropped => "RecordsDropped": Count,
         processing_failed => "RecordsProcessingFailed": Count,
-        /// Records that were not text, or corrupt or oversized gzip.
+        /// Records that were not base64, or corrupt or oversized gzip.
         undecodable => "UndecodableRecords": Count,
         /// Records holding more than one event.
         multi_event => "MultiEventRecords": Count,
@@ -198,7 +199,7 @@ impl TransformHandler {
         let context =
             EventContext { event_id: Some(&record.record_id), received_at, log_origin: content.log_origin() };
         self.document.clear();
-        let outcome = self.enricher.enrich_line(event.as_bytes(), &context, &mut self.document);
+        let outcome = self.enricher.enrich_line(event, &context, &mut self.document);
         summary.parse_failures += u64::from(outcome.parse_failure);
         summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
         self.document.push(b'\n');

@@ -12,7 +12,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 use test_support::fixtures::{
-    ARRIVAL_MS, agent_json_record, cloudwatch_envelope, line_record, log_lines, sync_events,
+    ARRIVAL_MS, agent_json_record, cloudwatch_envelope, latin1_line, line_record, log_lines, sync_events,
 };
 
 /// A request whose records carry `payloads`, with Firehose's field names and id formats.
@@ -91,6 +91,7 @@ fn events() -> Vec<(&'static str, Value)> {
         Vec::new(),
         line_record("this line is not an access log line"),
         line_record(&sample[9]),
+        [latin1_line(&sample[10]), b"\n".to_vec()].concat(),
     ];
     vec![
         ("firehose-apache-lines.json", firehose_request(1, &apache_lines)),

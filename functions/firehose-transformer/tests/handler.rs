@@ -146,8 +146,8 @@ fn bad_records_each_get_their_documented_answer() {
     use TransformResult::*;
     assert_eq!(
         results,
-        [ProcessingFailed, ProcessingFailed, ProcessingFailed, ProcessingFailed, Dropped, Ok, Ok],
-        "two lines; binary; corrupt gzip; gzip bomb; empty; not a log line; a good line"
+        [ProcessingFailed, Ok, ProcessingFailed, ProcessingFailed, Dropped, Ok, Ok, Ok],
+        "two lines; binary; corrupt gzip; gzip bomb; empty; not a log line; a good line; a Latin-1 line"
     );
     for (index, (result, data)) in answers.iter().enumerate() {
         if *result == ProcessingFailed {
@@ -161,7 +161,20 @@ fn bad_records_each_get_their_documented_answer() {
     let unparsed = document(answers[5].1.as_ref().unwrap());
     assert_eq!(unparsed["tags"], json!(["_parse_failure"]));
     assert_eq!(unparsed["event"]["original"], "this line is not an access log line");
-    assert_eq!((summary.undecodable, summary.multi_event, summary.parse_failures), (3, 1, 1));
+    // Bytes that are no text are one line all the same: a parse failure, its odd bytes written as
+    // Apache writes them.
+    let binary = document(answers[1].1.as_ref().unwrap());
+    assert_eq!(binary["tags"], json!(["_parse_failure"]));
+    let original = binary["event"]["original"].as_str().unwrap();
+    assert!(
+        original.starts_with("\u{16}\u{3}\u{1}\u{0}\\xa5")
+            && original.ends_with(r" binary, not text \xff\xfe"),
+        "{original}"
+    );
+    let latin1 = document(answers[7].1.as_ref().unwrap());
+    assert!(latin1.get("tags").is_none(), "{latin1}");
+    assert!(latin1["url"]["original"].as_str().unwrap().starts_with(r"/caf\xe9/"), "{latin1}");
+    assert_eq!((summary.undecodable, summary.multi_event, summary.parse_failures), (2, 1, 2));
 }
 
 /// The README's processor buffer (0.5 MB): every record of the sample is enriched and fits.

@@ -117,7 +117,7 @@ fn the_binary_answers_like_the_handler_through_the_runtime_api() {
     assert!(stdout.contains("GeoIP City database "), "the ages are logged too: {stdout}");
     // Then one EMF line per invocation, with the counts of each request.
     let records_in: Vec<f64> = emf.iter().map(|m| m["RecordsIn"].as_f64().unwrap()).collect();
-    assert_eq!(records_in, [12.0, 5.0, 3.0, 7.0, 1.0], "{stdout}");
+    assert_eq!(records_in, [12.0, 5.0, 3.0, 8.0, 1.0], "{stdout}");
     assert_eq!(emf[3]["MultiEventRecords"], 1.0);
     assert_eq!(emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "WeblogEnrichment");
     // And one INFO summary per invocation, as JSON (AWS_LAMBDA_LOG_FORMAT=JSON).

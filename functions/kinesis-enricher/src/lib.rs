@@ -2,8 +2,9 @@
 //!
 //! Each Kinesis record is unpacked into events: KPL aggregates into their user records, each of
 //! those into lines (text) or log events (CloudWatch Logs envelopes; control messages carry none).
-//! Every event becomes one document, parse failures included. A record that cannot be read at all
-//! (binary, corrupt gzip) becomes one `_parse_failure` document, so it is in the index too.
+//! Every event becomes one document, parse failures included; text is split into lines as bytes, so
+//! a line that is not UTF-8 is one document among its neighbours. A record that cannot be read at
+//! all (not base64, corrupt gzip) becomes one `_parse_failure` document, so it is in the index too.
 //! Documents over Firehose's 1,000 KiB record limit lose `event.original` and
 //! `user_agent.original` first and are tagged `_truncated`; they are never rejected.
 //!
@@ -232,11 +233,8 @@ impl RecordEnricher {
                     Ok(content) => {
                         let context = EventContext { log_origin: content.log_origin(), ..context };
                         for line in content.events() {
-                            let outcome = self.enricher.enrich_line(
-                                line.as_bytes(),
-                                &context,
-                                batch.entries.documents_mut(),
-                            );
+                            let outcome =
+                                self.enricher.enrich_line(line, &context, batch.entries.documents_mut());
                             batch.summary.parse_failures += u64::from(outcome.parse_failure);
                             batch.summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
                             batch.end_entry(record_index, outcome.truncated);

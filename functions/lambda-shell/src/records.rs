@@ -6,9 +6,14 @@
 //! - a CloudWatch Logs subscription envelope: gzip JSON with `messageType` `DATA_MESSAGE` (its
 //!   `logEvents` are the events) or `CONTROL_MESSAGE` (no events).
 //!
+//! Lines are split as bytes, like `enrich-logs` splits a file: a line that is not UTF-8 (a Latin-1
+//! URL, a TLS handshake sent to the plain port) is one event like any other, and the enricher keeps
+//! its odd bytes as Apache writes them (`\xe9`), so one odd byte never hides a record's other lines.
+//! CloudWatch Logs messages are read as bytes for the same reason.
+//!
 //! Gzip is decompressed with a hard cap on the output, so a gzip bomb costs at most the cap.
-//! Data that is not UTF-8 text, corrupt gzip and envelopes that are not CloudWatch Logs JSON are
-//! errors: the caller keeps such a record whole (Firehose: `ProcessingFailed`).
+//! Corrupt gzip and envelopes that are not CloudWatch Logs JSON are errors: the caller keeps such a
+//! record whole (Kinesis: one `_parse_failure` document; Firehose: `ProcessingFailed`).
 
 use std::io::Read;
 
@@ -24,12 +29,12 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// What a record holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordContent<'a> {
-    /// A text record: each of its [`lines`] is an event. Kept as the text, so reading a record
-    /// costs no allocation.
-    Text(&'a str),
+    /// A text record: each of its [`lines`] is an event. Kept as the record's bytes, so reading a
+    /// record costs no allocation.
+    Text(&'a [u8]),
     /// A CloudWatch Logs envelope's `logEvents`, in order, without their line endings, and the
     /// group and stream they were logged to.
-    LogEvents { log_group: String, log_stream: String, events: Vec<String> },
+    LogEvents { log_group: String, log_stream: String, events: Vec<Vec<u8>> },
     /// A CloudWatch Logs `CONTROL_MESSAGE` (sent when a subscription is created): nothing to index.
     Control,
 }
@@ -59,16 +64,16 @@ impl RecordContent<'_> {
 #[derive(Debug)]
 pub enum Events<'a> {
     Lines(Lines<'a>),
-    LogEvents(std::slice::Iter<'a, String>),
+    LogEvents(std::slice::Iter<'a, Vec<u8>>),
 }
 
 impl<'a> Iterator for Events<'a> {
-    type Item = &'a str;
+    type Item = &'a [u8];
 
-    fn next(&mut self) -> Option<&'a str> {
+    fn next(&mut self) -> Option<&'a [u8]> {
         match self {
             Self::Lines(lines) => lines.next(),
-            Self::LogEvents(events) => events.next().map(String::as_str),
+            Self::LogEvents(events) => events.next().map(Vec::as_slice),
         }
     }
 }
@@ -76,8 +81,6 @@ impl<'a> Iterator for Events<'a> {
 /// Why a record could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    #[error("record is not UTF-8 text (invalid byte at offset {offset})")]
-    NotText { offset: usize },
     #[error("corrupt gzip data: {0}")]
     CorruptGzip(String),
     #[error("gzip data decompresses to more than {limit} bytes (MAX_DECOMPRESSED_BYTES)")]
@@ -100,7 +103,30 @@ struct Envelope {
 
 #[derive(Deserialize)]
 struct LogEvent {
-    message: String,
+    #[serde(deserialize_with = "message_bytes")]
+    message: Vec<u8>,
+}
+
+/// A JSON string's bytes, escapes decoded but not required to be UTF-8 (serde_json's
+/// `deserialize_bytes`): a message with one odd byte is still its own event.
+fn message_bytes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    struct Bytes;
+    impl serde::de::Visitor<'_> for Bytes {
+        type Value = Vec<u8>;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a log event's message")
+        }
+        fn visit_bytes<E>(self, bytes: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(bytes.to_vec())
+        }
+        fn visit_byte_buf<E>(self, bytes: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(bytes)
+        }
+        fn visit_str<E>(self, text: &str) -> Result<Vec<u8>, E> {
+            Ok(text.as_bytes().to_vec())
+        }
+    }
+    deserializer.deserialize_bytes(Bytes)
 }
 
 /// Reads one record's data.
@@ -109,34 +135,32 @@ pub fn decode_record(data: &[u8], max_decompressed_bytes: usize) -> Result<Recor
         let json = gunzip_capped(data, max_decompressed_bytes)?;
         return cloudwatch_envelope(&json);
     }
-    let text =
-        std::str::from_utf8(data).map_err(|error| DecodeError::NotText { offset: error.valid_up_to() })?;
-    Ok(RecordContent::Text(text))
+    Ok(RecordContent::Text(data))
 }
 
 /// The lines of a text record: `\n` or `\r\n` separated, the last line ending optional.
-pub fn lines(text: &str) -> Lines<'_> {
-    let text = text.strip_suffix('\n').unwrap_or(text);
+pub fn lines(text: &[u8]) -> Lines<'_> {
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
     Lines { rest: (!text.is_empty()).then_some(text) }
 }
 
 /// The iterator of [`lines`].
 #[derive(Debug, Clone)]
 pub struct Lines<'a> {
-    rest: Option<&'a str>,
+    rest: Option<&'a [u8]>,
 }
 
 impl<'a> Iterator for Lines<'a> {
-    type Item = &'a str;
+    type Item = &'a [u8];
 
-    fn next(&mut self) -> Option<&'a str> {
+    fn next(&mut self) -> Option<&'a [u8]> {
         let rest = self.rest?;
-        let (line, rest) = match rest.split_once('\n') {
-            Some((line, rest)) => (line, Some(rest)),
+        let (line, rest) = match memchr::memchr(b'\n', rest) {
+            Some(newline) => (&rest[..newline], Some(&rest[newline + 1..])),
             None => (rest, None),
         };
         self.rest = rest;
-        Some(line.strip_suffix('\r').unwrap_or(line))
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
     }
 }
 
@@ -165,8 +189,8 @@ fn cloudwatch_envelope(json: &[u8]) -> Result<RecordContent<'static>, DecodeErro
                 .log_events
                 .into_iter()
                 .map(|mut event| {
-                    let without_line_ending = event.message.trim_end_matches(['\n', '\r']).len();
-                    event.message.truncate(without_line_ending);
+                    let line_ending = event.message.iter().rev().take_while(|&&b| b == b'\n' || b == b'\r');
+                    event.message.truncate(event.message.len() - line_ending.count());
                     event.message
                 })
                 .collect(),
@@ -190,31 +214,35 @@ mod tests {
         encoder.finish().unwrap()
     }
 
-    fn events(content: RecordContent<'_>) -> Vec<String> {
+    fn events(content: RecordContent<'_>) -> Vec<Vec<u8>> {
         assert_ne!(content, RecordContent::Control);
-        content.events().map(str::to_owned).collect()
+        content.events().map(<[u8]>::to_vec).collect()
     }
 
     #[test]
     fn text_records() {
-        let cases: &[(&str, &[u8], &[&str])] = &[
-            ("one line with its newline", b"a b c\n", &["a b c"]),
-            ("one line without", b"a b c", &["a b c"]),
-            ("crlf", b"a\r\nb\r\n", &["a", "b"]),
-            ("several lines", b"a\nb\nc", &["a", "b", "c"]),
-            ("an empty line in the middle is an event", b"a\n\nb\n", &["a", "", "b"]),
+        /// (case, record data, its events)
+        type Case<'a> = (&'a str, &'a [u8], &'a [&'a [u8]]);
+        let cases: &[Case] = &[
+            ("one line with its newline", b"a b c\n", &[b"a b c"]),
+            ("one line without", b"a b c", &[b"a b c"]),
+            ("crlf", b"a\r\nb\r\n", &[b"a", b"b"]),
+            ("several lines", b"a\nb\nc", &[b"a", b"b", b"c"]),
+            ("an empty line in the middle is an event", b"a\n\nb\n", &[b"a", b"", b"b"]),
             ("empty record", b"", &[]),
             ("just a newline", b"\n", &[]),
-            ("kinesis agent json", b"{\"host\":\"::1\"}\n", &["{\"host\":\"::1\"}"]),
+            ("kinesis agent json", b"{\"host\":\"::1\"}\n", &[b"{\"host\":\"::1\"}"]),
+            ("a latin-1 line among good ones", b"a\nGET /caf\xe9\nc\n", &[b"a", b"GET /caf\xe9", b"c"]),
+            (
+                "bytes that are no text at all",
+                b"\x16\x03\x01\xff\n\x00\xfe",
+                &[b"\x16\x03\x01\xff", b"\x00\xfe"],
+            ),
         ];
         for (name, data, expected) in cases {
-            assert_eq!(events(decode_record(data, 1024).unwrap()), *expected, "{name}");
+            let expected: Vec<Vec<u8>> = expected.iter().map(|line| line.to_vec()).collect();
+            assert_eq!(events(decode_record(data, 1024).unwrap()), expected, "{name}");
         }
-    }
-
-    #[test]
-    fn not_text() {
-        assert_eq!(decode_record(b"ok\xff\xfe", 1024), Err(DecodeError::NotText { offset: 2 }));
     }
 
     #[test]
@@ -225,10 +253,23 @@ mod tests {
             content.log_origin(),
             Some(LogOrigin::CloudWatch { log_group: "/ecs/web", log_stream: "web/apache/1" })
         );
-        assert_eq!(events(content), ["line one", "line two"]);
+        assert_eq!(events(content), [b"line one".to_vec(), b"line two".to_vec()]);
         assert_eq!(decode_record(b"a line", 1024).unwrap().log_origin(), None, "a host's line says nothing");
         let control = gzip(br#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1795239468000,"message":"CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}]}"#);
         assert_eq!(decode_record(&control, 1024).unwrap(), RecordContent::Control);
+    }
+
+    #[test]
+    fn a_message_that_is_not_utf8_is_still_its_own_event() {
+        // A raw Latin-1 byte inside a JSON string, and a lone surrogate escape: not text, but
+        // neither hides the envelope's other events.
+        let data = gzip(b"{\"messageType\":\"DATA_MESSAGE\",\"logGroup\":\"g\",\"logStream\":\"s\",\"logEvents\":[{\"message\":\"one\"},{\"message\":\"GET /caf\xe9\\n\"},{\"message\":\"x\\ud800y\"},{\"message\":\"caf\\u00e9\"}]}");
+        let events = events(decode_record(&data, 1024).unwrap());
+        assert_eq!(events.len(), 4);
+        assert_eq!(events[0], b"one");
+        assert_eq!(events[1], b"GET /caf\xe9", "the byte as sent, the escaped newline gone");
+        assert!(events[2].starts_with(b"x") && events[2].ends_with(b"y"), "{:?}", events[2]);
+        assert_eq!(events[3], "café".as_bytes(), "escapes decoded");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use test_support::faulty_firehose::{Faults, FaultyFirehose};
-use test_support::fixtures::{gzip, log_lines};
+use test_support::fixtures::{gzip, latin1_line, log_lines};
 use test_support::http::{HttpServer, Response};
 use test_support::moto::MotoServer;
 use test_support::runtime_api::LocalRuntimeApi;
@@ -241,8 +241,12 @@ fn a_batch_operations_job_gets_one_result_per_task_and_damage_keeps_the_lines_be
     let setup = Setup::new("s3-archive-batch");
     let (text, offsets) = archive_text(1_000);
     let gzipped = gzip(&text);
-    let objects: [(&str, Vec<u8>); 5] = [
+    let sample = log_lines("sample");
+    let latin1 =
+        [sample[1].as_bytes(), b"\n", &latin1_line(&sample[0]), b"\n", sample[2].as_bytes(), b"\n"].concat();
+    let objects: [(&str, Vec<u8>); 6] = [
         ("apache/good.log.gz", gzipped.clone()),
+        ("apache/latin1.log", latin1),
         ("apache/plain.log", text.clone()),
         // Cut in the middle of its deflate data, and with bytes flipped after the start.
         ("apache/truncated.log.gz", gzipped[..gzipped.len() / 2].to_vec()),
@@ -264,6 +268,7 @@ fn a_batch_operations_job_gets_one_result_per_task_and_damage_keeps_the_lines_be
         "apache/corrupt.log.gz",
         "apache/photo.png",
         "apache/missing.log.gz",
+        "apache/latin1.log",
     ];
     let tasks: Vec<Value> = keys
         .iter()
@@ -288,6 +293,7 @@ fn a_batch_operations_job_gets_one_result_per_task_and_damage_keeps_the_lines_be
             ("task-3", "PermanentFailure"),
             ("task-4", "PermanentFailure"),
             ("task-5", "PermanentFailure"),
+            ("task-6", "Succeeded"),
         ],
         "{response}"
     );
@@ -327,7 +333,19 @@ fn a_batch_operations_job_gets_one_result_per_task_and_damage_keeps_the_lines_be
 
     let emf = &emf_lines(&stdout)[0];
     let metric = |name: &str| emf[name].as_f64().unwrap();
-    assert_eq!((metric("Objects"), metric("FailedObjects")), (6.0, 4.0));
+    // One line that is not UTF-8 among good ones: a document of its own, like its neighbours.
+    let latin1: Vec<&Value> =
+        documents.iter().filter(|d| d["log"]["file"]["path"] == path("apache/latin1.log")).collect();
+    assert_eq!(latin1.len(), 3);
+    assert!(
+        latin1.iter().all(|d| d["error"].is_null() && d["http"]["request"]["method"] == "GET"),
+        "{latin1:?}"
+    );
+    assert_eq!(
+        latin1.iter().filter(|d| d["url"]["original"].as_str().unwrap().starts_with(r"/caf\xe9/")).count(),
+        1
+    );
+    assert_eq!((metric("Objects"), metric("FailedObjects")), (7.0, 4.0));
     assert_eq!(
         (metric("MissingObjects"), metric("UnreadableObjects"), metric("DamagedObjects")),
         (1.0, 1.0, 2.0),

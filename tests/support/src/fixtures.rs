@@ -32,6 +32,13 @@ pub fn line_record(line: &str) -> Vec<u8> {
     format!("{line}\n").into_bytes()
 }
 
+/// `line` (a `GET` request) as a writer that does not escape logs a Latin-1 URL: `/café/...` with
+/// `é` the one byte 0xE9, which is not UTF-8 (Apache itself would write `\xe9`).
+pub fn latin1_line(line: &str) -> Vec<u8> {
+    let (before, after) = line.split_once("\"GET /").unwrap();
+    [before.as_bytes(), b"\"GET /caf\xe9/", after.as_bytes()].concat()
+}
+
 /// What the Kinesis Agent's LOGTOJSON (`COMBINEDAPACHELOG`) makes of a combined line: the fields
 /// as the line has them (Apache's escapes kept), `-` as null.
 pub fn agent_json_record(line: &str) -> Vec<u8> {
@@ -72,6 +79,33 @@ pub fn cloudwatch_envelope(message_type: &str, messages: &[&str]) -> Vec<u8> {
         "logEvents": events,
     });
     gzip(envelope.to_string().as_bytes())
+}
+
+/// A CloudWatch Logs `DATA_MESSAGE` envelope whose messages are bytes, UTF-8 or not, written into
+/// the JSON as they are (CloudWatch Logs writes UTF-8; other producers may not).
+pub fn cloudwatch_envelope_of_bytes(messages: &[&[u8]]) -> Vec<u8> {
+    let placeholders: Vec<String> = (0..messages.len()).map(|index| format!("@@message {index}@@")).collect();
+    let placeholder_refs: Vec<&str> = placeholders.iter().map(String::as_str).collect();
+    let mut json = gunzip(&cloudwatch_envelope("DATA_MESSAGE", &placeholder_refs));
+    for (placeholder, message) in placeholders.iter().zip(messages) {
+        let mut escaped = Vec::with_capacity(message.len());
+        for &byte in *message {
+            match byte {
+                b'"' | b'\\' => escaped.extend_from_slice(&[b'\\', byte]),
+                0..0x20 => escaped.extend_from_slice(format!("\\u{byte:04x}").as_bytes()),
+                _ => escaped.push(byte),
+            }
+        }
+        let at = json.windows(placeholder.len()).position(|window| window == placeholder.as_bytes()).unwrap();
+        json.splice(at..at + placeholder.len(), escaped);
+    }
+    gzip(&json)
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(data), &mut out).unwrap();
+    out
 }
 
 /// A Kinesis event whose records carry `payloads`, as Lambda's event source mapping sends it.
