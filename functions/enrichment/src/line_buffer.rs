@@ -32,13 +32,23 @@ pub struct LineBuffer {
     max_line: usize,
     /// The rest of a cut line is still to be skipped.
     skipping: bool,
+    /// Where the line being cut starts in the stream (while `skipping`).
+    cut_line_offset: u64,
     /// Where `buffer[0]` is in the stream.
     base: u64,
 }
 
 impl LineBuffer {
     pub fn new(buffer_size: usize, max_line: usize) -> Self {
-        Self { buffer: vec![0; buffer_size.max(1)], start: 0, end: 0, max_line, skipping: false, base: 0 }
+        Self {
+            buffer: vec![0; buffer_size.max(1)],
+            start: 0,
+            end: 0,
+            max_line,
+            skipping: false,
+            cut_line_offset: 0,
+            base: 0,
+        }
     }
 
     /// A buffer whose first byte is at `offset` in the stream (reading resumes there).
@@ -68,6 +78,7 @@ impl LineBuffer {
                 let line_start = self.start;
                 self.start = self.end;
                 self.skipping = true;
+                self.cut_line_offset = self.base + line_start as u64;
                 return Some(self.line(line_start, line_start + self.max_line + 1));
             }
             if at_end && self.start < self.end {
@@ -109,6 +120,12 @@ impl LineBuffer {
     /// line is still being skipped.
     pub fn next_line_offset(&self) -> Option<u64> {
         (!self.skipping).then_some(self.base + self.start as u64)
+    }
+
+    /// Where reading must start again so that no line is missed: the next line, or, while the
+    /// rest of a cut line is being skipped, that line (handed out once already).
+    pub fn resume_offset(&self) -> u64 {
+        self.next_line_offset().unwrap_or(self.cut_line_offset)
     }
 
     /// The bytes read and not handed out yet (to look at the start of a stream).
@@ -221,9 +238,11 @@ mod tests {
         buffer.filled(4);
         assert_eq!(buffer.next_line(false).map(|line| buffer.bytes(line).len()), Some(5));
         assert_eq!(buffer.next_line_offset(), None);
+        assert_eq!(buffer.resume_offset(), 0, "inside the cut line: from its start");
         buffer.spare()[..3].copy_from_slice(b"g\nx");
         buffer.filled(3);
         assert_eq!(buffer.next_line(false), None);
         assert_eq!(buffer.next_line_offset(), Some(10));
+        assert_eq!(buffer.resume_offset(), 10);
     }
 }

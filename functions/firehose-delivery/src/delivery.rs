@@ -62,6 +62,11 @@ pub struct DeliveryReport {
 }
 
 /// Delivers every entry it can before `deadline`.
+///
+/// The deadline holds inside a round too: no call starts within the policy's safety margin of it,
+/// and every call is cut off when it would run into that margin (a hung endpoint, the SDK's own
+/// timeouts being longer). Entries whose call was cut off or never made are undelivered, so the
+/// caller answers in time with what is left to do.
 pub async fn deliver<S: RecordBatchSink>(
     sink: &S,
     entries: &[&[u8]],
@@ -75,11 +80,20 @@ pub async fn deliver<S: RecordBatchSink>(
     while !pending.is_empty() {
         attempt += 1;
         let mut failed = Vec::new();
+        let mut out_of_time = false;
         for chunk in chunks(&pending, entries) {
+            let time_for_call = time_before_margin(deadline, policy.safety_margin);
+            if out_of_time || time_for_call.is_zero() {
+                out_of_time = true;
+                report.last_error.get_or_insert_with(|| "not sent: the invocation's time ran out".into());
+                failed.extend_from_slice(chunk);
+                continue;
+            }
             let data: Vec<&[u8]> = chunk.iter().map(|&index| entries[index]).collect();
             report.calls += 1;
-            match sink.put_record_batch(&data).await {
-                Ok(results) => {
+            let answer = tokio::time::timeout(time_for_call, sink.put_record_batch(&data)).await;
+            match answer {
+                Ok(Ok(results)) => {
                     for (position, &index) in chunk.iter().enumerate() {
                         // A response without an answer for an entry counts as a failure for it.
                         match results.get(position) {
@@ -92,18 +106,26 @@ pub async fn deliver<S: RecordBatchSink>(
                         }
                     }
                 }
-                Err(CallError::Retryable(error)) => {
+                Ok(Err(CallError::Retryable(error))) => {
                     report.last_error = Some(error);
                     failed.extend_from_slice(chunk);
                 }
-                Err(CallError::Permanent(error)) => {
+                Ok(Err(CallError::Permanent(error))) => {
                     report.last_error = Some(error);
                     permanent.extend_from_slice(chunk);
+                }
+                Err(_elapsed) => {
+                    report.last_error = Some(format!(
+                        "no answer within the invocation's time (the call was cut off after {:.1} s)",
+                        time_for_call.as_secs_f64()
+                    ));
+                    out_of_time = true;
+                    failed.extend_from_slice(chunk);
                 }
             }
         }
         pending = failed;
-        if pending.is_empty() || attempt >= policy.max_attempts {
+        if pending.is_empty() || out_of_time || attempt >= policy.max_attempts {
             break;
         }
         let delay = backoff(policy, attempt);
@@ -119,6 +141,14 @@ pub async fn deliver<S: RecordBatchSink>(
     report.undelivered.extend(permanent);
     report.undelivered.sort_unstable();
     report
+}
+
+/// The time from now until `margin` before `deadline`; zero when that is already past.
+fn time_before_margin(deadline: SystemTime, margin: Duration) -> Duration {
+    deadline
+        .checked_sub(margin)
+        .and_then(|cutoff| cutoff.duration_since(SystemTime::now()).ok())
+        .unwrap_or_default()
 }
 
 /// Delivers entry `i` to `sinks[stream_of[i]]`, every stream at once, each as [`deliver`] does;
@@ -235,6 +265,8 @@ mod loop_tests {
         Short,
         Retryable,
         Permanent,
+        /// No answer at all, ever (a hung endpoint).
+        Hang,
     }
 
     /// A fake PutRecordBatch: the next scripted answer per call (everything accepted once the
@@ -263,7 +295,8 @@ mod loop_tests {
     impl RecordBatchSink for ScriptedSink {
         async fn put_record_batch(&self, entries: &[&[u8]]) -> Result<Vec<Option<String>>, CallError> {
             self.calls.borrow_mut().push(entries.iter().map(|entry| entry.to_vec()).collect());
-            match self.script.borrow_mut().pop_front() {
+            let answer = self.script.borrow_mut().pop_front();
+            match answer {
                 None => Ok(vec![None; entries.len()]),
                 Some(Answer::Failing(positions, code)) => Ok((0..entries.len())
                     .map(|position| positions.contains(&position).then(|| code.to_owned()))
@@ -275,6 +308,7 @@ mod loop_tests {
                 Some(Answer::Permanent) => {
                     Err(CallError::Permanent("ResourceNotFoundException: no stream".into()))
                 }
+                Some(Answer::Hang) => std::future::pending().await,
             }
         }
     }
@@ -352,17 +386,45 @@ mod loop_tests {
     }
 
     #[test]
-    fn no_retry_starts_when_the_deadline_leaves_no_room() {
+    fn nothing_starts_inside_the_safety_margin() {
         let policy = RetryPolicy { safety_margin: Duration::from_secs(3), ..quick() };
-        // Two seconds left: inside the safety margin, so the first failure is final.
-        let deadline = SystemTime::now() + Duration::from_secs(2);
-        let sink = ScriptedSink::new(std::iter::repeat_n(Answer::Retryable, 10));
-        let report = run(deliver(&sink, &entries(&["a", "b"]), &policy, deadline));
-        assert_eq!((report.calls, report.retried, report.undelivered.len()), (1, 0, 2));
-        // A deadline already past: the one round still goes (Lambda has not stopped us yet).
         let sink = ScriptedSink::new([]);
-        let report = run(deliver(&sink, &entries(&["a"]), &policy, SystemTime::now()));
-        assert_eq!((report.delivered, report.calls), (1, 1));
+        let report =
+            run(deliver(&sink, &entries(&["a", "b"]), &policy, SystemTime::now() + Duration::from_secs(2)));
+        assert_eq!((report.delivered, report.calls, report.undelivered.len()), (0, 0, 2));
+        // Inside the margin already: no call starts, everything is left for the caller to report.
+        let sink = ScriptedSink::new([]);
+        let report = run(deliver(&sink, &entries(&["a"]), &quick(), SystemTime::now()));
+        assert_eq!((report.delivered, report.calls, report.undelivered.len()), (0, 0, 1));
+        assert!(sink.sent().is_empty());
+    }
+
+    #[test]
+    fn a_call_that_never_answers_is_cut_off_before_the_deadline_and_the_rest_is_not_sent() {
+        // Three calls' worth; the first hangs. It is cut off at the margin, the two chunks after
+        // it are not started, and everything comes back undelivered while time remains.
+        let many: Vec<&[u8]> = vec![b"x"; 2 * MAX_ENTRIES_PER_CALL + 1];
+        let policy = RetryPolicy { safety_margin: Duration::from_millis(700), ..quick() };
+        let deadline = SystemTime::now() + Duration::from_millis(1_000);
+        let sink = ScriptedSink::new([Answer::Hang]);
+        let report = run(deliver(&sink, &many, &policy, deadline));
+        assert!(SystemTime::now() < deadline, "answered before the deadline");
+        assert_eq!(sink.sent().len(), 1, "no call after the cut-off one");
+        assert_eq!(report.undelivered, (0..many.len()).collect::<Vec<_>>());
+        assert_eq!((report.delivered, report.calls, report.retried), (0, 1, 0));
+        assert!(
+            report.last_error.is_some_and(|error| error.contains("no answer within the invocation's time"))
+        );
+    }
+
+    #[test]
+    fn a_hung_stream_does_not_hold_back_the_others() {
+        let sinks = [ScriptedSink::new([Answer::Hang]), ScriptedSink::new([])];
+        let policy = RetryPolicy { safety_margin: Duration::from_millis(700), ..quick() };
+        let deadline = SystemTime::now() + Duration::from_millis(1_000);
+        let report = run(deliver_spread(&sinks, &entries(&["a", "b", "c"]), &[0, 1, 0], &policy, deadline));
+        assert!(SystemTime::now() < deadline);
+        assert_eq!((report.undelivered, report.delivered), (vec![0, 2], 1));
     }
 
     #[test]

@@ -263,6 +263,25 @@ async fn retries_stop_before_the_invocation_deadline() {
     assert_eq!(response.batch_item_failures[0].item_identifier, event.records[0].kinesis.sequence_number);
 }
 
+/// A Firehose endpoint that stops answering (the SDK's own attempt timeout is 20 s): the call is
+/// cut off at the safety margin, the chunks after it are not started, and the function answers
+/// with a partial batch response from the first record not delivered, before Lambda's deadline.
+#[tokio::test]
+async fn a_hung_firehose_ends_in_a_partial_batch_response_before_the_deadline() {
+    let event = batch_of_sample_lines(1_200);
+    let fake = FaultyFirehose::start(Faults { hang_after_calls: Some(1), ..Faults::default() });
+    let deadline = SystemTime::now() + Duration::from_secs(4);
+    let (response, summary) = function(sink(&fake, STREAM).await, retry()).process(&event, deadline).await;
+    assert!(SystemTime::now() < deadline, "answered before the deadline");
+    assert_eq!(
+        response.batch_item_failures,
+        [BatchItemFailure { item_identifier: event.records[500].kinesis.sequence_number.to_string() }],
+        "the first call's 500 records were delivered; Lambda retries from the next"
+    );
+    assert_eq!((summary.delivered, summary.failed_entries, summary.calls), (500, 700, 2));
+    assert_eq!(fake.observed(|o| (o.calls, o.accepted.len())), (2, 500), "the third chunk never started");
+}
+
 const STREAMS: [&str; 3] = ["weblogs-1", "weblogs-2", "weblogs-3"];
 
 /// The function delivering to the fake's `STREAMS`, as main builds it from

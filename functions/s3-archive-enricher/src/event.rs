@@ -64,8 +64,10 @@ pub enum ArchiveEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqsMessage {
     pub message_id: String,
-    /// The objects of the notification it carries (none for S3's `s3:TestEvent`).
-    pub objects: Vec<ObjectRef>,
+    /// The objects of the notification it carries (none for S3's `s3:TestEvent`), or why its body
+    /// is not an S3 event notification: that message alone is reported back, its batch-mates are
+    /// read as usual.
+    pub objects: Result<Vec<ObjectRef>, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,12 +95,6 @@ pub enum EventError {
     SchemaVersion(String),
     #[error("an S3 Batch Operations task without s3Bucket or s3BucketArn (task {0})")]
     TaskWithoutBucket(String),
-    #[error("SQS message {message_id}: its body is not an S3 event notification: {source}")]
-    SqsBody {
-        message_id: String,
-        #[source]
-        source: serde_json::Error,
-    },
     /// An event of an accepted kind whose fields are not as AWS documents them.
     #[error("{kind} that cannot be read: {source}")]
     Malformed {
@@ -158,12 +154,7 @@ impl ArchiveEvent {
         };
         if from_sqs {
             let event: SqsEvent = typed(value, "an SQS event")?;
-            return event
-                .records
-                .into_iter()
-                .map(SqsRecord::into_message)
-                .collect::<Result<_, _>>()
-                .map(ArchiveEvent::Sqs);
+            return Ok(ArchiveEvent::Sqs(event.records.into_iter().map(SqsRecord::into_message).collect()));
         }
         typed::<Notification>(value, "an S3 event notification")?.created_objects().map(ArchiveEvent::Objects)
     }
@@ -250,11 +241,31 @@ struct SqsRecord {
     body: String,
 }
 
+/// An SNS notification delivered to SQS without raw message delivery (S3 → SNS → SQS fan-out):
+/// the S3 notification is its `Message`.
+#[derive(Debug, Deserialize)]
+struct SnsEnvelope {
+    #[serde(rename = "Type")]
+    kind: String,
+    #[serde(rename = "Message")]
+    message: String,
+}
+
 impl SqsRecord {
-    fn into_message(self) -> Result<SqsMessage, EventError> {
-        let notification: Notification = serde_json::from_str(&self.body)
-            .map_err(|source| EventError::SqsBody { message_id: self.message_id.clone(), source })?;
-        Ok(SqsMessage { objects: notification.created_objects()?, message_id: self.message_id })
+    fn into_message(self) -> SqsMessage {
+        let objects = Self::notification(&self.body)
+            .and_then(|notification| notification.created_objects().map_err(|error| error.to_string()))
+            .map_err(|reason| format!("its body is not an S3 event notification: {reason}"));
+        SqsMessage { objects, message_id: self.message_id }
+    }
+
+    fn notification(body: &str) -> Result<Notification, String> {
+        if let Ok(sns) = serde_json::from_str::<SnsEnvelope>(body)
+            && sns.kind == "Notification"
+        {
+            return serde_json::from_str(&sns.message).map_err(|error| format!("its SNS Message: {error}"));
+        }
+        serde_json::from_str(body).map_err(|error| error.to_string())
     }
 }
 
@@ -394,15 +405,52 @@ pub enum ArchiveResponse {
 mod tests {
     use super::*;
 
+    fn event_text(path: &str) -> String {
+        std::fs::read_to_string(format!("{}/../../tests/events/{path}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|error| panic!("{path}: {error}"))
+    }
+
     fn event(path: &str) -> ArchiveEvent {
-        let text =
-            std::fs::read_to_string(format!("{}/../../tests/events/{path}", env!("CARGO_MANIFEST_DIR")))
-                .unwrap_or_else(|error| panic!("{path}: {error}"));
-        serde_json::from_str(&text).unwrap_or_else(|error| panic!("{path}: {error}"))
+        serde_json::from_str(&event_text(path)).unwrap_or_else(|error| panic!("{path}: {error}"))
     }
 
     fn object(bucket: &str, key: &str, version_id: Option<&str>) -> ObjectRef {
         ObjectRef { bucket: bucket.into(), key: key.into(), version_id: version_id.map(Into::into) }
+    }
+
+    /// A message whose body is not an S3 notification is that message's problem only; one that
+    /// came through SNS (S3 → SNS → SQS, without raw delivery) is read from its `Message`.
+    #[test]
+    fn each_sqs_message_is_read_on_its_own() {
+        let good = event_text("s3-sqs-object-created.json");
+        let mut event: serde_json::Value = serde_json::from_str(&good).unwrap();
+        let notification = event["Records"][0]["body"].as_str().unwrap().to_owned();
+        let template = event["Records"][0].clone();
+        let message = |id: &str, body: String| {
+            let mut record = template.clone();
+            record["messageId"] = id.into();
+            record["body"] = body.into();
+            record
+        };
+        let sns = serde_json::json!({"Type": "Notification", "MessageId": "5d3b", "TopicArn":
+            "arn:aws:sns:eu-west-1:123456789012:archives", "Message": notification})
+        .to_string();
+        event["Records"] = serde_json::json!([
+            message("poisoned", "not json at all".into()),
+            message("other-json", r#"{"hello": "world"}"#.into()),
+            message("through-sns", sns),
+            message("direct", notification.clone()),
+        ]);
+        let ArchiveEvent::Sqs(messages) = ArchiveEvent::from_json(event).unwrap() else { panic!("not SQS") };
+        let archive = object("weblogs-archive", "apache/access_log-20261101 (web 1).gz", None);
+        assert_eq!(messages.len(), 4);
+        for (message, id) in messages.iter().zip(["poisoned", "other-json"]) {
+            assert_eq!(message.message_id, id);
+            let reason = message.objects.as_ref().unwrap_err();
+            assert!(reason.starts_with("its body is not an S3 event notification: "), "{reason}");
+        }
+        assert_eq!(messages[2].objects, Ok(vec![archive.clone()]));
+        assert_eq!(messages[3].objects, Ok(vec![archive]));
     }
 
     #[test]
@@ -425,8 +473,8 @@ mod tests {
         );
         let ArchiveEvent::Sqs(messages) = event("s3-sqs-object-created.json") else { panic!("not SQS") };
         assert_eq!(messages.len(), 2);
-        assert_eq!(messages[0].objects, vec![object("weblogs-archive", archive, None)]);
-        assert!(messages[1].objects.is_empty(), "S3's test event names no object");
+        assert_eq!(messages[0].objects, Ok(vec![object("weblogs-archive", archive, None)]));
+        assert_eq!(messages[1].objects, Ok(vec![]), "S3's test event names no object");
         for (file, version) in
             [("s3-batch-operations-1.0.json", "1.0"), ("s3-batch-operations-2.0.json", "2.0")]
         {

@@ -64,6 +64,8 @@ lambda_shell::invocation_summary! {
         unreadable_objects => "UnreadableObjects": Count,
         damaged_objects => "DamagedObjects": Count,
         failed_objects => "FailedObjects": Count,
+        /// SQS messages whose body is not an S3 event notification (reported back one by one).
+        unreadable_messages => "UnreadableMessages": Count,
         calls,
     }
 }
@@ -148,8 +150,22 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                 let mut response =
                     ObjectsResponse { batch_item_failures: Some(Vec::new()), ..Default::default() };
                 for message in messages {
+                    let objects = match &message.objects {
+                        Ok(objects) => objects,
+                        Err(reason) => {
+                            // Reported on its own: SQS redelivers it, then moves it to the queue's
+                            // dead-letter queue; its batch-mates are read as usual.
+                            summary.unreadable_messages += 1;
+                            tracing::warn!(message_id = message.message_id, reason, "SQS message not read");
+                            if let Some(failures) = &mut response.batch_item_failures {
+                                failures
+                                    .push(BatchItemFailure { item_identifier: message.message_id.clone() });
+                            }
+                            continue;
+                        }
+                    };
                     let mut again = false;
-                    for object in &message.objects {
+                    for object in objects {
                         let result = self.archive_result(object, None, deadline, &mut summary).await;
                         again |= result.result_code == ResultCode::TemporaryFailure;
                         response.results.push(result);
@@ -198,7 +214,19 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
         summary: &mut Summary,
     ) -> (ResultCode, String) {
         summary.objects += 1;
-        let run = self.read_and_deliver(object, resume, deadline, summary).await;
+        let run = if summary.lines > 0 && time_left(deadline) < CONTINUE_RESERVE {
+            // Not started: too little time is left to read and still continue in time. (The
+            // invocation's first lines are always read, so that even an invocation shorter than
+            // the reserve gets somewhere.)
+            ObjectRun {
+                delivered: 0,
+                etag: resume.and_then(|resume| resume.etag.clone()),
+                gzip: resume.is_some_and(|resume| resume.gzip),
+                end: ObjectEnd::Stopped { offset: resume.map_or(0, |resume| resume.offset), failure: None },
+            }
+        } else {
+            self.read_and_deliver(object, resume, deadline, summary).await
+        };
         let settled = settle(object, resume, &run);
         let path = object.path();
         if settled.code != ResultCode::Succeeded {
@@ -258,7 +286,9 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
             gzip: resume.is_some_and(|resume| resume.gzip),
             end: ObjectEnd::Finished,
         };
-        let mut lines = match self.reader.open(object, resume).await {
+        let skip_until = Self::work_deadline(deadline, summary.lines);
+        let skip_until = skip_until.checked_sub(self.retry.safety_margin).unwrap_or(skip_until);
+        let mut lines = match self.reader.open(object, resume, skip_until).await {
             Ok(lines) => lines,
             Err(ReadError::Retryable(reason)) => {
                 run.end = ObjectEnd::Stopped { offset: start, failure: Some(reason) };
@@ -275,6 +305,7 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
         let received_at = lines.last_modified.unwrap_or_else(Timestamp::now);
         loop {
             self.batch.clear();
+            let lines_read_before = summary.lines;
             while self.batch.len() < BATCH_ENTRIES {
                 let Some(line) = lines.next_line().await else { break };
                 let bytes = lines.bytes(line);
@@ -291,7 +322,7 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                 summary.truncated += u64::from(outcome.truncated);
                 self.batch.end_entry(line.offset);
             }
-            let report = self.deliver(deadline).await;
+            let report = self.deliver(Self::work_deadline(deadline, lines_read_before)).await;
             summary.delivered += report.delivered as u64;
             summary.retried_entries += report.retried as u64;
             summary.failed_entries += report.undelivered.len() as u64;
@@ -311,10 +342,9 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
             run.delivered += self.batch.len() as u64;
             if let Some(error) = lines.error() {
                 run.end = match error {
-                    ReadError::Retryable(reason) => ObjectEnd::Stopped {
-                        offset: lines.next_line_offset().unwrap_or(start),
-                        failure: Some(reason.clone()),
-                    },
+                    ReadError::Retryable(reason) => {
+                        ObjectEnd::Stopped { offset: lines.resume_offset(), failure: Some(reason.clone()) }
+                    }
                     other => ObjectEnd::Failed(other.clone()),
                 };
                 return run;
@@ -322,14 +352,24 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
             if lines.finished() {
                 return run;
             }
-            let time_left = deadline.duration_since(SystemTime::now()).unwrap_or_default();
-            if time_left < CONTINUE_RESERVE
+            if time_left(deadline) < CONTINUE_RESERVE
                 && let Some(offset) = lines.next_line_offset()
             {
                 run.end = ObjectEnd::Stopped { offset, failure: None };
                 return run;
             }
         }
+    }
+
+    /// When the work on a batch must end: where the reserve for continuing starts, so that the
+    /// continuation is sent before Lambda's timeout; for the invocation's first batch (nothing read
+    /// before it), the deadline itself, so that even an invocation shorter than the reserve gets
+    /// somewhere. (Delivery keeps its own safety margin before either.)
+    fn work_deadline(deadline: SystemTime, lines_read_before: u64) -> SystemTime {
+        if lines_read_before == 0 {
+            return deadline;
+        }
+        deadline.checked_sub(CONTINUE_RESERVE).unwrap_or(deadline)
     }
 
     /// Delivers the batch, spread over the streams entry by entry.
@@ -371,6 +411,10 @@ impl<S: RecordBatchSink + Send + 'static> Handler for ArchiveHandler<S> {
     fn response_json(response: ArchiveResponse) -> Vec<u8> {
         serde_json::to_vec(&response).expect("an archive response is plain data")
     }
+}
+
+fn time_left(deadline: SystemTime) -> Duration {
+    deadline.duration_since(SystemTime::now()).unwrap_or_default()
 }
 
 /// One batch's documents, in one buffer reused for every batch.

@@ -11,6 +11,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::time::SystemTime;
 
 use async_compression::tokio::bufread::GzipDecoder;
 use aws_sdk_s3::Client;
@@ -65,11 +66,13 @@ impl ObjectReader {
         Self { client }
     }
 
-    /// Starts reading `object`, or its rest from where `resume` says.
+    /// Starts reading `object`, or its rest from where `resume` says. Skipping to that place in
+    /// a gzip object stops at `skip_until`, so the invocation still answers in time.
     pub async fn open(
         &self,
         object: &ObjectRef,
         resume: Option<&Continuation>,
+        skip_until: SystemTime,
     ) -> Result<ObjectLines, ReadError> {
         let mut request = self
             .client
@@ -126,7 +129,7 @@ impl ObjectReader {
         if inside.is_none() {
             lines.refuse_binary().await?;
         } else if gzip {
-            lines.skip_to(offset).await?;
+            lines.skip_to(offset, skip_until).await?;
         }
         Ok(lines)
     }
@@ -198,6 +201,12 @@ impl ObjectLines {
         self.lines.next_line_offset()
     }
 
+    /// Where another invocation must start so that no line is missed (see
+    /// [`LineBuffer::resume_offset`]).
+    pub fn resume_offset(&self) -> u64 {
+        self.lines.resume_offset()
+    }
+
     /// True once every line has been handed out.
     pub fn finished(&self) -> bool {
         self.at_end && self.error.is_none()
@@ -233,9 +242,17 @@ impl ObjectLines {
         Ok(())
     }
 
-    /// Skips the lines before `offset` (a gzip object resumed).
-    async fn skip_to(&mut self, offset: u64) -> Result<(), ReadError> {
+    /// Skips the lines before `offset` (a gzip object resumed), unless `until` comes first.
+    async fn skip_to(&mut self, offset: u64, until: SystemTime) -> Result<(), ReadError> {
+        let mut skipped: u64 = 0;
         while self.next_line_offset().is_none_or(|next| next < offset) {
+            skipped += 1;
+            if skipped.is_multiple_of(4096) && SystemTime::now() >= until {
+                let reached = self.resume_offset();
+                return Err(ReadError::Retryable(format!(
+                    "out of time while skipping to byte {offset} of the text (at byte {reached})"
+                )));
+            }
             if self.next_line().await.is_none() {
                 return Err(self.error.clone().unwrap_or_else(|| {
                     ReadError::Refused(format!(

@@ -376,11 +376,24 @@ fn the_committed_events_answer_in_their_shapes() {
     let event = std::fs::read(repo("tests/events/s3-sqs-object-created.json")).unwrap();
     let (responses, stdout) = setup.invoke(&[(&event, Duration::from_secs(600))]);
     assert_eq!(responses[0], json!({"results": [delivered], "batchItemFailures": []}), "{stdout}");
+    // A message that is no S3 notification among them: reported alone, the others read.
+    let mut poisoned: Value = serde_json::from_slice(&event).unwrap();
+    let mut stray = poisoned["Records"][0].clone();
+    stray["messageId"] = "stray-message".into();
+    stray["body"] = "hello from another producer".into();
+    poisoned["Records"].as_array_mut().unwrap().insert(0, stray);
+    let (responses, stdout) = setup.invoke(&[(poisoned.to_string().as_bytes(), Duration::from_secs(600))]);
+    assert_eq!(
+        responses[0],
+        json!({"results": [delivered], "batchItemFailures": [{"itemIdentifier": "stray-message"}]}),
+        "{stdout}"
+    );
+    assert_eq!(emf_lines(&stdout)[0]["UnreadableMessages"], 1.0, "{stdout}");
     let event = std::fs::read(repo("tests/events/s3-eventbridge-object-created.json")).unwrap();
     let (responses, stdout) = setup.invoke(&[(&event, Duration::from_secs(600))]);
     assert_eq!(responses[0], json!({"results": [delivered]}), "{stdout}");
-    // Four runs over the object: each line four times, at its own offset.
-    assert!(offsets_of(&setup.documents(), &path).values().all(|&count| count == 4));
+    // Five runs over the object: each line five times, at its own offset.
+    assert!(offsets_of(&setup.documents(), &path).values().all(|&count| count == 5));
 }
 
 #[test]
@@ -492,4 +505,84 @@ fn a_line_firehose_keeps_refusing_stops_the_object_there_and_the_rest_goes_on_fr
         "{error}"
     );
     assert!(setup.lambda.taken().is_empty(), "no continuation without progress");
+}
+
+/// Firehose answers the first batch's ten calls, then hangs (FaultyFirehose, a fake: moto always
+/// answers). The hung call is cut off before the reserve for continuing, and the object is
+/// continued from its first undelivered line well before Lambda's timeout.
+#[test]
+fn a_hung_firehose_ends_in_a_continuation_before_the_timeout() {
+    let setup = Setup::new("s3-archive-hung");
+    let (text, offsets) = archive_text(12_000);
+    let key = "apache/hung.log.gz";
+    setup.moto.put_object(ARCHIVE, key, &gzip(&text));
+    let firehose = FaultyFirehose::start(Faults { hang_after_calls: Some(10), ..Faults::default() });
+    let firehose_url = firehose.url();
+    let variables = [("AWS_ENDPOINT_URL_FIREHOSE", firehose_url.as_str())];
+    let event = json!({"source": "aws.s3", "detail-type": "Object Created",
+        "detail": {"bucket": {"name": ARCHIVE}, "object": {"key": key}}})
+    .to_string();
+    let timeout = Duration::from_secs(40);
+    let api = LocalRuntimeApi::start();
+    let started = std::time::Instant::now();
+    api.enqueue_with_timeout("request-0", event.as_bytes(), timeout);
+    let mut child = setup.spawn_with(&api, &variables);
+    let response = api.wait_for(&["request-0"], Duration::from_secs(120));
+    let elapsed = started.elapsed();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(elapsed < timeout, "answered after {elapsed:?}");
+    let response: Value = serde_json::from_slice(&response["request-0"]).unwrap();
+    let result = &response["results"][0];
+    assert_eq!(result["resultCode"], "Succeeded", "{response}");
+    let result_string = result["resultString"].as_str().unwrap();
+    assert!(result_string.contains("no answer within the invocation's time"), "{result_string}");
+    let invocations = setup.lambda.taken();
+    assert_eq!(invocations.len(), 1, "one continuation");
+    let continuation: Value = serde_json::from_slice(&invocations[0].2).unwrap();
+    assert_eq!(continuation["continuation"]["offset"], offsets[5_000]);
+    assert_eq!(continuation["continuation"]["linesBefore"], 5_000);
+    assert_eq!(firehose.observed(|o| o.accepted.len()), 5_000);
+}
+
+/// With less than the continuing reserve left after its first object, an invocation starts no
+/// other: each is continued from its start in another invocation, with time for the Invoke calls.
+/// (The first is read whatever the time, so that even a short invocation gets somewhere.)
+#[test]
+fn objects_not_started_for_lack_of_time_are_continued_from_their_start() {
+    let setup = Setup::new("s3-archive-no-time");
+    let (text, offsets) = archive_text(10);
+    let keys = ["apache/a.log", "apache/b.log", "apache/c.log.gz"];
+    setup.moto.put_object(ARCHIVE, keys[0], &text);
+    setup.moto.put_object(ARCHIVE, keys[1], &text);
+    setup.moto.put_object(ARCHIVE, keys[2], &gzip(&text));
+    let records: Vec<Value> = keys
+        .iter()
+        .map(|key| {
+            json!({"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": ARCHIVE}, "object": {"key": key}}})
+        })
+        .collect();
+    let event = json!({ "Records": records }).to_string();
+    let (responses, stdout) = setup.invoke(&[(event.as_bytes(), Duration::from_secs(20))]);
+    let results = responses[0]["results"].as_array().unwrap();
+    assert_eq!(results[0]["resultString"], format!("10 lines delivered from s3://{ARCHIVE}/{}", keys[0]));
+    for (result, key) in results[1..].iter().zip(&keys[1..]) {
+        assert_eq!(result["object"], format!("s3://{ARCHIVE}/{key}"));
+        assert_eq!(result["resultCode"], "Succeeded", "{stdout}");
+        assert_eq!(
+            result["resultString"],
+            "0 lines delivered; the rest (from byte 0 of the text) continues in another invocation"
+        );
+    }
+    let invocations = setup.lambda.taken();
+    assert_eq!(invocations.len(), 2);
+    for ((_, _, payload), key) in invocations.iter().zip(&keys[1..]) {
+        let continuation: Value = serde_json::from_slice(payload).unwrap();
+        assert_eq!(continuation["continuation"]["key"], *key);
+        assert_eq!(continuation["continuation"]["offset"], 0);
+    }
+    let documents = setup.documents();
+    assert_eq!(offsets_of(&documents, &format!("s3://{ARCHIVE}/{}", keys[0])), each_once(&offsets));
+    assert_eq!(documents.len(), 10, "only the first object read");
 }

@@ -4,7 +4,7 @@
 //! calls over the API limits, like Firehose, and records them as violations for the test to see.
 //! It can hold several delivery streams, throttle one of them, and enforce a per-stream quota in
 //! bytes per second (Firehose's DirectPut quota is 5 MiB/s per stream by default) the way the
-//! service does: a call over the quota is throttled whole.
+//! service does: a call over the quota is throttled whole. And it can stop answering (hang).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -32,6 +32,9 @@ pub struct Faults {
     /// Each stream takes at most this many bytes of entries per second; a call that would go over
     /// is throttled whole.
     pub bytes_per_second: Option<usize>,
+    /// Every call after the first this-many gets no answer at all: the connection stays open and
+    /// silent (a hung endpoint), for longer than any test waits.
+    pub hang_after_calls: Option<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -74,7 +77,14 @@ impl FaultyFirehose {
                 return error(400, "UnknownOperationException", "only PutRecordBatch is faked here");
             }
             let body: Value = serde_json::from_slice(&request.body).unwrap();
-            shared.lock().unwrap().calls += 1;
+            let calls = {
+                let mut observed = shared.lock().unwrap();
+                observed.calls += 1;
+                observed.calls
+            };
+            if faults.hang_after_calls.is_some_and(|answered| calls > answered) {
+                std::thread::sleep(Duration::from_secs(600));
+            }
             let stream = body["DeliveryStreamName"].as_str().unwrap_or("").to_owned();
             let exists =
                 if faults.streams.is_empty() { stream == STREAM } else { faults.streams.contains(&stream) };
