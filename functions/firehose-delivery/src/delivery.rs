@@ -7,7 +7,10 @@
 //! Errors that retrying cannot fix (the stream does not exist, access denied) stop at once.
 //!
 //! With several delivery streams ([`deliver_spread`]), each stream gets its own calls, retries
-//! and backoff, all at the same time: a stream that throttles does not hold back the others.
+//! and backoff, all at the same time: a stream that throttles does not hold back the others. What
+//! a stream still has not taken at the end (refused, throttled past the retries, hung) is then
+//! sent to the streams that took everything they were given, so one broken stream among healthy
+//! ones costs no document.
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -56,6 +59,8 @@ pub struct DeliveryReport {
     pub delivered: usize,
     /// Entries sent again after a failure (each re-send counts).
     pub retried: usize,
+    /// Entries a stream did not take that were sent to another one (several streams only).
+    pub rerouted: usize,
     pub calls: usize,
     /// The last error seen, for the log.
     pub last_error: Option<String>,
@@ -152,7 +157,8 @@ fn time_before_margin(deadline: SystemTime, margin: Duration) -> Duration {
 }
 
 /// Delivers entry `i` to `sinks[stream_of[i]]`, every stream at once, each as [`deliver`] does;
-/// the report is the sum of theirs, with indices into `entries`.
+/// then what a stream did not take goes, spread evenly, to the streams that took all of theirs (one
+/// more pass, within the same deadline). The report is the sum, with indices into `entries`.
 pub async fn deliver_spread<S: RecordBatchSink>(
     sinks: &[S],
     entries: &[&[u8]],
@@ -163,6 +169,32 @@ pub async fn deliver_spread<S: RecordBatchSink>(
     if let [sink] = sinks {
         return deliver(sink, entries, policy, deadline).await;
     }
+    let (mut total, healthy) = deliver_to_streams(sinks, entries, stream_of, policy, deadline).await;
+    if total.undelivered.is_empty() || healthy.is_empty() {
+        return total;
+    }
+    let left: Vec<usize> = std::mem::take(&mut total.undelivered);
+    let left_entries: Vec<&[u8]> = left.iter().map(|&index| entries[index]).collect();
+    let rerouted_to: Vec<usize> = (0..left.len()).map(|position| healthy[position % healthy.len()]).collect();
+    let (second, _) = deliver_to_streams(sinks, &left_entries, &rerouted_to, policy, deadline).await;
+    total.rerouted = left.len();
+    total.undelivered = second.undelivered.iter().map(|&position| left[position]).collect();
+    total.delivered += second.delivered;
+    total.retried += second.retried;
+    total.calls += second.calls;
+    total.last_error = second.last_error.or(total.last_error);
+    total
+}
+
+/// Each stream's entries delivered at once; the summed report, and the streams that were given
+/// entries and took them all.
+async fn deliver_to_streams<S: RecordBatchSink>(
+    sinks: &[S],
+    entries: &[&[u8]],
+    stream_of: &[usize],
+    policy: &RetryPolicy,
+    deadline: SystemTime,
+) -> (DeliveryReport, Vec<usize>) {
     // For each stream: its entries and where each one is in `entries`.
     let mut streams: Vec<(Vec<&[u8]>, Vec<usize>)> = vec![(Vec::new(), Vec::new()); sinks.len()];
     for (index, (&entry, &stream)) in entries.iter().zip(stream_of).enumerate() {
@@ -174,7 +206,11 @@ pub async fn deliver_spread<S: RecordBatchSink>(
     )
     .await;
     let mut total = DeliveryReport::default();
-    for (report, (_, positions)) in reports.into_iter().zip(&streams) {
+    let mut healthy = Vec::new();
+    for (stream, (report, (_, positions))) in reports.into_iter().zip(&streams).enumerate() {
+        if report.undelivered.is_empty() && report.delivered > 0 {
+            healthy.push(stream);
+        }
         total.undelivered.extend(report.undelivered.iter().map(|&local| positions[local]));
         total.delivered += report.delivered;
         total.retried += report.retried;
@@ -182,7 +218,7 @@ pub async fn deliver_spread<S: RecordBatchSink>(
         total.last_error = report.last_error.or(total.last_error);
     }
     total.undelivered.sort_unstable();
-    total
+    (total, healthy)
 }
 
 /// Full jitter: a random delay up to the capped exponential step.
@@ -349,6 +385,7 @@ mod loop_tests {
                 undelivered: vec![],
                 delivered: 4,
                 retried: 2,
+                rerouted: 0,
                 calls: 2,
                 last_error: Some("ServiceUnavailableException: slow down".into()),
             }
@@ -424,6 +461,8 @@ mod loop_tests {
         let deadline = SystemTime::now() + Duration::from_millis(1_000);
         let report = run(deliver_spread(&sinks, &entries(&["a", "b", "c"]), &[0, 1, 0], &policy, deadline));
         assert!(SystemTime::now() < deadline);
+        // The hung stream's two were cut off at the margin, inside which no call starts: they
+        // are not rerouted, and come back undelivered in time.
         assert_eq!((report.undelivered, report.delivered), (vec![0, 2], 1));
     }
 
@@ -437,11 +476,33 @@ mod loop_tests {
         let stream_of = [1, 0, 2, 1, 0, 2];
         let report = run(deliver_spread(&sinks, &all, &stream_of, &quick(), far()));
         assert_eq!(sinks[0].sent(), vec![vec!["b", "e"]; 4]);
-        assert_eq!(sinks[1].sent(), [vec!["a", "d"], vec!["a"]]);
-        assert_eq!(sinks[2].sent(), [vec!["c", "f"]]);
-        assert_eq!(report.undelivered, [1, 4], "the throttled stream's entries, as indices of all");
-        assert_eq!((report.delivered, report.calls), (4, 7));
+        // Then the throttled stream's two go to the streams that took all of theirs, one each.
+        assert_eq!(sinks[1].sent(), [vec!["a", "d"], vec!["a"], vec!["b"]]);
+        assert_eq!(sinks[2].sent(), [vec!["c", "f"], vec!["e"]]);
+        assert!(report.undelivered.is_empty());
+        assert_eq!((report.delivered, report.calls, report.rerouted), (6, 9, 2));
         assert_eq!(report.retried, 6 + 1);
+    }
+
+    #[test]
+    fn what_no_healthy_stream_is_left_to_take_stays_undelivered() {
+        let refusing = ScriptedSink::new(std::iter::repeat_n(Answer::Permanent, 10));
+        let throttled = ScriptedSink::new(std::iter::repeat_n(Answer::Retryable, 10));
+        let sinks = [refusing, throttled];
+        let report = run(deliver_spread(&sinks, &entries(&["a", "b", "c"]), &[0, 1, 0], &quick(), far()));
+        assert_eq!(report.undelivered, [0, 1, 2], "as indices of all");
+        assert_eq!((report.delivered, report.rerouted), (0, 0));
+        assert_eq!(sinks[0].sent(), [vec!["a", "c"]], "a refusal is not retried");
+    }
+
+    #[test]
+    fn a_refusing_stream_loses_nothing_when_another_is_healthy() {
+        let sinks = [ScriptedSink::new([Answer::Permanent]), ScriptedSink::new([])];
+        let report =
+            run(deliver_spread(&sinks, &entries(&["a", "b", "c", "d"]), &[0, 1, 0, 1], &quick(), far()));
+        assert_eq!(sinks[1].sent(), [vec!["b", "d"], vec!["a", "c"]]);
+        assert_eq!((report.undelivered.len(), report.delivered, report.rerouted), (0, 4, 2));
+        assert!(report.last_error.is_some_and(|error| error.contains("ResourceNotFound")), "still told");
     }
 
     #[test]

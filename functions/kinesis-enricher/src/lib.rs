@@ -64,6 +64,8 @@ lambda_shell::invocation_summary! {
         delivered => "Delivered": Count,
         already_delivered => "AlreadyDelivered": Count,
         retried_entries => "RetriedEntries": Count,
+        /// Entries one delivery stream did not take, sent to another.
+        rerouted_entries => "ReroutedEntries": Count,
         failed_entries => "FailedEntries": Count,
         reported_failures => "ReportedFailures": Count,
         calls,
@@ -129,6 +131,13 @@ impl<S: RecordBatchSink> KinesisHandler<S> {
             *entry = positions[*entry];
         }
         batch.summary.already_delivered = (batch.len() - positions.len()) as u64;
+        if report.rerouted > 0 {
+            tracing::warn!(
+                entries = report.rerouted,
+                last_error = report.last_error.as_deref().unwrap_or(""),
+                "a delivery stream did not take its entries: sent to the others"
+            );
+        }
         if !report.undelivered.is_empty() {
             tracing::warn!(
                 entries = report.undelivered.len(),
@@ -385,6 +394,7 @@ impl<'a> PreparedBatch<'a> {
     pub fn finish(mut self, report: &DeliveryReport) -> (BatchResponse, Summary) {
         self.summary.delivered = report.delivered as u64;
         self.summary.retried_entries = report.retried as u64;
+        self.summary.rerouted_entries = report.rerouted as u64;
         self.summary.failed_entries = report.undelivered.len() as u64;
         self.summary.calls = report.calls as u64;
         let earliest = report.undelivered.iter().map(|&entry| self.entry_record[entry]).min();

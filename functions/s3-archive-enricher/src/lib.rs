@@ -58,6 +58,8 @@ lambda_shell::invocation_summary! {
         truncated => "TruncatedDocuments": Count,
         delivered => "Delivered": Count,
         retried_entries => "RetriedEntries": Count,
+        /// Entries one delivery stream did not take, sent to another.
+        rerouted_entries => "ReroutedEntries": Count,
         failed_entries => "FailedEntries": Count,
         continued => "ContinuedObjects": Count,
         missing_objects => "MissingObjects": Count,
@@ -325,6 +327,14 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
             let report = self.deliver(Self::work_deadline(deadline, lines_read_before)).await;
             summary.delivered += report.delivered as u64;
             summary.retried_entries += report.retried as u64;
+            summary.rerouted_entries += report.rerouted as u64;
+            if report.rerouted > 0 {
+                tracing::warn!(
+                    entries = report.rerouted,
+                    last_error = report.last_error.as_deref().unwrap_or(""),
+                    "a delivery stream did not take its entries: sent to the others"
+                );
+            }
             summary.failed_entries += report.undelivered.len() as u64;
             summary.calls += report.calls as u64;
             if let Some(&first) = report.undelivered.first() {

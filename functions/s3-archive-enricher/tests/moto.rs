@@ -586,3 +586,35 @@ fn objects_not_started_for_lack_of_time_are_continued_from_their_start() {
     assert_eq!(offsets_of(&documents, &format!("s3://{ARCHIVE}/{}", keys[0])), each_once(&offsets));
     assert_eq!(documents.len(), 10, "only the first object read");
 }
+
+/// Two delivery streams, one of which does not exist in moto (a typo in DELIVERY_STREAM_NAME):
+/// moto refuses its calls, and its lines go to the stream that works. The object is read to its
+/// end, every line once; the metric and a WARN tell.
+#[test]
+fn a_stream_that_refuses_among_two_costs_no_line() {
+    let setup = Setup::new("s3-archive-two-streams");
+    let (text, offsets) = archive_text(12_000);
+    let key = "apache/two-streams.log.gz";
+    setup.moto.put_object(ARCHIVE, key, &gzip(&text));
+    let event = json!({"source": "aws.s3", "detail-type": "Object Created",
+        "detail": {"bucket": {"name": ARCHIVE}, "object": {"key": key}}})
+    .to_string();
+    let api = LocalRuntimeApi::start();
+    api.enqueue("request-0", event.as_bytes());
+    let streams = format!("{STREAM},weblogs-typo");
+    let mut child = setup.spawn_with(&api, &[("DELIVERY_STREAM_NAME", streams.as_str())]);
+    let response = api.wait_for(&["request-0"], Duration::from_secs(120));
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let response: Value = serde_json::from_slice(&response["request-0"]).unwrap();
+    let path = format!("s3://{ARCHIVE}/{key}");
+    assert_eq!(
+        response["results"][0],
+        json!({"object": path, "resultCode": "Succeeded", "resultString": format!("12000 lines delivered from {path}")})
+    );
+    assert_eq!(offsets_of(&setup.documents(), &path), each_once(&offsets));
+    let emf = &emf_lines(&stdout)[0];
+    assert_eq!(emf["ReroutedEntries"], 6_000.0, "every other line: {emf}");
+    assert!(stdout.contains("a delivery stream did not take its entries"), "{stdout}");
+}
