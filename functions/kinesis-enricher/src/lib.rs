@@ -10,17 +10,20 @@
 //!
 //! Delivery (`firehose_delivery`) retries what fails. Whatever still is not delivered is reported in
 //! `batchItemFailures` as the sequence number of the earliest Kinesis record with an undelivered
-//! event: Lambda retries the batch from there. The function remembers which of the records after
-//! that one it did deliver, and does not send their documents again when the retry reaches the
-//! same execution environment: then every document arrives once. Lambda picks the environment; a
-//! retry elsewhere, or a replay from the on-failure queue, sends them again (at-least-once).
+//! event: Lambda retries the batch from there. The function remembers which documents of that
+//! record and of the records after it it did deliver (document by document: a CloudWatch Logs
+//! envelope of 1,000 events with one document refused sends one again, not 1,000), and does not
+//! send them again when the retry reaches the same execution environment: then every document
+//! arrives once. Lambda picks the environment; a retry elsewhere, or a replay from the on-failure
+//! queue, sends them again (at-least-once).
 //!
 //! With several delivery streams (`DELIVERY_STREAM_NAME=a,b,c`, to go past one stream's quota),
 //! each Kinesis record's documents go to one of them, chosen by a hash of the record's sequence
 //! number: evenly over many records, and the same stream for the same record when Lambda retries.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::ops::Range;
 use std::time::SystemTime;
 
 pub mod event;
@@ -79,10 +82,20 @@ pub struct KinesisHandler<S = FirehoseSink> {
     retry: RetryPolicy,
     /// One per delivery stream, never empty.
     sinks: Vec<S>,
-    /// After invocations that reported a failure: the records after the reported one whose
-    /// documents were all delivered (per failed batch, until its retry comes). Lambda's retry
-    /// starts at the reported record and brings them again; their documents are not sent twice.
-    delivered_records: HashSet<String>,
+    /// After invocations that reported a failure: what was delivered of the reported record and
+    /// of the records after it (per failed batch, until its retry comes). Lambda's retry starts at
+    /// the reported record and brings them again; their delivered documents are not sent twice.
+    delivered_records: HashMap<String, Delivered>,
+}
+
+/// What was delivered of a record that Lambda's retry brings again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivered {
+    /// Every document.
+    All,
+    /// The documents at these places among the record's documents (`true`: delivered). A record
+    /// gives the same documents in the same order every time it is read in one environment.
+    Some(Vec<bool>),
 }
 
 /// The most sequence numbers remembered for retries (two batches of Lambda's largest size);
@@ -113,7 +126,7 @@ impl<S: RecordBatchSink> KinesisHandler<S> {
     /// With no sink at all (the settings refuse an empty stream list).
     pub fn spread(records: RecordEnricher, retry: RetryPolicy, sinks: Vec<S>) -> Self {
         assert!(!sinks.is_empty(), "a delivery stream to deliver to");
-        Self { records, retry, sinks, delivered_records: HashSet::new() }
+        Self { records, retry, sinks, delivered_records: HashMap::new() }
     }
 
     /// Enriches and delivers `event`; never fails, what is not delivered is in the response.
@@ -159,7 +172,7 @@ impl<S> KinesisHandler<S> {
                 self.delivered_records.remove(*sequence);
             }
         }
-        self.delivered_records.extend(batch.delivered_after_the_reported_record(report));
+        self.delivered_records.extend(batch.delivered_from_the_reported_record(report));
         if self.delivered_records.len() > MAX_REMEMBERED_RECORDS {
             self.delivered_records.clear();
         }
@@ -319,41 +332,73 @@ impl<'a> PreparedBatch<'a> {
         entries.iter().map(|&entry| record_stream[self.entry_record[entry]]).collect()
     }
 
-    /// The entries still to deliver (those of records not in `delivered`), and each one's index
-    /// among all entries.
-    pub fn entries_to_send(&self, delivered: &HashSet<String>) -> (Vec<&[u8]>, Vec<usize>) {
+    /// The entries still to deliver (those `delivered` does not name), and each one's index among
+    /// all entries.
+    pub fn entries_to_send(&self, delivered: &HashMap<String, Delivered>) -> (Vec<&[u8]>, Vec<usize>) {
+        let entries = self.entries.entries();
         if delivered.is_empty() {
-            let entries = self.entries();
             let positions = (0..entries.len()).collect();
             return (entries, positions);
         }
-        let skip: Vec<bool> =
-            self.sequence_numbers.iter().map(|sequence| delivered.contains(*sequence)).collect();
-        let mut kept = Vec::with_capacity(self.entries.len());
-        let mut positions = Vec::with_capacity(self.entries.len());
-        for (index, entry) in self.entries.entries().into_iter().enumerate() {
-            if !skip[self.entry_record[index]] {
-                kept.push(entry);
-                positions.push(index);
+        let mut kept = Vec::with_capacity(entries.len());
+        let mut positions = Vec::with_capacity(entries.len());
+        for (record, range) in self.record_entries().into_iter().enumerate() {
+            let memory = delivered.get(self.sequence_numbers[record]);
+            for (place, index) in range.enumerate() {
+                let sent = match memory {
+                    None => false,
+                    Some(Delivered::All) => true,
+                    Some(Delivered::Some(places)) => places.get(place).copied().unwrap_or(false),
+                };
+                if !sent {
+                    kept.push(entries[index]);
+                    positions.push(index);
+                }
             }
         }
         (kept, positions)
     }
 
-    /// When `report` leaves entries undelivered: the records after the earliest one with such an
-    /// entry whose entries all got through (now or before). Empty when everything was delivered.
-    fn delivered_after_the_reported_record(&self, report: &DeliveryReport) -> HashSet<String> {
-        let Some(earliest) = report.undelivered.iter().map(|&entry| self.entry_record[entry]).min() else {
-            return HashSet::new();
-        };
-        let mut complete = vec![true; self.sequence_numbers.len()];
-        for &entry in &report.undelivered {
-            complete[self.entry_record[entry]] = false;
+    /// Each record's entries (a record's entries are consecutive, in the record's order).
+    fn record_entries(&self) -> Vec<Range<usize>> {
+        let mut ranges = vec![0..0; self.sequence_numbers.len()];
+        let mut start = 0;
+        for (index, &record) in self.entry_record.iter().enumerate() {
+            if index + 1 == self.entry_record.len() || self.entry_record[index + 1] != record {
+                ranges[record] = start..index + 1;
+                start = index + 1;
+            }
         }
-        (earliest + 1..self.sequence_numbers.len())
-            .filter(|&record| complete[record])
-            .map(|record| self.sequence_numbers[record].to_owned())
-            .collect()
+        ranges
+    }
+
+    /// When `report` leaves entries undelivered: what was delivered (now or before) of the
+    /// earliest record with such an entry and of the records after it, which Lambda's retry
+    /// brings again. Empty when everything was delivered.
+    fn delivered_from_the_reported_record(&self, report: &DeliveryReport) -> Vec<(String, Delivered)> {
+        let Some(earliest) = report.undelivered.iter().map(|&entry| self.entry_record[entry]).min() else {
+            return Vec::new();
+        };
+        let mut undelivered = vec![false; self.entry_record.len()];
+        for &entry in &report.undelivered {
+            undelivered[entry] = true;
+        }
+        let ranges = self.record_entries();
+        let mut memory = Vec::new();
+        for record in earliest..self.sequence_numbers.len() {
+            let places: Vec<bool> = ranges[record].clone().map(|entry| !undelivered[entry]).collect();
+            let delivered = if places.is_empty() {
+                continue;
+            } else if places.iter().all(|&sent| sent) {
+                Delivered::All
+            } else if places.contains(&true) {
+                Delivered::Some(places)
+            } else {
+                continue;
+            };
+            memory.push((self.sequence_numbers[record].to_owned(), delivered));
+        }
+        memory
     }
 
     /// The entries, in order: each one a document and its newline.

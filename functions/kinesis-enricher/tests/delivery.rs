@@ -416,6 +416,35 @@ async fn a_retry_in_the_same_environment_sends_no_document_twice() {
     assert_eq!((summary.delivered, summary.already_delivered), (13, 0));
 }
 
+/// A CloudWatch Logs envelope of 1,000 events, one of whose documents Firehose refuses once: the
+/// record is reported, and Lambda's retry in the same environment sends that one document, not
+/// the 999 that got through.
+#[tokio::test]
+async fn a_retry_resends_only_the_documents_of_a_record_that_were_not_delivered() {
+    let sample = log_lines("sample");
+    let mut events: Vec<String> = (0..1_000).map(|i| sample[i % sample.len()].clone()).collect();
+    events[617] = events[617].replacen("GET /", "GET /refused-once/", 1);
+    let event_refs: Vec<&str> = events.iter().map(String::as_str).collect();
+    let json = kinesis_event(&[line_record(&sample[0]), cloudwatch_envelope("DATA_MESSAGE", &event_refs)]);
+    let event = KinesisEvent::deserialize(&json).unwrap();
+    let fake =
+        FaultyFirehose::start(Faults { fail_once: vec!["/refused-once/".into()], ..Faults::default() });
+    let mut function = function(sink(&fake, STREAM).await, RetryPolicy { max_attempts: 1, ..retry() });
+    let (response, summary) = function.process(&event, in_a_minute()).await;
+    assert_eq!(response.batch_item_failures[0].item_identifier, event.records[1].kinesis.sequence_number);
+    assert_eq!((summary.delivered, summary.failed_entries), (1_000, 1));
+
+    let retry_event = KinesisEvent { records: event.records[1..].to_vec() };
+    let (response, summary) = function.process(&retry_event, in_a_minute()).await;
+    assert_eq!(response, BatchResponse::default());
+    assert_eq!((summary.delivered, summary.already_delivered), (1, 999));
+    assert_eq!(
+        count(fake.observed(|o| o.accepted.clone())),
+        expected_documents(&event),
+        "every document once"
+    );
+}
+
 /// With several shards, the environment may serve another shard's batch before the retry comes:
 /// what it remembers for the first shard stays.
 #[tokio::test]
