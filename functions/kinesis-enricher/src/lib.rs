@@ -385,8 +385,8 @@ impl<'a> PreparedBatch<'a> {
         }
         let ranges = self.record_entries();
         let mut memory = Vec::new();
-        for record in earliest..self.sequence_numbers.len() {
-            let places: Vec<bool> = ranges[record].clone().map(|entry| !undelivered[entry]).collect();
+        for (record, range) in ranges.into_iter().enumerate().skip(earliest) {
+            let places: Vec<bool> = range.map(|entry| !undelivered[entry]).collect();
             let delivered = if places.is_empty() {
                 continue;
             } else if places.iter().all(|&sent| sent) {
