@@ -399,6 +399,18 @@ pub struct BatchItemFailure {
 pub enum ArchiveResponse {
     BatchOperations(BatchOperationsResponse),
     Objects(ObjectsResponse),
+    /// A continuation's answer: its one object's result, as [`ObjectsResponse`] writes it.
+    Continued(ContinuedResponse),
+}
+
+/// The answer to a continuation, and the offset it was to resume from (for the error that keeps
+/// a failed continuation in the on-failure queue; not part of the JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContinuedResponse {
+    #[serde(flatten)]
+    pub response: ObjectsResponse,
+    #[serde(skip)]
+    pub offset: u64,
 }
 
 #[cfg(test)]

@@ -37,8 +37,8 @@ use lambda_shell::{Handler, Startup, StartupError};
 
 use crate::continuation::LambdaContinuer;
 use crate::event::{
-    ArchiveEvent, ArchiveResponse, BatchItemFailure, BatchOperationsResponse, Continuation, ObjectRef,
-    ObjectResult, ObjectsResponse, ResultCode, TaskResult,
+    ArchiveEvent, ArchiveResponse, BatchItemFailure, BatchOperationsResponse, Continuation,
+    ContinuedResponse, ObjectRef, ObjectResult, ObjectsResponse, ResultCode, TaskResult,
 };
 use crate::object::{ObjectReader, ReadError};
 use crate::settle::{ObjectEnd, ObjectRun, settle};
@@ -190,7 +190,10 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                 let result = self
                     .archive_result(&continuation.object, Some(continuation), deadline, &mut summary)
                     .await;
-                ArchiveResponse::Objects(ObjectsResponse { results: vec![result], batch_item_failures: None })
+                ArchiveResponse::Continued(ContinuedResponse {
+                    response: ObjectsResponse { results: vec![result], batch_item_failures: None },
+                    offset: continuation.offset,
+                })
             }
         };
         (response, summary)
@@ -404,18 +407,34 @@ impl<S: RecordBatchSink + Send + 'static> Handler for ArchiveHandler<S> {
     }
 
     /// An asynchronous invocation with an object worth another attempt fails, so that Lambda
-    /// tries the event again (and keeps it in the on-failure queue after its retries).
+    /// tries the event again (and keeps it in the on-failure queue after its retries). So does a
+    /// continuation that cannot go on for good (the object changed, expired, was archived to
+    /// Glacier, access denied): the rest of an object whose start was delivered must not vanish
+    /// into a log line, so the event, offset included, ends in the on-failure queue, and the
+    /// error says where.
     fn invocation_error(response: &ArchiveResponse) -> Option<String> {
-        let ArchiveResponse::Objects(ObjectsResponse { results, batch_item_failures: None }) = response
-        else {
-            return None;
-        };
-        let failed: Vec<&str> = results
-            .iter()
-            .filter(|result| result.result_code == ResultCode::TemporaryFailure)
-            .map(|result| result.result_string.as_str())
-            .collect();
-        (!failed.is_empty()).then(|| failed.join("; "))
+        match response {
+            ArchiveResponse::Objects(ObjectsResponse { results, batch_item_failures: None }) => {
+                let failed: Vec<&str> = results
+                    .iter()
+                    .filter(|result| result.result_code == ResultCode::TemporaryFailure)
+                    .map(|result| result.result_string.as_str())
+                    .collect();
+                (!failed.is_empty()).then(|| failed.join("; "))
+            }
+            ArchiveResponse::Continued(ContinuedResponse { response, offset }) => {
+                let failed: Vec<String> = response
+                    .results
+                    .iter()
+                    .filter(|result| result.result_code != ResultCode::Succeeded)
+                    .map(|result| {
+                        format!("continuing {} from byte {offset}: {}", result.object, result.result_string)
+                    })
+                    .collect();
+                (!failed.is_empty()).then(|| failed.join("; "))
+            }
+            ArchiveResponse::Objects(_) | ArchiveResponse::BatchOperations(_) => None,
+        }
     }
 
     fn response_json(response: ArchiveResponse) -> Vec<u8> {

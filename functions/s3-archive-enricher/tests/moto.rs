@@ -618,3 +618,27 @@ fn a_stream_that_refuses_among_two_costs_no_line() {
     assert_eq!(emf["ReroutedEntries"], 6_000.0, "every other line: {emf}");
     assert!(stdout.contains("a delivery stream did not take its entries"), "{stdout}");
 }
+
+/// A continuation whose object was replaced since its first part was read (moto answers the
+/// `If-Match` with 412) cannot go on: the invocation fails with the object and the offset, so
+/// Lambda keeps the event in the on-failure queue rather than the rest vanishing into a log line.
+#[test]
+fn a_continuation_that_cannot_go_on_fails_its_invocation_with_its_offset() {
+    let setup = Setup::new("s3-archive-changed");
+    let (text, _) = archive_text(100);
+    let key = "apache/replaced.log";
+    setup.moto.put_object(ARCHIVE, key, &text);
+    let continuation = json!({"continuation": {"bucket": ARCHIVE, "key": key,
+        "etag": "\"0123456789abcdef0123456789abcdef\"", "gzip": false, "offset": 4096, "linesBefore": 20}})
+    .to_string();
+    let api = LocalRuntimeApi::start();
+    api.enqueue("request-0", continuation.as_bytes());
+    let mut child = setup.spawn(&api);
+    let error = api.take_error(Duration::from_secs(120));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(error.contains("/invocation/request-0/error"), "{error}");
+    assert!(error.contains(&format!("continuing s3://{ARCHIVE}/{key} from byte 4096: ")), "{error}");
+    assert!(error.contains("changed since it was first read"), "{error}");
+    assert!(setup.lambda.taken().is_empty());
+}
