@@ -2,6 +2,10 @@
 //! age), Lambda's event source mapping sends its shard and sequence range to the on-failure queue;
 //! the records themselves stay only in the stream, until its retention period passes.
 //!
+//! Messages are taken one at a time, and each stays hidden from other readers while it is worked
+//! on: its visibility timeout is renewed until its range is replayed, so a second run (or a
+//! second person) never replays the same range at the same time, however long it takes.
+//!
 //! For each message: read the range back from the stream ([`stream::read_range`]), hand it to
 //! kinesis-enricher's own handler ([`KinesisHandler::process`], as a Lambda event of the same
 //! shape: the same documents, ids and delivery with retries), and delete the message only when
@@ -14,7 +18,7 @@ pub mod failed_batch;
 pub mod stream;
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -27,8 +31,27 @@ use lambda_shell::base64;
 use crate::failed_batch::FailedBatch;
 use crate::stream::{RangeError, StreamRecord, read_range};
 
-/// How long a received message stays hidden from other readers: longer than one range takes.
-const VISIBILITY_TIMEOUT_SECONDS: i32 = 900;
+/// How long a received message stays hidden from other readers at a time, and how often that is
+/// renewed while its range is replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Visibility {
+    pub timeout: Duration,
+    pub renew_every: Duration,
+}
+
+impl Default for Visibility {
+    /// Two minutes, renewed every 40 seconds: a run that dies leaves its message hidden for two
+    /// minutes at most.
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(120), renew_every: Duration::from_secs(40) }
+    }
+}
+
+impl Visibility {
+    fn timeout_seconds(&self) -> i32 {
+        i32::try_from(self.timeout.as_secs()).unwrap_or(i32::MAX).max(1)
+    }
+}
 /// Records handed to the handler at a time, like a Lambda batch of the stack's size; and at most
 /// this much data.
 const EVENT_RECORDS: usize = 500;
@@ -115,6 +138,7 @@ pub struct Replayer<S: RecordBatchSink> {
     kinesis: aws_sdk_kinesis::Client,
     handler: KinesisHandler<S>,
     queue_url: String,
+    visibility: Visibility,
 }
 
 impl<S: RecordBatchSink> Replayer<S> {
@@ -124,22 +148,27 @@ impl<S: RecordBatchSink> Replayer<S> {
         handler: KinesisHandler<S>,
         queue_url: String,
     ) -> Self {
-        Self { sqs, kinesis, handler, queue_url }
+        Self { sqs, kinesis, handler, queue_url, visibility: Visibility::default() }
+    }
+
+    /// The same, keeping messages hidden as `visibility` says.
+    pub fn with_visibility(self, visibility: Visibility) -> Self {
+        Self { visibility, ..self }
     }
 
     /// Every message in the queue, once. Fails only when the queue itself cannot be read or a
     /// delivered range's message cannot be deleted.
     pub async fn run(&mut self) -> Result<Report, ReplayError> {
         let mut report = Report::default();
-        let mut seen = HashSet::new();
-        let mut kept = Vec::new();
+        // The messages kept in the queue, by id, with their latest receipt handle.
+        let mut kept: HashMap<String, String> = HashMap::new();
         loop {
             let received = self
                 .sqs
                 .receive_message()
                 .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .visibility_timeout(VISIBILITY_TIMEOUT_SECONDS)
+                .max_number_of_messages(1)
+                .visibility_timeout(self.visibility.timeout_seconds())
                 .wait_time_seconds(1)
                 .send()
                 .await
@@ -147,38 +176,35 @@ impl<S: RecordBatchSink> Replayer<S> {
                     queue_url: self.queue_url.clone(),
                     reason: describe(&error),
                 })?;
-            let mut new = 0;
-            for message in received.messages() {
-                let (Some(id), Some(receipt)) = (message.message_id(), message.receipt_handle()) else {
-                    continue;
-                };
-                if !seen.insert(id.to_owned()) {
-                    continue;
-                }
-                new += 1;
-                let (range, outcome) = self.replay(message.body().unwrap_or_default()).await;
-                if matches!(outcome, Outcome::Replayed { .. }) {
-                    self.sqs
-                        .delete_message()
-                        .queue_url(&self.queue_url)
-                        .receipt_handle(receipt)
-                        .send()
-                        .await
-                        .map_err(|error| ReplayError::Delete {
-                            message_id: id.to_owned(),
-                            reason: describe(&error),
-                        })?;
-                } else {
-                    kept.push(receipt.to_owned());
-                }
-                report.messages.push(MessageReport { message_id: id.to_owned(), range, outcome });
+            let Some(message) = received.messages().first() else { break };
+            let (Some(id), Some(receipt)) = (message.message_id(), message.receipt_handle()) else {
+                continue;
+            };
+            if let Some(latest) = kept.get_mut(id) {
+                // A kept message back after its visibility timeout (a long run): it is hidden
+                // again by this receive, and not replayed twice in one run.
+                receipt.clone_into(latest);
+                continue;
             }
-            if new == 0 {
-                break;
+            let (range, outcome) = self.replay_hidden(message.body().unwrap_or_default(), receipt).await;
+            if matches!(outcome, Outcome::Replayed { .. }) {
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .map_err(|error| ReplayError::Delete {
+                        message_id: id.to_owned(),
+                        reason: describe(&error),
+                    })?;
+            } else {
+                kept.insert(id.to_owned(), receipt.to_owned());
             }
+            report.messages.push(MessageReport { message_id: id.to_owned(), range, outcome });
         }
         // Kept messages become visible again at once, for the next run or a look in the console.
-        for receipt in kept {
+        for receipt in kept.into_values() {
             let visible = self
                 .sqs
                 .change_message_visibility()
@@ -192,6 +218,30 @@ impl<S: RecordBatchSink> Replayer<S> {
             }
         }
         Ok(report)
+    }
+
+    /// [`Self::replay`], renewing the message's visibility timeout until it is done.
+    async fn replay_hidden(&mut self, body: &str, receipt: &str) -> (Option<String>, Outcome) {
+        let (sqs, queue_url, visibility) = (self.sqs.clone(), self.queue_url.clone(), self.visibility);
+        let keep_hidden = async move {
+            loop {
+                tokio::time::sleep(visibility.renew_every).await;
+                let renewed = sqs
+                    .change_message_visibility()
+                    .queue_url(&queue_url)
+                    .receipt_handle(receipt)
+                    .visibility_timeout(visibility.timeout_seconds())
+                    .send()
+                    .await;
+                if let Err(error) = renewed {
+                    eprintln!("cannot keep the message hidden while it is replayed: {}", describe(&error));
+                }
+            }
+        };
+        tokio::select! {
+            replayed = self.replay(body) => replayed,
+            () = keep_hidden => unreachable!("renewing goes on until the replay ends"),
+        }
     }
 
     /// One message: its range read back and delivered.

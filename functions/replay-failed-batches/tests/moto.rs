@@ -6,10 +6,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use aws_clients::https_client;
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kinesis::primitives::Blob;
+use enrichment::Enricher;
+use enrichment::settings::EnrichmentSettings;
+use firehose_delivery::{FirehoseSink, RetryPolicy};
+use kinesis_enricher::{KinesisHandler, RecordEnricher};
+use replay_failed_batches::{Outcome, Replayer, Visibility};
 use serde_json::{Value, json};
 use test_support::faulty_firehose::{Faults, FaultyFirehose};
 use test_support::moto::{MotoServer, REGION};
@@ -277,6 +283,53 @@ async fn a_range_firehose_does_not_fully_take_is_kept_until_a_run_delivers_it_al
     let healthy = setup.replay();
     assert_eq!(healthy.status.code(), Some(0), "{}", text(&healthy));
     assert_eq!(setup.delivered().keys().cloned().collect::<Vec<_>>(), sequence_numbers, "the whole range");
+    assert_eq!(setup.messages_in_queue().await, "0");
+}
+
+/// A range that takes longer than the message's visibility timeout (a Firehose that answers after
+/// 4 s, FaultyFirehose; the timeout 2 s, renewed every 0.5 s): another reader never sees the
+/// message while it is replayed, and it is deleted once replayed.
+#[tokio::test]
+async fn a_message_stays_hidden_from_other_readers_while_its_range_is_replayed() {
+    let setup = Setup::start("replay-hidden").await;
+    let lines = sample_lines();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (arn, sequence_numbers) = setup.stream("weblogs", &lines[..3]).await;
+    setup.fail(&arn, &sequence_numbers[0], &sequence_numbers[2], 3).await;
+    let slow = FaultyFirehose::start(Faults { answer_after: Duration::from_secs(4), ..Faults::default() });
+    let firehose = aws_clients::firehose::configure(aws_sdk_firehose::Config::builder())
+        .endpoint_url(slow.url())
+        .region(aws_sdk_firehose::config::Region::new(REGION))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .build();
+    let records = RecordEnricher::new(Enricher::new(EnrichmentSettings::default(), None), 4 << 20);
+    let handler = KinesisHandler::new(
+        records,
+        RetryPolicy::default(),
+        FirehoseSink::new(firehose, DELIVERY_STREAM.into()),
+    );
+    let visibility = Visibility { timeout: Duration::from_secs(2), renew_every: Duration::from_millis(500) };
+    let mut replayer =
+        Replayer::new(setup.sqs.clone(), setup.kinesis.clone(), handler, setup.queue_url.clone())
+            .with_visibility(visibility);
+    let other_reader = async {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let received = setup
+            .sqs
+            .receive_message()
+            .queue_url(&setup.queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        received.messages().len()
+    };
+    let (report, seen_by_the_other) = tokio::join!(replayer.run(), other_reader);
+    assert_eq!(seen_by_the_other, 0, "hidden past its 2-second timeout");
+    let report = report.unwrap();
+    assert_eq!(report.messages.len(), 1);
+    assert_eq!(report.messages[0].outcome, Outcome::Replayed { records: 3, documents: 3 });
+    assert_eq!(slow.observed(|o| o.accepted.len()), 3);
     assert_eq!(setup.messages_in_queue().await, "0");
 }
 

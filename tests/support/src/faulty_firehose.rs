@@ -35,6 +35,8 @@ pub struct Faults {
     /// Every call after the first this-many gets no answer at all: the connection stays open and
     /// silent (a hung endpoint), for longer than any test waits.
     pub hang_after_calls: Option<usize>,
+    /// Every call is answered only after this long (a slow endpoint).
+    pub answer_after: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -85,6 +87,7 @@ impl FaultyFirehose {
             if faults.hang_after_calls.is_some_and(|answered| calls > answered) {
                 std::thread::sleep(Duration::from_secs(600));
             }
+            std::thread::sleep(faults.answer_after);
             let stream = body["DeliveryStreamName"].as_str().unwrap_or("").to_owned();
             let exists =
                 if faults.streams.is_empty() { stream == STREAM } else { faults.streams.contains(&stream) };
