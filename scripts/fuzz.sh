@@ -23,9 +23,14 @@ def put(target, data):
 for path in sorted(glob.glob("tests/data/*.log") + glob.glob("tests/data/formats/*.log")):
     for index, line in enumerate(open(path, "rb").read().split(b"\n")[:60]):
         put("parse_line", bytes([index % 9]) + line)
-for line in open("tests/hostile/lines.jsonl"):
-    case = json.loads(line)
-    put("parse_line", b"\x00" + bytes.fromhex(case["line_hex"])[:65536])
+hostile = [bytes.fromhex(json.loads(line)["line_hex"])[:65536] for line in open("tests/hostile/lines.jsonl")]
+for line in hostile:
+    put("parse_line", b"\x00" + line)
+# The hostile lines as multi-line records: all of them, and each between two ordinary lines.
+ordinary = open("tests/data/sample.log", "rb").read().split(b"\n")[:2]
+put("decode_record", b"\n".join(hostile))
+for line in hostile:
+    put("decode_record", b"\n".join([ordinary[0], line, ordinary[1]]))
 # The stream functions' events (the S3 function's, tests/events/s3-*.json, hold no records).
 for path in sorted(glob.glob("tests/events/firehose-*.json") + glob.glob("tests/events/kinesis-*.json")):
     event = json.load(open(path))
