@@ -514,8 +514,17 @@ class Template(unittest.TestCase):
         self.assertEqual(statements["ReadTheArchives"]["Action"], ["s3:GetObject", "s3:GetObjectVersion"])
         self.assertEqual(statements["ReadTheArchives"]["Resource"],
                          {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ArchiveBucketName}/${ArchivePrefix}*"})
-        s3_actions = [a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
-                      if a.startswith("s3:")]
+        # Claiming continuations: markers under one prefix of the stack's backup bucket, which
+        # expire after a day.
+        self.assertEqual(statements["ClaimContinuations"]["Action"], ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
+        self.assertEqual(statements["ClaimContinuations"]["Resource"], {"Fn::Sub": "${BackupBucket.Arn}/continuations/*"})
+        self.assertEqual(function["Environment"]["Variables"]["CONTINUATION_CLAIMS"],
+                         {"Fn::Sub": "s3://${BackupBucket}/continuations"})
+        rules = {r["Id"]: r for r in self.properties("BackupBucket")["LifecycleConfiguration"]["Rules"]}
+        self.assertEqual((rules["expire-continuation-claims"]["Prefix"], rules["expire-continuation-claims"]["ExpirationInDays"]),
+                         ("continuations/", 1))
+        s3_actions = [a for sid, s in statements.items() if sid != "ClaimContinuations"
+                      for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]) if a.startswith("s3:")]
         self.assertEqual(s3_actions, ["s3:GetObject", "s3:GetObjectVersion"])
         # Continuing: only itself, by the name it is given.
         self.assertEqual(function["FunctionName"], {"Fn::Sub": "${AWS::StackName}-s3-archive-enricher"})

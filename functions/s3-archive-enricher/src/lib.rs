@@ -19,6 +19,7 @@
 //! worth another attempt) or `PermanentFailure` (missing, not text, damaged gzip after its
 //! readable lines, access denied).
 
+pub mod claims;
 pub mod continuation;
 pub mod event;
 pub mod object;
@@ -35,6 +36,7 @@ use firehose_delivery::{
 use lambda_shell::settings::{AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION};
 use lambda_shell::{Handler, Startup, StartupError};
 
+use crate::claims::{Claim, ContinuationClaims};
 use crate::continuation::LambdaContinuer;
 use crate::event::{
     ArchiveEvent, ArchiveResponse, BatchItemFailure, BatchOperationsResponse, Continuation,
@@ -62,6 +64,8 @@ lambda_shell::invocation_summary! {
         rerouted_entries => "ReroutedEntries": Count,
         failed_entries => "FailedEntries": Count,
         continued => "ContinuedObjects": Count,
+        /// Copies of a continuation another invocation read (or is reading): left alone.
+        duplicate_continuations => "DuplicateContinuations": Count,
         missing_objects => "MissingObjects": Count,
         unreadable_objects => "UnreadableObjects": Count,
         damaged_objects => "DamagedObjects": Count,
@@ -81,6 +85,8 @@ pub struct ArchiveHandler<S = FirehoseSink> {
     sinks: Vec<S>,
     retry: RetryPolicy,
     continuer: LambdaContinuer,
+    /// Where continuations are claimed, so that each is read once; none: not claimed.
+    claims: Option<ContinuationClaims>,
     batch: Batch,
 }
 
@@ -99,8 +105,10 @@ impl ArchiveHandler<FirehoseSink> {
         };
         let sinks =
             FirehoseSink::for_streams(aws_clients::firehose::config(&aws), delivery.delivery_stream_names);
-        let reader = ObjectReader::new(aws_clients::s3::client(&aws));
-        Ok(Self::new(startup.enricher, reader, sinks, delivery.retry, continuer))
+        let s3 = aws_clients::s3::client(&aws);
+        let claims = ContinuationClaims::from_lookup(environment, s3.clone())?;
+        let reader = ObjectReader::new(s3);
+        Ok(Self::new(startup.enricher, reader, sinks, delivery.retry, continuer).with_claims(claims))
     }
 }
 
@@ -121,8 +129,14 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
             sinks,
             retry,
             continuer,
+            claims: None,
             batch: Batch::default(),
         }
+    }
+
+    /// The same, claiming each continuation before reading it.
+    pub fn with_claims(self, claims: Option<ContinuationClaims>) -> Self {
+        Self { claims, ..self }
     }
 
     /// Reads, enriches and delivers every object of `event`; what could not be done is in the
@@ -187,9 +201,7 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                 ArchiveResponse::Objects(response)
             }
             ArchiveEvent::Continuation(continuation) => {
-                let result = self
-                    .archive_result(&continuation.object, Some(continuation), deadline, &mut summary)
-                    .await;
+                let result = self.continue_object(continuation, deadline, &mut summary).await;
                 ArchiveResponse::Continued(ContinuedResponse {
                     response: ObjectsResponse { results: vec![result], batch_item_failures: None },
                     offset: continuation.offset,
@@ -197,6 +209,52 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
             }
         };
         (response, summary)
+    }
+
+    /// A continuation: claimed (when claims are kept and it has an id), read, and its claim
+    /// finished or, when the invocation is to fail, released for the retry.
+    async fn continue_object(
+        &mut self,
+        continuation: &Continuation,
+        deadline: SystemTime,
+        summary: &mut Summary,
+    ) -> ObjectResult {
+        let claims = self.claims.clone();
+        let claimed = match (&claims, &continuation.id) {
+            (Some(claims), Some(id)) => match claims.claim(id, deadline).await {
+                Ok(Claim::Ours) => Some((claims, id)),
+                Ok(Claim::Taken(reason)) => {
+                    summary.duplicate_continuations += 1;
+                    let path = continuation.object.path();
+                    tracing::info!(object = %path, offset = continuation.offset, id, reason, "a copy of a continuation: left alone");
+                    return ObjectResult {
+                        object: path,
+                        result_code: ResultCode::Succeeded,
+                        result_string: format!(
+                            "continuation {id} (from byte {}) is a copy: {reason}",
+                            continuation.offset
+                        ),
+                    };
+                }
+                Err(error) => {
+                    tracing::warn!(id, %error, "continuation not claimed (read anyway): the claims cannot be kept");
+                    None
+                }
+            },
+            _ => None,
+        };
+        let result = self.archive_result(&continuation.object, Some(continuation), deadline, summary).await;
+        if let Some((claims, id)) = claimed {
+            let settled = if result.result_code == ResultCode::Succeeded {
+                claims.finish(id).await
+            } else {
+                claims.release(id).await
+            };
+            if let Err(error) = settled {
+                tracing::warn!(id, %error, "continuation claim not updated");
+            }
+        }
+        result
     }
 
     async fn archive_result(
@@ -256,7 +314,8 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
             }
             ObjectEnd::Finished | ObjectEnd::Stopped { .. } => {}
         }
-        let Some(next) = settled.continuation else { return (settled.code, settled.text) };
+        let Some(mut next) = settled.continuation else { return (settled.code, settled.text) };
+        next.id = Some(claims::new_id());
         match self.continuer.continue_with(&next).await {
             Ok(()) => {
                 summary.continued += 1;

@@ -57,6 +57,7 @@ pub fn settle(object: &ObjectRef, resume: Option<&Continuation>, run: &ObjectRun
         gzip: run.gzip,
         offset,
         lines_before: total,
+        id: None,
     };
     let (code, text, continuation) = match &run.end {
         ObjectEnd::Finished => (ResultCode::Succeeded, format!("{total} lines delivered from {path}"), None),
@@ -96,7 +97,14 @@ mod tests {
     }
 
     fn continued(offset: u64, lines_before: u64) -> Option<Continuation> {
-        Some(Continuation { object: object(), etag: Some("\"e\"".into()), gzip: true, offset, lines_before })
+        Some(Continuation {
+            object: object(),
+            etag: Some("\"e\"".into()),
+            gzip: true,
+            offset,
+            lines_before,
+            id: None,
+        })
     }
 
     fn stopped(offset: u64, failure: Option<&str>) -> ObjectEnd {

@@ -92,12 +92,17 @@ impl Setup {
     /// Runs the function on `events` (each with its time to the deadline), one after the other in
     /// one execution environment; returns the responses and the function's stdout.
     fn invoke(&self, events: &[(&[u8], Duration)]) -> (Vec<Value>, String) {
+        self.invoke_with(events, &[])
+    }
+
+    /// [`Self::invoke`] with more (or overriding) variables.
+    fn invoke_with(&self, events: &[(&[u8], Duration)], variables: &[(&str, &str)]) -> (Vec<Value>, String) {
         let api = LocalRuntimeApi::start();
         let ids: Vec<String> = (0..events.len()).map(|i| format!("request-{i}")).collect();
         for (id, (event, timeout)) in ids.iter().zip(events) {
             api.enqueue_with_timeout(id, event, *timeout);
         }
-        let mut child = self.spawn(&api);
+        let mut child = self.spawn_with(&api, variables);
         let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         let responses = api.wait_for(&id_refs, Duration::from_secs(300));
         child.kill().unwrap();
@@ -641,4 +646,85 @@ fn a_continuation_that_cannot_go_on_fails_its_invocation_with_its_offset() {
     assert!(error.contains(&format!("continuing s3://{ARCHIVE}/{key} from byte 4096: ")), "{error}");
     assert!(error.contains("changed since it was first read"), "{error}");
     assert!(setup.lambda.taken().is_empty());
+}
+
+/// With `CONTINUATION_CLAIMS`, a continuation sent twice (an `Invoke` retried after its attempt
+/// timed out, or Lambda's queue handing an event over twice) is read once: the first invocation
+/// claims it with a conditional write to moto's S3, the copy finds the claim and leaves the object
+/// alone. A claim whose holder's deadline passed (it died) is taken over; one still running is not;
+/// a continuation that fails gives its claim up for the retry.
+#[test]
+fn a_continuation_sent_twice_is_read_once() {
+    let setup = Setup::new("s3-archive-claims");
+    setup.moto.create_bucket("weblogs-claims");
+    let claims = [("CONTINUATION_CLAIMS", "s3://weblogs-claims/continuations")];
+    let (text, offsets) = archive_text(12_345);
+    let key = "apache/claimed.log.gz";
+    setup.moto.put_object(ARCHIVE, key, &gzip(&text));
+    let event = json!({"source": "aws.s3", "detail-type": "Object Created",
+        "detail": {"bucket": {"name": ARCHIVE}, "object": {"key": key}}})
+    .to_string();
+    let (_, stdout) = setup.invoke_with(&[(event.as_bytes(), Duration::from_secs(10))], &claims);
+    let invocations = setup.lambda.taken();
+    assert_eq!(invocations.len(), 1, "{stdout}");
+    let continuation = invocations[0].2.clone();
+    let id = serde_json::from_slice::<Value>(&continuation).unwrap()["continuation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 32, "{id}");
+
+    // The continuation and its copy, one after the other.
+    let (responses, stdout) = setup.invoke_with(
+        &[(&continuation, Duration::from_secs(600)), (&continuation, Duration::from_secs(600))],
+        &claims,
+    );
+    let path = format!("s3://{ARCHIVE}/{key}");
+    assert_eq!(responses[0]["results"][0]["resultString"], format!("12345 lines delivered from {path}"));
+    assert_eq!(
+        responses[1]["results"][0]["resultString"],
+        format!("continuation {id} (from byte {}) is a copy: already read", offsets[5_000])
+    );
+    assert_eq!(offsets_of(&setup.documents(), &path), each_once(&offsets), "every line once");
+    assert_eq!(emf_lines(&stdout)[1]["DuplicateContinuations"], 1.0);
+    let marker = |id: &str| setup.moto.object("weblogs-claims", &format!("continuations/{id}"));
+    assert_eq!(marker(&id).as_deref(), Some(&b"done"[..]));
+
+    // A claim held by an invocation that is still running: the copy leaves it alone. One whose
+    // holder's deadline passed: taken over and read.
+    let holder = |id: &str, until_ms: u128| {
+        let body = format!("running until {until_ms}");
+        setup.moto.put_object("weblogs-claims", &format!("continuations/{id}"), body.as_bytes());
+    };
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let with_id = |id: &str| {
+        let mut value: Value = serde_json::from_slice(&continuation).unwrap();
+        value["continuation"]["id"] = id.into();
+        value.to_string().into_bytes()
+    };
+    holder("running", now_ms + 600_000);
+    holder("dead", now_ms - 1_000);
+    let (running, dead) = (with_id("running"), with_id("dead"));
+    let (responses, _) = setup
+        .invoke_with(&[(&running, Duration::from_secs(600)), (&dead, Duration::from_secs(600))], &claims);
+    assert!(
+        responses[0]["results"][0]["resultString"]
+            .as_str()
+            .unwrap()
+            .ends_with("is a copy: another invocation is reading it")
+    );
+    assert_eq!(responses[1]["results"][0]["resultString"], format!("12345 lines delivered from {path}"));
+    assert_eq!(marker("dead").as_deref(), Some(&b"done"[..]));
+
+    // A continuation that fails (the object replaced since) gives its claim up.
+    setup.moto.put_object(ARCHIVE, key, b"replaced\n");
+    let failing = with_id("failing");
+    let api = LocalRuntimeApi::start();
+    api.enqueue("request-0", &failing);
+    let mut child = setup.spawn_with(&api, &claims);
+    let error = api.take_error(Duration::from_secs(120));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(error.contains("changed since it was first read"), "{error}");
+    assert_eq!(marker("failing"), None, "released for the retry");
 }

@@ -115,6 +115,16 @@ impl MotoServer {
         let _: Value = serde_json::from_slice(&response).unwrap();
     }
 
+    /// The object `bucket`/`key`, if there is one.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let (status, body) = self.request("GET", &format!("/{bucket}/{}", encode_key(key)), &[], b"", "s3");
+        match status {
+            200 => Some(body),
+            404 => None,
+            other => panic!("GET {bucket}/{key}: {other} {}", String::from_utf8_lossy(&body)),
+        }
+    }
+
     /// The contents of every object in `bucket`.
     pub fn objects(&self, bucket: &str) -> Vec<Vec<u8>> {
         let (status, listing) =
