@@ -377,4 +377,36 @@ mod tests {
             assert_eq!(kind(&error), expected, "{error_kind:?}, gzip {gzip}");
         }
     }
+
+    /// The lines of `text`, as an object's body would hand them out.
+    fn lines_of(text: Vec<u8>) -> ObjectLines {
+        ObjectLines {
+            input: Box::pin(std::io::Cursor::new(text)),
+            lines: LineBuffer::new(CHUNK, MAX_LINE_BYTES),
+            at_end: false,
+            error: None,
+            etag: "\"e\"".into(),
+            gzip: true,
+            last_modified: None,
+        }
+    }
+
+    fn run<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().expect("a runtime").block_on(future)
+    }
+
+    #[test]
+    fn skipping_to_where_a_gzip_object_resumes_stops_at_its_deadline() {
+        let text = b"0123456789\n".repeat(20_000);
+        let offset = 15_000 * 11;
+        let far = SystemTime::now() + std::time::Duration::from_secs(60);
+        let mut lines = lines_of(text.clone());
+        run(lines.skip_to(offset, far)).unwrap();
+        assert_eq!(lines.next_line_offset(), Some(offset), "on time: at the line to resume from");
+
+        let mut lines = lines_of(text);
+        let error = run(lines.skip_to(offset, SystemTime::now())).unwrap_err();
+        assert_eq!(kind(&error), "Retryable");
+        assert!(error.to_string().starts_with(&format!("out of time while skipping to byte {offset}")), "{error}");
+    }
 }
