@@ -407,6 +407,9 @@ mod tests {
         let mut lines = lines_of(text);
         let error = run(lines.skip_to(offset, SystemTime::now())).unwrap_err();
         assert_eq!(kind(&error), "Retryable");
-        assert!(error.to_string().starts_with(&format!("out of time while skipping to byte {offset}")), "{error}");
+        assert!(
+            error.to_string().starts_with(&format!("out of time while skipping to byte {offset}")),
+            "{error}"
+        );
     }
 }
