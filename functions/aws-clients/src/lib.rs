@@ -14,6 +14,7 @@
 
 #[cfg(feature = "firehose")]
 mod compact_success;
+mod errors;
 #[cfg(feature = "firehose")]
 pub mod firehose;
 #[cfg(feature = "lambda")]
@@ -30,6 +31,7 @@ use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
+pub use errors::{describe, http_status};
 pub use settings::{AwsSettings, Service};
 
 /// How long any client waits for a connection.

@@ -174,6 +174,11 @@ pub async fn deliver_spread<S: RecordBatchSink>(
         return total;
     }
     let left: Vec<usize> = std::mem::take(&mut total.undelivered);
+    tracing::warn!(
+        entries = left.len(),
+        last_error = total.last_error.as_deref().unwrap_or(""),
+        "a delivery stream did not take its entries: sent to the others"
+    );
     let left_entries: Vec<&[u8]> = left.iter().map(|&index| entries[index]).collect();
     let rerouted_to: Vec<usize> = (0..left.len()).map(|position| healthy[position % healthy.len()]).collect();
     let (second, _) = deliver_to_streams(sinks, &left_entries, &rerouted_to, policy, deadline).await;

@@ -95,7 +95,7 @@ pub enum Delivered {
     All,
     /// The documents at these places among the record's documents (`true`: delivered). A record
     /// gives the same documents in the same order every time it is read in one environment.
-    Some(Vec<bool>),
+    Partly(Vec<bool>),
 }
 
 /// The most sequence numbers remembered for retries (two batches of Lambda's largest size);
@@ -144,13 +144,6 @@ impl<S: RecordBatchSink> KinesisHandler<S> {
             *entry = positions[*entry];
         }
         batch.summary.already_delivered = (batch.len() - positions.len()) as u64;
-        if report.rerouted > 0 {
-            tracing::warn!(
-                entries = report.rerouted,
-                last_error = report.last_error.as_deref().unwrap_or(""),
-                "a delivery stream did not take its entries: sent to the others"
-            );
-        }
         if !report.undelivered.is_empty() {
             tracing::warn!(
                 entries = report.undelivered.len(),
@@ -348,7 +341,7 @@ impl<'a> PreparedBatch<'a> {
                 let sent = match memory {
                     None => false,
                     Some(Delivered::All) => true,
-                    Some(Delivered::Some(places)) => places.get(place).copied().unwrap_or(false),
+                    Some(Delivered::Partly(places)) => places.get(place).copied().unwrap_or(false),
                 };
                 if !sent {
                     kept.push(entries[index]);
@@ -392,7 +385,7 @@ impl<'a> PreparedBatch<'a> {
             } else if places.iter().all(|&sent| sent) {
                 Delivered::All
             } else if places.contains(&true) {
-                Delivered::Some(places)
+                Delivered::Partly(places)
             } else {
                 continue;
             };

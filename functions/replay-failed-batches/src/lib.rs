@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_clients::describe;
 use firehose_delivery::RecordBatchSink;
 use kinesis_enricher::KinesisHandler;
 use kinesis_enricher::event::{KinesisEvent, KinesisEventRecord, KinesisRecord};
@@ -271,20 +271,6 @@ impl<S: RecordBatchSink> Replayer<S> {
             }
         }
         (range, Outcome::Replayed { records: records.len(), documents })
-    }
-}
-
-/// An AWS error in one line: the service's code and message, else the SDK's account of it
-/// (timeout, connection, ...).
-pub fn describe<E, R>(error: &SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
-{
-    match (error.code(), error.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        _ => DisplayErrorContext(error).to_string(),
     }
 }
 

@@ -7,8 +7,8 @@ use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::operation::get_shard_iterator::GetShardIteratorError;
 use aws_sdk_kinesis::types::ShardIteratorType;
 
-use crate::describe;
 use crate::failed_batch::{KinesisBatchInfo, compare_sequence_numbers};
+use aws_clients::describe;
 
 /// Empty pages in a row after which a shard that claims to be behind is given up on (Kinesis may
 /// answer empty pages while it skips over gaps; it never needs this many for one range).

@@ -83,6 +83,16 @@ impl Setup {
         (arn, sequence_numbers)
     }
 
+    /// A stream of the sample's first three lines, whose one batch of all three failed: the lines
+    /// and their sequence numbers.
+    async fn three_lines_failed(&self) -> (Vec<String>, Vec<String>) {
+        let lines: Vec<String> = sample_lines().into_iter().take(3).collect();
+        let line_refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let (arn, sequence_numbers) = self.stream("weblogs", &line_refs).await;
+        self.fail(&arn, &sequence_numbers[0], &sequence_numbers[2], 3).await;
+        (lines, sequence_numbers)
+    }
+
     /// What Lambda's on-failure destination sends for a Kinesis batch.
     async fn fail(&self, stream_arn: &str, first: &str, last: &str, size: usize) {
         let body = json!({
@@ -258,10 +268,7 @@ async fn expired_and_unreadable_messages_are_reported_and_kept() {
 #[tokio::test]
 async fn a_range_firehose_does_not_fully_take_is_kept_until_a_run_delivers_it_all() {
     let setup = Setup::start("replay-undelivered").await;
-    let lines = sample_lines();
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let (arn, sequence_numbers) = setup.stream("weblogs", &lines[..3]).await;
-    setup.fail(&arn, &sequence_numbers[0], &sequence_numbers[2], 3).await;
+    let (lines, sequence_numbers) = setup.three_lines_failed().await;
 
     // Firehose refuses the second line's document every time.
     let refused_client = lines[1].split(' ').next().unwrap();
@@ -292,10 +299,7 @@ async fn a_range_firehose_does_not_fully_take_is_kept_until_a_run_delivers_it_al
 #[tokio::test]
 async fn a_message_stays_hidden_from_other_readers_while_its_range_is_replayed() {
     let setup = Setup::start("replay-hidden").await;
-    let lines = sample_lines();
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let (arn, sequence_numbers) = setup.stream("weblogs", &lines[..3]).await;
-    setup.fail(&arn, &sequence_numbers[0], &sequence_numbers[2], 3).await;
+    setup.three_lines_failed().await;
     let slow = FaultyFirehose::start(Faults { answer_after: Duration::from_secs(4), ..Faults::default() });
     let firehose = aws_clients::firehose::configure(aws_sdk_firehose::Config::builder())
         .endpoint_url(slow.url())

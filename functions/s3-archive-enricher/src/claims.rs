@@ -20,8 +20,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use aws_clients::{describe, http_status};
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use enrichment::settings::{Setting, SettingError, non_blank};
 
@@ -108,11 +109,10 @@ impl ContinuationClaims {
     /// Continuation `id` was read (and handed on, if the object goes on): later copies are
     /// duplicates.
     pub async fn finish(&self, id: &str) -> Result<(), String> {
-        match self.put(id, DONE, Precondition::None).await {
-            Ok(()) => Ok(()),
-            Err(PutError::Precondition) => Err("precondition failed without one".into()),
-            Err(PutError::Other(error)) => Err(error),
-        }
+        self.put(id, DONE, Precondition::None).await.map_err(|error| match error {
+            PutError::Precondition => "the marker changed meanwhile".to_owned(),
+            PutError::Other(error) => error,
+        })
     }
 
     /// Continuation `id` failed: its claim is given up, for a retry to read it.
@@ -142,11 +142,13 @@ impl ContinuationClaims {
         };
         match request.send().await {
             Ok(_) => Ok(()),
-            Err(error) if status(&error) == Some(412) || error.code() == Some("PreconditionFailed") => {
+            // 412: the condition does not hold; 409: another conditional write on the key raced it.
+            Err(error)
+                if matches!(http_status(&error), Some(412 | 409))
+                    || error.code() == Some("PreconditionFailed") =>
+            {
                 Err(PutError::Precondition)
             }
-            // S3 answers 409 to a conditional write racing another one on the same key.
-            Err(error) if status(&error) == Some(409) => Err(PutError::Precondition),
             Err(error) => Err(PutError::Other(describe(&error))),
         }
     }
@@ -185,20 +187,6 @@ enum PutError {
 
 fn unix_millis(time: SystemTime) -> u128 {
     time.duration_since(UNIX_EPOCH).map(|since| since.as_millis()).unwrap_or(0)
-}
-
-fn status<E>(error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
-    error.raw_response().map(|response| response.status().as_u16())
-}
-
-fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
-    error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> String {
-    match (error.code(), error.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        _ => aws_sdk_s3::error::DisplayErrorContext(error).to_string(),
-    }
 }
 
 #[cfg(test)]

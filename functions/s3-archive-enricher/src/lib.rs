@@ -390,13 +390,6 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
             summary.delivered += report.delivered as u64;
             summary.retried_entries += report.retried as u64;
             summary.rerouted_entries += report.rerouted as u64;
-            if report.rerouted > 0 {
-                tracing::warn!(
-                    entries = report.rerouted,
-                    last_error = report.last_error.as_deref().unwrap_or(""),
-                    "a delivery stream did not take its entries: sent to the others"
-                );
-            }
             summary.failed_entries += report.undelivered.len() as u64;
             summary.calls += report.calls as u64;
             if let Some(&first) = report.undelivered.first() {

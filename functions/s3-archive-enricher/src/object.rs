@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::time::SystemTime;
 
 use async_compression::tokio::bufread::GzipDecoder;
+use aws_clients::http_status;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
@@ -91,7 +92,7 @@ impl ObjectReader {
         let output = match request.send().await {
             Ok(output) => output,
             // A text object resumed exactly at its end: nothing is left.
-            Err(error) if gzip_known == Some(false) && status(&error) == Some(416) => {
+            Err(error) if gzip_known == Some(false) && http_status(&error) == Some(416) => {
                 let etag = resume.and_then(|resume| resume.etag.clone()).unwrap_or_default();
                 return Ok(ObjectLines::empty(offset, etag));
             }
@@ -265,16 +266,12 @@ impl ObjectLines {
     }
 }
 
-fn status<E>(error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
-    error.raw_response().map(|response| response.status().as_u16())
-}
-
 /// What a failed GetObject means for the object.
 fn classify(error: &SdkError<GetObjectError>, object: &ObjectRef) -> ReadError {
     let path = object.path();
     let detail = aws_sdk_s3::error::DisplayErrorContext(error).to_string();
     let code = error.code().unwrap_or("");
-    match (status(error), code) {
+    match (http_status(error), code) {
         (_, "NoSuchKey" | "NoSuchBucket" | "NoSuchVersion") | (Some(404), _) => {
             ReadError::Missing(format!("{path} does not exist ({code}): {detail}"))
         }

@@ -66,11 +66,7 @@ impl Setup {
         Self { moto, lambda: RecordingLambda::start(), geoip: demo_database_files(&temp_dir(name)) }
     }
 
-    fn spawn(&self, api: &LocalRuntimeApi) -> Child {
-        self.spawn_with(api, &[])
-    }
-
-    /// The function with more (or overriding) variables.
+    /// The function, as Lambda runs it, with more (or overriding) variables.
     fn spawn_with(&self, api: &LocalRuntimeApi, variables: &[(&str, &str)]) -> Child {
         Command::new(env!("CARGO_BIN_EXE_s3-archive-enricher"))
             .env_clear()
@@ -112,6 +108,17 @@ impl Setup {
         (responses, stdout)
     }
 
+    /// Runs the function on `event`, whose invocation is to fail; returns the error it reports.
+    fn invocation_error(&self, event: &[u8], variables: &[(&str, &str)]) -> String {
+        let api = LocalRuntimeApi::start();
+        api.enqueue("request-0", event);
+        let mut child = self.spawn_with(&api, variables);
+        let error = api.take_error(Duration::from_secs(120));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        error
+    }
+
     /// Every document Firehose wrote, parsed.
     fn documents(&self) -> Vec<Value> {
         self.moto
@@ -126,6 +133,13 @@ impl Setup {
             })
             .collect()
     }
+}
+
+/// EventBridge's `Object Created` event for `key` of the archive bucket.
+fn object_created(key: &str) -> String {
+    json!({"source": "aws.s3", "detail-type": "Object Created",
+        "detail": {"bucket": {"name": ARCHIVE}, "object": {"key": key}}})
+    .to_string()
 }
 
 /// `lines` lines of the captured sample log, repeated, and where each one starts.
@@ -206,9 +220,7 @@ fn an_object_stopped_by_the_clock_is_continued_and_every_line_arrives_once() {
         let (text, offsets) = archive_text(12_345);
         let body = if gzipped { two_member_gzip(&text) } else { text.clone() };
         setup.moto.put_object(ARCHIVE, name, &body);
-        let event = json!({"source": "aws.s3", "detail-type": "Object Created",
-            "detail": {"bucket": {"name": ARCHIVE}, "object": {"key": name}}})
-        .to_string();
+        let event = object_created(name);
 
         // Less time than the reserve (30 s): one batch (every invocation delivers at least one),
         // then the rest is handed on. With just over the reserve, a fast first batch would leave
@@ -457,9 +469,7 @@ fn a_line_firehose_keeps_refusing_stops_the_object_there_and_the_rest_goes_on_fr
     ];
     let variables: Vec<(&str, &str)> =
         variables.iter().map(|(name, value)| (*name, value.as_str())).collect();
-    let event = json!({"source": "aws.s3", "detail-type": "Object Created",
-        "detail": {"bucket": {"name": ARCHIVE}, "object": {"key": key}}})
-    .to_string();
+    let event = object_created(key);
 
     let api = LocalRuntimeApi::start();
     api.enqueue("request-0", event.as_bytes());
@@ -524,20 +534,13 @@ fn a_hung_firehose_ends_in_a_continuation_before_the_timeout() {
     let firehose = FaultyFirehose::start(Faults { hang_after_calls: Some(10), ..Faults::default() });
     let firehose_url = firehose.url();
     let variables = [("AWS_ENDPOINT_URL_FIREHOSE", firehose_url.as_str())];
-    let event = json!({"source": "aws.s3", "detail-type": "Object Created",
-        "detail": {"bucket": {"name": ARCHIVE}, "object": {"key": key}}})
-    .to_string();
+    let event = object_created(key);
     let timeout = Duration::from_secs(40);
-    let api = LocalRuntimeApi::start();
     let started = std::time::Instant::now();
-    api.enqueue_with_timeout("request-0", event.as_bytes(), timeout);
-    let mut child = setup.spawn_with(&api, &variables);
-    let response = api.wait_for(&["request-0"], Duration::from_secs(120));
+    let (responses, _) = setup.invoke_with(&[(event.as_bytes(), timeout)], &variables);
     let elapsed = started.elapsed();
-    child.kill().unwrap();
-    child.wait().unwrap();
     assert!(elapsed < timeout, "answered after {elapsed:?}");
-    let response: Value = serde_json::from_slice(&response["request-0"]).unwrap();
+    let response = &responses[0];
     let result = &response["results"][0];
     assert_eq!(result["resultCode"], "Succeeded", "{response}");
     let result_string = result["resultString"].as_str().unwrap();
@@ -601,18 +604,13 @@ fn a_stream_that_refuses_among_two_costs_no_line() {
     let (text, offsets) = archive_text(12_000);
     let key = "apache/two-streams.log.gz";
     setup.moto.put_object(ARCHIVE, key, &gzip(&text));
-    let event = json!({"source": "aws.s3", "detail-type": "Object Created",
-        "detail": {"bucket": {"name": ARCHIVE}, "object": {"key": key}}})
-    .to_string();
-    let api = LocalRuntimeApi::start();
-    api.enqueue("request-0", event.as_bytes());
+    let event = object_created(key);
     let streams = format!("{STREAM},weblogs-typo");
-    let mut child = setup.spawn_with(&api, &[("DELIVERY_STREAM_NAME", streams.as_str())]);
-    let response = api.wait_for(&["request-0"], Duration::from_secs(120));
-    child.kill().unwrap();
-    let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let response: Value = serde_json::from_slice(&response["request-0"]).unwrap();
+    let (responses, stdout) = setup.invoke_with(
+        &[(event.as_bytes(), Duration::from_secs(120))],
+        &[("DELIVERY_STREAM_NAME", streams.as_str())],
+    );
+    let response = &responses[0];
     let path = format!("s3://{ARCHIVE}/{key}");
     assert_eq!(
         response["results"][0],
@@ -636,12 +634,7 @@ fn a_continuation_that_cannot_go_on_fails_its_invocation_with_its_offset() {
     let continuation = json!({"continuation": {"bucket": ARCHIVE, "key": key,
         "etag": "\"0123456789abcdef0123456789abcdef\"", "gzip": false, "offset": 4096, "linesBefore": 20}})
     .to_string();
-    let api = LocalRuntimeApi::start();
-    api.enqueue("request-0", continuation.as_bytes());
-    let mut child = setup.spawn(&api);
-    let error = api.take_error(Duration::from_secs(120));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let error = setup.invocation_error(continuation.as_bytes(), &[]);
     assert!(error.contains("/invocation/request-0/error"), "{error}");
     assert!(error.contains(&format!("continuing s3://{ARCHIVE}/{key} from byte 4096: ")), "{error}");
     assert!(error.contains("changed since it was first read"), "{error}");
@@ -661,9 +654,7 @@ fn a_continuation_sent_twice_is_read_once() {
     let (text, offsets) = archive_text(12_345);
     let key = "apache/claimed.log.gz";
     setup.moto.put_object(ARCHIVE, key, &gzip(&text));
-    let event = json!({"source": "aws.s3", "detail-type": "Object Created",
-        "detail": {"bucket": {"name": ARCHIVE}, "object": {"key": key}}})
-    .to_string();
+    let event = object_created(key);
     let (_, stdout) = setup.invoke_with(&[(event.as_bytes(), Duration::from_secs(10))], &claims);
     let invocations = setup.lambda.taken();
     assert_eq!(invocations.len(), 1, "{stdout}");
@@ -718,13 +709,7 @@ fn a_continuation_sent_twice_is_read_once() {
 
     // A continuation that fails (the object replaced since) gives its claim up.
     setup.moto.put_object(ARCHIVE, key, b"replaced\n");
-    let failing = with_id("failing");
-    let api = LocalRuntimeApi::start();
-    api.enqueue("request-0", &failing);
-    let mut child = setup.spawn_with(&api, &claims);
-    let error = api.take_error(Duration::from_secs(120));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let error = setup.invocation_error(&with_id("failing"), &claims);
     assert!(error.contains("changed since it was first read"), "{error}");
     assert_eq!(marker("failing"), None, "released for the retry");
 }
