@@ -19,6 +19,11 @@ use lambda_runtime_api_client::{BoxError, PooledClient, build_request};
 
 const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
 const DEADLINE_MS: &str = "lambda-runtime-deadline-ms";
+/// Lambda's deadline is milliseconds since the epoch. `cargo lambda watch` (1.9) sends `600000`
+/// instead, ten minutes meant from now; no epoch time below this one (September 2001) can be
+/// Lambda's, so such a value is read as milliseconds from now. (Taken as 1970, every deadline
+/// check would find no time left, and the functions would deliver nothing locally.)
+const EARLIEST_EPOCH_DEADLINE_MS: u64 = 1_000_000_000_000;
 const TRACE_ID: &str = "lambda-runtime-trace-id";
 /// Sent by newer Runtime API versions and echoed back, so that a late answer from an invocation
 /// that timed out is not taken for the current one's.
@@ -132,9 +137,14 @@ impl Invocation {
             .ok_or("the next invocation has no deadline")?
             .parse()
             .map_err(|_| "the next invocation's deadline is not a number of milliseconds")?;
+        let deadline = if deadline_ms < EARLIEST_EPOCH_DEADLINE_MS {
+            SystemTime::now() + Duration::from_millis(deadline_ms)
+        } else {
+            SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms)
+        };
         Ok(Self {
             request_id,
-            deadline: SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms),
+            deadline,
             trace_id: text(TRACE_ID)?.map(str::to_owned),
             invocation_id: headers.get(INVOCATION_ID).cloned(),
             body,
@@ -197,6 +207,17 @@ mod tests {
             Some("Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1")
         );
         assert_eq!(invocation.invocation_id, Some(HeaderValue::from_static("inv-1")));
+    }
+
+    #[test]
+    fn cargo_lambda_watchs_deadline_is_ten_minutes_from_now_not_1970() {
+        let before = SystemTime::now();
+        let invocation =
+            Invocation::from_headers(&headers(&[(REQUEST_ID, "a"), (DEADLINE_MS, "600000")]), Bytes::new())
+                .unwrap();
+        let after = SystemTime::now();
+        assert!(invocation.deadline >= before + Duration::from_secs(600));
+        assert!(invocation.deadline <= after + Duration::from_secs(600));
     }
 
     #[test]
