@@ -11,13 +11,16 @@ EVENT ?= tests/events/firehose-apache-lines.json
 FUZZ_SECONDS ?= 60
 STACK ?= weblogs
 
-.PHONY: help setup demo test crawler-data test-tools lint fuzz bench geoip-layer lambda-tools lambda-build deploy-function update-stack-code replay watch invoke local-firehose infra-tools infra-check deploy opensearch-setup clean
+.PHONY: help prerequisites setup demo test check crawler-data test-tools lint links fuzz bench geoip-layer lambda-tools lambda-build deploy-function destroy-function update-stack-code replay watch invoke local-firehose infra-tools infra-check deploy smoke destroy opensearch-setup admin-credentials clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-setup: ## Fetch the pinned crates (the Rust toolchain is the machine's)
-	$(CARGO) fetch --locked
+prerequisites: ## Check what must be on the machine before anything else (Rust via rustup, a C compiler, Python 3 with venv, make)
+	@scripts/prerequisites.sh
+
+setup: prerequisites ## Check the prerequisites, fetch the pinned crates
+	@$(CARGO) fetch --locked || { echo "cargo fetch failed: the build needs network access to crates.io (and, for make test, to PyPI)" >&2; exit 1; }
 
 demo: setup ## Enrich the bundled sample log with the generated demo GeoIP databases into out/sample.ndjson
 	$(CARGO) build --locked --release -p enrich-logs -p geoip-testdata --bins
@@ -27,12 +30,19 @@ demo: setup ## Enrich the bundled sample log with the generated demo GeoIP datab
 	@echo "first two documents of $(OUT)/sample.ndjson (demo GeoIP data, not real):"
 	@head -n 2 $(OUT)/sample.ndjson
 
-test: setup test-tools lint lambda-build ## Lint, run every test (workspace, GeoIP layer tooling, both deploy routes against moto), then check infra/ (infra-check)
+test: setup test-tools lint ## What a change needs (about 11 min from a clean clone on 2 cores, 2 warm): lint, the workspace's tests, the GeoIP layer's and the template's tests, cfn-lint, the docs' links
 	$(CARGO) test --locked --workspace --all-targets
-	$(CARGO) build --locked -p geoip-testdata -p replay-failed-batches --bins  # what geoip/layer and tests/deploy run
 	.venv/bin/python -m unittest discover -s geoip/layer -p 'test_*.py'
+	scripts/infra-tools.sh sam
+	scripts/infra-check.sh template
+	$(MAKE) --no-print-directory links
+
+check: test lambda-build infra-tools ## Everything CI runs (about 25 min from a clean clone): make test, then the deploy scripts against moto, checkov, sam build, fuzzing, the demo
+	$(CARGO) build --locked -p geoip-testdata -p replay-failed-batches --bins  # what tests/deploy runs
 	.venv/bin/python -m unittest discover -s tests/deploy -p 'test_*.py'
-	$(MAKE) infra-check
+	scripts/infra-check.sh stack
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
+	$(MAKE) --no-print-directory demo
 
 test-tools: ## Install the integration tests' moto server into .venv (the tests start and stop it)
 	scripts/test-tools.sh
@@ -40,6 +50,9 @@ test-tools: ## Install the integration tests' moto server into .venv (the tests 
 lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+links: ## Every relative link and #anchor of README.md, CHANGELOG.md and docs/ points at something that exists
+	python3 scripts/check_links.py README.md CHANGELOG.md docs/*.md
 
 fuzz: ## Run each cargo-fuzz target for FUZZ_SECONDS (default 60) on stable (RUSTC_BOOTSTRAP)
 	scripts/fuzz.sh $(FUZZ_SECONDS)

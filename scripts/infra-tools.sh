@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the template checkers, idempotently, each in its own venv (their pins conflict):
 # AWS SAM CLI with cfn-lint and the serverless rules into .venv-sam, checkov into .venv-checkov.
+#   scripts/infra-tools.sh [sam]   with `sam`, only .venv-sam (what `make test` needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SAM_CLI_VERSION=1.170.0
@@ -11,6 +12,10 @@ if ! .venv-sam/bin/sam --version 2>/dev/null | grep -q "$SAM_CLI_VERSION" \
   python3 -m venv .venv-sam
   .venv-sam/bin/pip install --quiet --disable-pip-version-check \
     "aws-sam-cli==$SAM_CLI_VERSION" "cfn-lint-serverless==$CFN_LINT_SERVERLESS_VERSION"
+fi
+if [ "${1:-}" = sam ]; then
+  echo "sam $SAM_CLI_VERSION and cfn-lint in .venv-sam/bin"
+  exit 0
 fi
 if ! .venv-checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
   python3 -m venv .venv-checkov
