@@ -72,6 +72,9 @@ lambda-build: lambda-tools ## Build the functions for arm64 Lambda: target/lambd
 deploy-function: lambda-build ## Stand-alone: cargo lambda deploy FUNCTION with its role, layer (and for kinesis-enricher queue and stream mapping); see docs/deploy.md
 	scripts/deploy-standalone.sh $(FUNCTION)
 
+destroy-function: lambda-tools ## Stand-alone: delete FUNCTION as deploy-function made it (function, mappings, role, queue), after confirmation
+	scripts/destroy-standalone.sh $(FUNCTION)
+
 update-stack-code: lambda-build ## New code for the functions of the deployed STACK (default weblogs), every stack setting kept
 	scripts/update-stack-code.sh $(STACK)
 
@@ -103,6 +106,16 @@ infra-check: infra-tools lambda-tools test-tools ## Offline: cfn-lint, checkov, 
 deploy: infra-tools lambda-tools ## Build and deploy infra/template.yaml (sam deploy --guided; run make geoip-layer first)
 	@ls geoip/layer/build/geoip/*-City.mmdb >/dev/null 2>&1 || { echo "geoip/layer/build/geoip/ has no City database: run make geoip-layer first"; exit 1; }
 	cd infra && PATH="$(CURDIR)/.venv/bin:$$PATH" ../.venv-sam/bin/sam build && ../.venv-sam/bin/sam deploy --guided --stack-name $(STACK)
+
+smoke: lambda-tools ## Put the sample lines into the deployed STACK's stream and wait until its metrics show them in OpenSearch
+	scripts/smoke.sh $(STACK)
+
+destroy: lambda-tools ## Delete the deployed STACK after naming what is lost and what stays (asks for the stack's name; CONFIRM=STACK without a terminal)
+	CONFIRM=$(CONFIRM) scripts/destroy.sh $(STACK)
+
+admin-credentials: ## Print `export` lines with a Dashboards administrator's AWS credentials for STACK (signed requests to the domain: a _bulk backfill)
+	@scripts/infra-tools.sh sam >&2
+	@.venv-sam/bin/python infra/opensearch/credentials.py --stack-name $(STACK)
 
 opensearch-setup: infra-tools ## Apply the security roles, the index template, the retention policy (ISM) and the dashboards to the deployed STACK (default weblogs) again, as an administrator
 	.venv-sam/bin/python infra/opensearch/apply.py --stack-name $(STACK)

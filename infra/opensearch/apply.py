@@ -267,13 +267,19 @@ def sign_in(session, outputs, username, password, ask):
     return answer["AuthenticationResult"]["IdToken"]
 
 
-def dashboards_user_credentials(session, outputs, id_token):
-    """Temporary AWS credentials of the role the identity pool gives this user (by its group)."""
+def identity_pool_credentials(session, outputs, id_token):
+    """The identity pool's answer for this user: AccessKeyId, SecretKey, SessionToken and
+    Expiration of the role it gives the user's group."""
     identity = session.client("cognito-identity")
     provider = f"cognito-idp.{session.region_name}.amazonaws.com/{outputs['UserPoolId']}"
     logins = {provider: id_token}
     identity_id = identity.get_id(IdentityPoolId=outputs["IdentityPoolId"], Logins=logins)["IdentityId"]
-    found = identity.get_credentials_for_identity(IdentityId=identity_id, Logins=logins)["Credentials"]
+    return identity.get_credentials_for_identity(IdentityId=identity_id, Logins=logins)["Credentials"]
+
+
+def dashboards_user_credentials(session, outputs, id_token):
+    """Temporary AWS credentials of the role the identity pool gives this user (by its group)."""
+    found = identity_pool_credentials(session, outputs, id_token)
     return Credentials(found["AccessKeyId"], found["SecretKey"], found["SessionToken"])
 
 

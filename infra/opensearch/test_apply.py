@@ -8,6 +8,11 @@ import http.server
 import io
 import json
 import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 import unittest
 from contextlib import redirect_stderr, redirect_stdout
@@ -15,9 +20,11 @@ from contextlib import redirect_stderr, redirect_stdout
 import boto3
 
 import apply
+import credentials
 from local_aws import MotoServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
 REGION = "eu-west-1"
 USER = "admin@example.com"
 PASSWORD = "Correct-Horse-Battery-9"
@@ -54,7 +61,8 @@ class FakeOpenSearch(http.server.ThreadingHTTPServer):
     """Answers the requests apply.py sends like OpenSearch does: security roles, role mappings (a
     new domain maps its master user to all_access and security_manager) and the audit
     configuration, index templates, ISM policies (a second PUT of a policy needs the current
-    if_seq_no and if_primary_term, else 409), and the saved-objects import. Records every request.
+    if_seq_no and if_primary_term, else 409), the saved-objects import, and `_bulk` (every item
+    created). Records every request.
     With `refuse_security`, the security API answers 403, as it does to anyone but an administrator."""
 
     def __init__(self, import_succeeds=True, policies=None, unavailable_first=0, mappings=None,
@@ -71,6 +79,7 @@ class FakeOpenSearch(http.server.ThreadingHTTPServer):
         master = {"backend_roles": [PRINCIPALS["setup"]], "hosts": [], "users": [], "reserved": False, "hidden": False}
         self.mappings = {"all_access": dict(master), "security_manager": dict(master), **(mappings or {})}
         self.audit = None
+        self.bulk_actions = []
         super().__init__(("127.0.0.1", 0), FakeOpenSearchHandler)
 
     @property
@@ -120,10 +129,15 @@ class FakeOpenSearchHandler(http.server.BaseHTTPRequestHandler):
                     seq_no = current[0] + 1 if current else 0
                     policies[policy_id] = (seq_no, 1, body)
                     status, answer = 200, {"_id": policy_id, "_seq_no": seq_no, "_primary_term": 1}
+        elif self.command == "POST" and path == "/_bulk":
+            actions = [json.loads(line) for line in body.splitlines()[::2] if line]
+            self.server.bulk_actions.extend(actions)
+            status, answer = 200, {"took": 1, "errors": False,
+                                   "items": [{"index": {"status": 201}} for _ in actions]}
         elif self.command == "POST" and self.path == "/_dashboards/api/saved_objects/_import?overwrite=true":
             count = body.count(b'"attributes"')
             status, answer = 200, {"success": self.server.import_succeeds, "successCount": count}
-        data = json.dumps(answer).encode()
+        data = json.dumps(answer, separators=(",", ":")).encode()  # compact, as OpenSearch answers
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -256,6 +270,68 @@ class ApplyAgainstMoto(unittest.TestCase):
             # The identity pool's temporary credentials, not the caller's own keys.
             self.assertNotIn("Credential=test/", authorization)
             self.assertIn("x-amz-security-token", headers, f"{method} {path}")
+
+    def test_the_documented_backfill_signs_its_bulk_requests_as_the_administrator(self):
+        """docs/enrich-logs.md's backfill block, run as written but for where it sends and reads."""
+        enrich_logs = os.path.join(REPO, "target", "debug", "enrich-logs")
+        self.assertTrue(os.path.exists(enrich_logs), "enrich-logs is not built: cargo test (make test) builds it")
+        with open(os.path.join(REPO, "docs", "enrich-logs.md"), encoding="utf-8") as f:
+            blocks = re.findall(r"```sh\n(.*?)```", f.read(), re.S)
+        script = next(block for block in blocks if "admin-credentials" in block)
+        fake = FakeOpenSearch()
+        server = threading.Thread(target=fake.serve_forever, daemon=True)
+        server.start()
+        work = tempfile.mkdtemp(prefix="backfill-")
+        try:
+            for written, local in (
+                ("make -s admin-credentials STACK=weblogs",
+                 f"{sys.executable} {os.path.join(HERE, 'credentials.py')} --stack-name weblogs --username {USER}"),
+                ("./target/release/enrich-logs", f"{enrich_logs} --no-geoip"),
+                ("/var/log/apache2/access.log.1", os.path.join(REPO, "tests", "data", "sample.log")),
+                ("https://$DOMAIN_ENDPOINT", fake.url),
+                ("split -l 10000", "split -l 40"),
+            ):
+                self.assertIn(written, script)
+                script = script.replace(written, local)
+            result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=work, capture_output=True,
+                                    text=True, timeout=120, env={**os.environ, "DASHBOARDS_PASSWORD": PASSWORD},
+                                    stdin=subprocess.DEVNULL)
+        finally:
+            fake.shutdown()
+            fake.server_close()
+            shutil.rmtree(work, ignore_errors=True)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertNotIn("not all indexed", result.stdout + result.stderr)
+        with open(os.path.join(REPO, "tests", "data", "sample.log"), "rb") as f:
+            lines = f.read().splitlines()
+        bulk = [request for request in fake.requests if request[1] == "/_bulk"]
+        self.assertEqual(len(bulk), (len(lines) + 19) // 20, "one request per part of 20 documents")
+        self.assertEqual(len(fake.bulk_actions), len(lines))
+        self.assertEqual(len({action["index"]["_id"] for action in fake.bulk_actions}), len(lines))
+        for _, _, headers, _ in bulk:
+            authorization = headers["authorization"]
+            self.assertTrue(authorization.startswith("AWS4-HMAC-SHA256 Credential="), authorization)
+            self.assertIn(f"/{REGION}/es/aws4_request", authorization)
+            # The identity pool's credentials for the administrator, not the caller's own keys.
+            self.assertNotIn("Credential=test/", authorization)
+            self.assertIn("x-amz-security-token", headers)
+
+    def test_credentials_are_the_identity_pools_for_the_user_as_export_lines(self):
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = credentials.main(["--stack-name", "weblogs", "--username", USER], {"DASHBOARDS_PASSWORD": PASSWORD},
+                                    ask_secret=lambda prompt: self.fail(f"unexpected prompt: {prompt}"))
+        self.assertEqual(code, 0, err.getvalue())
+        exports = dict(re.findall(r"^export (\w+)=(\S+)$", out.getvalue(), re.M))
+        self.assertEqual(sorted(exports), ["AWS_ACCESS_KEY_ID", "AWS_REGION", "AWS_SECRET_ACCESS_KEY",
+                                           "AWS_SESSION_TOKEN", "DOMAIN_ENDPOINT"])
+        self.assertNotEqual(exports["AWS_ACCESS_KEY_ID"], "test")
+        self.assertEqual(exports["DOMAIN_ENDPOINT"], "search-weblogs-abc.eu-west-1.es.amazonaws.com")
+        with redirect_stdout(io.StringIO()), redirect_stderr(err):
+            code = credentials.main(["--stack-name", "weblogs", "--username", USER], {"DASHBOARDS_PASSWORD": "wrong"},
+                                    ask_secret=lambda prompt: self.fail(f"unexpected prompt: {prompt}"))
+        self.assertEqual(code, 1)
+        self.assertIn("credentials.py:", err.getvalue())
 
     def test_security_gives_each_principal_its_part_and_no_more(self):
         fake = FakeOpenSearch()

@@ -3,9 +3,10 @@
 The stand-alone route (scripts/deploy-standalone.sh: the pinned cargo-lambda's `cargo lambda
 deploy`, the AWS CLI for the role, queue, layer and event source mapping) and the SAM route's code
 update (scripts/update-stack-code.sh) are run as a user runs them, for both functions; then each
-function's configuration is read back. scripts/replay.sh (`make replay`) replays a stack's
+function's configuration is read back, and scripts/destroy-standalone.sh (`make destroy-function`)
+removes what the stand-alone route made. scripts/replay.sh (`make replay`) replays a stack's
 on-failure queue with the deployed function's settings. Needs target/lambda/<function>/bootstrap (`make
-lambda-build`, which `make test` runs first) and .venv (`make lambda-tools test-tools`).
+lambda-build`, which `make check` runs first) and .venv (`make lambda-tools test-tools`).
 """
 import base64
 import hashlib
@@ -217,6 +218,32 @@ class DeployRoutes(unittest.TestCase):
         self.assertEqual([sid for sid, s in statements.items() if "*" == s["Resource"]], ["Tracing"])
         groups = self.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
         self.assertEqual([g.get("retentionInDays") for g in groups], [30])
+
+    def test_standalone_tear_down_removes_what_the_deploy_made_and_keeps_the_layer(self):
+        name = "weblogs-short-lived"
+        self.run_script("deploy-standalone.sh", "kinesis-enricher", FUNCTION_NAME=name, STREAM_ARN=self.stream_arn,
+                        DELIVERY_STREAM_NAME=DELIVERY_STREAM, LAYER_DIR=self.layer_dir, LAYER_NAME="geoip-short")
+        refused = subprocess.run([os.path.join(REPO, "scripts", "destroy-standalone.sh"), "kinesis-enricher"],
+                                 cwd=REPO, env={**self.env, "FUNCTION_NAME": name}, stdin=subprocess.DEVNULL,
+                                 capture_output=True, text=True, timeout=120)
+        self.assertEqual(refused.returncode, 1, refused.stdout + refused.stderr)
+        self.assertIn(f"CONFIRM={name}", refused.stderr)
+        self.assertEqual(self.configuration(name)["FunctionName"], name, "nothing deleted without confirmation")
+
+        out = self.run_script("destroy-standalone.sh", "kinesis-enricher", FUNCTION_NAME=name, CONFIRM=name,
+                              LAYER_NAME="geoip-short")
+        lambda_client, iam, sqs = self.client("lambda"), self.client("iam"), self.client("sqs")
+        self.assertNotIn(name, [f["FunctionName"] for f in lambda_client.list_functions()["Functions"]])
+        self.assertEqual(lambda_client.list_event_source_mappings(EventSourceArn=self.stream_arn,
+                                                                  FunctionName=name)["EventSourceMappings"], [])
+        self.assertNotIn(f"{name}-role", [r["RoleName"] for r in iam.list_roles()["Roles"]])
+        self.assertFalse(any(url.endswith(f"/{name}-failed-batches")
+                             for url in sqs.list_queues().get("QueueUrls", [])))
+        groups = self.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
+        self.assertEqual(groups, [])
+        versions = lambda_client.list_layer_versions(LayerName="geoip-short")["LayerVersions"]
+        self.assertEqual(len(versions), 1, "the layer may serve other functions: kept")
+        self.assertIn(f"--layer-name geoip-short --version-number {versions[0]['Version']}", out)
 
     def test_standalone_firehose_transformer_is_production_ready(self):
         name = "weblogs-transformer"
