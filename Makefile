@@ -32,13 +32,14 @@ demo: setup ## Enrich the bundled sample log with the generated demo GeoIP datab
 
 test: setup test-tools lint ## What a change needs (about 11 min from a clean clone on 2 cores, 2 warm): lint, the workspace's tests, the GeoIP layer's and the template's tests, cfn-lint, the docs' links
 	$(CARGO) test --locked --workspace --all-targets
+	$(CARGO) build --locked -p geoip-testdata -p enrich-logs --bins  # what the Python tests run
 	.venv/bin/python -m unittest discover -s geoip/layer -p 'test_*.py'
 	scripts/infra-tools.sh sam
 	scripts/infra-check.sh template
 	$(MAKE) --no-print-directory links
 
 check: test lambda-build infra-tools ## Everything CI runs (about 25 min from a clean clone): make test, then the deploy scripts against moto, checkov, sam build, fuzzing, the demo
-	$(CARGO) build --locked -p geoip-testdata -p replay-failed-batches --bins  # what tests/deploy runs
+	$(CARGO) build --locked -p replay-failed-batches --bins  # what tests/deploy runs
 	.venv/bin/python -m unittest discover -s tests/deploy -p 'test_*.py'
 	scripts/infra-check.sh stack
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
@@ -94,8 +95,8 @@ local-firehose: ## Start a local Firehose and archive bucket (moto, 127.0.0.1:50
 crawler-data: ## Refresh the crawler list (functions/enrichment/data/crawler-user-agents/) from PyPI; VERSION=x.y.z for a given release
 	scripts/crawler-data.sh $(VERSION)
 
-geoip-layer: ## Fill geoip/layer/build/geoip/ with real databases (MaxMind key in MAXMIND_ACCOUNT_ID/_LICENSE_KEY, else DB-IP Lite)
-	python3 geoip/layer/fetch_geoip.py
+geoip-layer: ## Fill geoip/layer/build/geoip/ with real databases (MaxMind key in MAXMIND_ACCOUNT_ID/_LICENSE_KEY, else DB-IP Lite of this month or DBIP_MONTH=YYYY-MM)
+	python3 geoip/layer/fetch_geoip.py $(if $(DBIP_MONTH),--dbip-month $(DBIP_MONTH))
 
 infra-tools: ## Install the SAM CLI with cfn-lint and its serverless rules (.venv-sam) and checkov (.venv-checkov)
 	scripts/infra-tools.sh
@@ -103,9 +104,11 @@ infra-tools: ## Install the SAM CLI with cfn-lint and its serverless rules (.ven
 infra-check: infra-tools lambda-tools test-tools ## Offline: cfn-lint, checkov, template and apply.py tests, sam validate --lint, sam build
 	scripts/infra-check.sh
 
-deploy: infra-tools lambda-tools ## Build and deploy infra/template.yaml (sam deploy --guided; run make geoip-layer first)
+deploy: infra-tools lambda-tools ## Build and deploy infra/template.yaml as STACK (sam deploy --guided; run make geoip-layer first); answers saved in the untracked infra/samconfig.local.toml
 	@ls geoip/layer/build/geoip/*-City.mmdb >/dev/null 2>&1 || { echo "geoip/layer/build/geoip/ has no City database: run make geoip-layer first"; exit 1; }
-	cd infra && PATH="$(CURDIR)/.venv/bin:$$PATH" ../.venv-sam/bin/sam build && ../.venv-sam/bin/sam deploy --guided --stack-name $(STACK)
+	@[ -f infra/samconfig.local.toml ] || cp infra/samconfig.toml infra/samconfig.local.toml
+	cd infra && PATH="$(CURDIR)/.venv/bin:$$PATH" ../.venv-sam/bin/sam build --config-file samconfig.local.toml \
+	  && ../.venv-sam/bin/sam deploy --guided --config-file samconfig.local.toml --stack-name $(STACK)
 
 smoke: lambda-tools ## Put the sample lines into the deployed STACK's stream and wait until its metrics show them in OpenSearch
 	scripts/smoke.sh $(STACK)

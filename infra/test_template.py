@@ -606,6 +606,13 @@ class Template(unittest.TestCase):
             if re.fullmatch(r"\s+- [EW]S?\d{4}", line):
                 self.assertTrue(lines[i - 1].strip().startswith("#"), f"line {i + 1}: {line.strip()} needs a reason")
 
+    def test_only_the_backup_bucket_outlives_the_stack_and_not_a_failed_create(self):
+        kept = {name: r["DeletionPolicy"] for name, r in self.resources.items() if "DeletionPolicy" in r}
+        # A failed first deploy removes the empty bucket with the rest; a deleted stack keeps
+        # Firehose's failed documents.
+        self.assertEqual(kept, {"BackupBucket": "RetainExceptOnCreate"})
+        self.assertEqual(self.resources["BackupBucket"]["UpdateReplacePolicy"], "Retain")
+
     def test_samconfig_names_only_template_parameters(self):
         with open(os.path.join(INFRA, "samconfig.toml"), "rb") as f:
             config = tomllib.load(f)

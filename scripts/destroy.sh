@@ -87,7 +87,7 @@ if [ "$answer" != "$stack" ]; then
 fi
 
 aws cloudformation delete-stack --stack-name "$stack"
-echo "deleting $stack (the OpenSearch domain takes 10 to 20 minutes)..."
+echo "deleting $stack (the OpenSearch domain takes the longest)..."
 if ! aws cloudformation wait stack-delete-complete --stack-name "$stack"; then
   echo "$stack did not delete completely; what failed:" >&2
   aws cloudformation describe-stack-events --stack-name "$stack" \
