@@ -106,6 +106,7 @@ infra-check: infra-tools lambda-tools test-tools ## Offline: cfn-lint, checkov, 
 
 deploy: infra-tools lambda-tools ## Build and deploy infra/template.yaml as STACK (sam deploy --guided; run make geoip-layer first); answers saved in the untracked infra/samconfig.local.toml
 	@ls geoip/layer/build/geoip/*-City.mmdb >/dev/null 2>&1 || { echo "geoip/layer/build/geoip/ has no City database: run make geoip-layer first"; exit 1; }
+	scripts/preflight.sh $(STACK)
 	@[ -f infra/samconfig.local.toml ] || cp infra/samconfig.toml infra/samconfig.local.toml
 	cd infra && PATH="$(CURDIR)/.venv/bin:$$PATH" ../.venv-sam/bin/sam build --config-file samconfig.local.toml \
 	  && ../.venv-sam/bin/sam deploy --guided --config-file samconfig.local.toml --stack-name $(STACK)

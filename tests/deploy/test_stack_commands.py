@@ -1,10 +1,11 @@
-"""`make smoke`, `make destroy` and `make destroy-function` as a user runs them, against moto.
+"""`make deploy`'s preflight, `make smoke` and `make destroy` as a user runs them, against moto.
 
 moto runs CloudFormation stacks of plain resources but no Lambda code and no OpenSearch, so the
 stacks here hold what the scripts read (the stream, the function and its settings, the outputs, a
 retained bucket), and the metrics the function and Firehose would publish are put into moto's
-CloudWatch by the test, at the moment they would appear. Needs .venv (`make lambda-tools
-test-tools`) and, for the stand-alone tear-down, target/lambda/*/bootstrap (`make lambda-build`).
+CloudWatch by the test, at the moment they would appear. moto does not implement Lambda's
+GetAccountSettings, so the preflight's quota check is seen only giving way. Needs .venv (`make
+lambda-tools test-tools`).
 """
 import base64
 import json
@@ -12,7 +13,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
@@ -173,6 +173,25 @@ class StackCommands(unittest.TestCase):
         self.assertNotIn(outputs["StreamName"], streams)
         buckets = [b["Name"] for b in self.client("s3").list_buckets()["Buckets"]]
         self.assertIn(outputs["BackupBucketName"], buckets, "DeletionPolicy: Retain")
+
+    def test_preflight_names_the_identity_and_what_the_deploy_will_do(self):
+        self.create_stack("standing")
+        for stack, expected in (("standing", "stack standing is CREATE_COMPLETE: it will be updated"),
+                                ("brand-new", "stack brand-new does not exist yet: it will be created")):
+            preflight = self.script("preflight.sh", stack)
+            out, err = preflight.communicate(timeout=120)
+            self.assertEqual(preflight.returncode, 0, out + err)
+            self.assertIn(f"deploying {stack} as arn:aws:sts::123456789012:user/moto in {REGION}", out)
+            self.assertIn(expected, out)
+            # moto does not implement GetAccountSettings: the quota is then left to the user.
+            self.assertIn("could not read the account's Lambda concurrency quota", err)
+
+    def test_preflight_stops_without_credentials(self):
+        env = {k: v for k, v in self.env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        preflight = subprocess.run([os.path.join(REPO, "scripts", "preflight.sh"), "weblogs"], cwd=REPO, env=env,
+                                   stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        self.assertEqual(preflight.returncode, 1, preflight.stdout + preflight.stderr)
+        self.assertIn("no working AWS credentials: Unable to locate credentials", preflight.stderr)
 
     def test_destroy_of_a_stack_that_is_not_there_says_so(self):
         destroy = self.script("destroy.sh", "never-deployed", CONFIRM="never-deployed")
