@@ -15,9 +15,10 @@ if ! status=$(aws cloudformation describe-stacks --stack-name "$stack" --query '
   exit 1
 fi
 
-# Resources by type, as "type<TAB>logical id<TAB>physical id".
-resources=$(aws cloudformation describe-stack-resources --stack-name "$stack" \
-  --query 'StackResources[].[ResourceType, LogicalResourceId, PhysicalResourceId]' --output text)
+# Resources by type, as "type<TAB>logical id<TAB>physical id" (list-stack-resources: the stack has
+# more than the 100 that describe-stack-resources returns).
+resources=$(aws cloudformation list-stack-resources --stack-name "$stack" \
+  --query 'StackResourceSummaries[].[ResourceType, LogicalResourceId, PhysicalResourceId]' --output text)
 # The logical ids the template keeps when the stack goes (DeletionPolicy: Retain).
 retained_ids=$(aws cloudformation get-template --stack-name "$stack" --template-stage Processed \
   --query TemplateBody --output json | python3 -c '
