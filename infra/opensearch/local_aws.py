@@ -8,40 +8,40 @@ for those two calls only, recording what it is sent.
 import http.server
 import json
 import os
-import socket
+import queue
+import re
 import subprocess
 import threading
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class MotoServer:
+    """moto on a port the system gives it as it binds (port 0), read from the line its server
+    prints; a port found free beforehand could be taken by another test's moto meanwhile."""
+
     def __init__(self):
         binary = os.path.join(REPO, ".venv", "bin", "moto_server")
         if not os.path.exists(binary):
             raise AssertionError(f"{binary} is missing: run `make test-tools` (`make test` does)")
-        port = free_port()
+        self.process = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", "0"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        found = queue.Queue()
+        threading.Thread(target=self._read_log, args=(found,), daemon=True).start()
+        try:
+            port = found.get(timeout=30)
+        except queue.Empty:
+            self.stop()
+            raise AssertionError("moto did not say which port it listens on") from None
         self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise
-                time.sleep(0.1)
+
+    def _read_log(self, found):
+        # For as long as moto runs: it logs every request, and a full pipe would stop it.
+        for line in self.process.stderr:
+            match = re.search(r"Running on http://127\.0\.0\.1:(\d+)", line)
+            if match:
+                found.put(int(match.group(1)))
 
     def stop(self):
         self.process.kill()

@@ -13,15 +13,16 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
-import time
 import unittest
 
 import boto3
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "infra", "opensearch"))
+from local_aws import MotoServer  # noqa: E402
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -51,12 +52,6 @@ PRODUCTION = {
 }
 # Fields that a code update changes by design.
 CODE_FIELDS = {"CodeSha256", "CodeSize", "LastModified", "RevisionId", "Version", "ResponseMetadata"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def demo_layer(directory):
@@ -94,19 +89,8 @@ class DeployRoutes(unittest.TestCase):
             if not os.path.exists(os.path.join(REPO, "target", "lambda", binary, "bootstrap")):
                 raise AssertionError(f"target/lambda/{binary}/bootstrap is missing: run make lambda-build")
         cls.tmp = tempfile.mkdtemp(prefix="deploy-test-")
-        port = free_port()
-        cls.endpoint = f"http://127.0.0.1:{port}"
-        cls.moto_log = open(os.path.join(cls.tmp, "moto.log"), "wb")
-        cls.moto = subprocess.Popen(
-            [os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=cls.moto_log, stderr=subprocess.STDOUT,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        cls.moto = MotoServer()
+        cls.endpoint = cls.moto.url
         cls.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
             "AWS_ACCESS_KEY_ID": "test",
@@ -135,9 +119,7 @@ class DeployRoutes(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.moto.terminate()
-        cls.moto.wait(timeout=10)
-        cls.moto_log.close()
+        cls.moto.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def run_script(self, *args, **env):

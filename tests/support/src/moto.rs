@@ -2,10 +2,11 @@
 //! synchronously) from the project's venv, on 127.0.0.1, stopped by process id when dropped.
 //! `make test-tools` (part of `make test`) installs it.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -23,20 +24,34 @@ impl MotoServer {
     pub fn start() -> Self {
         let binary = repo(".venv/bin/moto_server");
         assert!(binary.exists(), "{} is missing: run `make test-tools` (`make test` does)", binary.display());
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // Port 0: the system gives moto a free port as it binds, and moto's server names it on
+        // stderr. (A port found free beforehand can be taken by a parallel test's moto, whose
+        // requests then reach the wrong server, or one that another test stops.)
+        let mut child = Command::new(binary)
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let server = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto did not start on port {port}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        server
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (port_sender, port_receiver) = mpsc::channel();
+        // Reads stderr for as long as moto runs: it logs every request there, and a full pipe
+        // would stop it.
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if let Some(port) = line.split("Running on http://127.0.0.1:").nth(1) {
+                    let _ = port_sender.send(port.trim().parse::<u16>().ok());
+                }
+            }
+        });
+        let port = match port_receiver.recv_timeout(Duration::from_secs(30)) {
+            Ok(Some(port)) => port,
+            other => {
+                let _ = child.kill();
+                panic!("moto did not say which port it listens on: {other:?}");
+            }
+        };
+        Self { child, port }
     }
 
     pub fn url(&self) -> String {
