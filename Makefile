@@ -14,7 +14,7 @@ STACK ?= weblogs
 .PHONY: help prerequisites setup demo test check crawler-data test-tools lint links fuzz bench geoip-layer lambda-tools lambda-build deploy-function destroy-function update-stack-code replay watch invoke local-firehose infra-tools infra-check deploy smoke destroy opensearch-setup admin-credentials clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 prerequisites: ## Check what must be on the machine before anything else (Rust via rustup, a C compiler, Python 3 with venv, make)
 	@scripts/prerequisites.sh
