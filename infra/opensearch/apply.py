@@ -16,19 +16,24 @@ stack's IndexName, IndexRotation and RetentionDays parameters (here for IndexNam
                                              to the viewers' role and Firehose's role
     GET, then PUT /_plugins/_security/api/rolesmapping/{all_access,security_manager,opensearch_dashboards_read_only}
                                              the administrators' and the setup role added to what is there
-    PUT  /_plugins/_security/api/audit/config
-                                             refused requests, failed sign-ins and security changes audited
+                                             (every field set by hand kept)
+    GET  /_plugins/_security/api/audit, then (when it differs) PUT .../audit/config
+                                             refused requests (REST and transport layers), failed sign-ins
+                                             and security changes audited; the rest of the configuration kept
     PUT  /_index_template/weblogs            infra/opensearch/index-template.json, for weblogs and weblogs-*
-    GET  /_plugins/_ism/policies/weblogs-retention, then
+    GET  /_plugins/_ism/policies/weblogs-retention, then (when it differs)
     PUT  /_plugins/_ism/policies/weblogs-retention[?if_seq_no=..&if_primary_term=..]
-                                             indices older than RetentionDays are deleted (not with NoRotation)
+                                             weblogs-* deleted RetentionDays after their last document
+    POST /_plugins/_ism/change_policy/weblogs-*
+                                             after an update: the indices it manages moved to the new version
+    POST /_plugins/_ism/remove/weblogs       with NoRotation instead: no policy on the single index
     POST /_dashboards/api/saved_objects/_import?overwrite=true
                                              infra/opensearch/dashboards.ndjson into the global tenant,
                                              its index pattern weblogs*
 
-Every step is idempotent, so running it again after a change updates what is there. The template
-and the policy apply to indices created after them; run it before the first documents arrive, or
-wait for the next rotation. Needs boto3 (`make infra-tools` puts it in .venv-sam).
+Every step is idempotent, so running it again after a change updates what is there, and a run
+that finds everything in place changes nothing. The template applies to indices created after it;
+the policy to new indices by its template, and to those it already manages by change_policy. Needs boto3 (`make infra-tools` puts it in .venv-sam).
 """
 import argparse
 import getpass
@@ -61,6 +66,8 @@ PRINCIPAL_OUTPUTS = {
     "writer": "DeliveryRoleArn",
     "setup": "OpenSearchSetupRoleArn",
 }
+# What GET answers about a role mapping that a PUT may not send back.
+MAPPING_READ_ONLY = {"reserved", "hidden", "static"}
 # Where OpenSearch Dashboards keeps saved objects (per tenant: .kibana_<n>_<tenant>).
 DASHBOARDS_INDICES = [".kibana", ".kibana_*", ".opensearch_dashboards", ".opensearch_dashboards_*"]
 
@@ -115,13 +122,27 @@ def security_roles(index_name):
         },
         f"{index_name}_writer": {
             "description": f"Firehose: create {index_name} indices and add documents, nothing else",
+            # Firehose reads the cluster's and nodes' stats and the indices' mappings and stats (the
+            # GETs of AWS's documented delivery role); it writes with _bulk. Named actions rather
+            # than the create_index and index groups, which also allow changing mappings: the
+            # index template's mapping is not dynamic, documents never need to.
             "cluster_permissions": ["cluster_monitor", "indices:data/write/bulk"],
-            # The index template's mapping is not dynamic: documents never change it.
             "index_permissions": [
-                {"index_patterns": patterns, "allowed_actions": ["create_index", "index", "indices_monitor"]},
+                {"index_patterns": patterns, "allowed_actions": WRITER_INDEX_ACTIONS},
             ],
         },
     }
+
+
+WRITER_INDEX_ACTIONS = [
+    # A bulk request into the day's first document creates the index (auto_create, from the template).
+    "indices:admin/auto_create",
+    "indices:admin/create",
+    "indices:admin/mappings/get",
+    "indices:data/write/bulk*",
+    "indices:data/write/index",
+    "indices_monitor",
+]
 
 
 def role_mappings(index_name, principals):
@@ -138,35 +159,29 @@ def role_mappings(index_name, principals):
     }
 
 
-# Audited: refused requests, failed sign-ins and changes to the security configuration; not every
-# granted request, which would log each Firehose bulk call.
-AUDIT_CONFIG = {
-    "enabled": True,
-    "audit": {
-        "enable_rest": True,
-        "disabled_rest_categories": ["AUTHENTICATED", "GRANTED_PRIVILEGES"],
-        "enable_transport": False,
-        "disabled_transport_categories": ["AUTHENTICATED", "GRANTED_PRIVILEGES"],
-        "resolve_bulk_requests": False,
-        "log_request_body": False,
-        "resolve_indices": True,
-        "exclude_sensitive_headers": True,
-        "ignore_users": [],
-        "ignore_requests": [],
-    },
-    "compliance": {
-        "enabled": True,
-        "internal_config": True,
-        "external_config": False,
-        "read_metadata_only": True,
-        "read_watched_fields": {},
-        "read_ignore_users": [],
-        "write_metadata_only": True,
-        "write_log_diffs": False,
-        "write_watched_indices": [],
-        "write_ignore_users": [],
-    },
+# Audited: refused requests and failed sign-ins, at the REST layer and the transport layer (where
+# index and cluster privileges are checked, so that is where most refusals are logged), and changes
+# to the security configuration; not granted or merely authenticated requests, which would log each
+# Firehose bulk call. Only these keys are the stack's: the rest of the configuration (the read-only
+# fields AWS sets, anything changed by hand) is kept as the domain has it.
+AUDIT_OWNED = {
+    "enable_rest": True,
+    "disabled_rest_categories": ["AUTHENTICATED", "GRANTED_PRIVILEGES"],
+    "enable_transport": True,
+    "disabled_transport_categories": ["AUTHENTICATED", "GRANTED_PRIVILEGES"],
+    "resolve_bulk_requests": False,
+    "log_request_body": False,
 }
+COMPLIANCE_OWNED = {"enabled": True, "write_metadata_only": True, "read_metadata_only": True}
+
+
+def audit_config(found):
+    """The configuration to PUT: what GET _plugins/_security/api/audit found, with the stack's keys."""
+    config = json.loads(json.dumps((found or {}).get("config") or {}))
+    config["enabled"] = True
+    config.setdefault("audit", {}).update(AUDIT_OWNED)
+    config.setdefault("compliance", {}).update(COMPLIANCE_OWNED)
+    return config
 
 
 def apply_security(base_url, credentials, region, index_name, principals):
@@ -181,18 +196,22 @@ def apply_security(base_url, credentials, region, index_name, principals):
         if not owned:
             current = signed_request(credentials, region, "GET", f"{api}/rolesmapping/{role}", None, {}, missing_ok=True)
             found = (current or {}).get(role, {})
-            mapping = {
-                "backend_roles": found.get("backend_roles", []) + [r for r in backend_roles
-                                                                   if r not in found.get("backend_roles", [])],
-                "hosts": found.get("hosts", []),
-                "users": found.get("users", []),
-            }
+            # Everything a person may have set stays (users, hosts, and_backend_roles, description);
+            # the stack's backend roles are added to theirs.
+            mapping = {key: value for key, value in found.items() if key not in MAPPING_READ_ONLY}
+            mapping["backend_roles"] = found.get("backend_roles", []) + [
+                r for r in backend_roles if r not in found.get("backend_roles", [])]
+            mapping.setdefault("hosts", [])
+            mapping.setdefault("users", [])
         signed_request(credentials, region, "PUT", f"{api}/rolesmapping/{role}", json.dumps(mapping).encode(),
                        json_headers)
     done.append(f"roles {index_name}_viewer (viewers) and {index_name}_writer (Firehose); administrators "
                 "mapped to all_access and security_manager")
-    signed_request(credentials, region, "PUT", f"{api}/audit/config", json.dumps(AUDIT_CONFIG).encode(), json_headers)
-    done.append("audit log: refused requests, failed sign-ins, security changes")
+    found = signed_request(credentials, region, "GET", f"{api}/audit", None, {}, missing_ok=True)
+    wanted = audit_config(found)
+    if (found or {}).get("config") != wanted:
+        signed_request(credentials, region, "PUT", f"{api}/audit/config", json.dumps(wanted).encode(), json_headers)
+    done.append("audit log: refused requests (REST and transport), failed sign-ins, security changes")
     return done
 
 
@@ -210,21 +229,81 @@ def index_template(index_name, shards="1", replicas="auto"):
     return json.dumps(template, indent=2).encode()
 
 
-def retention_policy(index_name, retention_days):
-    """An ISM policy: indices older than retention_days are deleted; new indices get it by pattern."""
+# How long each rotation writes into one index (Firehose's IndexRotationPeriod); a month is taken at
+# its longest.
+ROTATION_HOURS = {"OneHour": 1, "OneDay": 24, "OneWeek": 7 * 24, "OneMonth": 31 * 24}
+
+
+def retention_age(retention_days, rotation):
+    """ISM's min_index_age counts from an index's creation, and an index takes documents for one
+    rotation period after it: deleting it RetentionDays plus that period after its creation keeps
+    every document at least RetentionDays (and never deletes the index being written)."""
+    hours = int(retention_days) * 24 + ROTATION_HOURS[rotation]
+    return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
+
+
+def retention_policy(index_name, retention_days, rotation="OneDay"):
+    """An ISM policy for the rotated indices (`<name>-*`, never the bare name that NoRotation
+    writes): each is deleted once its newest document can be RetentionDays old."""
+    age = retention_age(retention_days, rotation)
     return {
         "policy": {
-            "description": f"Deletes {index_name} indices {retention_days} days after they were created "
-            "(infra/opensearch/apply.py, the stack's RetentionDays)",
+            "description": f"Deletes {index_name}-* indices {age} after they were created: {retention_days} days "
+            f"after their last document ({rotation} rotation; infra/opensearch/apply.py, the stack's RetentionDays)",
             "default_state": "hot",
             "states": [
                 {"name": "hot", "actions": [],
-                 "transitions": [{"state_name": "delete", "conditions": {"min_index_age": f"{retention_days}d"}}]},
+                 "transitions": [{"state_name": "delete", "conditions": {"min_index_age": age}}]},
                 {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
             ],
-            "ism_template": [{"index_patterns": index_patterns(index_name), "priority": 100}],
+            "ism_template": [{"index_patterns": [f"{index_name}-*"], "priority": 100}],
         }
     }
+
+
+def differs(found, wanted):
+    """Whether `found` (what the domain answers) says something else than `wanted` (what we send)
+    in any field we send: the domain adds its own (versions, times, retry defaults)."""
+    if isinstance(wanted, dict):
+        return not isinstance(found, dict) or any(differs(found.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return (not isinstance(found, list) or len(found) != len(wanted)
+                or any(differs(f, w) for f, w in zip(found, wanted)))
+    return found != wanted
+
+
+def apply_retention(base_url, credentials, region, parameters):
+    """The retention policy, and the indices it manages moved to its latest version; with
+    NoRotation, no policy on the single index. Returns what was done."""
+    index_name, rotation, days = parameters["IndexName"], parameters["IndexRotation"], parameters["RetentionDays"]
+    json_headers = {"Content-Type": "application/json"}
+    ism = f"{base_url}/_plugins/_ism"
+    if rotation == "NoRotation":
+        # One index that never rotates: a policy would delete all of it. One installed while the
+        # stack still rotated (an older policy also matched the bare name) is taken off it.
+        removed = signed_request(credentials, region, "POST", f"{ism}/remove/{index_name}", None, {},
+                                 missing_ok=True) or {}
+        taken_off = f"; taken off {index_name}" if removed.get("updated_indices") else ""
+        return [f"no retention policy: with IndexRotation=NoRotation there is one index, never deleted{taken_off}"]
+    policy_id = f"{index_name}-retention"
+    policy_url = f"{ism}/policies/{policy_id}"
+    wanted = retention_policy(index_name, days, rotation)
+    current = signed_request(credentials, region, "GET", policy_url, None, {}, missing_ok=True)
+    described = f"retention policy {policy_id}: {index_name}-* deleted {days} days after their last document"
+    if current is not None and not differs(current.get("policy"), wanted["policy"]):
+        return [f"{described} (unchanged)"]
+    if current is not None:
+        # Updating a policy names the version it replaces.
+        policy_url += f"?if_seq_no={current['_seq_no']}&if_primary_term={current['_primary_term']}"
+    signed_request(credentials, region, "PUT", policy_url, json.dumps(wanted).encode(), json_headers)
+    if current is None:
+        return [described]
+    # Indices keep the policy version they started with until they are moved; those already
+    # being deleted are left alone.
+    moved = signed_request(credentials, region, "POST", f"{ism}/change_policy/{index_name}-*",
+                           json.dumps({"policy_id": policy_id, "include": [{"state": "hot"}]}).encode(),
+                           json_headers)
+    return [f"{described}; {moved.get('updated_indices', 0)} existing indices moved to it"]
 
 
 def saved_objects(index_name):
@@ -321,18 +400,7 @@ def apply(base_url, credentials, region, parameters, principals):
     done.append(f"index template {index_name} for {' and '.join(index_patterns(index_name))} "
                 f"({shards} shard(s), replicas {replicas})")
 
-    if parameters["IndexRotation"] == "NoRotation":
-        # ISM deletes whole indices; with one index that never rotates it would delete everything.
-        done.append("no retention policy: with IndexRotation=NoRotation there is one index, never deleted")
-    else:
-        policy_url = f"{base_url}/_plugins/_ism/policies/{index_name}-retention"
-        current = signed_request(credentials, region, "GET", policy_url, None, {}, missing_ok=True)
-        if current is not None:
-            # Updating a policy names the version it replaces.
-            policy_url += f"?if_seq_no={current['_seq_no']}&if_primary_term={current['_primary_term']}"
-        policy = json.dumps(retention_policy(index_name, parameters["RetentionDays"])).encode()
-        signed_request(credentials, region, "PUT", policy_url, policy, json_headers)
-        done.append(f"retention policy {index_name}-retention: indices deleted after {parameters['RetentionDays']} days")
+    done += apply_retention(base_url, credentials, region, parameters)
 
     body, content_type = multipart_file("file", "dashboards.ndjson", saved_objects(index_name))
     imported = signed_request(

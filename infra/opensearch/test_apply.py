@@ -15,6 +15,8 @@ import sys
 import tempfile
 import threading
 import unittest
+import urllib.error
+import urllib.request
 from contextlib import redirect_stderr, redirect_stdout
 
 import boto3
@@ -47,6 +49,7 @@ SECURITY_REQUESTS = [
     ("PUT", "/_plugins/_security/api/rolesmapping/security_manager"),
     ("GET", "/_plugins/_security/api/rolesmapping/opensearch_dashboards_read_only"),
     ("PUT", "/_plugins/_security/api/rolesmapping/opensearch_dashboards_read_only"),
+    ("GET", "/_plugins/_security/api/audit"),
     ("PUT", "/_plugins/_security/api/audit/config"),
 ]
 ALL_REQUESTS = SECURITY_REQUESTS + [
@@ -57,16 +60,42 @@ ALL_REQUESTS = SECURITY_REQUESTS + [
 ]
 
 
+# What the security plugin of an OpenSearch Service domain marks read-only in the audit configuration.
+AUDIT_READ_ONLY = ["/audit/exclude_sensitive_headers", "/compliance/internal_config", "/compliance/external_config"]
+# The audit configuration of a new domain, as GET _plugins/_security/api/audit answers it.
+NEW_DOMAIN_AUDIT = {
+    "enabled": True,
+    "audit": {
+        "ignore_users": [], "ignore_requests": [], "resolve_bulk_requests": False, "log_request_body": False,
+        "resolve_indices": True, "exclude_sensitive_headers": True, "enable_transport": False,
+        "disabled_transport_categories": ["AUTHENTICATED", "GRANTED_PRIVILEGES"],
+        "enable_rest": True, "disabled_rest_categories": ["AUTHENTICATED", "GRANTED_PRIVILEGES"],
+    },
+    "compliance": {
+        "enabled": True, "internal_config": True, "external_config": False, "read_metadata_only": True,
+        "read_watched_fields": {}, "read_ignore_users": [], "write_metadata_only": True, "write_log_diffs": False,
+        "write_watched_indices": [], "write_ignore_users": [],
+    },
+}
+# Roles every domain with fine-grained access control has.
+BUILT_IN_ROLES = {"all_access", "security_manager", "opensearch_dashboards_read_only", "readall", "kibana_user"}
+
+
 class FakeOpenSearch(http.server.ThreadingHTTPServer):
-    """Answers the requests apply.py sends like OpenSearch does: security roles, role mappings (a
-    new domain maps its master user to all_access and security_manager) and the audit
-    configuration, index templates, ISM policies (a second PUT of a policy needs the current
-    if_seq_no and if_primary_term, else 409), the saved-objects import, and `_bulk` (every item
-    created). Records every request.
-    With `refuse_security`, the security API answers 403, as it does to anyone but an administrator."""
+    """Answers the requests apply.py sends as an OpenSearch Service domain does, as strictly as the
+    review of OpenSearch 2.x's security plugin, ISM and Dashboards found them: security roles (201
+    when created, 200 when replaced), role mappings (404 for a role that does not exist; a new
+    domain maps its master user to all_access and security_manager), the audit configuration (GET
+    names the read-only fields, a PUT that changes one is refused), index templates, ISM policies
+    (a second PUT needs the current if_seq_no and if_primary_term, else 409; GET adds ISM's own
+    fields), moving managed indices to a policy's new version and taking a policy off an index,
+    the saved-objects import (only with `osd-xsrf` and an `.ndjson` file; references to objects
+    that are neither in the file nor saved are errors), and `_bulk` (every item created). Records
+    every request. With `refuse_security`, the security API answers 403, as it does to anyone but
+    an administrator. `indices` maps an index name to the policy that manages it and its state."""
 
     def __init__(self, import_succeeds=True, policies=None, unavailable_first=0, mappings=None,
-                 refuse_security=False):
+                 refuse_security=False, audit=None, indices=None):
         self.requests = []
         self.import_succeeds = import_succeeds
         # A domain that has just been created: the first requests get 503.
@@ -78,7 +107,9 @@ class FakeOpenSearch(http.server.ThreadingHTTPServer):
         self.roles = {}
         master = {"backend_roles": [PRINCIPALS["setup"]], "hosts": [], "users": [], "reserved": False, "hidden": False}
         self.mappings = {"all_access": dict(master), "security_manager": dict(master), **(mappings or {})}
+        self.audit_config = json.loads(json.dumps(audit or NEW_DOMAIN_AUDIT))
         self.audit = None
+        self.indices = {name: dict(state) for name, state in (indices or {}).items()}
         self.bulk_actions = []
         super().__init__(("127.0.0.1", 0), FakeOpenSearchHandler)
 
@@ -86,63 +117,145 @@ class FakeOpenSearch(http.server.ThreadingHTTPServer):
     def url(self):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
+    def changes(self):
+        """The requests that change something (every one but GET)."""
+        return [(method, path) for method, path, _, _ in self.requests if method != "GET"]
+
+
+def read_only_value(config, pointer):
+    for key in pointer.strip("/").split("/"):
+        config = (config or {}).get(key)
+    return config
+
+
+def policy_as_ism_answers(policy_id, seq_no, primary_term, body):
+    """GET _plugins/_ism/policies/<id>: the policy with the fields ISM adds to it."""
+    policy = json.loads(body)["policy"]
+    policy.update(policy_id=policy_id, last_updated_time=1795239468000, schema_version=21, error_notification=None)
+    for state in policy["states"]:
+        for action in state["actions"]:
+            action.setdefault("retry", {"count": 3, "backoff": "exponential", "delay": "1m"})
+    for template in policy.get("ism_template") or []:
+        template.setdefault("last_updated_time", 1795239468000)
+    return {"_id": policy_id, "_version": seq_no + 1, "_seq_no": seq_no, "_primary_term": primary_term,
+            "policy": policy}
+
+
+def index_matches(pattern, name):
+    return name.startswith(pattern[:-1]) if pattern.endswith("*") else name == pattern
+
 
 class FakeOpenSearchHandler(http.server.BaseHTTPRequestHandler):
     def handle_one(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.requests.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self.server.requests.append((self.command, self.path, headers, body))
         path, _, query = self.path.partition("?")
         query = dict(part.split("=", 1) for part in query.split("&") if part)
-        policies = self.server.policies
+        server = self.server
+        policies = server.policies
         status, answer = 404, {"error": "not found"}
-        if self.server.unavailable > 0:
-            self.server.unavailable -= 1
+        if server.unavailable > 0:
+            server.unavailable -= 1
             status, answer = 503, {"message": "OpenSearch Dashboards server is not ready yet"}
-        elif path.startswith("/_plugins/_security/") and self.server.refuse_security:
+        elif path.startswith("/_plugins/_security/") and server.refuse_security:
             status, answer = 403, {"status": "FORBIDDEN", "message": "No permission to access REST API"}
         elif self.command == "PUT" and path.startswith("/_plugins/_security/api/roles/"):
-            self.server.roles[path.rsplit("/", 1)[1]] = json.loads(body)
-            status, answer = 200, {"status": "OK"}
+            role = path.rsplit("/", 1)[1]
+            status, answer = (200, {"status": "OK"}) if role in server.roles else (201, {"status": "CREATED"})
+            server.roles[role] = json.loads(body)
         elif path.startswith("/_plugins/_security/api/rolesmapping/"):
             role = path.rsplit("/", 1)[1]
-            if self.command == "GET" and role in self.server.mappings:
-                status, answer = 200, {role: self.server.mappings[role]}
+            if self.command == "GET" and role in server.mappings:
+                status, answer = 200, {role: server.mappings[role]}
+            elif self.command == "PUT" and role not in server.roles and role not in BUILT_IN_ROLES:
+                status, answer = 404, {"status": "NOT_FOUND", "message": f"Role '{role}' is not available for role-mapping."}
             elif self.command == "PUT":
-                self.server.mappings[role] = {**json.loads(body), "reserved": False, "hidden": False}
-                status, answer = 200, {"status": "OK"}
+                sent = json.loads(body)
+                if {"reserved", "hidden", "static"} & set(sent):
+                    status, answer = 400, {"status": "error", "reason": "Invalid configuration", "invalid_keys": sorted(sent)}
+                else:
+                    status, answer = (200, {"status": "OK"}) if role in server.mappings else (201, {"status": "CREATED"})
+                    server.mappings[role] = {**sent, "reserved": False, "hidden": False}
+        elif self.command == "GET" and path == "/_plugins/_security/api/audit":
+            status, answer = 200, {"_readonly": AUDIT_READ_ONLY, "config": server.audit_config}
         elif self.command == "PUT" and path == "/_plugins/_security/api/audit/config":
-            self.server.audit = json.loads(body)
-            status, answer = 200, {"status": "OK"}
+            sent = json.loads(body)
+            changed = [p for p in AUDIT_READ_ONLY if read_only_value(sent, p) != read_only_value(server.audit_config, p)]
+            if changed:
+                status, answer = 409, {"status": "CONFLICT", "message": f"Read-only fields changed: {changed}"}
+            else:
+                server.audit = server.audit_config = sent
+                status, answer = 200, {"status": "OK", "message": "'config' updated."}
         elif self.command == "PUT" and path.startswith("/_index_template/"):
-            self.server.templates[path.rsplit("/", 1)[1]] = json.loads(body)
+            server.templates[path.rsplit("/", 1)[1]] = json.loads(body)
             status, answer = 200, {"acknowledged": True}
         elif path.startswith("/_plugins/_ism/policies/"):
             policy_id = path.rsplit("/", 1)[1]
             current = policies.get(policy_id)
             if self.command == "GET" and current:
-                status, answer = 200, {"_id": policy_id, "_seq_no": current[0], "_primary_term": current[1],
-                                       **json.loads(current[2])}
+                status, answer = 200, policy_as_ism_answers(policy_id, *current)
             elif self.command == "PUT":
                 if current and (query.get("if_seq_no"), query.get("if_primary_term")) != (str(current[0]), str(current[1])):
                     status, answer = 409, {"error": "version_conflict_engine_exception"}
                 else:
                     seq_no = current[0] + 1 if current else 0
                     policies[policy_id] = (seq_no, 1, body)
-                    status, answer = 200, {"_id": policy_id, "_seq_no": seq_no, "_primary_term": 1}
+                    status = 200 if current else 201
+                    answer = {"_id": policy_id, "_seq_no": seq_no, "_primary_term": 1}
+        elif self.command == "POST" and path.startswith("/_plugins/_ism/change_policy/"):
+            pattern, wanted = path.rsplit("/", 1)[1], json.loads(body)
+            states = {item["state"] for item in wanted.get("include", [])}
+            moved = [name for name, index in server.indices.items()
+                     if index_matches(pattern, name) and index.get("policy_id")
+                     and (not states or index.get("state") in states)]
+            for name in moved:
+                server.indices[name]["policy_id"] = wanted["policy_id"]
+                server.indices[name]["policy_seq_no"] = policies[wanted["policy_id"]][0]
+            status, answer = 200, {"updated_indices": len(moved), "failures": False, "failed_indices": []}
+        elif self.command == "POST" and path.startswith("/_plugins/_ism/remove/"):
+            name = path.rsplit("/", 1)[1]
+            if name not in server.indices:
+                status, answer = 404, {"error": {"type": "index_not_found_exception"}, "status": 404}
+            elif server.indices[name].get("policy_id"):
+                server.indices[name]["policy_id"] = None
+                status, answer = 200, {"updated_indices": 1, "failures": False, "failed_indices": []}
+            else:
+                status, answer = 200, {"updated_indices": 0, "failures": True, "failed_indices": [
+                    {"index_name": name, "reason": "This index does not have a policy to remove"}]}
         elif self.command == "POST" and path == "/_bulk":
             actions = [json.loads(line) for line in body.splitlines()[::2] if line]
-            self.server.bulk_actions.extend(actions)
+            server.bulk_actions.extend(actions)
             status, answer = 200, {"took": 1, "errors": False,
                                    "items": [{"index": {"status": 201}} for _ in actions]}
         elif self.command == "POST" and self.path == "/_dashboards/api/saved_objects/_import?overwrite=true":
-            count = body.count(b'"attributes"')
-            status, answer = 200, {"success": self.server.import_succeeds, "successCount": count}
+            status, answer = self.saved_objects_import(headers, body)
         data = json.dumps(answer, separators=(",", ":")).encode()  # compact, as OpenSearch answers
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def saved_objects_import(self, headers, body):
+        if headers.get("osd-xsrf") != "true":
+            return 400, {"statusCode": 400, "error": "Bad Request", "message": "Request must contain a osd-xsrf header."}
+        filename = re.search(rb'filename="([^"]*)"', body)
+        if not filename or not filename.group(1).endswith(b".ndjson"):
+            return 415, {"statusCode": 415, "error": "Unsupported Media Type",
+                         "message": "Invalid file extension .json, only .ndjson is accepted"}
+        objects = [json.loads(line) for line in body.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n--", 1)[0].splitlines()
+                   if line.strip()]
+        present = {(saved["type"], saved["id"]) for saved in objects}
+        errors = [{"id": saved["id"], "type": saved["type"],
+                   "error": {"type": "missing_references", "references": missing}}
+                  for saved in objects
+                  for missing in [[{"type": r["type"], "id": r["id"]} for r in saved.get("references", [])
+                                   if (r["type"], r["id"]) not in present]] if missing]
+        if errors or not self.server.import_succeeds:
+            return 200, {"success": False, "successCount": len(objects) - len(errors),
+                         "errors": errors or [{"id": "x", "type": "dashboard", "error": {"type": "unknown"}}]}
+        return 200, {"success": True, "successCount": len(objects)}
 
     do_GET = do_PUT = do_POST = handle_one
 
@@ -221,6 +334,16 @@ class ApplyAgainstMoto(unittest.TestCase):
             Parameters=[{"ParameterKey": "IndexRotation", "ParameterValue": "OneWeek"},
                         {"ParameterKey": "RetentionDays", "ParameterValue": "7"}],
         )
+        cloudformation.create_stack(
+            StackName="weekly-short", TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": "IndexRotation", "ParameterValue": "OneWeek"},
+                        {"ParameterKey": "RetentionDays", "ParameterValue": "3"}],
+        )
+        # The weblogs stack after an update from daily rotation to one index.
+        cloudformation.create_stack(
+            StackName="no-longer-rotating", TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": "IndexRotation", "ParameterValue": "NoRotation"}],
+        )
 
     def run_apply(self, fake, username=USER, password=PASSWORD, stack="weblogs"):
         server = threading.Thread(target=fake.serve_forever, daemon=True)
@@ -251,10 +374,12 @@ class ApplyAgainstMoto(unittest.TestCase):
         expected["index_patterns"] = ["weblogs", "weblogs-*"]
         self.assertEqual(fake.templates["weblogs"], expected, "the template file, on every index Firehose writes")
         policy = json.loads(fake.policies["weblogs-retention"][2])["policy"]
+        # A daily index takes documents for a day: deleted 31 days after its creation, 30 after its last.
         self.assertEqual(policy["states"][0]["transitions"],
-                         [{"state_name": "delete", "conditions": {"min_index_age": "30d"}}])
+                         [{"state_name": "delete", "conditions": {"min_index_age": "31d"}}])
         self.assertEqual(policy["states"][1]["actions"], [{"delete": {}}])
-        self.assertEqual(policy["ism_template"], [{"index_patterns": ["weblogs", "weblogs-*"], "priority": 100}])
+        # The rotated indices only: never the bare name, which NoRotation writes.
+        self.assertEqual(policy["ism_template"], [{"index_patterns": ["weblogs-*"], "priority": 100}])
         post = fake.requests[-1]
         for saved in objects:
             if saved["type"] == "index-pattern":
@@ -347,13 +472,17 @@ class ApplyAgainstMoto(unittest.TestCase):
         ])
         self.assertEqual(viewer["tenant_permissions"],
                          [{"tenant_patterns": ["global_tenant"], "allowed_actions": ["kibana_all_read"]}])
-        # Firehose creates indices and adds documents to the log indices only; no delete, no admin.
+        # Firehose creates the log indices, reads their mappings and stats and adds documents, as
+        # AWS documents a delivery role; no delete, no mapping change, no admin.
         self.assertEqual(writer["cluster_permissions"], ["cluster_monitor", "indices:data/write/bulk"])
         self.assertEqual(writer["index_permissions"], [
-            {"index_patterns": ["weblogs", "weblogs-*"], "allowed_actions": ["create_index", "index", "indices_monitor"]},
+            {"index_patterns": ["weblogs", "weblogs-*"],
+             "allowed_actions": ["indices:admin/auto_create", "indices:admin/create", "indices:admin/mappings/get",
+                                 "indices:data/write/bulk*", "indices:data/write/index", "indices_monitor"]},
         ])
         granted = json.dumps([viewer, writer])
-        for forbidden in ("delete", "manage", "crud", "write\"", "indices_all", "unlimited", '"*"'):
+        for forbidden in ("delete", "manage", "crud", "write\"", "indices_all", "unlimited", '"*"', "mapping/put",
+                          "create_index", '"index"', "update"):
             self.assertNotIn(forbidden, granted)
 
         def backend_roles(role):
@@ -400,7 +529,7 @@ class ApplyAgainstMoto(unittest.TestCase):
         self.assertEqual(code, 0, err)
         self.assertIn(("PUT", "/_plugins/_ism/policies/weblogs-retention?if_seq_no=4&if_primary_term=2"),
                       [(method, path) for method, path, _, _ in fake.requests])
-        self.assertIn("indices deleted after 30 days", out)
+        self.assertIn("weblogs-* deleted 30 days after their last document", out)
 
     def test_index_name_and_rotation_are_the_stacks(self):
         fake = FakeOpenSearch()
@@ -415,7 +544,8 @@ class ApplyAgainstMoto(unittest.TestCase):
         code, _, err = self.run_apply(weekly, stack="weekly")
         self.assertEqual(code, 0, err)
         policy = json.loads(weekly.policies["weblogs-retention"][2])["policy"]
-        self.assertEqual(policy["states"][0]["transitions"][0]["conditions"], {"min_index_age": "7d"})
+        # Kept 7 days after the week's last document: never the index being written.
+        self.assertEqual(policy["states"][0]["transitions"][0]["conditions"], {"min_index_age": "14d"})
 
     def test_shards_and_replicas_are_the_stacks(self):
         fake = FakeOpenSearch()
@@ -431,6 +561,143 @@ class ApplyAgainstMoto(unittest.TestCase):
         self.run_apply(default)
         settings = default.templates["weblogs"]["template"]["settings"]["index"]
         self.assertEqual((settings["number_of_shards"], settings["auto_expand_replicas"]), (1, "0-1"))
+
+    def test_a_retention_change_moves_the_indices_the_policy_manages(self):
+        older = apply.retention_policy("weblogs", "60", "OneDay")
+        indices = {
+            "weblogs-2026-11-20": {"policy_id": "weblogs-retention", "state": "hot", "policy_seq_no": 4},
+            "weblogs-2026-09-01": {"policy_id": "weblogs-retention", "state": "delete", "policy_seq_no": 4},
+            "weblogs-unmanaged": {"policy_id": None, "state": None},
+            "other-2026-11-20": {"policy_id": "other-retention", "state": "hot", "policy_seq_no": 1},
+        }
+        fake = FakeOpenSearch(policies={"weblogs-retention": (4, 2, json.dumps(older).encode())}, indices=indices)
+        code, out, err = self.run_apply(fake)
+        self.assertEqual(code, 0, err)
+        self.assertIn(("POST", "/_plugins/_ism/change_policy/weblogs-*"), fake.changes())
+        moved = json.loads(next(body for method, path, _, body in fake.requests if "change_policy" in path))
+        self.assertEqual(moved, {"policy_id": "weblogs-retention", "include": [{"state": "hot"}]})
+        self.assertEqual(fake.indices["weblogs-2026-11-20"]["policy_seq_no"], 5, "now on the new version")
+        self.assertEqual(fake.indices["weblogs-2026-09-01"]["policy_seq_no"], 4, "being deleted: left alone")
+        self.assertIsNone(fake.indices["weblogs-unmanaged"]["policy_id"])
+        self.assertEqual(fake.indices["other-2026-11-20"]["policy_id"], "other-retention")
+        self.assertIn("1 existing indices moved to it", out)
+
+    def test_a_second_run_changes_nothing(self):
+        first = FakeOpenSearch(indices={"weblogs-2026-11-20": {"policy_id": "weblogs-retention", "state": "hot",
+                                                               "policy_seq_no": 0}})
+        code, _, err = self.run_apply(first)
+        self.assertEqual(code, 0, err)
+        second = FakeOpenSearch(policies=first.policies, mappings=first.mappings, audit=first.audit_config,
+                                indices=first.indices)
+        second.roles = dict(first.roles)
+        code, out, err = self.run_apply(second)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(second.policies, first.policies, "no new policy version")
+        self.assertEqual((second.roles, second.mappings, second.audit_config, second.indices, second.templates),
+                         (first.roles, first.mappings, first.audit_config, first.indices, first.templates))
+        changed = [path for _, path in second.changes()]
+        for unchanged in ("/_plugins/_ism/", "/_plugins/_security/api/audit/config"):
+            self.assertFalse([path for path in changed if path.startswith(unchanged)], changed)
+        self.assertIn("(unchanged)", out)
+
+    def test_a_stack_moved_to_one_index_keeps_it(self):
+        # An older policy matched the bare name too, and so manages the single index.
+        older = apply.retention_policy("weblogs", "30", "OneDay")
+        older["policy"]["ism_template"][0]["index_patterns"] = ["weblogs", "weblogs-*"]
+        indices = {"weblogs": {"policy_id": "weblogs-retention", "state": "hot"},
+                   "weblogs-2026-11-20": {"policy_id": "weblogs-retention", "state": "hot"}}
+        fake = FakeOpenSearch(policies={"weblogs-retention": (0, 1, json.dumps(older).encode())}, indices=indices)
+        code, out, err = self.run_apply(fake, stack="no-longer-rotating")
+        self.assertEqual(code, 0, err)
+        self.assertIn(("POST", "/_plugins/_ism/remove/weblogs"), fake.changes())
+        self.assertIsNone(fake.indices["weblogs"]["policy_id"], "the single index is never deleted")
+        self.assertEqual(fake.indices["weblogs-2026-11-20"]["policy_id"], "weblogs-retention",
+                         "the indices of the rotating days still age out")
+        self.assertFalse([path for _, path in fake.changes() if path.startswith("/_plugins/_ism/policies/")])
+        self.assertIn("never deleted; taken off weblogs", out)
+
+    def test_retention_counts_from_the_last_document_of_each_rotation(self):
+        cases = [("1", "OneHour", "25h"), ("30", "OneDay", "31d"), ("3", "OneWeek", "10d"),
+                 ("7", "OneWeek", "14d"), ("90", "OneMonth", "121d")]
+        for days, rotation, age in cases:
+            self.assertEqual(apply.retention_age(days, rotation), age, (days, rotation))
+        fake = FakeOpenSearch()
+        code, _, err = self.run_apply(fake, stack="weekly-short")
+        self.assertEqual(code, 0, err)
+        policy = json.loads(fake.policies["weblogs-retention"][2])["policy"]
+        self.assertEqual(policy["states"][0]["transitions"][0]["conditions"], {"min_index_age": "10d"},
+                         "a week's index outlives its week by 3 days, never deleted while written")
+
+    def test_refusals_are_audited_at_both_layers_and_what_was_set_by_hand_stays(self):
+        found = json.loads(json.dumps(NEW_DOMAIN_AUDIT))
+        found["audit"]["ignore_users"] = ["kibanaserver"]
+        found["audit"]["exclude_sensitive_headers"] = False  # read-only: whatever the domain says
+        found["compliance"]["write_watched_indices"] = ["weblogs-audit"]
+        fake = FakeOpenSearch(audit=found)
+        code, _, err = self.run_apply(fake)
+        self.assertEqual(code, 0, err)
+        audit = fake.audit_config
+        for layer in ("rest", "transport"):
+            self.assertTrue(audit["audit"][f"enable_{layer}"], layer)
+            # Everything else is logged: FAILED_LOGIN, MISSING_PRIVILEGES, BAD_HEADERS, SSL_EXCEPTION,
+            # OPENDISTRO_SECURITY_INDEX_ATTEMPT.
+            self.assertEqual(audit["audit"][f"disabled_{layer}_categories"], ["AUTHENTICATED", "GRANTED_PRIVILEGES"])
+        self.assertFalse(audit["audit"]["resolve_bulk_requests"], "a bulk call is one event, not one per document")
+        self.assertEqual(audit["audit"]["ignore_users"], ["kibanaserver"])
+        self.assertFalse(audit["audit"]["exclude_sensitive_headers"])
+        self.assertEqual(audit["compliance"]["write_watched_indices"], ["weblogs-audit"])
+        self.assertTrue(audit["compliance"]["internal_config"], "changes to the security setup are audited")
+
+    def test_role_mappings_keep_every_field_set_by_hand(self):
+        by_hand = {"backend_roles": [PRINCIPALS["setup"]], "hosts": ["10.0.0.*"], "users": ["alice"],
+                   "and_backend_roles": ["mfa"], "description": "the security team's", "reserved": False,
+                   "hidden": False}
+        fake = FakeOpenSearch(mappings={"all_access": by_hand})
+        code, _, err = self.run_apply(fake)
+        self.assertEqual(code, 0, err)
+        kept = fake.mappings["all_access"]
+        self.assertEqual(kept["and_backend_roles"], ["mfa"])
+        self.assertEqual(kept["description"], "the security team's")
+        self.assertEqual((kept["hosts"], kept["users"]), (["10.0.0.*"], ["alice"]))
+        self.assertEqual(kept["backend_roles"], [PRINCIPALS["setup"], PRINCIPALS["admin"]])
+
+    def test_the_stand_in_refuses_what_a_domain_refuses(self):
+        """FakeOpenSearch is as strict as the real API where apply.py's requests could go wrong."""
+        fake = FakeOpenSearch()
+        threading.Thread(target=fake.serve_forever, daemon=True).start()
+
+        def send(method, path, body=b"", headers=None):
+            request = urllib.request.Request(fake.url + path, data=body, method=method, headers=headers or {})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read())
+
+        try:
+            role = json.dumps({"cluster_permissions": []}).encode()
+            self.assertEqual(send("PUT", "/_plugins/_security/api/rolesmapping/nobody", b'{"backend_roles":[]}')[0], 404)
+            self.assertEqual(send("PUT", "/_plugins/_security/api/roles/nobody", role)[0], 201)
+            self.assertEqual(send("PUT", "/_plugins/_security/api/roles/nobody", role)[0], 200)
+            self.assertEqual(send("PUT", "/_plugins/_security/api/rolesmapping/nobody",
+                                  b'{"backend_roles":[],"reserved":false}')[0], 400)
+            changed = json.loads(json.dumps(NEW_DOMAIN_AUDIT))
+            changed["compliance"]["internal_config"] = False
+            self.assertEqual(send("PUT", "/_plugins/_security/api/audit/config", json.dumps(changed).encode())[0], 409)
+            dashboard = {"type": "dashboard", "id": "d", "attributes": {},
+                         "references": [{"type": "visualization", "id": "gone", "name": "panel_0"}]}
+            body, content_type = apply.multipart_file("file", "objects.ndjson", json.dumps(dashboard).encode())
+            imported = "/_dashboards/api/saved_objects/_import?overwrite=true"
+            self.assertEqual(send("POST", imported, body, {"Content-Type": content_type})[0], 400, "no osd-xsrf")
+            headers = {"Content-Type": content_type, "osd-xsrf": "true"}
+            status, answer = send("POST", imported, body, headers)
+            self.assertEqual((status, answer["success"]), (200, False))
+            self.assertEqual(answer["errors"][0]["error"]["type"], "missing_references")
+            body, content_type = apply.multipart_file("file", "objects.json", json.dumps(dashboard).encode())
+            self.assertEqual(send("POST", imported, body, {**headers, "Content-Type": content_type})[0], 415)
+        finally:
+            fake.shutdown()
+            fake.server_close()
 
     def test_a_wrong_password_is_a_message_not_a_traceback(self):
         fake = FakeOpenSearch()

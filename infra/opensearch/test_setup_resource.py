@@ -146,7 +146,7 @@ class SetupResource(unittest.TestCase):
                          ("arn:aws:cloudformation:eu-west-1:123456789012:stack/weblogs/0a1b", "request-Create",
                           "OpenSearchSetup"))
         self.assertIn("index template weblogs for weblogs and weblogs-*", answer["Reason"])
-        self.assertIn("retention policy weblogs-retention: indices deleted after 30 days", answer["Reason"])
+        self.assertIn("retention policy weblogs-retention: weblogs-* deleted 30 days after their last document", answer["Reason"])
         self.assertEqual([(m, p) for m, p, _, _ in domain.requests], ALL_REQUESTS)
         self.assertEqual(domain.roles["weblogs_writer"]["index_permissions"][0]["index_patterns"],
                          ["weblogs", "weblogs-*"])
@@ -166,7 +166,8 @@ class SetupResource(unittest.TestCase):
         self.assertIn(("PUT", "/_plugins/_ism/policies/weblogs-retention?if_seq_no=0&if_primary_term=1"),
                       [(m, p) for m, p, _, _ in again.requests])
         policy = json.loads(again.policies["weblogs-retention"][2])["policy"]
-        self.assertEqual(policy["states"][0]["transitions"][0]["conditions"], {"min_index_age": "14d"})
+        # 14 days after the last document of a daily index: 15 days after its creation.
+        self.assertEqual(policy["states"][0]["transitions"][0]["conditions"], {"min_index_age": "15d"})
         self.assertEqual(len(domain_requests), len(ALL_REQUESTS))
         self.assertEqual([call for call, _ in self.identity.calls],
                          ["GetIdentityPoolRoles", "SetIdentityPoolRoles", "GetIdentityPoolRoles"],
