@@ -306,8 +306,55 @@ def apply_retention(base_url, credentials, region, parameters):
     return [f"{described}; {moved.get('updated_indices', 0)} existing indices moved to it"]
 
 
+# Mapping types as Dashboards' index patterns name them.
+FIELD_TYPES = {
+    "keyword": "string", "text": "string", "long": "number", "integer": "number", "short": "number",
+    "byte": "number", "double": "number", "float": "number", "half_float": "number", "scaled_float": "number",
+    "date": "date", "date_nanos": "date", "boolean": "boolean", "ip": "ip", "geo_point": "geo_point",
+}
+# The fields every index has, as Dashboards lists them.
+META_FIELDS = [
+    {"name": "_id", "type": "string", "esTypes": ["_id"], "searchable": True, "aggregatable": True},
+    {"name": "_index", "type": "string", "esTypes": ["_index"], "searchable": True, "aggregatable": True},
+    {"name": "_score", "type": "number", "searchable": False, "aggregatable": False},
+    {"name": "_source", "type": "_source", "esTypes": ["_source"], "searchable": False, "aggregatable": False},
+]
+
+
+def index_pattern_fields():
+    """The index pattern's field list, from the index template's mapping: an index pattern saved
+    with its fields needs no refresh, which viewers may not save ("error saving fields"), and its
+    dashboards work before the first index exists."""
+    with open(os.path.join(HERE, "index-template.json"), encoding="utf-8") as f:
+        mapping = json.load(f)["template"]["mappings"]["properties"]
+    fields = []
+
+    def field(name, spec, parent=None):
+        aggregatable = spec["type"] != "text" and spec.get("doc_values", True)
+        entry = {"name": name, "type": FIELD_TYPES[spec["type"]], "esTypes": [spec["type"]], "count": 0,
+                 "scripted": False, "searchable": spec.get("index", True), "aggregatable": aggregatable,
+                 "readFromDocValues": aggregatable}
+        if parent:
+            entry["subType"] = {"multi": {"parent": parent}}
+        fields.append(entry)
+
+    def walk(properties, prefix):
+        for key, spec in properties.items():
+            name = prefix + key
+            if "properties" in spec:
+                walk(spec["properties"], name + ".")
+                continue
+            field(name, spec)
+            for sub, sub_spec in spec.get("fields", {}).items():
+                field(f"{name}.{sub}", sub_spec, parent=name)
+
+    walk(mapping, "")
+    meta = [{"count": 0, "scripted": False, "readFromDocValues": False, **entry} for entry in META_FIELDS]
+    return sorted(meta + fields, key=lambda entry: entry["name"])
+
+
 def saved_objects(index_name):
-    """dashboards.ndjson with its index pattern on the stack's indices."""
+    """dashboards.ndjson with its index pattern on the stack's indices, and its fields."""
     lines = []
     with open(os.path.join(HERE, "dashboards.ndjson"), encoding="utf-8") as f:
         for line in f:
@@ -316,6 +363,7 @@ def saved_objects(index_name):
             saved = json.loads(line)
             if saved.get("type") == "index-pattern":
                 saved["attributes"]["title"] = f"{index_name}*"
+                saved["attributes"]["fields"] = json.dumps(index_pattern_fields(), separators=(",", ":"))
             lines.append(json.dumps(saved, separators=(",", ":")))
     return ("\n".join(lines) + "\n").encode()
 

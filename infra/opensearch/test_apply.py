@@ -384,6 +384,7 @@ class ApplyAgainstMoto(unittest.TestCase):
         for saved in objects:
             if saved["type"] == "index-pattern":
                 saved["attributes"]["title"] = "weblogs*"
+                saved["attributes"]["fields"] = json.dumps(apply.index_pattern_fields(), separators=(",", ":"))
             self.assertIn(json.dumps(saved, separators=(",", ":")).encode(), post[3])
         self.assertEqual(post[2]["osd-xsrf"], "true")
         self.assertEqual(post[2]["securitytenant"], "global", "the tenant every user sees")
@@ -698,6 +699,43 @@ class ApplyAgainstMoto(unittest.TestCase):
         finally:
             fake.shutdown()
             fake.server_close()
+
+    def test_the_index_pattern_ships_the_fields_of_the_index_template(self):
+        objects = [json.loads(line) for line in apply.saved_objects("weblogs").splitlines()]
+        pattern = next(o for o in objects if o["type"] == "index-pattern")
+        fields = {f["name"]: f for f in json.loads(pattern["attributes"]["fields"])}
+        with open(os.path.join(HERE, "index-template.json")) as f:
+            mapping = json.load(f)["template"]["mappings"]["properties"]
+
+        def leaves(properties, prefix=""):
+            for key, spec in properties.items():
+                if "properties" in spec:
+                    yield from leaves(spec["properties"], f"{prefix}{key}.")
+                else:
+                    yield f"{prefix}{key}", spec
+                    for sub, sub_spec in spec.get("fields", {}).items():
+                        yield f"{prefix}{key}.{sub}", sub_spec
+
+        mapped = dict(leaves(mapping))
+        self.assertEqual(set(fields) - {"_id", "_index", "_score", "_source"}, set(mapped))
+        self.assertEqual((fields["@timestamp"]["type"], fields["source.ip"]["type"]), ("date", "ip"))
+        self.assertEqual(fields["source.geo.location"]["type"], "geo_point")
+        self.assertEqual(fields["http.response.status_code"]["type"], "number")
+        self.assertFalse(fields["url.original"]["aggregatable"], "text")
+        self.assertTrue(fields["url.original.keyword"]["aggregatable"])
+        self.assertEqual(fields["url.original.keyword"]["subType"], {"multi": {"parent": "url.original"}})
+        # Every field a visualization aggregates on is in the list and can be aggregated, so the
+        # dashboards work before the first index exists.
+        for saved in objects:
+            if saved["type"] != "visualization":
+                continue
+            for agg in json.loads(saved["attributes"]["visState"]).get("aggs", []):
+                field = agg.get("params", {}).get("field")
+                if field:
+                    self.assertTrue(fields[field]["aggregatable"], f"{saved['id']}: {field}")
+        visitor_map = json.loads(next(o for o in objects if o["id"] == "weblogs-visitor-map")["attributes"]["visState"])
+        self.assertEqual(visitor_map["params"]["colorSchema"], "Yellow to Red")
+        self.assertEqual(visitor_map["params"]["wms"]["options"]["format"], "image/png")
 
     def test_a_wrong_password_is_a_message_not_a_traceback(self):
         fake = FakeOpenSearch()
