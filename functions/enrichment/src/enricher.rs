@@ -11,7 +11,7 @@ use crate::document::{
 };
 use crate::enrich::{GeoCache, UserAgentParser, truncate, truncate_addresses_in};
 use crate::parse::{
-    AccessRecord, COMBINED, COMMON, LogFormat, ParseError, Timestamp, VHOST_COMBINED, as_logged,
+    AccessRecord, COMBINED, COMMON, LogFormat, ParseError, Server, Timestamp, VHOST_COMBINED, as_logged,
     looks_like_json_object, parse_agent_json,
 };
 use crate::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
@@ -94,6 +94,14 @@ impl Enricher {
         &self.settings
     }
 
+    /// Whose logs the configured format reads: `auto` and Kinesis Agent records are Apache's.
+    fn server(&self) -> Server {
+        match &self.settings.format {
+            FormatChoice::Fixed(format) => format.server(),
+            FormatChoice::Auto | FormatChoice::KinesisAgentJson => Server::Apache,
+        }
+    }
+
     pub fn geoip(&self) -> Option<&GeoIp> {
         self.geoip.as_ref()
     }
@@ -121,7 +129,7 @@ impl Enricher {
                     furthest.unwrap_or_else(|| (ParseError::Other("empty line".into()), BUILTIN_NAMES[0]));
                 Err(ParseError::Other(format!(
                     "line matches none of combined, vhost_combined, common (closest: {closest}: {error}); \
-                     for another format set LOG_FORMAT (--format) to the server's LogFormat"
+                     for another format set LOG_FORMAT (--format) to the server's LogFormat or nginx log_format"
                 )))
             }
         }
@@ -140,7 +148,8 @@ impl Enricher {
     ) -> LineOutcome {
         let start = out.len();
         let original = kept_original(&self.settings, data);
-        let timestamp = write_failure_document(out, Some(&original), reason, context, Tags::PARSE_FAILURE);
+        let timestamp =
+            write_failure_document(out, Some(&original), reason, context, Tags::PARSE_FAILURE, self.server());
         let outcome =
             LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false, truncated: false };
         if !self.over_limit(out.len() - start) {
@@ -148,7 +157,7 @@ impl Enricher {
         }
         out.truncate(start);
         let tags = Tags { truncated: true, ..Tags::PARSE_FAILURE };
-        write_failure_document(out, None, reason, context, tags);
+        write_failure_document(out, None, reason, context, tags, self.server());
         self.within_limit(out, start, outcome, context)
     }
 
@@ -185,7 +194,7 @@ impl Enricher {
             out.truncate(start);
             let reason =
                 format!("document of {size} bytes is over {} even without its original text", limit.name);
-            write_oversized_document(out, outcome.timestamp, &reason, context);
+            write_oversized_document(out, outcome.timestamp, &reason, context, self.server());
         }
         outcome
     }
@@ -206,10 +215,12 @@ impl Enricher {
             );
             let original = (originals == Originals::Keep).then(|| kept_original(&self.settings, line));
             let tags = Tags { truncated: true, ..Tags::PARSE_FAILURE };
-            let timestamp = write_failure_document(out, original.as_deref(), &reason, context, tags);
+            let timestamp =
+                write_failure_document(out, original.as_deref(), &reason, context, tags, self.server());
             return LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false, truncated };
         }
         let parsed = self.parse_line(line);
+        let server = self.server();
         let Self { settings, geoip, geo_cache, user_agents, .. } = self;
         let record = match parsed {
             Ok(record) => record,
@@ -221,6 +232,7 @@ impl Enricher {
                     &error.to_string(),
                     context,
                     failure_tags,
+                    server,
                 );
                 return LineOutcome {
                     timestamp,
@@ -356,7 +368,7 @@ mod tests {
                 "@timestamp": "1970-01-01T00:00:01.000Z",
                 "event": {"dataset": "apache.access", "module": "apache", "kind": "pipeline_error", "category": ["web"], "type": ["error"], "id": "49590338271490256608559692538361571095921575989136588898", "original": "not a log line"},
                 "ecs": {"version": "8.17.0"},
-                "error": {"message": "line matches none of combined, vhost_combined, common (closest: combined: expected `[` opening the time at byte 10); for another format set LOG_FORMAT (--format) to the server's LogFormat"},
+                "error": {"message": "line matches none of combined, vhost_combined, common (closest: combined: expected `[` opening the time at byte 10); for another format set LOG_FORMAT (--format) to the server's LogFormat or nginx log_format"},
                 "tags": ["_parse_failure"],
             })
         );

@@ -25,7 +25,7 @@ pub use enrich::TrustedProxies;
 pub use enrich::{GeoCache, UserAgentFragments, UserAgentParser};
 pub use enricher::{DocumentLimit, Enricher, LineOutcome, MAX_LINE_BYTES, MAX_UNREADABLE_ORIGINAL};
 pub use line_buffer::{LineBuffer, LineSpan};
-pub use parse::{AccessRecord, FormatError, LogFormat, ParseError, Timestamp, UtcDateTime};
+pub use parse::{AccessRecord, Escape, FormatError, LogFormat, ParseError, Server, Timestamp, UtcDateTime};
 
 /// The crawler list the user agents are matched against (data/crawler-user-agents/).
 pub mod crawlers {

@@ -73,8 +73,8 @@ pub enum FormatChoice {
     Fixed(LogFormat),
 }
 
-const FORMAT_NAMES: &str =
-    "auto, common, combined, vhost_combined, kinesis-agent-json, or an Apache LogFormat string";
+const FORMAT_NAMES: &str = "auto, common, combined, vhost_combined, kinesis-agent-json, an Apache LogFormat \
+     string, or an nginx log_format (its quoted parts, as in nginx.conf)";
 
 impl FormatChoice {
     pub fn parse(value: &str) -> Result<Self, SettingError> {
@@ -89,6 +89,11 @@ impl FormatChoice {
             "common" => builtin(COMMON),
             "combined" => builtin(COMBINED),
             "vhost_combined" => builtin(VHOST_COMBINED),
+            custom if LogFormat::is_nginx(custom) => {
+                LogFormat::compile_nginx(custom).map(Self::Fixed).map_err(|error| {
+                    SettingError::new(LOG_FORMAT, value, format!("{error} (an nginx log_format)"))
+                })
+            }
             custom if custom.contains('%') => LogFormat::compile(custom).map(Self::Fixed).map_err(|error| {
                 SettingError::new(LOG_FORMAT, value, format!("{error}; expected {FORMAT_NAMES}"))
             }),

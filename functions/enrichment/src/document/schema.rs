@@ -94,6 +94,8 @@ pub const OFFSET: Key = key!("offset");
 pub const ECS_VERSION_JSON: &[u8] = br#""8.17.0""#;
 pub const DATASET_JSON: &[u8] = br#""apache.access""#;
 pub const MODULE_JSON: &[u8] = br#""apache""#;
+pub const NGINX_DATASET_JSON: &[u8] = br#""nginx.access""#;
+pub const NGINX_MODULE_JSON: &[u8] = br#""nginx""#;
 /// `event.kind` of a line that was read, and of one that could not be.
 pub const KIND_EVENT_JSON: &[u8] = br#""event""#;
 pub const KIND_PIPELINE_ERROR_JSON: &[u8] = br#""pipeline_error""#;

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use super::json::ObjectWriter;
 use super::schema;
-use crate::parse::{AccessRecord, RequestLine, Timestamp, UrlParts, extension, http_version};
+use crate::parse::{AccessRecord, RequestLine, Server, Timestamp, UrlParts, extension, http_version};
 
 /// Where a line came from and when it was read.
 #[derive(Debug, Clone, Copy)]
@@ -105,12 +105,17 @@ pub fn write_access_document(
         doc.close();
     }
 
-    // The request line is what the client sent; %m, %H, %U and %q are used only without it.
+    // The request line is what the client sent; %m, %H, %U and %q (nginx's $request_method,
+    // $server_protocol, $request_uri, $uri and $args) are used only without it.
     let request = record.request_line.as_deref().map(|line| (line, RequestLine::parse(line)));
     let (method, version, target) = match request {
         Some((_, Some(parsed))) => (Some(parsed.method), parsed.version, Some(parsed.target)),
         Some((_, None)) => (None, None, None),
-        None => (record.method.as_deref(), record.protocol.as_deref().and_then(http_version), None),
+        None => (
+            record.method.as_deref(),
+            record.protocol.as_deref().and_then(http_version),
+            record.request_target.as_deref(),
+        ),
     };
 
     doc.open(schema::HTTP);
@@ -191,7 +196,7 @@ pub fn write_access_document(
     doc.close();
 
     doc.open(schema::EVENT);
-    write_event_constants(&mut doc, schema::KIND_EVENT_JSON, schema::TYPE_ACCESS_JSON);
+    write_event_constants(&mut doc, record.server, schema::KIND_EVENT_JSON, schema::TYPE_ACCESS_JSON);
     match record.status() {
         Some(status) if status < 400 => doc.raw(schema::OUTCOME, schema::OUTCOME_SUCCESS_JSON),
         Some(_) => doc.raw(schema::OUTCOME, schema::OUTCOME_FAILURE_JSON),
@@ -247,9 +252,13 @@ fn write_ecs(doc: &mut ObjectWriter<'_>) {
 
 /// What every document's `event` says of itself: dataset, module, kind, category and type.
 #[inline(always)]
-fn write_event_constants(doc: &mut ObjectWriter<'_>, kind: &[u8], event_type: &[u8]) {
-    doc.raw(schema::DATASET, schema::DATASET_JSON);
-    doc.raw(schema::MODULE, schema::MODULE_JSON);
+fn write_event_constants(doc: &mut ObjectWriter<'_>, server: Server, kind: &[u8], event_type: &[u8]) {
+    let (dataset, module) = match server {
+        Server::Apache => (schema::DATASET_JSON, schema::MODULE_JSON),
+        Server::Nginx => (schema::NGINX_DATASET_JSON, schema::NGINX_MODULE_JSON),
+    };
+    doc.raw(schema::DATASET, dataset);
+    doc.raw(schema::MODULE, module);
     doc.raw(schema::KIND, kind);
     doc.raw(schema::CATEGORY, schema::CATEGORY_WEB_JSON);
     doc.raw(schema::TYPE, event_type);
@@ -257,17 +266,19 @@ fn write_event_constants(doc: &mut ObjectWriter<'_>, kind: &[u8], event_type: &[
 
 /// Writes the document of a line that could not be read, and returns its `@timestamp`.
 /// `original` is `None` only when it was left out to respect a size limit.
+/// `server` is the configured format's (Apache for `auto`).
 pub fn write_failure_document(
     out: &mut Vec<u8>,
     original: Option<&str>,
     reason: &str,
     context: &EventContext<'_>,
     tags: Tags,
+    server: Server,
 ) -> Timestamp {
     let mut doc = ObjectWriter::new(out);
     doc.string_with(schema::TIMESTAMP, |out| context.received_at.write_rfc3339(out));
     doc.open(schema::EVENT);
-    write_event_constants(&mut doc, schema::KIND_PIPELINE_ERROR_JSON, schema::TYPE_ERROR_JSON);
+    write_event_constants(&mut doc, server, schema::KIND_PIPELINE_ERROR_JSON, schema::TYPE_ERROR_JSON);
     if let Some(id) = context.event_id {
         doc.string(schema::ID, id);
     }
@@ -292,11 +303,12 @@ pub fn write_oversized_document(
     timestamp: Timestamp,
     reason: &str,
     context: &EventContext<'_>,
+    server: Server,
 ) {
     let mut doc = ObjectWriter::new(out);
     doc.string_with(schema::TIMESTAMP, |out| timestamp.write_rfc3339(out));
     doc.open(schema::EVENT);
-    write_event_constants(&mut doc, schema::KIND_PIPELINE_ERROR_JSON, schema::TYPE_ERROR_JSON);
+    write_event_constants(&mut doc, server, schema::KIND_PIPELINE_ERROR_JSON, schema::TYPE_ERROR_JSON);
     if let Some(id) = context.event_id {
         doc.string(schema::ID, id);
     }

@@ -19,6 +19,75 @@ pub fn unescape_field(raw: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// Decodes a field that nginx wrote with `escape=json`: JSON's string escapes (`\"`, `\\`, `\/`,
+/// `\b \f \n \r \t`, `\uXXXX` with surrogate pairs). Bytes outside ASCII are written as they are,
+/// so a field that does not decode to UTF-8 is kept as logged, as for Apache's escapes.
+pub fn unescape_json_field(raw: &[u8]) -> Cow<'_, str> {
+    if memchr::memchr(b'\\', raw).is_none() {
+        return as_logged(raw);
+    }
+    let mut decoded = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let byte = raw[i];
+        if byte != b'\\' || i + 1 == raw.len() {
+            decoded.push(byte);
+            i += 1;
+            continue;
+        }
+        let simple = match raw[i + 1] {
+            b'"' => Some(b'"'),
+            b'\\' => Some(b'\\'),
+            b'/' => Some(b'/'),
+            b'b' => Some(0x08),
+            b'f' => Some(0x0c),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            _ => None,
+        };
+        if let Some(value) = simple {
+            decoded.push(value);
+            i += 2;
+            continue;
+        }
+        match json_unicode_escape(raw, i) {
+            Some((character, consumed)) => {
+                decoded.extend_from_slice(character.encode_utf8(&mut [0; 4]).as_bytes());
+                i += consumed;
+            }
+            // Not JSON's: the backslash stays a character.
+            None => {
+                decoded.push(b'\\');
+                i += 1;
+            }
+        }
+    }
+    match String::from_utf8(decoded) {
+        Ok(text) => Cow::Owned(text),
+        Err(_) => as_logged(raw),
+    }
+}
+
+/// `\uXXXX` at `at` (and a low surrogate's `\uXXXX` after a high one): the character and the
+/// bytes it took.
+fn json_unicode_escape(raw: &[u8], at: usize) -> Option<(char, usize)> {
+    let unit = |from: usize| -> Option<u32> {
+        let digits = raw.get(from..from + 6)?;
+        if &digits[..2] != b"\\u" {
+            return None;
+        }
+        u32::from_str_radix(std::str::from_utf8(&digits[2..]).ok()?, 16).ok()
+    };
+    let first = unit(at)?;
+    if (0xD800..0xDC00).contains(&first) {
+        let second = unit(at + 6).filter(|low| (0xDC00..0xE000).contains(low))?;
+        let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+        return Some((char::from_u32(code)?, 12));
+    }
+    Some((char::from_u32(first)?, 6))
+}
+
 /// Decodes a field that is already a `str` (Kinesis Agent JSON values carry Apache's escapes too).
 pub fn unescape_text(text: Cow<'_, str>) -> Cow<'_, str> {
     match text {

@@ -78,8 +78,35 @@ pub enum Directive {
     TlsCipher,
     /// Any other request header: its value may be a comma-and-space list.
     OtherRequestHeader,
+    /// nginx `$request_uri`: the request target as sent (path and query, not decoded).
+    RequestTarget,
+    /// nginx `$msec`: seconds since the epoch with a fraction, `1795239468.123`.
+    EpochSecondsFraction,
+    /// An nginx variable that lists a value per upstream tried (`$upstream_*`): `, ` and ` : `
+    /// separated; read past, not used.
+    IgnoredList,
     /// Matched and not used.
     Ignored,
+}
+
+/// How a server escapes the bytes it writes into a field, and so how they are read back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Escape {
+    /// Apache's `\"`, `\\`, `\n`..., `\xhh`; nginx's default `\xhh` is read the same way.
+    #[default]
+    Backslash,
+    /// nginx `escape=json`: JSON string escapes (`\"`, `\\`, `\n`, `\u00hh`).
+    Json,
+    /// nginx `escape=none`: the bytes as they were, a backslash is a backslash.
+    None,
+}
+
+/// The server whose log the format describes: `event.module` and `event.dataset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Server {
+    #[default]
+    Apache,
+    Nginx,
 }
 
 /// One piece of a compiled format.
@@ -89,12 +116,14 @@ pub enum Item {
     Field { directive: Directive, quoted: bool },
 }
 
-/// A compiled `LogFormat`.
+/// A compiled `LogFormat` (or nginx `log_format`).
 #[derive(Clone, Debug)]
 pub struct LogFormat {
     items: Vec<Item>,
     time_patterns: Vec<TimePattern>,
     source: String,
+    escape: Escape,
+    server: Server,
 }
 
 /// Why a format string does not compile.
@@ -110,9 +139,32 @@ pub const COMBINED: &str = r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agen
 pub const VHOST_COMBINED: &str = r#"%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i""#;
 
 impl LogFormat {
+    /// An Apache `LogFormat` string.
     pub fn compile(source: &str) -> Result<Self, FormatError> {
         let mut time_patterns = Vec::new();
         let pieces = tokenize(source.as_bytes(), &mut time_patterns)?;
+        Self::from_pieces(&pieces, time_patterns, source, Escape::Backslash, Server::Apache)
+    }
+
+    /// An nginx `log_format`, as written in nginx.conf after the format's name.
+    pub fn compile_nginx(source: &str) -> Result<Self, FormatError> {
+        let mut time_patterns = Vec::new();
+        let (escape, pieces) = super::nginx::tokenize(source, &mut time_patterns)?;
+        Self::from_pieces(&pieces, time_patterns, source, escape, Server::Nginx)
+    }
+
+    /// Whether `source` is an nginx `log_format` rather than an Apache `LogFormat`.
+    pub fn is_nginx(source: &str) -> bool {
+        super::nginx::looks_like_nginx(source)
+    }
+
+    fn from_pieces(
+        pieces: &[Piece],
+        time_patterns: Vec<TimePattern>,
+        source: &str,
+        escape: Escape,
+        server: Server,
+    ) -> Result<Self, FormatError> {
         let mut items: Vec<Item> = Vec::with_capacity(pieces.len());
         for (index, piece) in pieces.iter().enumerate() {
             match piece {
@@ -138,8 +190,8 @@ impl LogFormat {
                             position: *position,
                             reason:
                                 "two fields with nothing between them cannot be told apart: put a literal \
-                                     such as a space between them (only %U%q and a field right after %t can \
-                                     be split)"
+                                     such as a space between them (only %U%q or $uri$is_args$args, and a \
+                                     field right after a time, can be split)"
                                     .into(),
                         });
                     }
@@ -151,9 +203,21 @@ impl LogFormat {
             }
         }
         if !items.iter().any(|item| matches!(item, Item::Field { .. })) {
-            return Err(FormatError { position: 0, reason: "the format has no % directive".into() });
+            let reason = match server {
+                Server::Apache => "the format has no % directive",
+                Server::Nginx => "the format has no $variable",
+            };
+            return Err(FormatError { position: 0, reason: reason.into() });
         }
-        Ok(Self { items, time_patterns, source: source.to_owned() })
+        Ok(Self { items, time_patterns, source: source.to_owned(), escape, server })
+    }
+
+    pub fn escape(&self) -> Escape {
+        self.escape
+    }
+
+    pub fn server(&self) -> Server {
+        self.server
     }
 
     pub fn items(&self) -> &[Item] {
@@ -198,7 +262,7 @@ fn splittable(previous: Directive, next: Directive) -> bool {
     )
 }
 
-enum Piece {
+pub(super) enum Piece {
     Literal(Vec<u8>),
     Field { directive: Directive, position: usize },
 }

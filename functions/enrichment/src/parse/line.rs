@@ -12,8 +12,8 @@
 
 use std::borrow::Cow;
 
-use super::escape::unescape_field;
-use super::format::{Directive, Item, LogFormat};
+use super::escape::{as_logged, unescape_field, unescape_json_field};
+use super::format::{Directive, Escape, Item, LogFormat, Server};
 use super::time::{EpochUnit, Timestamp, parse_u64};
 
 /// What one access-log line says, borrowed from the line where possible. `None` is absent or `-`.
@@ -28,6 +28,8 @@ pub struct AccessRecord<'a> {
     pub protocol: Option<Cow<'a, str>>,
     /// `%U`: already decoded by Apache.
     pub url_path: Option<Cow<'a, str>>,
+    /// nginx's `$request_uri`: the request target as sent, used when there is no request line.
+    pub request_target: Option<Cow<'a, str>>,
     /// `%q` without its `?`.
     pub query: Option<Cow<'a, str>>,
     pub final_status: Option<u16>,
@@ -50,6 +52,8 @@ pub struct AccessRecord<'a> {
     pub tls_protocol: Option<Cow<'a, str>>,
     /// mod_ssl's `SSL_CIPHER`.
     pub tls_cipher: Option<Cow<'a, str>>,
+    /// Whose log the line is: `event.module` and `event.dataset`.
+    pub server: Server,
 }
 
 /// What the line's `%{..}t` fields say beyond the time itself.
@@ -122,7 +126,7 @@ impl LogFormat {
     /// Matches `line` (without its line ending) against this format.
     pub fn parse<'a>(&self, line: &'a [u8]) -> Result<AccessRecord<'a>, ParseError> {
         let items = self.items();
-        let mut record = AccessRecord::default();
+        let mut record = AccessRecord { server: self.server(), ..AccessRecord::default() };
         // A line that is UTF-8 without a backslash (nearly every line) needs no decoding: its
         // fields are borrowed as text, without a check per field.
         let plain_line = match memchr::memchr(b'\\', line) {
@@ -155,8 +159,11 @@ impl LogFormat {
                     let literal_is_last = index + 2 == items.len();
                     let (start, end, after) =
                         field_extent(line, pos, *directive, *quoted, next_literal, literal_is_last)?;
-                    let field =
-                        Field { raw: &line[start..end], plain: plain_line.and_then(|l| l.get(start..end)) };
+                    let field = Field {
+                        raw: &line[start..end],
+                        plain: plain_line.and_then(|l| l.get(start..end)),
+                        escape: self.escape(),
+                    };
                     assign(&mut record, *directive, field, start)?;
                     pos = after;
                 }
@@ -187,7 +194,11 @@ impl LogFormat {
                 let width = if directive == Directive::TimeFraction(EpochUnit::Micros) { 6 } else { 3 };
                 let width = if line.get(pos) == Some(&b'-') { 1 } else { width.min(line.len() - pos) };
                 let end = pos + width;
-                let field = Field { raw: &line[pos..end], plain: plain_line.and_then(|l| l.get(pos..end)) };
+                let field = Field {
+                    raw: &line[pos..end],
+                    plain: plain_line.and_then(|l| l.get(pos..end)),
+                    escape: self.escape(),
+                };
                 assign(record, directive, field, pos)?;
                 return Ok(end);
             }
@@ -267,6 +278,10 @@ fn field_extent(
             backslashes % 2 == 0
         } else if matches!(directive, Directive::ForwardedFor | Directive::OtherRequestHeader) {
             value.last() != Some(&b',')
+        } else if directive == Directive::IgnoredList {
+            // nginx joins the values of the upstreams tried with `, ` and of internal redirects
+            // with ` : `.
+            value.last() != Some(&b',') && value.last() != Some(&b':') && !line[end..].starts_with(b" : ")
         } else {
             true
         }
@@ -286,7 +301,10 @@ fn field_extent(
             return Ok((pos, end, end));
         }
         if !quoted
-            && !matches!(directive, Directive::ForwardedFor | Directive::OtherRequestHeader)
+            && !matches!(
+                directive,
+                Directive::ForwardedFor | Directive::OtherRequestHeader | Directive::IgnoredList
+            )
             && !literal_is_last
         {
             break;
@@ -338,12 +356,18 @@ fn is_trailing_fields(rest: &[u8]) -> bool {
 struct Field<'a> {
     raw: &'a [u8],
     plain: Option<&'a str>,
+    escape: Escape,
 }
 
 impl<'a> Field<'a> {
-    /// The value as text: Apache's escapes undone (see [`unescape_field`]).
+    /// The value as text, the server's escapes undone (see [`unescape_field`]).
     fn text(self) -> Cow<'a, str> {
-        self.plain.map_or_else(|| unescape_field(self.raw), Cow::Borrowed)
+        match (self.plain, self.escape) {
+            (Some(plain), _) => Cow::Borrowed(plain),
+            (None, Escape::Backslash) => unescape_field(self.raw),
+            (None, Escape::Json) => unescape_json_field(self.raw),
+            (None, Escape::None) => as_logged(self.raw),
+        }
     }
 
     /// The value as text, `None` when the field is empty.
@@ -354,9 +378,11 @@ impl<'a> Field<'a> {
     /// The field without a leading ASCII `byte`, if it has one.
     fn without_prefix(self, byte: u8) -> Self {
         match self.raw.first() {
-            Some(&first) if first == byte => {
-                Self { raw: &self.raw[1..], plain: self.plain.and_then(|text| text.get(1..)) }
-            }
+            Some(&first) if first == byte => Self {
+                raw: &self.raw[1..],
+                plain: self.plain.and_then(|text| text.get(1..)),
+                escape: self.escape,
+            },
             _ => self,
         }
     }
@@ -413,6 +439,17 @@ fn assign<'a>(
             record.time =
                 Some(Timestamp::parse_epoch(raw, unit).ok_or_else(|| invalid("%{..}t", "an epoch number"))?);
         }
+        Directive::EpochSecondsFraction => {
+            let nanos = parse_seconds_as_nanos(raw)
+                .ok_or_else(|| invalid("$msec", "seconds since the epoch, like 1795239468.123"))?;
+            record.time = Some(
+                i64::try_from(nanos / 1_000_000)
+                    .ok()
+                    .and_then(Timestamp::from_unix_millis)
+                    .ok_or_else(|| invalid("$msec", "seconds since the epoch, like 1795239468.123"))?,
+            );
+        }
+        Directive::RequestTarget => record.request_target = field.non_empty_text(),
         Directive::RequestLine => record.request_line = field.non_empty_text(),
         Directive::FinalStatus => {
             record.final_status =
@@ -461,6 +498,7 @@ fn assign<'a>(
             let part = |range: std::ops::Range<usize>| Field {
                 raw: &raw[range.clone()],
                 plain: field.plain.and_then(|text| text.get(range)),
+                escape: field.escape,
             };
             record.url_path = part(0..query_at).non_empty_text();
             record.query = part(query_at..raw.len()).without_prefix(b'?').non_empty_text();
@@ -476,7 +514,7 @@ fn assign<'a>(
         Directive::ForwardedFor => record.forwarded_for = field.non_empty_text(),
         Directive::TlsProtocol => record.tls_protocol = field.non_empty_text(),
         Directive::TlsCipher => record.tls_cipher = field.non_empty_text(),
-        Directive::OtherRequestHeader | Directive::Ignored => {}
+        Directive::OtherRequestHeader | Directive::Ignored | Directive::IgnoredList => {}
     }
     Ok(())
 }

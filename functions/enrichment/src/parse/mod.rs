@@ -1,17 +1,18 @@
-//! Stage 1, the line: an Apache `LogFormat` compiled once, each line matched against it without
+//! Stage 1, the line: an Apache `LogFormat` or nginx `log_format` compiled once, each line matched against it without
 //! copying, Apache's escapes undone, times read, and the request line and URL split.
 
 mod agent_json;
 mod escape;
 mod format;
 mod line;
+mod nginx;
 mod request;
 mod strftime;
 mod time;
 
 pub(crate) use agent_json::{looks_like_json_object, parse_agent_json};
 pub(crate) use escape::as_logged;
-pub use format::{COMBINED, COMMON, FormatError, LogFormat, VHOST_COMBINED};
+pub use format::{COMBINED, COMMON, Escape, FormatError, LogFormat, Server, VHOST_COMBINED};
 pub use line::{AccessRecord, ParseError};
 pub(crate) use request::{RequestLine, UrlParts, extension, http_version};
 pub use time::{Timestamp, UtcDateTime};
