@@ -78,6 +78,9 @@ pub enum Directive {
     TlsCipher,
     /// Any other request header: its value may be a comma-and-space list.
     OtherRequestHeader,
+    /// nginx `$uri$is_args$args`: the decoded path, then `?` and the query, or `-` (the absent
+    /// `$args`) when there is none.
+    UrlPathAndArgs,
     /// nginx `$request_uri`: the request target as sent (path and query, not decoded).
     RequestTarget,
     /// nginx `$msec`: seconds since the epoch with a fraction, `1795239468.123`.

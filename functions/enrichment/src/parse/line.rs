@@ -492,15 +492,20 @@ fn assign<'a>(
             );
         }
         Directive::UrlPath => record.url_path = field.non_empty_text(),
-        // `%U%q`: split at the `?` that starts `%q`.
-        Directive::UrlPathAndQuery => {
+        // `%U%q` (and nginx's `$uri$is_args$args`): split at the `?` that starts the query.
+        Directive::UrlPathAndQuery | Directive::UrlPathAndArgs => {
             let query_at = memchr::memchr(b'?', raw).unwrap_or(raw.len());
+            // nginx writes an absent `$args` as `-`, right after the path.
+            let path_end = match (directive, query_at == raw.len(), raw.last()) {
+                (Directive::UrlPathAndArgs, true, Some(b'-')) => raw.len() - 1,
+                _ => query_at,
+            };
             let part = |range: std::ops::Range<usize>| Field {
                 raw: &raw[range.clone()],
                 plain: field.plain.and_then(|text| text.get(range)),
                 escape: field.escape,
             };
-            record.url_path = part(0..query_at).non_empty_text();
+            record.url_path = part(0..path_end).non_empty_text();
             record.query = part(query_at..raw.len()).without_prefix(b'?').non_empty_text();
         }
         Directive::QueryString => {

@@ -153,16 +153,22 @@ fn pieces(
             reason: "`$` without a variable name after it (nginx needs $name or ${name})".into(),
         })?;
         i = next;
-        // `$uri$is_args$args`: `$is_args` is `?` before a query, else nothing; `$args` read as
-        // `%q` is, after `$uri`.
-        if name == "is_args" {
-            continue;
-        }
         if !literal.is_empty() {
             pieces.push(Piece::Literal(std::mem::take(&mut literal)));
         }
-        let directive = directive(name, time_patterns)
+        let mut directive = directive(name, time_patterns)
             .map_err(|reason| FormatError { position: position(start), reason })?;
+        // `$uri$is_args$args`: `$is_args` is `?` before a query, else nothing, and an absent
+        // `$args` is written `-`: one field, read by its `?`.
+        if directive == Directive::UrlPath {
+            for args in [&b"$is_args$args"[..], b"$is_args$query_string"] {
+                if format[i..].starts_with(args) {
+                    directive = Directive::UrlPathAndArgs;
+                    i += args.len();
+                    break;
+                }
+            }
+        }
         pieces.push(Piece::Field { directive, position: position(start) });
     }
     if !literal.is_empty() {
@@ -285,7 +291,7 @@ mod tests {
         // `$uri$is_args$args` is read as one field and split at the `?`.
         assert_eq!(
             fields("'$remote_addr $uri$is_args$args $status'"),
-            vec![(RemoteHost, false), (UrlPathAndQuery, false), (FinalStatus, false),]
+            vec![(RemoteHost, false), (UrlPathAndArgs, false), (FinalStatus, false),]
         );
     }
 
