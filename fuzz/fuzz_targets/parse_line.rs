@@ -1,5 +1,6 @@
-//! Any bytes, through every built-in format and a compiled LogFormat with many directives: one
-//! valid JSON document, never a panic. The enrichers are built once per format and option set and
+//! Any bytes, through every built-in format, compiled LogFormats with many directives and nginx
+//! log_formats in each escape mode: one valid JSON document, never a panic. The enrichers are
+//! built once per format and option set and
 //! kept between inputs, as a function keeps its one (its caches then see many lines too).
 #![no_main]
 
@@ -9,7 +10,7 @@ use enrichment::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 use enrichment::{Enricher, EventContext, Timestamp, TrustedProxies};
 use libfuzzer_sys::fuzz_target;
 
-const FORMATS: [&str; 9] = [
+const FORMATS: [&str; 13] = [
     "auto",
     "common",
     "combined",
@@ -19,6 +20,11 @@ const FORMATS: [&str; 9] = [
     r#"%h [%{%Y-%m-%dT%H:%M:%S}t.%{usec_frac}t%{%z}t] %{end:%d/%b/%Y %T %z}t "%U%q" %200t %!200u %>{s}!200T"#,
     r#"%t %h %{SSL_PROTOCOL}x %{SSL_CIPHER}x "%r" %b"#,
     r#"%{%a %b %e %H:%M:%S %Y}t %{sec}t.%{msec_frac}t %{%j %I %p %Z}t "%r""#,
+    // nginx, in each escape mode (scripts/fuzz.sh seeds them with tests/data/nginx/).
+    r#"'$remote_addr - $remote_user [$time_local] "$request" ' '$status $body_bytes_sent "$http_referer" ' '"$http_user_agent" "$http_x_forwarded_for"'"#,
+    r#"escape=json '$remote_addr [$time_local] "$request" $status "$http_user_agent" "$http_referer"'"#,
+    r#"escape=none '$remote_addr [$time_local] "$request" $status "$http_user_agent" "$http_referer"'"#,
+    r#"'$remote_addr [$time_iso8601] $msec "$request_method $uri$is_args$args $server_protocol" $request_uri $status rt=$request_time urt="$upstream_response_time" ua=$upstream_addr us=$upstream_status ${host}:$server_port'"#,
 ];
 
 thread_local! {

@@ -280,6 +280,12 @@ mod tests {
             ),
             ("LOG_FORMAT", "%h %Q", "invalid LOG_FORMAT (--format) value \"%h %Q\": unknown directive %Q"),
             (
+                "LOG_FORMAT",
+                "'$remote_addr \"$request\" $status",
+                "invalid LOG_FORMAT (--format) value \"'$remote_addr \\\"$request\\\" $status\": a quoted part of \
+                 the format is not closed at byte 0 of the format (an nginx log_format)",
+            ),
+            (
                 "IP_ANONYMIZATION",
                 "hash",
                 "invalid IP_ANONYMIZATION (--anonymize-ip) value \"hash\": expected none or truncate",
