@@ -245,8 +245,14 @@ impl Enricher {
         let mut enrichment =
             Enrichment { tags: Tags { truncated, ..Tags::default() }, ..Enrichment::default() };
         if let Some(logged) = record.remote_host.as_deref().or(record.remote_addr.as_deref()) {
-            let (source, lookup_failure) =
-                source(settings, geoip.as_ref(), geo_cache, logged, record.forwarded_for.as_deref());
+            let (source, lookup_failure) = source(
+                settings,
+                geoip.as_ref(),
+                geo_cache,
+                logged,
+                record.forwarded_for.as_deref(),
+                record.remote_port,
+            );
             enrichment.source = Some(source);
             enrichment.tags.geoip_lookup_failure = lookup_failure;
         }
@@ -293,13 +299,14 @@ fn kept_original(settings: &EnrichmentSettings, data: &[u8]) -> String {
 }
 
 /// The `source.*` fields for the logged client `%h` (and `X-Forwarded-For` behind trusted
-/// proxies), and whether the GeoIP lookup found nothing for a global address.
+/// proxies, nginx's `$remote_port`), and whether the GeoIP lookup found nothing for a global address.
 fn source<'a>(
     settings: &EnrichmentSettings,
     geoip: Option<&GeoIp>,
     geo_cache: &'a mut GeoCache,
     logged: &'a str,
     forwarded_for: Option<&str>,
+    remote_port: Option<u16>,
 ) -> (SourceFields<'a>, bool) {
     let Ok(remote) = logged.parse::<IpAddr>() else {
         let source = SourceFields {
@@ -308,6 +315,7 @@ fn source<'a>(
             domain: Some(logged),
             geo: None,
             as_info: None,
+            port: remote_port,
         };
         return (source, false);
     };
@@ -320,8 +328,16 @@ fn source<'a>(
             (Cow::Owned(truncate(remote.to_canonical()).to_string()), truncate(client))
         }
     };
-    let source =
-        SourceFields { address, ip: Some(ip), domain: None, geo: fragments.geo, as_info: fragments.as_info };
+    // The peer's port describes the client only when the client is that peer.
+    let port = remote_port.filter(|_| client == remote);
+    let source = SourceFields {
+        address,
+        ip: Some(ip),
+        domain: None,
+        geo: fragments.geo,
+        as_info: fragments.as_info,
+        port,
+    };
     (source, fragments.city_record_missing)
 }
 

@@ -205,6 +205,26 @@ fn check(name: &str, format: &str, record: &AccessRecord<'_>, request: &Value) {
             assert_eq!(parsed(value, &expected, json), expected, "{variable}: {at}");
         }
     }
+    if uses("remote_port") {
+        assert_eq!(record.remote_port.map(u64::from), field(request, "remote_port").parse().ok(), "{at}");
+    }
+    for (variable, value) in [
+        ("scheme", &record.scheme),
+        ("request_id", &record.request_id),
+        ("upstream_addr", &record.upstream.address),
+        ("upstream_status", &record.upstream.status),
+        ("upstream_response_time", &record.upstream.response_time),
+        ("upstream_connect_time", &record.upstream.connect_time),
+        ("upstream_header_time", &record.upstream.header_time),
+    ] {
+        if uses(variable) {
+            assert_eq!(
+                value.as_deref(),
+                Some(field(request, variable)).filter(|v| !v.is_empty()),
+                "{variable}: {at}"
+            );
+        }
+    }
     if uses("server_port") {
         assert_eq!(record.server_port.map(u64::from), field(request, "server_port").parse().ok(), "{at}");
     }
@@ -232,6 +252,11 @@ fn the_captures_hold_what_the_formats_are_about() {
     let reference = reference();
     let has = |name: &str, wanted: &dyn Fn(&str) -> bool| reference.iter().any(|r| wanted(field(r, name)));
     assert!(has("upstream_addr", &|v| v.contains(", ")), "an upstream tried after another");
+    assert!(
+        has("upstream_connect_time", &|v| v.starts_with("-, ")),
+        "nothing from the upstream that is down"
+    );
+    assert!(has("scheme", &|v| v == "https") && has("request_id", &|v| v.len() == 32));
     assert!(has("ssl_protocol", &|v| v.starts_with("TLSv")));
     assert!(has("http_user_agent", &|v| v.contains('"') && v.contains('\\')));
     assert!(has("http_user_agent", &|v| v.contains('\t') && v.contains('\u{F7E9}')), "a tab and Latin-1");
@@ -264,6 +289,42 @@ fn every_captured_line_is_an_nginx_document() {
             assert!(doc["http"]["response"]["status_code"].is_u64(), "{name}: {doc}");
         }
     }
+}
+
+/// The upstream lists as arrays in nginx's order (`-`: null), the client's port, scheme and
+/// request id in their ECS fields.
+#[test]
+fn upstreams_port_scheme_and_request_id_in_the_document() {
+    let context = EventContext {
+        event_id: None,
+        received_at: Timestamp::from_unix_millis(1_000).unwrap(),
+        log_origin: None,
+    };
+    let document = |name: &str, line: usize| {
+        let (_, source) = formats().into_iter().find(|(n, _)| n == name).unwrap();
+        let settings = EnrichmentSettings {
+            format: FormatChoice::parse(&source).unwrap(),
+            ..EnrichmentSettings::default()
+        };
+        let mut out = Vec::new();
+        Enricher::new(settings, None).enrich_line(&log_lines(name)[line], &context, &mut out);
+        serde_json::from_slice::<Value>(&out).unwrap()
+    };
+    let reference = reference();
+    let tried_two = reference.iter().position(|r| field(r, "upstream_addr").contains(", ")).unwrap();
+    let doc = document("upstream", tried_two);
+    let upstream = &doc["nginx"]["upstream"];
+    assert_eq!(upstream["address"], serde_json::json!(["127.0.0.1:18084", "127.0.0.1:18083"]), "{doc}");
+    assert_eq!(upstream["status"], serde_json::json!([502, 200]), "{doc}");
+    assert_eq!(upstream["connect_time"], serde_json::json!([null, 0.0]), "{doc}");
+    assert_eq!(upstream["response_time"].as_array().unwrap().len(), 2, "{doc}");
+    assert!(document("upstream", 0).get("nginx").is_none(), "no upstream, no nginx object");
+
+    let doc = document("iso_msec", 1);
+    assert_eq!(doc["source"]["port"], reference[1]["remote_port"].as_str().unwrap().parse::<u64>().unwrap());
+    assert_eq!(doc["url"]["scheme"], "https", "{doc}");
+    assert_eq!(doc["http"]["request"]["id"], reference[1]["request_id"], "{doc}");
+    assert_eq!(doc["url"]["original"], "/", "{doc}");
 }
 
 /// nginx's built-in `combined` is Apache's combined: `auto` reads it too.

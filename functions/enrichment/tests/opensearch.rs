@@ -46,7 +46,8 @@ enum JsonKind {
 }
 
 /// Leaf fields of a document, dotted path ─▶ kinds seen. `{lat, lon}` objects are geo points and
-/// arrays contribute their elements' kind.
+/// arrays contribute their elements' kind. Documents carry no booleans and no nulls, but for the
+/// places of upstreams that said nothing in `nginx.upstream`'s arrays.
 fn document_fields(value: &Value, prefix: &str, out: &mut BTreeMap<String, BTreeSet<JsonKind>>) {
     let mut record = |kind| {
         out.entry(prefix.to_owned()).or_default().insert(kind);
@@ -61,7 +62,12 @@ fn document_fields(value: &Value, prefix: &str, out: &mut BTreeMap<String, BTree
                 document_fields(child, &path, out);
             }
         }
-        Value::Array(items) => items.iter().for_each(|item| document_fields(item, prefix, out)),
+        // nginx.upstream's arrays keep a place per upstream tried: `null` where one said nothing
+        // (OpenSearch indexes the other values).
+        Value::Array(items) => items
+            .iter()
+            .filter(|item| !(item.is_null() && prefix.starts_with("nginx.upstream.")))
+            .for_each(|item| document_fields(item, prefix, out)),
         Value::String(_) => record(JsonKind::String),
         Value::Number(n) if n.is_u64() || n.is_i64() => record(JsonKind::Integer),
         Value::Number(_) => record(JsonKind::Float),
@@ -74,7 +80,7 @@ fn accepts(mapping: &str, kind: JsonKind, path: &str) -> bool {
     match (mapping, kind) {
         ("keyword" | "text", JsonKind::String) => true,
         ("long", JsonKind::Integer) => true,
-        ("double", JsonKind::Integer | JsonKind::Float) => true,
+        ("double" | "scaled_float", JsonKind::Integer | JsonKind::Float) => true,
         ("geo_point", JsonKind::GeoPoint) => true,
         // `ip` and `date` take strings, but only of their own shape, checked below per value.
         ("ip", JsonKind::String) => path == "source.ip",

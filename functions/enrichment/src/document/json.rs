@@ -121,6 +121,14 @@ impl<'o> ObjectWriter<'o> {
         self.out.push(b']');
     }
 
+    /// An array whose items `write` appends, comma-separated, straight into the output.
+    pub fn array_with(&mut self, key: Key, write: impl FnOnce(&mut Vec<u8>)) {
+        self.key(key);
+        self.out.push(b'[');
+        write(self.out);
+        self.out.push(b']');
+    }
+
     /// A value that is already JSON (a cached fragment, an array of tags).
     #[inline(always)]
     pub fn raw(&mut self, key: Key, json: &[u8]) {

@@ -88,6 +88,13 @@ pub const CIPHER: Key = key!("cipher");
 pub const LOG_GROUP: Key = key!("log_group");
 pub const LOG_STREAM: Key = key!("log_stream");
 pub const OFFSET: Key = key!("offset");
+pub const SCHEME: Key = key!("scheme");
+pub const NGINX: Key = key!("nginx");
+pub const UPSTREAM: Key = key!("upstream");
+pub const STATUS: Key = key!("status");
+pub const RESPONSE_TIME: Key = key!("response_time");
+pub const CONNECT_TIME: Key = key!("connect_time");
+pub const HEADER_TIME: Key = key!("header_time");
 
 // Values that are the same in every document, as JSON: written with one copy each.
 /// `ecs.version`: the ECS release whose field definitions the documents follow.
@@ -121,6 +128,7 @@ pub const FIELDS: &[&[Key]] = &[
     &[SOURCE, ADDRESS],
     &[SOURCE, IP],
     &[SOURCE, DOMAIN],
+    &[SOURCE, PORT],
     &[SOURCE, GEO, CONTINENT_CODE],
     &[SOURCE, GEO, CONTINENT_NAME],
     &[SOURCE, GEO, COUNTRY_ISO_CODE],
@@ -138,6 +146,7 @@ pub const FIELDS: &[&[Key]] = &[
     &[HTTP, REQUEST, REFERRER],
     &[HTTP, REQUEST, BYTES],
     &[HTTP, REQUEST, LINE],
+    &[HTTP, REQUEST, ID],
     &[HTTP, VERSION],
     &[HTTP, RESPONSE, STATUS_CODE],
     &[HTTP, RESPONSE, BYTES],
@@ -146,6 +155,7 @@ pub const FIELDS: &[&[Key]] = &[
     &[URL, PATH],
     &[URL, QUERY],
     &[URL, EXTENSION],
+    &[URL, SCHEME],
     &[USER_AGENT, ORIGINAL],
     &[USER_AGENT, NAME],
     &[USER_AGENT, VERSION],
@@ -158,6 +168,11 @@ pub const FIELDS: &[&[Key]] = &[
     &[TLS, VERSION_PROTOCOL],
     &[TLS, VERSION],
     &[TLS, CIPHER],
+    &[NGINX, UPSTREAM, ADDRESS],
+    &[NGINX, UPSTREAM, STATUS],
+    &[NGINX, UPSTREAM, RESPONSE_TIME],
+    &[NGINX, UPSTREAM, CONNECT_TIME],
+    &[NGINX, UPSTREAM, HEADER_TIME],
     &[EVENT, DATASET],
     &[EVENT, MODULE],
     &[EVENT, KIND],

@@ -6,9 +6,11 @@ use std::borrow::Cow;
 use std::io::Write as _;
 use std::net::IpAddr;
 
-use super::json::ObjectWriter;
+use super::json::{ObjectWriter, write_json_string};
 use super::schema;
-use crate::parse::{AccessRecord, RequestLine, Server, Timestamp, UrlParts, extension, http_version};
+use crate::parse::{
+    AccessRecord, RequestLine, Server, Timestamp, Upstream, UrlParts, extension, http_version,
+};
 
 /// Where a line came from and when it was read.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +49,9 @@ pub struct SourceFields<'a> {
     pub geo: Option<&'a [u8]>,
     /// The `source.as` object, as JSON.
     pub as_info: Option<&'a [u8]>,
+    /// nginx's `$remote_port`, when the client is the peer that port belongs to (not an address
+    /// found behind trusted proxies).
+    pub port: Option<u16>,
 }
 
 /// What enrichment adds to a parsed line.
@@ -132,6 +137,9 @@ pub fn write_access_document(
     if let Some((line, None)) = request {
         doc.string(schema::LINE, line);
     }
+    if let Some(id) = &record.request_id {
+        doc.string(schema::ID, id);
+    }
     doc.close();
     if let Some(version) = version {
         doc.string(schema::VERSION, version);
@@ -153,6 +161,9 @@ pub fn write_access_document(
     doc.close();
 
     doc.open(schema::URL);
+    if let Some(scheme) = &record.scheme {
+        doc.string(schema::SCHEME, scheme);
+    }
     if let Some(target) = target {
         doc.string(schema::ORIGINAL, target);
         let parts = UrlParts::of_target(target);
@@ -194,6 +205,10 @@ pub fn write_access_document(
         doc.string(schema::CIPHER, cipher);
     }
     doc.close();
+
+    if !record.upstream.is_empty() {
+        write_upstream(&mut doc, &record.upstream);
+    }
 
     doc.open(schema::EVENT);
     write_event_constants(&mut doc, record.server, schema::KIND_EVENT_JSON, schema::TYPE_ACCESS_JSON);
@@ -322,6 +337,62 @@ pub fn write_oversized_document(
     doc.finish();
 }
 
+/// `nginx.upstream.*`: each `$upstream_*` list as an array in nginx's order, a value per upstream
+/// tried; `-` (nothing from that upstream) is `null`, and so is a value that is not what the
+/// variable holds.
+fn write_upstream(doc: &mut ObjectWriter<'_>, upstream: &Upstream<'_>) {
+    doc.open(schema::NGINX);
+    doc.open(schema::UPSTREAM);
+    if let Some(addresses) = &upstream.address {
+        doc.array_with(schema::ADDRESS, |out| {
+            for (i, address) in upstream_values(addresses).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                match address {
+                    "-" => out.extend_from_slice(b"null"),
+                    address => write_json_string(out, address),
+                }
+            }
+        });
+    }
+    let numbers = [
+        (schema::STATUS, &upstream.status, true),
+        (schema::RESPONSE_TIME, &upstream.response_time, false),
+        (schema::CONNECT_TIME, &upstream.connect_time, false),
+        (schema::HEADER_TIME, &upstream.header_time, false),
+    ];
+    for (key, list, integer) in numbers {
+        let Some(list) = list else { continue };
+        doc.array_with(key, |out| {
+            for (i, value) in upstream_values(list).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                let bytes = value.as_bytes();
+                let digits = |part: &[u8]| !part.is_empty() && part.iter().all(u8::is_ascii_digit);
+                let number = match value.split_once('.') {
+                    None => digits(bytes) && bytes.len() <= 15,
+                    Some((whole, fraction)) => {
+                        !integer
+                            && digits(whole.as_bytes())
+                            && digits(fraction.as_bytes())
+                            && bytes.len() <= 15
+                    }
+                };
+                out.extend_from_slice(if number { bytes } else { b"null" });
+            }
+        });
+    }
+    doc.close();
+    doc.close();
+}
+
+/// The values of an `$upstream_*` list: `, ` between the servers of a group, ` : ` between groups.
+fn upstream_values(list: &str) -> impl Iterator<Item = &str> {
+    list.split(" : ").flat_map(|group| group.split(", ")).map(str::trim)
+}
+
 fn write_source(doc: &mut ObjectWriter<'_>, source: &SourceFields<'_>) {
     doc.open(schema::SOURCE);
     doc.string(schema::ADDRESS, &source.address);
@@ -330,6 +401,9 @@ fn write_source(doc: &mut ObjectWriter<'_>, source: &SourceFields<'_>) {
     }
     if let Some(domain) = source.domain {
         doc.string(schema::DOMAIN, domain);
+    }
+    if let Some(port) = source.port {
+        doc.number(schema::PORT, u64::from(port));
     }
     if let Some(geo) = source.geo {
         doc.raw(schema::GEO, geo);

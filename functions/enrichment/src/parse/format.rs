@@ -85,8 +85,17 @@ pub enum Directive {
     RequestTarget,
     /// nginx `$msec`: seconds since the epoch with a fraction, `1795239468.123`.
     EpochSecondsFraction,
-    /// An nginx variable that lists a value per upstream tried (`$upstream_*`): `, ` and ` : `
-    /// separated; read past, not used.
+    /// nginx `$remote_port`: the client's TCP port.
+    RemotePort,
+    /// nginx `$scheme`: `http` or `https`.
+    Scheme,
+    /// nginx `$request_id`: the request's unique id.
+    RequestId,
+    /// nginx's `$upstream_addr`, `$upstream_status`, `$upstream_response_time`,
+    /// `$upstream_connect_time`, `$upstream_header_time`: a value per upstream tried, `, ` and
+    /// ` : ` separated.
+    Upstream(UpstreamField),
+    /// Another nginx variable that lists a value per upstream tried (`$upstream_*`); read past.
     IgnoredList,
     /// Matched and not used.
     Ignored,
@@ -110,6 +119,16 @@ pub enum Server {
     #[default]
     Apache,
     Nginx,
+}
+
+/// What an nginx `$upstream_*` list says, one value per upstream tried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpstreamField {
+    Address,
+    Status,
+    ResponseTime,
+    ConnectTime,
+    HeaderTime,
 }
 
 /// One piece of a compiled format.

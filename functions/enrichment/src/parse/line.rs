@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 
 use super::escape::{as_logged, unescape_field, unescape_json_field};
-use super::format::{Directive, Escape, Item, LogFormat, Server};
+use super::format::{Directive, Escape, Item, LogFormat, Server, UpstreamField};
 use super::time::{EpochUnit, Timestamp, parse_u64};
 
 /// What one access-log line says, borrowed from the line where possible. `None` is absent or `-`.
@@ -54,6 +54,31 @@ pub struct AccessRecord<'a> {
     pub tls_cipher: Option<Cow<'a, str>>,
     /// Whose log the line is: `event.module` and `event.dataset`.
     pub server: Server,
+    /// nginx's `$remote_port`.
+    pub remote_port: Option<u16>,
+    /// nginx's `$scheme`.
+    pub scheme: Option<Cow<'a, str>>,
+    /// nginx's `$request_id`.
+    pub request_id: Option<Cow<'a, str>>,
+    /// nginx's `$upstream_*` lists, as logged.
+    pub upstream: Upstream<'a>,
+}
+
+/// nginx's `$upstream_*` lists as logged: a value per upstream tried, `, ` between the servers of
+/// one group and ` : ` between groups (after an internal redirect), `-` for none.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Upstream<'a> {
+    pub address: Option<Cow<'a, str>>,
+    pub status: Option<Cow<'a, str>>,
+    pub response_time: Option<Cow<'a, str>>,
+    pub connect_time: Option<Cow<'a, str>>,
+    pub header_time: Option<Cow<'a, str>>,
+}
+
+impl Upstream<'_> {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 /// What the line's `%{..}t` fields say beyond the time itself.
@@ -278,7 +303,7 @@ fn field_extent(
             backslashes % 2 == 0
         } else if matches!(directive, Directive::ForwardedFor | Directive::OtherRequestHeader) {
             value.last() != Some(&b',')
-        } else if directive == Directive::IgnoredList {
+        } else if matches!(directive, Directive::IgnoredList | Directive::Upstream(_)) {
             // nginx joins the values of the upstreams tried with `, ` and of internal redirects
             // with ` : `.
             value.last() != Some(&b',') && value.last() != Some(&b':') && !line[end..].starts_with(b" : ")
@@ -303,7 +328,10 @@ fn field_extent(
         if !quoted
             && !matches!(
                 directive,
-                Directive::ForwardedFor | Directive::OtherRequestHeader | Directive::IgnoredList
+                Directive::ForwardedFor
+                    | Directive::OtherRequestHeader
+                    | Directive::IgnoredList
+                    | Directive::Upstream(_)
             )
             && !literal_is_last
         {
@@ -450,6 +478,26 @@ fn assign<'a>(
             );
         }
         Directive::RequestTarget => record.request_target = field.non_empty_text(),
+        Directive::RemotePort => {
+            record.remote_port = Some(
+                parse_u64(raw)
+                    .and_then(|port| u16::try_from(port).ok())
+                    .ok_or_else(|| invalid("$remote_port", "a port number"))?,
+            );
+        }
+        Directive::Scheme => record.scheme = field.non_empty_text(),
+        Directive::RequestId => record.request_id = field.non_empty_text(),
+        Directive::Upstream(which) => {
+            let value = field.non_empty_text();
+            let upstream = &mut record.upstream;
+            match which {
+                UpstreamField::Address => upstream.address = value,
+                UpstreamField::Status => upstream.status = value,
+                UpstreamField::ResponseTime => upstream.response_time = value,
+                UpstreamField::ConnectTime => upstream.connect_time = value,
+                UpstreamField::HeaderTime => upstream.header_time = value,
+            }
+        }
         Directive::RequestLine => record.request_line = field.non_empty_text(),
         Directive::FinalStatus => {
             record.final_status =

@@ -13,6 +13,6 @@ mod time;
 pub(crate) use agent_json::{looks_like_json_object, parse_agent_json};
 pub(crate) use escape::as_logged;
 pub use format::{COMBINED, COMMON, Escape, FormatError, LogFormat, Server, VHOST_COMBINED};
-pub use line::{AccessRecord, ParseError};
+pub use line::{AccessRecord, ParseError, Upstream};
 pub(crate) use request::{RequestLine, UrlParts, extension, http_version};
 pub use time::{Timestamp, UtcDateTime};

@@ -6,7 +6,7 @@
 //! are mapped to a [`Directive`], every other one (`$connection`, `$sent_http_*`, `$cookie_*`...) is
 //! read and skipped.
 
-use super::format::{Directive, Escape, FormatError, Piece};
+use super::format::{Directive, Escape, FormatError, Piece, UpstreamField};
 use super::strftime::TimePattern;
 
 /// Whether `source` is an nginx `log_format`: it starts with `escape=` or a quote, or it names
@@ -225,6 +225,14 @@ fn directive(name: &str, time_patterns: &mut Vec<TimePattern>) -> Result<Directi
         "server_port" => Directive::ServerPort,
         "ssl_protocol" => Directive::TlsProtocol,
         "ssl_cipher" => Directive::TlsCipher,
+        "remote_port" => Directive::RemotePort,
+        "scheme" => Directive::Scheme,
+        "request_id" => Directive::RequestId,
+        "upstream_addr" => Directive::Upstream(UpstreamField::Address),
+        "upstream_status" => Directive::Upstream(UpstreamField::Status),
+        "upstream_response_time" => Directive::Upstream(UpstreamField::ResponseTime),
+        "upstream_connect_time" => Directive::Upstream(UpstreamField::ConnectTime),
+        "upstream_header_time" => Directive::Upstream(UpstreamField::HeaderTime),
         // A value per upstream tried, `, ` and ` : ` separated.
         upstream if upstream.starts_with("upstream_") => Directive::IgnoredList,
         header if header.starts_with("http_") => Directive::OtherRequestHeader,
@@ -286,7 +294,12 @@ mod tests {
         assert_eq!(LogFormat::compile_nginx("escape=none '$status'").unwrap().escape(), Escape::None);
         assert_eq!(
             fields(r#"escape=json '${remote_addr} $connection "$upstream_response_time" $msec'"#),
-            vec![(RemoteHost, false), (Ignored, false), (IgnoredList, true), (EpochSecondsFraction, false),]
+            vec![
+                (RemoteHost, false),
+                (Ignored, false),
+                (Upstream(UpstreamField::ResponseTime), true),
+                (EpochSecondsFraction, false),
+            ]
         );
         // `$uri$is_args$args` is read as one field and split at the `?`.
         assert_eq!(
