@@ -30,7 +30,7 @@ demo: setup ## Enrich the bundled sample log with the generated demo GeoIP datab
 	@echo "first two documents of $(OUT)/sample.ndjson (demo GeoIP data, not real):"
 	@head -n 2 $(OUT)/sample.ndjson
 
-test: setup test-tools lint ## What a change needs (about 11 min from a clean clone on 2 cores, 2 warm): lint, the workspace's tests, the GeoIP layer's and the template's tests, cfn-lint, the docs' links
+test: setup test-tools lint ## What a change needs (about 8 min from a clean clone on 2 cores, under 2 warm): lint, the workspace's tests, the GeoIP layer's and the template's tests, cfn-lint, the docs' links
 	$(CARGO) test --locked --workspace --all-targets
 	$(CARGO) build --locked -p geoip-testdata -p enrich-logs --bins  # what the Python tests run
 	.venv/bin/python -m unittest discover -s geoip/layer -p 'test_*.py'
@@ -38,7 +38,7 @@ test: setup test-tools lint ## What a change needs (about 11 min from a clean cl
 	scripts/infra-check.sh template
 	$(MAKE) --no-print-directory links
 
-check: test lambda-build infra-tools ## Everything CI runs (about 25 min from a clean clone): make test, then the deploy scripts against moto, checkov, sam build, fuzzing, the demo
+check: test lambda-build infra-tools ## Everything CI runs (about 30 min from a clean clone on 2 cores): make test, then the deploy scripts against moto, checkov, sam build, fuzzing, the demo
 	$(CARGO) build --locked -p replay-failed-batches --bins  # what tests/deploy runs
 	.venv/bin/python -m unittest discover -s tests/deploy -p 'test_*.py'
 	scripts/infra-check.sh stack
