@@ -23,8 +23,8 @@ def put(target, data):
 for path in sorted(glob.glob("tests/data/*.log") + glob.glob("tests/data/formats/*.log")):
     for index, line in enumerate(open(path, "rb").read().split(b"\n")[:60]):
         put("parse_line", bytes([index % 9]) + line)
-# The nginx captures, each with the fuzz target's nginx format of its escape mode (9 to 12).
-nginx_format = {"escape_json": 10, "escape_none": 11, "upstream": 12, "iso_msec": 12, "uri_args": 12}
+# The nginx captures, each with the fuzz target's nginx format of its kind (9 to 13).
+nginx_format = {"escape_json": 10, "escape_none": 11, "upstream": 12, "iso_msec": 12, "uri_args": 12, "reference": 13}
 for path in sorted(glob.glob("tests/data/nginx/*.log")):
     name = os.path.basename(path)[:-4]
     for line in open(path, "rb").read().split(b"\n")[:40]:

@@ -10,7 +10,7 @@ use enrichment::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 use enrichment::{Enricher, EventContext, Timestamp, TrustedProxies};
 use libfuzzer_sys::fuzz_target;
 
-const FORMATS: [&str; 13] = [
+const FORMATS: [&str; 14] = [
     "auto",
     "common",
     "combined",
@@ -25,6 +25,7 @@ const FORMATS: [&str; 13] = [
     r#"escape=json '$remote_addr [$time_local] "$request" $status "$http_user_agent" "$http_referer"'"#,
     r#"escape=none '$remote_addr [$time_local] "$request" $status "$http_user_agent" "$http_referer"'"#,
     r#"'$remote_addr [$time_iso8601] $msec "$request_method $uri$is_args$args $server_protocol" $request_uri $status rt=$request_time urt="$upstream_response_time" ua=$upstream_addr us=$upstream_status ${host}:$server_port'"#,
+    r#"escape=json '{"msec":"$msec","time_iso8601":"$time_iso8601","remote_addr":"$remote_addr","request":"$request","status":$status,"body_bytes_sent":"$body_bytes_sent","request_time":$request_time,"http_user_agent":"$http_user_agent","upstream":{"addr":"$upstream_addr","status":"$upstream_status"}}'"#,
 ];
 
 thread_local! {

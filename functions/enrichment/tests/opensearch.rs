@@ -146,9 +146,6 @@ fn all_documents() -> Vec<Value> {
     for (name, format) in
         nginx.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).filter_map(|l| l.split_once('\t'))
     {
-        if name == "reference" {
-            continue;
-        }
         let config = EnrichmentSettings {
             format: FormatChoice::parse(format).unwrap(),
             ..EnrichmentSettings::default()

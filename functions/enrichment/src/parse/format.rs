@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use super::nginx::{Body, JsonField};
 use super::strftime::TimePattern;
 use super::time::EpochUnit;
 
@@ -146,6 +147,8 @@ pub struct LogFormat {
     source: String,
     escape: Escape,
     server: Server,
+    /// An nginx JSON format's keys: lines are read as JSON objects, not by `items`.
+    json_fields: Vec<JsonField>,
 }
 
 /// Why a format string does not compile.
@@ -171,8 +174,23 @@ impl LogFormat {
     /// An nginx `log_format`, as written in nginx.conf after the format's name.
     pub fn compile_nginx(source: &str) -> Result<Self, FormatError> {
         let mut time_patterns = Vec::new();
-        let (escape, pieces) = super::nginx::tokenize(source, &mut time_patterns)?;
-        Self::from_pieces(&pieces, time_patterns, source, escape, Server::Nginx)
+        match super::nginx::tokenize(source, &mut time_patterns)? {
+            (escape, Body::Pieces(pieces)) => {
+                Self::from_pieces(&pieces, time_patterns, source, escape, Server::Nginx)
+            }
+            (_, Body::Json(fields)) if fields.is_empty() => Err(FormatError {
+                position: 0,
+                reason: "the JSON format names no $variable as a value".into(),
+            }),
+            (escape, Body::Json(fields)) => Ok(Self {
+                items: Vec::new(),
+                time_patterns,
+                source: source.to_owned(),
+                escape,
+                server: Server::Nginx,
+                json_fields: fields,
+            }),
+        }
     }
 
     /// Whether `source` is an nginx `log_format` rather than an Apache `LogFormat`.
@@ -231,7 +249,12 @@ impl LogFormat {
             };
             return Err(FormatError { position: 0, reason: reason.into() });
         }
-        Ok(Self { items, time_patterns, source: source.to_owned(), escape, server })
+        Ok(Self { items, time_patterns, source: source.to_owned(), escape, server, json_fields: Vec::new() })
+    }
+
+    /// The keys of an nginx JSON format (empty for the others).
+    pub(super) fn json_fields(&self) -> &[JsonField] {
+        &self.json_fields
     }
 
     pub fn escape(&self) -> Escape {

@@ -90,6 +90,9 @@ pub(crate) struct TimeParts {
     without_offset: bool,
     /// A `%{%z}t` of its own.
     separate_offset_seconds: Option<i64>,
+    /// nginx's `$msec` gave the time to the millisecond: `$time_local` and `$time_iso8601`, in
+    /// whole seconds, do not replace it, wherever they are in the line.
+    exact: bool,
 }
 
 impl TimeParts {
@@ -150,6 +153,9 @@ pub(crate) fn quoted_excerpt(value: &[u8]) -> String {
 impl LogFormat {
     /// Matches `line` (without its line ending) against this format.
     pub fn parse<'a>(&self, line: &'a [u8]) -> Result<AccessRecord<'a>, ParseError> {
+        if !self.json_fields().is_empty() {
+            return self.parse_json(line);
+        }
         let items = self.items();
         let mut record = AccessRecord { server: self.server(), ..AccessRecord::default() };
         // A line that is UTF-8 without a backslash (nearly every line) needs no decoding: its
@@ -201,6 +207,37 @@ impl LogFormat {
         Ok(record)
     }
 
+    /// A line of an nginx JSON format: each key the format names read as its variable, an empty
+    /// value (nginx's escape=json writes an absent variable as `""`) as absent.
+    #[inline(never)]
+    fn parse_json<'a>(&self, line: &'a [u8]) -> Result<AccessRecord<'a>, ParseError> {
+        let mut record = AccessRecord { server: self.server(), ..AccessRecord::default() };
+        super::nginx::read_json_line(line, self.json_fields(), |directive, raw, position| {
+            if raw.is_empty() {
+                return Ok(());
+            }
+            if let Directive::TimeFormat(pattern) = directive {
+                let read = self.time_pattern(pattern).read(raw, 0).filter(|(end, _)| *end == raw.len());
+                let time = read.and_then(|(_, read)| read.time).ok_or_else(|| ParseError::InvalidField {
+                    directive: "$time_iso8601",
+                    value: quoted_excerpt(raw),
+                    expected: "a time like 2026-11-21T05:37:48+00:00",
+                    position,
+                })?;
+                if !record.time_parts.exact {
+                    record.time = Some(time);
+                }
+                return Ok(());
+            }
+            let plain = match memchr::memchr(b'\\', raw) {
+                None => std::str::from_utf8(raw).ok(),
+                Some(_) => None,
+            };
+            assign(&mut record, directive, Field { raw, plain, escape: self.escape() }, position)
+        })?;
+        Ok(record)
+    }
+
     /// Reads a field that is found by its own layout, not by the literal after it: a strftime
     /// `%{..}t`, or a fraction of a second (a fixed number of digits), so that another field may
     /// follow it directly. Returns where it ends; `-` is a time whose condition did not hold.
@@ -232,7 +269,8 @@ impl LogFormat {
         match pattern.read(line, pos) {
             Some((end, read)) => {
                 // The request's start is its time; its end only stands in for a missing start.
-                if read.time.is_some() && (record.time.is_none() || !pattern.end) {
+                if read.time.is_some() && (record.time.is_none() || !pattern.end) && !record.time_parts.exact
+                {
                     record.time = read.time;
                     record.time_parts.without_offset = read.offset_seconds.is_none();
                 } else if read.time.is_none() && read.offset_seconds.is_some() {
@@ -444,10 +482,11 @@ fn assign<'a>(
         Directive::RemoteUser if raw == b"\"\"" => record.user = Some(Cow::Borrowed("")),
         Directive::RemoteUser => record.user = field.non_empty_text(),
         Directive::Time | Directive::ConditionalTime | Directive::TimeUnbracketed => {
-            record.time = Some(
-                Timestamp::parse_clf(raw)
-                    .ok_or_else(|| invalid("%t", "a time like 21/Nov/2026:05:37:48 +0000"))?,
-            );
+            let time = Timestamp::parse_clf(raw)
+                .ok_or_else(|| invalid("%t", "a time like 21/Nov/2026:05:37:48 +0000"))?;
+            if !record.time_parts.exact {
+                record.time = Some(time);
+            }
         }
         Directive::TimeFraction(unit) => {
             let digits = match unit {
@@ -476,6 +515,7 @@ fn assign<'a>(
                     .and_then(Timestamp::from_unix_millis)
                     .ok_or_else(|| invalid("$msec", "seconds since the epoch, like 1795239468.123"))?,
             );
+            record.time_parts.exact = true;
         }
         Directive::RequestTarget => record.request_target = field.non_empty_text(),
         Directive::RemotePort => {

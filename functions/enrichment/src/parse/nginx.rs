@@ -7,6 +7,7 @@
 //! read and skipped.
 
 use super::format::{Directive, Escape, FormatError, Piece, UpstreamField};
+use super::line::ParseError;
 use super::strftime::TimePattern;
 
 /// Whether `source` is an nginx `log_format`: it starts with `escape=` or a quote, or it names
@@ -26,11 +27,25 @@ pub(super) fn looks_like_nginx(source: &str) -> bool {
     has_variable && !has_directive
 }
 
-/// The escape mode and the pieces of an nginx `log_format`.
+/// What an nginx `log_format` compiles to: fields between literals, or the keys of a JSON object.
+pub(super) enum Body {
+    Pieces(Vec<Piece>),
+    Json(Vec<JsonField>),
+}
+
+/// A key of a JSON format and the variable its value names: `{"upstream": {"addr": "$upstream_addr"}}`
+/// is the path `upstream`, `addr`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonField {
+    pub path: Vec<String>,
+    pub directive: Directive,
+}
+
+/// The escape mode and the body of an nginx `log_format`.
 pub(super) fn tokenize(
     source: &str,
     time_patterns: &mut Vec<TimePattern>,
-) -> Result<(Escape, Vec<Piece>), FormatError> {
+) -> Result<(Escape, Body), FormatError> {
     let error = |position: usize, reason: &str| FormatError { position, reason: reason.into() };
     let text = source.as_bytes();
     let mut at = skip_spaces(text, 0);
@@ -59,7 +74,131 @@ pub(super) fn tokenize(
             (body.as_bytes().to_vec(), (at..at + body.len()).collect())
         }
     };
-    Ok((escape, pieces(&format, &offsets, time_patterns)?))
+    let trimmed = format.trim_ascii();
+    if trimmed.starts_with(b"{") && trimmed.ends_with(b"}") {
+        let start = format.len() - format.trim_ascii_start().len();
+        let mut template = JsonTemplate { text: &format, offsets: &offsets, at: start, time_patterns };
+        let mut fields = Vec::new();
+        template.object(&mut Vec::new(), &mut fields)?;
+        return Ok((escape, Body::Json(fields)));
+    }
+    Ok((escape, Body::Pieces(pieces(&format, &offsets, time_patterns)?)))
+}
+
+/// A JSON object template (`{"time":"$time_iso8601","status":$status,...}`), read as JSON with
+/// `$variables` where values go: each value that is one variable, quoted or not, maps its key.
+struct JsonTemplate<'t, 'p> {
+    text: &'t [u8],
+    offsets: &'t [usize],
+    at: usize,
+    time_patterns: &'p mut Vec<TimePattern>,
+}
+
+impl<'t> JsonTemplate<'t, '_> {
+    fn error(&self, reason: &str) -> FormatError {
+        let position = self.offsets.get(self.at).or(self.offsets.last()).copied().unwrap_or(0);
+        FormatError { position, reason: format!("{reason} (a JSON log_format)") }
+    }
+
+    fn skip_spaces(&mut self) {
+        self.at = skip_spaces(self.text, self.at);
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), FormatError> {
+        self.skip_spaces();
+        if self.text.get(self.at) != Some(&byte) {
+            return Err(self.error(&format!("expected `{}`", char::from(byte))));
+        }
+        self.at += 1;
+        Ok(())
+    }
+
+    /// `{` key `:` value, ... `}`, the keys of nested objects as paths.
+    fn object(&mut self, path: &mut Vec<String>, fields: &mut Vec<JsonField>) -> Result<(), FormatError> {
+        self.expect(b'{')?;
+        self.skip_spaces();
+        if self.text.get(self.at) == Some(&b'}') {
+            self.at += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_spaces();
+            let key = self.string()?;
+            self.expect(b':')?;
+            self.skip_spaces();
+            path.push(String::from_utf8_lossy(key).into_owned());
+            match self.text.get(self.at) {
+                Some(b'{') => self.object(path, fields)?,
+                Some(b'"') => {
+                    let value = self.string()?;
+                    self.variable_value(value, path, fields)?;
+                }
+                _ => {
+                    let start = self.at;
+                    while self
+                        .text
+                        .get(self.at)
+                        .is_some_and(|b| !matches!(b, b',' | b'}') && !b.is_ascii_whitespace())
+                    {
+                        self.at += 1;
+                    }
+                    let text = self.text;
+                    let value = &text[start..self.at];
+                    self.variable_value(value, path, fields)?;
+                }
+            }
+            path.pop();
+            self.skip_spaces();
+            match self.text.get(self.at) {
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error("expected `,` or `}`")),
+            }
+        }
+    }
+
+    /// The bytes of a quoted string (its escapes kept: only a lone variable is looked at).
+    fn string(&mut self) -> Result<&'t [u8], FormatError> {
+        if self.text.get(self.at) != Some(&b'"') {
+            return Err(self.error("expected a quoted key or value"));
+        }
+        let start = self.at + 1;
+        let mut at = start;
+        loop {
+            match self.text.get(at) {
+                None => return Err(self.error("a quoted key or value is not closed")),
+                Some(b'\\') => at += 2,
+                Some(b'"') => break,
+                Some(_) => at += 1,
+            }
+        }
+        self.at = at + 1;
+        let text = self.text;
+        Ok(&text[start..at])
+    }
+
+    /// A value that is exactly one `$variable` maps the key; any other value is not the log's.
+    fn variable_value(
+        &mut self,
+        value: &[u8],
+        path: &[String],
+        fields: &mut Vec<JsonField>,
+    ) -> Result<(), FormatError> {
+        if value.first() != Some(&b'$') {
+            return Ok(());
+        }
+        match variable_at(value, 1) {
+            Some((name, end)) if end == value.len() => {
+                let directive = directive(name, self.time_patterns).map_err(|reason| self.error(&reason))?;
+                fields.push(JsonField { path: path.to_vec(), directive });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 fn skip_spaces(text: &[u8], mut at: usize) -> usize {
@@ -175,6 +314,158 @@ fn pieces(
         pieces.push(Piece::Literal(literal));
     }
     Ok(pieces)
+}
+
+/// Reads a line of a JSON format: a JSON object whose values are found by their key path, in any
+/// order and spacing, strings or not. Calls `found` with the directive, the value's bytes (a
+/// string's without its quotes, JSON's escapes kept) and its position, for each key the format
+/// names. A byte scan rather than a JSON parser: nginx's escape=json writes bytes outside ASCII as
+/// they are, which need not be UTF-8.
+pub(super) fn read_json_line<'a>(
+    line: &'a [u8],
+    fields: &[JsonField],
+    mut found: impl FnMut(Directive, &'a [u8], usize) -> Result<(), ParseError>,
+) -> Result<(), ParseError> {
+    let mut reader = JsonLine { line, at: 0, path: Vec::new() };
+    reader.object(fields, &mut found)?;
+    reader.at = skip_spaces(line, reader.at);
+    if reader.at != line.len() {
+        return Err(reader.expected("the end of the line after the JSON object"));
+    }
+    Ok(())
+}
+
+struct JsonLine<'a> {
+    line: &'a [u8],
+    at: usize,
+    path: Vec<&'a [u8]>,
+}
+
+impl<'a> JsonLine<'a> {
+    fn expected(&self, what: &str) -> ParseError {
+        ParseError::Expected { expected: format!("{what} (an nginx JSON log_format)"), position: self.at }
+    }
+
+    fn object(
+        &mut self,
+        fields: &[JsonField],
+        found: &mut impl FnMut(Directive, &'a [u8], usize) -> Result<(), ParseError>,
+    ) -> Result<(), ParseError> {
+        self.at = skip_spaces(self.line, self.at);
+        if self.line.get(self.at) != Some(&b'{') {
+            return Err(self.expected("`{` opening a JSON object"));
+        }
+        self.at = skip_spaces(self.line, self.at + 1);
+        if self.line.get(self.at) == Some(&b'}') {
+            self.at += 1;
+            return Ok(());
+        }
+        loop {
+            self.at = skip_spaces(self.line, self.at);
+            let key = self.string()?;
+            self.at = skip_spaces(self.line, self.at);
+            if self.line.get(self.at) != Some(&b':') {
+                return Err(self.expected("`:` after a key"));
+            }
+            self.at = skip_spaces(self.line, self.at + 1);
+            self.path.push(key);
+            let start = self.at;
+            match self.line.get(self.at) {
+                Some(b'{') => self.object(fields, found)?,
+                Some(b'[') => self.skip_array()?,
+                Some(b'"') => {
+                    let value = self.string()?;
+                    self.report(fields, value, start + 1, found)?;
+                }
+                _ => {
+                    while self
+                        .line
+                        .get(self.at)
+                        .is_some_and(|b| !matches!(b, b',' | b'}') && !b.is_ascii_whitespace())
+                    {
+                        self.at += 1;
+                    }
+                    let value = &self.line[start..self.at];
+                    if value.is_empty() {
+                        return Err(self.expected("a value"));
+                    }
+                    if value != b"null" {
+                        self.report(fields, value, start, found)?;
+                    }
+                }
+            }
+            self.path.pop();
+            self.at = skip_spaces(self.line, self.at);
+            match self.line.get(self.at) {
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.expected("`,` or `}`")),
+            }
+        }
+    }
+
+    fn report(
+        &self,
+        fields: &[JsonField],
+        value: &'a [u8],
+        position: usize,
+        found: &mut impl FnMut(Directive, &'a [u8], usize) -> Result<(), ParseError>,
+    ) -> Result<(), ParseError> {
+        let named = fields.iter().find(|field| {
+            field.path.len() == self.path.len()
+                && field.path.iter().zip(&self.path).all(|(a, b)| a.as_bytes() == *b)
+        });
+        match named {
+            Some(field) => found(field.directive, value, position),
+            None => Ok(()),
+        }
+    }
+
+    /// A string's bytes between its quotes, escapes kept.
+    fn string(&mut self) -> Result<&'a [u8], ParseError> {
+        if self.line.get(self.at) != Some(&b'"') {
+            return Err(self.expected("a quoted string"));
+        }
+        let start = self.at + 1;
+        let mut at = start;
+        loop {
+            match self.line.get(at) {
+                None => return Err(self.expected("the quote closing a string")),
+                Some(b'\\') => at += 2,
+                Some(b'"') => break,
+                Some(_) => at += 1,
+            }
+        }
+        self.at = at + 1;
+        Ok(&self.line[start..at])
+    }
+
+    /// Past an array (nested arrays and strings in it included): no variable is read from one.
+    fn skip_array(&mut self) -> Result<(), ParseError> {
+        let mut depth = 0usize;
+        loop {
+            match self.line.get(self.at) {
+                None => return Err(self.expected("`]` closing an array")),
+                Some(b'"') => {
+                    self.string()?;
+                    continue;
+                }
+                Some(b'[' | b'{') => depth += 1,
+                Some(b']' | b'}') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.at += 1;
+                        return Ok(());
+                    }
+                }
+                Some(_) => {}
+            }
+            self.at += 1;
+        }
+    }
 }
 
 /// The name of the variable starting at `at` (after the `$`), and where it ends.
@@ -306,6 +597,35 @@ mod tests {
             fields("'$remote_addr $uri$is_args$args $status'"),
             vec![(RemoteHost, false), (UrlPathAndArgs, false), (FinalStatus, false),]
         );
+    }
+
+    #[test]
+    fn a_json_template_maps_each_key_to_its_variable() {
+        let format = LogFormat::compile_nginx(
+            r#"escape=json '{"t":"$time_iso8601","req":{"m":"$request_method","u":"${request_uri}"},"s":$status,"n":"x $status","c":1}'"#,
+        )
+        .unwrap();
+        let paths: Vec<(Vec<String>, Directive)> =
+            format.json_fields().iter().map(|field| (field.path.clone(), field.directive)).collect();
+        let path = |keys: &[&str]| keys.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            paths,
+            vec![
+                (path(&["t"]), Directive::TimeFormat(0)),
+                (path(&["req", "m"]), Directive::Method),
+                (path(&["req", "u"]), Directive::RequestTarget),
+                (path(&["s"]), Directive::FinalStatus),
+            ]
+        );
+        let errors = [
+            ("'{\"a\":\"$status\" \"b\"}'", "expected `,` or `}`"),
+            ("'{\"a\" \"$status\"}'", "expected `:`"),
+            ("'{\"a\":\"text\"}'", "names no $variable"),
+        ];
+        for (source, reason) in errors {
+            let error = LogFormat::compile_nginx(source).unwrap_err();
+            assert!(error.reason.contains(reason), "{source}: {error}");
+        }
     }
 
     #[test]
