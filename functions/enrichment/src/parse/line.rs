@@ -188,8 +188,17 @@ impl LogFormat {
                         _ => None,
                     };
                     let literal_is_last = index + 2 == items.len();
-                    let (start, end, after) =
-                        field_extent(line, pos, *directive, *quoted, next_literal, literal_is_last)?;
+                    let next_field = match items.get(index + 2) {
+                        Some(Item::Field { directive, .. }) => Some(*directive),
+                        _ => None,
+                    };
+                    let (start, end, after) = field_extent(
+                        line,
+                        pos,
+                        *directive,
+                        *quoted,
+                        FollowedBy { literal: next_literal, literal_is_last, field: next_field },
+                    )?;
                     let field = Field {
                         raw: &line[start..end],
                         plain: plain_line.and_then(|l| l.get(start..end)),
@@ -301,15 +310,55 @@ fn describe_literal(literal: &[u8]) -> String {
     format!("{:?}", String::from_utf8_lossy(literal))
 }
 
+/// What comes after a field in the format: the literal that ends it, whether that literal ends the
+/// format, and the field after the literal.
+struct FollowedBy<'f> {
+    literal: Option<&'f [u8]>,
+    literal_is_last: bool,
+    field: Option<Directive>,
+}
+
+/// Whether a decoded path (Apache's `%U`, nginx's `$uri`) may hold the literal after it: it is
+/// written decoded, so `/a%20b.html` logs `/a b.html`.
+fn is_decoded_path(directive: Directive) -> bool {
+    matches!(directive, Directive::UrlPath | Directive::UrlPathAndQuery | Directive::UrlPathAndArgs)
+}
+
+/// Whether `rest` can start the value of a field of `directive`: used to tell which space ends a
+/// decoded path, by the shape of the field after it. Fields of no particular shape take anything.
+fn can_start(directive: Directive, rest: &[u8]) -> bool {
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let ends_after = |n: usize| rest.get(n).is_none_or(|b| !b.is_ascii_alphanumeric());
+    match directive {
+        Directive::FinalStatus | Directive::OriginalStatus => {
+            (digits == 3 && ends_after(3)) || (rest.starts_with(b"-") && ends_after(1))
+        }
+        Directive::ResponseBytes
+        | Directive::BytesSent
+        | Directive::RequestBytes
+        | Directive::DurationMicros
+        | Directive::DurationMillis
+        | Directive::DurationSeconds
+        | Directive::ServerPort
+        | Directive::RemotePort => {
+            (digits > 0 && (ends_after(digits) || rest.get(digits) == Some(&b'.'))) || rest.starts_with(b"-")
+        }
+        Directive::Protocol => rest.starts_with(b"HTTP/") || rest.starts_with(b"-"),
+        Directive::Method => rest.first().is_some_and(u8::is_ascii_uppercase),
+        Directive::Time | Directive::ConditionalTime => rest.starts_with(b"[") || rest.starts_with(b"-"),
+        _ => true,
+    }
+}
+
 /// Returns the field's value range and where the next item starts.
 fn field_extent(
     line: &[u8],
     pos: usize,
     directive: Directive,
     quoted: bool,
-    next_literal: Option<&[u8]>,
-    literal_is_last: bool,
+    followed_by: FollowedBy<'_>,
 ) -> Result<(usize, usize, usize), ParseError> {
+    let FollowedBy { literal: next_literal, literal_is_last, field: next_field } = followed_by;
     let rest = &line[pos..];
     // A `%t` whose condition did not hold is `-`, without brackets.
     let dash = directive == Directive::ConditionalTime && rest.starts_with(b"-");
@@ -341,6 +390,9 @@ fn field_extent(
             backslashes % 2 == 0
         } else if matches!(directive, Directive::ForwardedFor | Directive::OtherRequestHeader) {
             value.last() != Some(&b',')
+        } else if is_decoded_path(directive) && next_field.is_some() {
+            // A space in a decoded path is not its end when what follows cannot be the next field.
+            next_field.is_none_or(|next| can_start(next, &line[after..]))
         } else if matches!(directive, Directive::IgnoredList | Directive::Upstream(_)) {
             // nginx joins the values of the upstreams tried with `, ` and of internal redirects
             // with ` : `.
@@ -371,6 +423,7 @@ fn field_extent(
                     | Directive::IgnoredList
                     | Directive::Upstream(_)
             )
+            && !is_decoded_path(directive)
             && !literal_is_last
         {
             break;
@@ -637,6 +690,31 @@ fn parse_seconds_as_nanos(raw: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Apache's `%U` and nginx's `$uri` are written decoded: a space in the path is not its end
+    /// when what follows cannot be the next field.
+    #[test]
+    fn decoded_paths_with_spaces() {
+        let cases = [
+            ("%h %U%q %>s", "1.2.3.4 /a b.html?q=1 200", "/a b.html", Some("q=1"), Some(200)),
+            ("%h %U %>s %b", "1.2.3.4 /my docs/a b.pdf 404 -", "/my docs/a b.pdf", None, Some(404)),
+            ("\"%m %U%q %H\" %>s", "\"GET /a b.html HTTP/1.1\" 200", "/a b.html", None, Some(200)),
+            ("%h %U%q %>s", "1.2.3.4 /plain 301", "/plain", None, Some(301)),
+        ];
+        for (format, line, path, query, status) in cases {
+            let format = LogFormat::compile(format).unwrap();
+            let record = format.parse(line.as_bytes()).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(record.url_path.as_deref(), Some(path), "{line}");
+            assert_eq!(record.query.as_deref(), query, "{line}");
+            assert_eq!(record.status(), status, "{line}");
+        }
+        let nginx =
+            LogFormat::compile_nginx("'$remote_addr $uri$is_args$args $status $body_bytes_sent'").unwrap();
+        let record = nginx.parse(b"1.2.3.4 /a b.html- 200 5").unwrap();
+        assert_eq!((record.url_path.as_deref(), record.query.as_deref()), (Some("/a b.html"), None));
+        // What still cannot be told apart stays a parse failure, not a wrong document.
+        assert!(LogFormat::compile("%h %U %u %>s").unwrap().parse(b"1.2.3.4 /a b c 200").is_err());
+    }
 
     /// What Apache 2.4 writes and older versions of this parser refused.
     #[test]
