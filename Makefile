@@ -30,7 +30,7 @@ demo: setup ## Enrich the bundled sample log with the generated demo GeoIP datab
 	@echo "first two documents of $(OUT)/sample.ndjson (demo GeoIP data, not real):"
 	@head -n 2 $(OUT)/sample.ndjson
 
-test: setup test-tools lint ## What a change needs (about 8 min from a clean clone on 2 cores, under 2 warm): lint, the workspace's tests, the GeoIP layer's and the template's tests, cfn-lint, the docs' links
+test: setup test-tools lint ## What a change needs (about 7 min from a clean clone on 2 cores, under 2 warm): lint, the workspace's tests, the GeoIP layer's and the template's tests, cfn-lint, the docs' links
 	$(CARGO) test --locked --workspace --all-targets
 	$(CARGO) build --locked -p geoip-testdata -p enrich-logs --bins  # what the Python tests run
 	.venv/bin/python -m unittest discover -s geoip/layer -p 'test_*.py'
