@@ -3,7 +3,9 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+
 use std::process::{Command, Output, Stdio};
+use test_support::{DemoDatabaseFiles, demo_database_files};
 
 use serde_json::Value;
 
@@ -356,24 +358,15 @@ fn unreadable_file_fails_before_any_output() {
     assert!(stderr.contains("cannot read /nonexistent/access.log"), "{stderr}");
 }
 
-/// The demo databases (geoip/demo/networks.tsv), generated into a fresh directory.
-fn demo_databases() -> (PathBuf, PathBuf) {
-    let (city_db, asn_db) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "enrich-logs-cli-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (city, asn) = (dir.join("City.mmdb"), dir.join("ASN.mmdb"));
-    std::fs::write(&city, city_db).unwrap();
-    std::fs::write(&asn, asn_db).unwrap();
-    (city, asn)
+/// The demo databases (geoip/demo/networks.tsv), generated into a fresh directory that goes when
+/// the result is dropped.
+fn demo_databases() -> DemoDatabaseFiles {
+    demo_database_files("enrich-logs-cli")
 }
 
 #[test]
 fn geoip_and_user_agent_fields_on_the_sample_log() {
-    let (city, asn) = demo_databases();
+    let DemoDatabaseFiles(city, asn, _dir) = demo_databases();
     let mut command = enrich_logs_bare();
     command.arg("--city-db").arg(&city).arg("--asn-db").arg(&asn).arg("--stats").arg(data("sample.log"));
     let output = command.output().unwrap();
@@ -430,7 +423,7 @@ fn geoip_and_user_agent_fields_on_the_sample_log() {
 
 #[test]
 fn trusted_proxies_and_anonymization_with_geoip() {
-    let (city, asn) = demo_databases();
+    let DemoDatabaseFiles(city, asn, _dir) = demo_databases();
     let line = r#"81.2.69.142, 10.0.0.2 10.0.0.1 - - [21/Nov/2026:06:45:50 +0100] "GET / HTTP/1.1" 200 5"#;
     let mut command = enrich_logs_bare();
     command.arg("--city-db").arg(&city).arg("--asn-db").arg(&asn);
@@ -449,7 +442,7 @@ fn trusted_proxies_and_anonymization_with_geoip() {
 
 #[test]
 fn database_of_the_wrong_kind_stops_start_up() {
-    let (city, asn) = demo_databases();
+    let DemoDatabaseFiles(city, asn, _dir) = demo_databases();
     let output = enrich_logs_bare().arg("--city-db").arg(&asn).arg("--asn-db").arg(&city).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -464,7 +457,7 @@ fn database_of_the_wrong_kind_stops_start_up() {
 
 #[test]
 fn missing_city_database_is_a_warning_when_optional() {
-    let (_, asn) = demo_databases();
+    let DemoDatabaseFiles(_, asn, _dir) = demo_databases();
     let mut command = enrich_logs_bare();
     command.args(["--city-db", "/nonexistent/City.mmdb", "--geoip-optional"]).arg("--asn-db").arg(&asn);
     let output = run_with_stdin(command, COMBINED_LINE.as_bytes());

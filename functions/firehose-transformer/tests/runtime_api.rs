@@ -18,7 +18,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 use test_support::runtime_api::LocalRuntimeApi;
-use test_support::{demo_database_files, repo, temp_dir};
+use test_support::{DemoDatabaseFiles, demo_database_files, repo};
 
 fn spawn_function(api: &LocalRuntimeApi, env: &[(&str, &Path)], extra: &[(&str, &str)]) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_firehose-transformer"));
@@ -57,7 +57,7 @@ fn gzip_bomb_event() -> Vec<u8> {
 
 #[test]
 fn the_binary_answers_like_the_handler_through_the_runtime_api() {
-    let (city, asn) = demo_database_files(&temp_dir("firehose-runtime-api"));
+    let DemoDatabaseFiles(city, asn, _dir) = demo_database_files("firehose-runtime-api");
     let api = LocalRuntimeApi::start();
     let names = [
         "firehose-apache-lines.json",
@@ -132,7 +132,7 @@ fn the_binary_answers_like_the_handler_through_the_runtime_api() {
 /// error; Firehose retries the batch, then keeps it as processing-failed); the next is answered.
 #[test]
 fn an_event_that_is_not_a_request_fails_that_invocation_only() {
-    let (city, asn) = demo_database_files(&temp_dir("firehose-bad-event"));
+    let DemoDatabaseFiles(city, asn, _dir) = demo_database_files("firehose-bad-event");
     let api = LocalRuntimeApi::start();
     api.enqueue("truncated", br#"{"records":[{"recordId":"1","data":"#);
     api.enqueue("not-a-list", br#"{"records":"ZGF0YQ=="}"#);

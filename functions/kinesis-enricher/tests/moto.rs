@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -17,7 +16,7 @@ use kinesis_enricher::event::KinesisEvent;
 use serde_json::Value;
 use test_support::moto::MotoServer;
 use test_support::runtime_api::LocalRuntimeApi;
-use test_support::{demo_database_files, repo, temp_dir};
+use test_support::{DemoDatabaseFiles, demo_database_files, repo};
 
 const STREAM: &str = "weblogs-enriched";
 const BUCKET: &str = "weblogs-backup";
@@ -36,7 +35,7 @@ fn invoke(
     moto: &MotoServer,
     event_bytes: &[u8],
     delivery_stream_name: &str,
-    geoip: &(PathBuf, PathBuf),
+    geoip: &DemoDatabaseFiles,
 ) -> (Value, String) {
     let api = LocalRuntimeApi::start();
     api.enqueue("request-1", event_bytes);
@@ -69,7 +68,7 @@ fn documents_in(moto: &MotoServer, bucket: &str) -> Vec<Vec<u8>> {
 }
 
 /// What the handler makes of the event with the same databases.
-fn expected_documents(event_bytes: &[u8], geoip: &(PathBuf, PathBuf)) -> Vec<Vec<u8>> {
+fn expected_documents(event_bytes: &[u8], geoip: &DemoDatabaseFiles) -> Vec<Vec<u8>> {
     let event: KinesisEvent = serde_json::from_slice(event_bytes).unwrap();
     let databases = GeoIp::new(
         Some(Database::open(&geoip.0, DatabaseKind::City).unwrap()),
@@ -85,7 +84,7 @@ fn every_document_of_a_mixed_batch_lands_in_s3_through_moto() {
     let moto = MotoServer::start();
     moto.create_bucket(BUCKET);
     moto.create_direct_put_stream(STREAM, BUCKET);
-    let geoip = demo_database_files(&temp_dir("kinesis-moto"));
+    let geoip = demo_database_files("kinesis-moto");
     let event_bytes = std::fs::read(repo("tests/events/kinesis-mixed.json")).unwrap();
     let (response, stdout) = invoke(&moto, &event_bytes, STREAM, &geoip);
     assert_eq!(response, serde_json::json!({"batchItemFailures": []}), "{stdout}");
@@ -149,7 +148,7 @@ fn two_delivery_streams_share_the_documents() {
         moto.create_bucket(bucket);
         moto.create_direct_put_stream(stream, bucket);
     }
-    let geoip = demo_database_files(&temp_dir("kinesis-moto-two"));
+    let geoip = demo_database_files("kinesis-moto-two");
     let sample = test_support::fixtures::log_lines("sample");
     let payloads: Vec<Vec<u8>> = (0..400).map(|i| test_support::fixtures::line_record(&sample[i])).collect();
     let event_bytes = serde_json::to_vec(&test_support::fixtures::kinesis_event(&payloads)).unwrap();

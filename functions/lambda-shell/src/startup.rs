@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn the_constructor_gets_the_core_the_cap_and_the_environment() {
-        let (city, asn) = test_support::demo_database_files(&test_support::temp_dir("startup"));
+        let test_support::DemoDatabaseFiles(city, asn, _dir) = test_support::demo_database_files("startup");
         let variables = [
             ("GEOIP_CITY_DB", city.to_str().unwrap()),
             ("GEOIP_ASN_DB", asn.to_str().unwrap()),

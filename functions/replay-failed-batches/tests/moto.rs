@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use replay_failed_batches::{Outcome, Replayer, Visibility};
 use serde_json::{Value, json};
 use test_support::faulty_firehose::{Faults, FaultyFirehose};
 use test_support::moto::{MotoServer, REGION};
-use test_support::{demo_database_files, repo, temp_dir};
+use test_support::{DemoDatabaseFiles, demo_database_files, repo};
 
 const DELIVERY_STREAM: &str = "weblogs-enriched";
 const BUCKET: &str = "weblogs-backup";
@@ -29,7 +28,7 @@ struct Setup {
     kinesis: aws_sdk_kinesis::Client,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
-    geoip: (PathBuf, PathBuf),
+    geoip: DemoDatabaseFiles,
 }
 
 impl Setup {
@@ -58,7 +57,7 @@ impl Setup {
         );
         let queue_url =
             sqs.create_queue().queue_name("failed-batches").send().await.unwrap().queue_url.unwrap();
-        let geoip = demo_database_files(&temp_dir(name));
+        let geoip = demo_database_files(name);
         Self { moto, kinesis, sqs, queue_url, geoip }
     }
 

@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,7 +16,7 @@ use test_support::fixtures::{gzip, latin1_line, log_lines};
 use test_support::http::{HttpServer, Response};
 use test_support::moto::MotoServer;
 use test_support::runtime_api::LocalRuntimeApi;
-use test_support::{demo_database_files, repo, temp_dir};
+use test_support::{DemoDatabaseFiles, demo_database_files, repo};
 
 const STREAM: &str = "weblogs-enriched";
 const ARCHIVE: &str = "weblogs-archive";
@@ -54,7 +53,7 @@ impl RecordingLambda {
 struct Setup {
     moto: MotoServer,
     lambda: RecordingLambda,
-    geoip: (PathBuf, PathBuf),
+    geoip: DemoDatabaseFiles,
 }
 
 impl Setup {
@@ -63,7 +62,7 @@ impl Setup {
         moto.create_bucket(ARCHIVE);
         moto.create_bucket(BACKUP);
         moto.create_direct_put_stream(STREAM, BACKUP);
-        Self { moto, lambda: RecordingLambda::start(), geoip: demo_database_files(&temp_dir(name)) }
+        Self { moto, lambda: RecordingLambda::start(), geoip: demo_database_files(name) }
     }
 
     /// The function, as Lambda runs it, with more (or overriding) variables.

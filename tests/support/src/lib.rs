@@ -38,20 +38,37 @@ pub fn hex_decode(hex: &str) -> Vec<u8> {
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
 }
 
-/// Writes the demo City and ASN databases into `dir`; returns their paths.
-pub fn demo_database_files(dir: &Path) -> (PathBuf, PathBuf) {
+/// The demo City and ASN databases as files (`.0`, `.1`) in a fresh temporary directory, which goes
+/// when this is dropped: keep it for as long as a process reads them.
+#[derive(Debug)]
+pub struct DemoDatabaseFiles(pub PathBuf, pub PathBuf, pub TempDir);
+
+/// Writes the demo City and ASN databases into a fresh temporary directory named after `name`.
+pub fn demo_database_files(name: &str) -> DemoDatabaseFiles {
     let (city, asn) = geoip_testdata::demo_databases(geoip_testdata::DEMO_SOURCE).unwrap();
-    std::fs::create_dir_all(dir).unwrap();
-    let (city_path, asn_path) = (dir.join("Demo-City.mmdb"), dir.join("Demo-ASN.mmdb"));
+    let dir = TempDir::new(name);
+    let (city_path, asn_path) = (dir.0.join("Demo-City.mmdb"), dir.0.join("Demo-ASN.mmdb"));
     std::fs::write(&city_path, city).unwrap();
     std::fs::write(&asn_path, asn).unwrap();
-    (city_path, asn_path)
+    DemoDatabaseFiles(city_path, asn_path, dir)
 }
 
-/// A fresh directory under the system's temporary directory.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("{name}-{}-{:?}", std::process::id(), std::thread::current().id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A directory under the system's temporary directory, removed with what it holds when dropped.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("{name}-{}-{serial}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
