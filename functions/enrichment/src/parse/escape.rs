@@ -1,4 +1,4 @@
-//! Apache's log escaping, undone.
+//! Apache's log escaping (and nginx's `escape=json`), undone.
 //!
 //! mod_log_config writes `"` and `\` as `\"` and `\\`, a few control characters as `\b \n \r \t \v`,
 //! and every other byte outside printable ASCII as `\xhh`. Decoding gives back the bytes the client
@@ -10,60 +10,30 @@ use std::borrow::Cow;
 
 /// Decodes one logged field (quoted or not) into text, without allocating when it has no escapes.
 pub fn unescape_field(raw: &[u8]) -> Cow<'_, str> {
-    if memchr::memchr(b'\\', raw).is_none() {
-        return as_logged(raw);
-    }
-    match String::from_utf8(decode_escapes(raw)) {
-        Ok(text) => Cow::Owned(text),
-        Err(_) => as_logged(raw),
-    }
+    unescape(raw, Escapes::Apache)
 }
 
 /// Decodes a field that nginx wrote with `escape=json`: JSON's string escapes (`\"`, `\\`, `\/`,
 /// `\b \f \n \r \t`, `\uXXXX` with surrogate pairs). Bytes outside ASCII are written as they are,
 /// so a field that does not decode to UTF-8 is kept as logged, as for Apache's escapes.
 pub fn unescape_json_field(raw: &[u8]) -> Cow<'_, str> {
+    unescape(raw, Escapes::Json)
+}
+
+/// Whose escapes a field carries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Escapes {
+    /// Apache's (and nginx's default `\xhh`): `\v` and `\xhh` beside the common ones.
+    Apache,
+    /// JSON's: `\/` and `\uXXXX` beside the common ones.
+    Json,
+}
+
+fn unescape(raw: &[u8], escapes: Escapes) -> Cow<'_, str> {
     if memchr::memchr(b'\\', raw).is_none() {
         return as_logged(raw);
     }
-    let mut decoded = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        let byte = raw[i];
-        if byte != b'\\' || i + 1 == raw.len() {
-            decoded.push(byte);
-            i += 1;
-            continue;
-        }
-        let simple = match raw[i + 1] {
-            b'"' => Some(b'"'),
-            b'\\' => Some(b'\\'),
-            b'/' => Some(b'/'),
-            b'b' => Some(0x08),
-            b'f' => Some(0x0c),
-            b'n' => Some(b'\n'),
-            b'r' => Some(b'\r'),
-            b't' => Some(b'\t'),
-            _ => None,
-        };
-        if let Some(value) = simple {
-            decoded.push(value);
-            i += 2;
-            continue;
-        }
-        match json_unicode_escape(raw, i) {
-            Some((character, consumed)) => {
-                decoded.extend_from_slice(character.encode_utf8(&mut [0; 4]).as_bytes());
-                i += consumed;
-            }
-            // Not JSON's: the backslash stays a character.
-            None => {
-                decoded.push(b'\\');
-                i += 1;
-            }
-        }
-    }
-    match String::from_utf8(decoded) {
+    match String::from_utf8(decode_escapes(raw, escapes)) {
         Ok(text) => Cow::Owned(text),
         Err(_) => as_logged(raw),
     }
@@ -127,7 +97,7 @@ fn push_hex_escape(text: &mut String, byte: u8) {
     text.push(char::from(HEX[usize::from(byte & 0x0f)]));
 }
 
-fn decode_escapes(raw: &[u8]) -> Vec<u8> {
+fn decode_escapes(raw: &[u8], escapes: Escapes) -> Vec<u8> {
     let mut decoded = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -137,20 +107,30 @@ fn decode_escapes(raw: &[u8]) -> Vec<u8> {
             i += 1;
             continue;
         }
-        let (value, consumed) = match raw[i + 1] {
-            b'"' => (b'"', 2),
-            b'\\' => (b'\\', 2),
-            b'n' => (b'\n', 2),
-            b't' => (b'\t', 2),
-            b'r' => (b'\r', 2),
-            b'b' => (0x08, 2),
-            b'v' => (0x0b, 2),
-            b'f' => (0x0c, 2),
-            b'x' => match raw.get(i + 2..i + 4).and_then(hex_pair) {
+        let (value, consumed) = match (raw[i + 1], escapes) {
+            (b'"', _) => (b'"', 2),
+            (b'\\', _) => (b'\\', 2),
+            (b'n', _) => (b'\n', 2),
+            (b't', _) => (b'\t', 2),
+            (b'r', _) => (b'\r', 2),
+            (b'b', _) => (0x08, 2),
+            (b'f', _) => (0x0c, 2),
+            (b'v', Escapes::Apache) => (0x0b, 2),
+            (b'/', Escapes::Json) => (b'/', 2),
+            (b'x', Escapes::Apache) => match raw.get(i + 2..i + 4).and_then(hex_pair) {
                 Some(value) => (value, 4),
                 // A broken `\x` escape is not Apache's: keep the backslash as a character.
                 None => (b'\\', 1),
             },
+            (b'u', Escapes::Json) => match json_unicode_escape(raw, i) {
+                Some((character, consumed)) => {
+                    decoded.extend_from_slice(character.encode_utf8(&mut [0; 4]).as_bytes());
+                    i += consumed;
+                    continue;
+                }
+                None => (b'\\', 1),
+            },
+            // Not an escape of these: the backslash stays a character.
             _ => (b'\\', 1),
         };
         decoded.push(value);
@@ -194,7 +174,7 @@ mod tests {
     fn escaped_form_round_trips_to_the_original_bytes() {
         let logged = br#"Caf\xe9 \"x\" \\"#;
         let kept = unescape_field(logged);
-        assert_eq!(decode_escapes(kept.as_bytes()), b"Caf\xe9 \"x\" \\");
+        assert_eq!(decode_escapes(kept.as_bytes(), Escapes::Apache), b"Caf\xe9 \"x\" \\");
     }
 
     #[test]
@@ -208,5 +188,13 @@ mod tests {
         let owned: Cow<'_, str> = Cow::Owned("no escapes".to_owned());
         assert_eq!(unescape_text(owned), "no escapes");
         assert_eq!(unescape_text(Cow::Borrowed(r#"a \"b\""#)), r#"a "b""#);
+    }
+
+    #[test]
+    fn decodes_json_escapes_and_only_those() {
+        assert_eq!(unescape_json_field(br#"a \"q\" \\ \/ \t \u00e9 \ud83d\ude00"#), "a \"q\" \\ / \t é 😀");
+        // Apache's `\x` and `\v` are not JSON's: the backslash stays.
+        assert_eq!(unescape_json_field(br#"\x41 \v"#), "\\x41 \\v");
+        assert_eq!(unescape_field(br#"\x41 \/"#), "A \\/");
     }
 }
