@@ -188,8 +188,11 @@ impl LogFormat {
                         _ => None,
                     };
                     let literal_is_last = index + 2 == items.len();
+                    // Only a decoded path looks past the literal after it.
                     let next_field = match items.get(index + 2) {
-                        Some(Item::Field { directive, .. }) => Some(*directive),
+                        Some(Item::Field { directive: next, .. }) if is_decoded_path(*directive) => {
+                            Some(*next)
+                        }
                         _ => None,
                     };
                     let (start, end, after) = field_extent(
@@ -390,9 +393,9 @@ fn field_extent(
             backslashes % 2 == 0
         } else if matches!(directive, Directive::ForwardedFor | Directive::OtherRequestHeader) {
             value.last() != Some(&b',')
-        } else if is_decoded_path(directive) && next_field.is_some() {
+        } else if let Some(next) = next_field {
             // A space in a decoded path is not its end when what follows cannot be the next field.
-            next_field.is_none_or(|next| can_start(next, &line[after..]))
+            can_start(next, &line[after..])
         } else if matches!(directive, Directive::IgnoredList | Directive::Upstream(_)) {
             // nginx joins the values of the upstreams tried with `, ` and of internal redirects
             // with ` : `.
