@@ -30,18 +30,7 @@ echo "deleting, in $region:"
 echo "  - function $name, its event source mappings and its log group /aws/lambda/$name"
 echo "  - role $role"
 [ -n "$queue_url" ] && echo "  - queue $queue_url and the failed batches in it"
-answer=${CONFIRM:-}
-if [ -z "$answer" ]; then
-  if [ ! -t 0 ]; then
-    echo "no terminal to confirm on: run again with CONFIRM=$name to delete it" >&2
-    exit 1
-  fi
-  read -r -p "type the function's name ($name) to delete it: " answer
-fi
-if [ "$answer" != "$name" ]; then
-  echo "'$answer' is not $name: nothing deleted" >&2
-  exit 1
-fi
+confirm_by_name "$name" "the function's name"
 
 for uuid in $(aws lambda list-event-source-mappings --function-name "$name" --query 'EventSourceMappings[].UUID' --output text); do
   [ "$uuid" = None ] || aws lambda delete-event-source-mapping --uuid "$uuid" --query State --output text >/dev/null

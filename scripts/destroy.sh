@@ -74,18 +74,7 @@ done
 echo "  - the SAM CLI's own stack aws-sam-cli-managed-default and its bucket, shared by every SAM deploy in $region: delete it when no SAM stack is left there (empty the bucket first)"
 echo "  - any archive bucket named by ArchiveBucketName: it was never the stack's"
 
-answer=${CONFIRM:-}
-if [ -z "$answer" ]; then
-  if [ ! -t 0 ]; then
-    echo "no terminal to confirm on: run again with CONFIRM=$stack to delete it" >&2
-    exit 1
-  fi
-  read -r -p "type the stack's name ($stack) to delete it: " answer
-fi
-if [ "$answer" != "$stack" ]; then
-  echo "'$answer' is not $stack: nothing deleted" >&2
-  exit 1
-fi
+confirm_by_name "$stack" "the stack's name"
 
 aws cloudformation delete-stack --stack-name "$stack"
 echo "deleting $stack (the OpenSearch domain takes the longest)..."
