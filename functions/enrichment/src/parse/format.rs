@@ -481,12 +481,16 @@ fn header_directive(name: &str) -> Directive {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn fields(format: &str) -> Vec<(Directive, bool)> {
-        LogFormat::compile(format)
-            .unwrap()
+        field_items(&LogFormat::compile(format).unwrap())
+    }
+
+    /// A compiled format's fields and whether each is quoted (the nginx tests use it too).
+    pub(in crate::parse) fn field_items(format: &LogFormat) -> Vec<(Directive, bool)> {
+        format
             .items()
             .iter()
             .filter_map(|item| match item {

@@ -533,19 +533,12 @@ fn directive(name: &str, time_patterns: &mut Vec<TimePattern>) -> Result<Directi
 
 #[cfg(test)]
 mod tests {
-    use super::super::format::{Item, LogFormat};
+    use super::super::format::LogFormat;
+    use super::super::format::tests::field_items;
     use super::*;
 
     fn fields(source: &str) -> Vec<(Directive, bool)> {
-        LogFormat::compile_nginx(source)
-            .unwrap()
-            .items()
-            .iter()
-            .filter_map(|item| match item {
-                Item::Field { directive, quoted } => Some((*directive, *quoted)),
-                Item::Literal(_) => None,
-            })
-            .collect()
+        field_items(&LogFormat::compile_nginx(source).unwrap())
     }
 
     #[test]
