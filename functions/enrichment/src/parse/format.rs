@@ -122,6 +122,14 @@ pub enum Server {
     Nginx,
 }
 
+impl Directive {
+    /// Apache's `%U` and nginx's `$uri` are written decoded (`/a%20b.html` logs `/a b.html`), so
+    /// the literal after such a field may be inside it.
+    pub(super) fn is_decoded_path(self) -> bool {
+        matches!(self, Self::UrlPath | Self::UrlPathAndQuery | Self::UrlPathAndArgs)
+    }
+}
+
 /// What an nginx `$upstream_*` list says, one value per upstream tried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UpstreamField {
@@ -136,7 +144,13 @@ pub enum UpstreamField {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
     Literal(Box<[u8]>),
-    Field { directive: Directive, quoted: bool },
+    /// `shaped_next`: for a decoded path (`%U`, `$uri`), which may hold the literal after it, the
+    /// field after that literal, whose shape tells which of the literal's matches ends the path.
+    Field {
+        directive: Directive,
+        quoted: bool,
+        shaped_next: Option<Directive>,
+    },
 }
 
 /// A compiled `LogFormat` (or nginx `log_format`).
@@ -216,7 +230,7 @@ impl LogFormat {
                     let after_quote = matches!(index.checked_sub(2).map(|i| &pieces[i]), Some(Piece::Literal(l)) if l.ends_with(b"\""));
                     let before_quote =
                         matches!(pieces.get(index + 1), Some(Piece::Literal(l)) if l.starts_with(b"\""));
-                    if let Some(Item::Field { directive, quoted }) = items.last_mut() {
+                    if let Some(Item::Field { directive, quoted, .. }) = items.last_mut() {
                         *directive = Directive::UrlPathAndQuery;
                         *quoted = after_quote && before_quote;
                     }
@@ -238,8 +252,24 @@ impl LogFormat {
                     let after_quote = matches!(index.checked_sub(1).map(|i| &pieces[i]), Some(Piece::Literal(l)) if l.ends_with(b"\""));
                     let before_quote =
                         matches!(pieces.get(index + 1), Some(Piece::Literal(l)) if l.starts_with(b"\""));
-                    items.push(Item::Field { directive: *directive, quoted: after_quote && before_quote });
+                    items.push(Item::Field {
+                        directive: *directive,
+                        quoted: after_quote && before_quote,
+                        shaped_next: None,
+                    });
                 }
+            }
+        }
+        // A decoded path reads past its literal by the shape of the field after it.
+        for index in 0..items.len() {
+            let next = match (items.get(index + 1), items.get(index + 2)) {
+                (Some(Item::Literal(_)), Some(Item::Field { directive, .. })) => Some(*directive),
+                _ => None,
+            };
+            if let Item::Field { directive, shaped_next, .. } = &mut items[index]
+                && directive.is_decoded_path()
+            {
+                *shaped_next = next;
             }
         }
         if !items.iter().any(|item| matches!(item, Item::Field { .. })) {
@@ -494,7 +524,7 @@ pub(super) mod tests {
             .items()
             .iter()
             .filter_map(|item| match item {
-                Item::Field { directive, quoted } => Some((*directive, *quoted)),
+                Item::Field { directive, quoted, .. } => Some((*directive, *quoted)),
                 Item::Literal(_) => None,
             })
             .collect()

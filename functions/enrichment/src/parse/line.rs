@@ -182,25 +182,18 @@ impl LogFormat {
                 } => {
                     pos = self.read_by_layout(*directive, line, pos, plain_line, &mut record)?;
                 }
-                Item::Field { directive, quoted } => {
+                Item::Field { directive, quoted, shaped_next } => {
                     let next_literal = match items.get(index + 1) {
                         Some(Item::Literal(literal)) => Some(&**literal),
                         _ => None,
                     };
                     let literal_is_last = index + 2 == items.len();
-                    // Only a decoded path looks past the literal after it.
-                    let next_field = match items.get(index + 2) {
-                        Some(Item::Field { directive: next, .. }) if is_decoded_path(*directive) => {
-                            Some(*next)
-                        }
-                        _ => None,
-                    };
                     let (start, end, after) = field_extent(
                         line,
                         pos,
                         *directive,
                         *quoted,
-                        FollowedBy { literal: next_literal, literal_is_last, field: next_field },
+                        FollowedBy { literal: next_literal, literal_is_last, field: *shaped_next },
                     )?;
                     let field = Field {
                         raw: &line[start..end],
@@ -321,12 +314,6 @@ struct FollowedBy<'f> {
     field: Option<Directive>,
 }
 
-/// Whether a decoded path (Apache's `%U`, nginx's `$uri`) may hold the literal after it: it is
-/// written decoded, so `/a%20b.html` logs `/a b.html`.
-fn is_decoded_path(directive: Directive) -> bool {
-    matches!(directive, Directive::UrlPath | Directive::UrlPathAndQuery | Directive::UrlPathAndArgs)
-}
-
 /// Whether `rest` can start the value of a field of `directive`: used to tell which space ends a
 /// decoded path, by the shape of the field after it. Fields of no particular shape take anything.
 fn can_start(directive: Directive, rest: &[u8]) -> bool {
@@ -426,7 +413,7 @@ fn field_extent(
                     | Directive::IgnoredList
                     | Directive::Upstream(_)
             )
-            && !is_decoded_path(directive)
+            && !directive.is_decoded_path()
             && !literal_is_last
         {
             break;
