@@ -157,11 +157,11 @@ fn timestamp(millis: i64) -> String {
 #[test]
 fn the_capture_covers_both_time_zones_tls_and_several_statuses() {
     let requests = requests();
-    assert_eq!(requests.len(), 60);
+    assert_eq!(requests.len(), 64);
     assert!(
         requests.iter().any(|r| r.offset_seconds == 0) && requests.iter().any(|r| r.offset_seconds == 19_800)
     );
-    assert_eq!(requests.iter().filter(|r| r.tls_protocol.is_some()).count(), 30);
+    assert_eq!(requests.iter().filter(|r| r.tls_protocol.is_some()).count(), 32);
     for status in [200, 301, 304, 400, 401, 404] {
         assert!(requests.iter().any(|r| r.status == status), "{status}");
     }

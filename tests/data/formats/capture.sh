@@ -9,7 +9,8 @@
 # request lands in each of them in the same order; `reference.log` is Apache's own record of each
 # request (%{sec}t, %{usec_frac}t, method, path, query, status, bytes, duration, TLS protocol),
 # which the tests hold the other logs to. `tls` formats are the TLS virtual host's own log.
-# The requests (send.py) go out twice, under TZ=UTC and TZ=Asia/Kolkata (+05:30).
+# The requests (send.py) go out twice, under TZ=UTC and TZ=Asia/Kolkata (+05:30). `error.log` is
+# Apache's error log of both runs at `LogLevel info` (its default ErrorLogFormat).
 #
 # Usage: tests/data/formats/capture.sh    (needs root for apt-get and for Apache to drop to www-data)
 set -euo pipefail
@@ -38,6 +39,7 @@ User www-data
 Group www-data
 ServerName www.example.test
 ErrorLog "$work/logs/error.log"
+LogLevel info
 TypesConfig /etc/mime.types
 DocumentRoot "$work/htdocs"
 DirectoryIndex index.html
@@ -91,4 +93,5 @@ for tz in UTC Asia/Kolkata; do
   stop_apache
 done
 
+cp "$work/logs/error.log" "$here/error.log"
 wc -l "$here"/*.log

@@ -2,8 +2,9 @@
 """Sends the format capture's requests to the capture Apache, over plain HTTP and over TLS.
 
 The requests are the everyday-browsing and authentication slices of ../send_requests.py (statuses
-200, 301, 304, 400, 401 and 404, a query string, a POST, a percent-encoded path, forwarded requests),
-sent one at a time and each response read to the end, so Apache logs them in this order.
+200, 301, 304, 400, 401 and 404, a query string, a POST, a percent-encoded path, forwarded requests)
+and a broken link with its referrer, sent one at a time and each response read to the end, so Apache
+logs them in this order.
 """
 import argparse
 import os
@@ -18,6 +19,8 @@ REQUESTS = SLICES[0] + SLICES[4][:5] + [
     req(b"GET /style.css HTTP/1.1", ua=b"curl/8.5.0", headers=[b"If-None-Match: *"]),
     req(b"GET /style.css HTTP/1.1", ua=b"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
         headers=[b"X-Forwarded-For: 203.0.113.7, 10.0.0.2"]),
+    # A broken link: the error logs name the referrer.
+    req(b"GET /old/page.html HTTP/1.1", ua=b"curl/8.5.0", referer=b"https://blog.example.test/links?from=x"),
 ]
 
 

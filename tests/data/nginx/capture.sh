@@ -4,6 +4,8 @@
 # upstream group, $time_iso8601 and $msec, $uri$is_args$args, TLS variables, and the three escape
 # modes. `reference.log` is nginx's own JSON record (escape=json) of every variable of each request,
 # which the tests hold the other logs to: every request lands in every log, in the same order.
+# `error.log` is nginx's error log of the same runs at level info (the missing files, the denied
+# basic authentication, the upstream that refused connections, start and stop notices).
 #
 # A throw-away nginx (Debian's package) listens on 127.0.0.1 only, plain and TLS (a self-signed
 # certificate made here), with one worker so that the logs keep the requests' order. /app/ goes to
@@ -112,4 +114,5 @@ for tz in UTC Asia/Kolkata; do
   rm -f "$work/run/nginx.pid"
 done
 
+cp "$work/logs/error.log" "$here/error.log"
 wc -l "$here"/*.log
