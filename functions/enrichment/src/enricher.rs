@@ -6,13 +6,13 @@ use std::net::IpAddr;
 use geoip::GeoIp;
 
 use crate::document::{
-    Enrichment, EventContext, SourceFields, Tags, write_access_document, write_failure_document,
-    write_oversized_document,
+    Dataset, Enrichment, EventContext, SourceFields, Tags, write_access_document, write_error_document,
+    write_failure_document, write_oversized_document,
 };
 use crate::enrich::{GeoCache, UserAgentParser, truncate, truncate_addresses_in};
 use crate::parse::{
-    AccessRecord, COMBINED, COMMON, LogFormat, ParseError, Server, Timestamp, VHOST_COMBINED, as_logged,
-    looks_like_json_object, parse_agent_json,
+    AccessRecord, COMBINED, COMMON, ErrorLogFormat, LogFormat, ParseError, Timestamp, VHOST_COMBINED,
+    as_logged, looks_like_json_object, parse_agent_json,
 };
 use crate::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 
@@ -94,11 +94,22 @@ impl Enricher {
         &self.settings
     }
 
-    /// Whose logs the configured format reads: `auto` and Kinesis Agent records are Apache's.
-    fn server(&self) -> Server {
+    /// Whose logs the configured format reads: `auto` and Kinesis Agent records are Apache's
+    /// access logs.
+    fn dataset(&self) -> Dataset {
         match &self.settings.format {
-            FormatChoice::Fixed(format) => format.server(),
-            FormatChoice::Auto | FormatChoice::KinesisAgentJson => Server::Apache,
+            FormatChoice::Fixed(format) => Dataset::access(format.server()),
+            FormatChoice::ErrorLog(format) => Dataset::error(*format),
+            FormatChoice::Auto | FormatChoice::KinesisAgentJson => Dataset::ApacheAccess,
+        }
+    }
+
+    /// The error log `line` is read as: the configured one, or under `auto` the one it starts as.
+    fn error_log_of(&self, line: &[u8]) -> Option<ErrorLogFormat> {
+        match &self.settings.format {
+            FormatChoice::ErrorLog(format) => Some(*format),
+            FormatChoice::Auto => ErrorLogFormat::recognise(line),
+            FormatChoice::Fixed(_) | FormatChoice::KinesisAgentJson => None,
         }
     }
 
@@ -106,10 +117,14 @@ impl Enricher {
         self.geoip.as_ref()
     }
 
-    /// Reads one line (without its line ending) by the configured format.
+    /// Reads one access-log line (without its line ending) by the configured format.
     pub fn parse_line<'a>(&self, line: &'a [u8]) -> Result<AccessRecord<'a>, ParseError> {
         match &self.settings.format {
             FormatChoice::Fixed(format) => format.parse(line),
+            FormatChoice::ErrorLog(format) => Err(ParseError::Other(format!(
+                "{} is an error-log format: it reads no access lines",
+                format.name()
+            ))),
             FormatChoice::KinesisAgentJson => parse_agent_json(line),
             FormatChoice::Auto if looks_like_json_object(line) => parse_agent_json(line),
             FormatChoice::Auto => {
@@ -148,8 +163,14 @@ impl Enricher {
     ) -> LineOutcome {
         let start = out.len();
         let original = kept_original(&self.settings, data);
-        let timestamp =
-            write_failure_document(out, Some(&original), reason, context, Tags::PARSE_FAILURE, self.server());
+        let timestamp = write_failure_document(
+            out,
+            Some(&original),
+            reason,
+            context,
+            Tags::PARSE_FAILURE,
+            self.dataset(),
+        );
         let outcome =
             LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false, truncated: false };
         if !self.over_limit(out.len() - start) {
@@ -157,7 +178,7 @@ impl Enricher {
         }
         out.truncate(start);
         let tags = Tags { truncated: true, ..Tags::PARSE_FAILURE };
-        write_failure_document(out, None, reason, context, tags, self.server());
+        write_failure_document(out, None, reason, context, tags, self.dataset());
         self.within_limit(out, start, outcome, context)
     }
 
@@ -194,7 +215,7 @@ impl Enricher {
             out.truncate(start);
             let reason =
                 format!("document of {size} bytes is over {} even without its original text", limit.name);
-            write_oversized_document(out, outcome.timestamp, &reason, context, self.server());
+            write_oversized_document(out, outcome.timestamp, &reason, context, self.dataset());
         }
         outcome
     }
@@ -216,11 +237,14 @@ impl Enricher {
             let original = (originals == Originals::Keep).then(|| kept_original(&self.settings, line));
             let tags = Tags { truncated: true, ..Tags::PARSE_FAILURE };
             let timestamp =
-                write_failure_document(out, original.as_deref(), &reason, context, tags, self.server());
+                write_failure_document(out, original.as_deref(), &reason, context, tags, self.dataset());
             return LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false, truncated };
         }
+        if let Some(format) = self.error_log_of(line) {
+            return self.write_error_line(format, line, context, out, originals);
+        }
         let parsed = self.parse_line(line);
-        let server = self.server();
+        let dataset = self.dataset();
         let Self { settings, geoip, geo_cache, user_agents, .. } = self;
         let record = match parsed {
             Ok(record) => record,
@@ -232,7 +256,7 @@ impl Enricher {
                     &error.to_string(),
                     context,
                     failure_tags,
-                    server,
+                    dataset,
                 );
                 return LineOutcome {
                     timestamp,
@@ -271,6 +295,59 @@ impl Enricher {
             timestamp,
             parse_failure: false,
             geoip_lookup_failure: enrichment.tags.geoip_lookup_failure,
+            truncated,
+        }
+    }
+
+    fn write_error_line(
+        &mut self,
+        format: ErrorLogFormat,
+        line: &[u8],
+        context: &EventContext<'_>,
+        out: &mut Vec<u8>,
+        originals: Originals,
+    ) -> LineOutcome {
+        let truncated = originals == Originals::Drop;
+        // Error logs are text, but not always valid UTF-8: a byte that is not becomes `\xhh`.
+        let text = as_logged(line);
+        let Self { settings, geoip, geo_cache, .. } = self;
+        let record = match format.parse(&text) {
+            Ok(record) => record,
+            Err(error) => {
+                let original = (originals == Originals::Keep).then(|| original_text(settings, line));
+                let reason = format!("line does not match {}: {error}", format.name());
+                let tags = Tags { truncated, ..Tags::PARSE_FAILURE };
+                let timestamp = write_failure_document(
+                    out,
+                    original.as_deref(),
+                    &reason,
+                    context,
+                    tags,
+                    Dataset::error(format),
+                );
+                return LineOutcome {
+                    timestamp,
+                    parse_failure: true,
+                    geoip_lookup_failure: false,
+                    truncated,
+                };
+            }
+        };
+        let mut tags = Tags { truncated, ..Tags::default() };
+        let source = record.client.map(|client| {
+            let (source, lookup_failure) =
+                source(settings, geoip.as_ref(), geo_cache, client, None, record.client_port);
+            tags.geoip_lookup_failure = lookup_failure;
+            source
+        });
+        let original =
+            (settings.keep_original && originals == Originals::Keep).then(|| original_text(settings, line));
+        let timestamp =
+            write_error_document(out, &record, source.as_ref(), tags, context, original.as_deref());
+        LineOutcome {
+            timestamp,
+            parse_failure: false,
+            geoip_lookup_failure: tags.geoip_lookup_failure,
             truncated,
         }
     }

@@ -12,7 +12,7 @@ use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use crate::enrich::TrustedProxies;
-use crate::parse::{COMBINED, COMMON, LogFormat, VHOST_COMBINED};
+use crate::parse::{COMBINED, COMMON, ErrorLogFormat, LogFormat, VHOST_COMBINED};
 
 /// A setting's environment variable and command-line flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,14 +66,17 @@ impl SettingError {
 /// How lines are read.
 #[derive(Debug, Clone)]
 pub enum FormatChoice {
-    /// Per line: a JSON object is a Kinesis Agent record, otherwise the first built-in that matches.
+    /// Per line: a JSON object is a Kinesis Agent record, a line that starts as an nginx or Apache
+    /// error-log line is one, otherwise the first built-in access format that matches.
     Auto,
     KinesisAgentJson,
     /// One format for every line: a built-in by name or the user's `LogFormat` string.
     Fixed(LogFormat),
+    /// nginx's or Apache's error log.
+    ErrorLog(ErrorLogFormat),
 }
 
-const FORMAT_NAMES: &str = "auto, common, combined, vhost_combined, kinesis-agent-json, an Apache LogFormat \
+const FORMAT_NAMES: &str = "auto, common, combined, vhost_combined, kinesis-agent-json, nginx_error, apache_error, an Apache LogFormat \
      string, or an nginx log_format (its quoted parts, as in nginx.conf)";
 
 impl FormatChoice {
@@ -89,6 +92,8 @@ impl FormatChoice {
             "common" => builtin(COMMON),
             "combined" => builtin(COMBINED),
             "vhost_combined" => builtin(VHOST_COMBINED),
+            "nginx_error" => Ok(Self::ErrorLog(ErrorLogFormat::Nginx)),
+            "apache_error" => Ok(Self::ErrorLog(ErrorLogFormat::Apache)),
             custom if LogFormat::is_nginx(custom) => {
                 LogFormat::compile_nginx(custom).map(Self::Fixed).map_err(|error| {
                     SettingError::new(LOG_FORMAT, value, format!("{error} (an nginx log_format)"))

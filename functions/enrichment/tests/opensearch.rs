@@ -156,6 +156,18 @@ fn all_documents() -> Vec<Value> {
         }
     }
 
+    // The captures' error logs, nginx's and Apache's, read by `auto`.
+    let mut enricher = Enricher::new(EnrichmentSettings::default(), Some(demo_geoip()));
+    for log in ["tests/data/nginx/error.log", "tests/data/formats/error.log"] {
+        for line in lines_of(log) {
+            write(&mut enricher, &line);
+        }
+    }
+    write(
+        &mut enricher,
+        b"[Mon Dec 07 09:29:31.788234 2026] [rewrite:trace3] [pid 7985] mod_rewrite.c(483): [client 81.2.69.142:58856] AH00001: applying pattern",
+    );
+
     let keep_all = EnrichmentSettings { keep_original: true, ..EnrichmentSettings::default() };
     let mut enricher = Enricher::new(keep_all, Some(demo_geoip()));
     for line in lines_of("tests/data/sample.log") {
@@ -251,7 +263,8 @@ fn every_document_is_categorised_as_ecs_defines() {
         assert_eq!(doc["ecs"]["version"], "8.17.0", "{doc}");
         let module = event["module"].as_str().unwrap_or_default();
         assert!(matches!(module, "apache" | "nginx"), "{doc}");
-        assert_eq!(event["dataset"], json!(format!("{module}.access")), "{doc}");
+        let error_log = event["dataset"] == json!(format!("{module}.error"));
+        assert!(error_log || event["dataset"] == json!(format!("{module}.access")), "{doc}");
         assert_eq!(event["category"], json!(["web"]), "{doc}");
         let failed = doc["tags"].as_array().is_some_and(|tags| tags.contains(&json!("_parse_failure")));
         if failed {
@@ -261,6 +274,9 @@ fn every_document_is_categorised_as_ecs_defines() {
                 "{doc}"
             );
             assert!(event.get("outcome").is_none(), "{doc}");
+        } else if error_log {
+            assert_eq!((&event["kind"], &event["type"]), (&json!("event"), &json!(["error"])), "{doc}");
+            assert!(doc["log"]["level"].is_string() && doc["message"].is_string(), "{doc}");
         } else {
             assert_eq!((&event["kind"], &event["type"]), (&json!("event"), &json!(["access"])), "{doc}");
             let outcome = match doc["http"]["response"]["status_code"].as_u64() {
@@ -420,6 +436,8 @@ fn the_dashboard_answers_who_visits_the_site() {
         ("pie", "terms", "Crawler.categories"),
         ("histogram", "date_histogram", "@timestamp"),
         ("heatmap", "date_histogram", "@timestamp"),
+        ("histogram", "terms", "log.level"),
+        ("table", "terms", "message"),
     ];
     let states: Vec<Value> = saved_objects()
         .iter()

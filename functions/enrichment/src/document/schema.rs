@@ -22,13 +22,17 @@ pub const TLS: Key = key!("tls");
 /// `aws.cloudwatch.*`: where a CloudWatch Logs event was logged, as Elastic's AWS integration
 /// names it (ECS has no field for a log group).
 pub const AWS: Key = key!("aws");
-/// `log.file.path` and `log.offset`: the file a line was read from (an archived object in S3).
+/// `log.file.path` and `log.offset`: the file a line was read from (an archived object in S3);
+/// an error log's `log.level` and `log.origin.file.*`.
 pub const LOG: Key = key!("log");
 pub const ECS: Key = key!("ecs");
 /// Not ECS (which has no field for it): capitalised, as ECS advises for custom fields, so that no
 /// ECS release can ever define it.
 pub const CRAWLER: Key = key!("Crawler");
 pub const TAGS: Key = key!("tags");
+pub const PROCESS: Key = key!("process");
+/// `apache.error.module`, as Elastic's Apache integration names it.
+pub const APACHE: Key = key!("apache");
 
 // Nested objects.
 pub const GEO: Key = key!("geo");
@@ -42,6 +46,8 @@ pub const DEVICE: Key = key!("device");
 pub const LOCATION: Key = key!("location");
 pub const CLOUDWATCH: Key = key!("cloudwatch");
 pub const FILE: Key = key!("file");
+pub const ORIGIN: Key = key!("origin");
+pub const THREAD: Key = key!("thread");
 
 // Leaf members.
 pub const ADDRESS: Key = key!("address");
@@ -95,6 +101,10 @@ pub const STATUS: Key = key!("status");
 pub const RESPONSE_TIME: Key = key!("response_time");
 pub const CONNECT_TIME: Key = key!("connect_time");
 pub const HEADER_TIME: Key = key!("header_time");
+pub const LEVEL: Key = key!("level");
+pub const PID: Key = key!("pid");
+pub const CODE: Key = key!("code");
+pub const CONNECTION_ID: Key = key!("connection_id");
 
 // Values that are the same in every document, as JSON: written with one copy each.
 /// `ecs.version`: the ECS release whose field definitions the documents follow.
@@ -103,12 +113,14 @@ pub const DATASET_JSON: &[u8] = br#""apache.access""#;
 pub const MODULE_JSON: &[u8] = br#""apache""#;
 pub const NGINX_DATASET_JSON: &[u8] = br#""nginx.access""#;
 pub const NGINX_MODULE_JSON: &[u8] = br#""nginx""#;
+pub const APACHE_ERROR_DATASET_JSON: &[u8] = br#""apache.error""#;
+pub const NGINX_ERROR_DATASET_JSON: &[u8] = br#""nginx.error""#;
 /// `event.kind` of a line that was read, and of one that could not be.
 pub const KIND_EVENT_JSON: &[u8] = br#""event""#;
 pub const KIND_PIPELINE_ERROR_JSON: &[u8] = br#""pipeline_error""#;
 pub const CATEGORY_WEB_JSON: &[u8] = br#"["web"]"#;
 pub const TYPE_ACCESS_JSON: &[u8] = br#"["access"]"#;
-/// `event.type` of a line that could not be read.
+/// `event.type` of an error-log line, and of a line that could not be read.
 pub const TYPE_ERROR_JSON: &[u8] = br#"["error"]"#;
 /// `event.outcome`: a status below 400, and from 400.
 pub const OUTCOME_SUCCESS_JSON: &[u8] = br#""success""#;
@@ -173,6 +185,12 @@ pub const FIELDS: &[&[Key]] = &[
     &[NGINX, UPSTREAM, RESPONSE_TIME],
     &[NGINX, UPSTREAM, CONNECT_TIME],
     &[NGINX, UPSTREAM, HEADER_TIME],
+    &[NGINX, ERROR, CONNECTION_ID],
+    &[NGINX, ERROR, UPSTREAM],
+    &[APACHE, ERROR, MODULE],
+    &[MESSAGE],
+    &[PROCESS, PID],
+    &[PROCESS, THREAD, ID],
     &[EVENT, DATASET],
     &[EVENT, MODULE],
     &[EVENT, KIND],
@@ -183,9 +201,13 @@ pub const FIELDS: &[&[Key]] = &[
     &[EVENT, DURATION],
     &[EVENT, ORIGINAL],
     &[ERROR, MESSAGE],
+    &[ERROR, CODE],
     &[TAGS],
     &[AWS, CLOUDWATCH, LOG_GROUP],
     &[AWS, CLOUDWATCH, LOG_STREAM],
+    &[LOG, LEVEL],
+    &[LOG, ORIGIN, FILE, NAME],
+    &[LOG, ORIGIN, FILE, LINE],
     &[LOG, FILE, PATH],
     &[LOG, OFFSET],
     &[ECS, VERSION],

@@ -9,8 +9,34 @@ use std::net::IpAddr;
 use super::json::{ObjectWriter, write_json_string};
 use super::schema;
 use crate::parse::{
-    AccessRecord, RequestLine, Server, Timestamp, Upstream, UrlParts, extension, http_version,
+    AccessRecord, ErrorLogFormat, ErrorRecord, RequestLine, Server, Timestamp, Upstream, UrlParts, extension,
+    http_version,
 };
+
+/// `event.module` and `event.dataset`: whose log, and which of its logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dataset {
+    ApacheAccess,
+    NginxAccess,
+    ApacheError,
+    NginxError,
+}
+
+impl Dataset {
+    pub fn access(server: Server) -> Self {
+        match server {
+            Server::Apache => Self::ApacheAccess,
+            Server::Nginx => Self::NginxAccess,
+        }
+    }
+
+    pub fn error(format: ErrorLogFormat) -> Self {
+        match format {
+            ErrorLogFormat::Apache => Self::ApacheError,
+            ErrorLogFormat::Nginx => Self::NginxError,
+        }
+    }
+}
 
 /// Where a line came from and when it was read.
 #[derive(Debug, Clone, Copy)]
@@ -211,7 +237,12 @@ pub fn write_access_document(
     }
 
     doc.open(schema::EVENT);
-    write_event_constants(&mut doc, record.server, schema::KIND_EVENT_JSON, schema::TYPE_ACCESS_JSON);
+    write_event_constants(
+        &mut doc,
+        Dataset::access(record.server),
+        schema::KIND_EVENT_JSON,
+        schema::TYPE_ACCESS_JSON,
+    );
     match record.status() {
         Some(status) if status < 400 => doc.raw(schema::OUTCOME, schema::OUTCOME_SUCCESS_JSON),
         Some(_) => doc.raw(schema::OUTCOME, schema::OUTCOME_FAILURE_JSON),
@@ -228,33 +259,148 @@ pub fn write_access_document(
     }
     doc.close();
     enrichment.tags.write(&mut doc);
-    write_log_origin(&mut doc, context);
+    write_log_origin(&mut doc, context, None);
     write_ecs(&mut doc);
     doc.finish();
     timestamp
 }
 
-/// `aws.cloudwatch.log_group` and `.log_stream`, or `log.file.path` and `log.offset`.
-fn write_log_origin(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>) {
-    match context.log_origin {
-        Some(LogOrigin::CloudWatch { log_group, log_stream }) => {
-            doc.open(schema::AWS);
-            doc.open(schema::CLOUDWATCH);
-            doc.string(schema::LOG_GROUP, log_group);
-            doc.string(schema::LOG_STREAM, log_stream);
-            doc.close();
-            doc.close();
-        }
-        Some(LogOrigin::File { path, offset }) => {
-            doc.open(schema::LOG);
-            doc.open(schema::FILE);
-            doc.string(schema::PATH, path);
-            doc.close();
-            doc.number(schema::OFFSET, offset);
-            doc.close();
-        }
-        None => {}
+/// Writes the document of an error-log line and returns its `@timestamp`.
+pub fn write_error_document(
+    out: &mut Vec<u8>,
+    record: &ErrorRecord<'_>,
+    source: Option<&SourceFields<'_>>,
+    tags: Tags,
+    context: &EventContext<'_>,
+    original: Option<&str>,
+) -> Timestamp {
+    let mut doc = ObjectWriter::new(out);
+    doc.string_with(schema::TIMESTAMP, |out| record.time.write_rfc3339(out));
+    if let Some(source) = source {
+        write_source(&mut doc, source);
     }
+
+    let request = record.request_line.map(|line| (line, RequestLine::parse(line)));
+    doc.open(schema::HTTP);
+    doc.open(schema::REQUEST);
+    if let Some((_, Some(parsed))) = &request {
+        doc.string(schema::METHOD, parsed.method);
+    }
+    if let Some(referrer) = record.referrer {
+        doc.string(schema::REFERRER, referrer);
+    }
+    if let Some((line, None)) = request {
+        doc.string(schema::LINE, line);
+    }
+    doc.close();
+    if let Some(version) = request.as_ref().and_then(|(_, parsed)| parsed.as_ref()?.version) {
+        doc.string(schema::VERSION, version);
+    }
+    doc.close();
+    if let Some((_, Some(parsed))) = &request {
+        doc.open(schema::URL);
+        doc.string(schema::ORIGINAL, parsed.target);
+        let parts = UrlParts::of_target(parsed.target);
+        write_path_and_query(&mut doc, parts.path.as_deref(), parts.query);
+        doc.close();
+    }
+    doc.open(schema::DESTINATION);
+    if let Some(domain) = record.host.or(record.server_name) {
+        doc.string(schema::DOMAIN, domain);
+    }
+    doc.close();
+
+    doc.string(schema::MESSAGE, &record.message);
+    doc.open(schema::PROCESS);
+    if let Some(pid) = record.pid {
+        doc.number(schema::PID, u64::from(pid));
+    }
+    if let Some(thread_id) = record.thread_id {
+        doc.open(schema::THREAD);
+        doc.number(schema::ID, thread_id);
+        doc.close();
+    }
+    doc.close();
+    doc.open(schema::ERROR);
+    if let Some(code) = record.code {
+        doc.string(schema::CODE, code);
+    }
+    doc.close();
+    match record.format {
+        ErrorLogFormat::Nginx => {
+            doc.open(schema::NGINX);
+            doc.open(schema::ERROR);
+            if let Some(id) = record.connection_id {
+                doc.number(schema::CONNECTION_ID, id);
+            }
+            if let Some(upstream) = record.upstream {
+                doc.string(schema::UPSTREAM, upstream);
+            }
+            doc.close();
+            doc.close();
+        }
+        ErrorLogFormat::Apache => {
+            doc.open(schema::APACHE);
+            doc.open(schema::ERROR);
+            if let Some(module) = record.module {
+                doc.string(schema::MODULE, module);
+            }
+            doc.close();
+            doc.close();
+        }
+    }
+
+    doc.open(schema::EVENT);
+    write_event_constants(
+        &mut doc,
+        Dataset::error(record.format),
+        schema::KIND_EVENT_JSON,
+        schema::TYPE_ERROR_JSON,
+    );
+    if let Some(id) = context.event_id {
+        doc.string(schema::ID, id);
+    }
+    if let Some(original) = original {
+        doc.string(schema::ORIGINAL, original);
+    }
+    doc.close();
+    tags.write(&mut doc);
+    write_log_origin(&mut doc, context, Some(record));
+    write_ecs(&mut doc);
+    doc.finish();
+    record.time
+}
+
+/// `aws.cloudwatch.log_group` and `.log_stream`, or `log.file.path` and `log.offset`; and an
+/// error log's `log.level` and `log.origin.file.*`, which share the `log` object.
+fn write_log_origin(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, error: Option<&ErrorRecord<'_>>) {
+    if let Some(LogOrigin::CloudWatch { log_group, log_stream }) = context.log_origin {
+        doc.open(schema::AWS);
+        doc.open(schema::CLOUDWATCH);
+        doc.string(schema::LOG_GROUP, log_group);
+        doc.string(schema::LOG_STREAM, log_stream);
+        doc.close();
+        doc.close();
+    }
+    doc.open(schema::LOG);
+    if let Some(error) = error {
+        doc.string(schema::LEVEL, error.level);
+        if let Some((name, line)) = error.source_file {
+            doc.open(schema::ORIGIN);
+            doc.open(schema::FILE);
+            doc.string(schema::NAME, name);
+            doc.number(schema::LINE, u64::from(line));
+            doc.close();
+            doc.close();
+        }
+    }
+    if let Some(LogOrigin::File { path, offset }) = context.log_origin {
+        doc.open(schema::FILE);
+        doc.string(schema::PATH, path);
+        doc.close();
+        doc.number(schema::OFFSET, offset);
+    }
+    doc.close();
 }
 
 /// The ECS release the document follows.
@@ -267,10 +413,12 @@ fn write_ecs(doc: &mut ObjectWriter<'_>) {
 
 /// What every document's `event` says of itself: dataset, module, kind, category and type.
 #[inline(always)]
-fn write_event_constants(doc: &mut ObjectWriter<'_>, server: Server, kind: &[u8], event_type: &[u8]) {
-    let (dataset, module) = match server {
-        Server::Apache => (schema::DATASET_JSON, schema::MODULE_JSON),
-        Server::Nginx => (schema::NGINX_DATASET_JSON, schema::NGINX_MODULE_JSON),
+fn write_event_constants(doc: &mut ObjectWriter<'_>, dataset: Dataset, kind: &[u8], event_type: &[u8]) {
+    let (dataset, module) = match dataset {
+        Dataset::ApacheAccess => (schema::DATASET_JSON, schema::MODULE_JSON),
+        Dataset::NginxAccess => (schema::NGINX_DATASET_JSON, schema::NGINX_MODULE_JSON),
+        Dataset::ApacheError => (schema::APACHE_ERROR_DATASET_JSON, schema::MODULE_JSON),
+        Dataset::NginxError => (schema::NGINX_ERROR_DATASET_JSON, schema::NGINX_MODULE_JSON),
     };
     doc.raw(schema::DATASET, dataset);
     doc.raw(schema::MODULE, module);
@@ -281,19 +429,20 @@ fn write_event_constants(doc: &mut ObjectWriter<'_>, server: Server, kind: &[u8]
 
 /// Writes the document of a line that could not be read, and returns its `@timestamp`.
 /// `original` is `None` only when it was left out to respect a size limit.
-/// `server` is the configured format's (Apache for `auto`).
+/// `dataset` is the configured format's (Apache's access log for `auto`, unless the line starts
+/// as an error-log line).
 pub fn write_failure_document(
     out: &mut Vec<u8>,
     original: Option<&str>,
     reason: &str,
     context: &EventContext<'_>,
     tags: Tags,
-    server: Server,
+    dataset: Dataset,
 ) -> Timestamp {
     let mut doc = ObjectWriter::new(out);
     doc.string_with(schema::TIMESTAMP, |out| context.received_at.write_rfc3339(out));
     doc.open(schema::EVENT);
-    write_event_constants(&mut doc, server, schema::KIND_PIPELINE_ERROR_JSON, schema::TYPE_ERROR_JSON);
+    write_event_constants(&mut doc, dataset, schema::KIND_PIPELINE_ERROR_JSON, schema::TYPE_ERROR_JSON);
     if let Some(id) = context.event_id {
         doc.string(schema::ID, id);
     }
@@ -305,7 +454,7 @@ pub fn write_failure_document(
     doc.string(schema::MESSAGE, reason);
     doc.close();
     tags.write(&mut doc);
-    write_log_origin(&mut doc, context);
+    write_log_origin(&mut doc, context, None);
     write_ecs(&mut doc);
     doc.finish();
     context.received_at
@@ -318,12 +467,12 @@ pub fn write_oversized_document(
     timestamp: Timestamp,
     reason: &str,
     context: &EventContext<'_>,
-    server: Server,
+    dataset: Dataset,
 ) {
     let mut doc = ObjectWriter::new(out);
     doc.string_with(schema::TIMESTAMP, |out| timestamp.write_rfc3339(out));
     doc.open(schema::EVENT);
-    write_event_constants(&mut doc, server, schema::KIND_PIPELINE_ERROR_JSON, schema::TYPE_ERROR_JSON);
+    write_event_constants(&mut doc, dataset, schema::KIND_PIPELINE_ERROR_JSON, schema::TYPE_ERROR_JSON);
     if let Some(id) = context.event_id {
         doc.string(schema::ID, id);
     }
@@ -332,7 +481,7 @@ pub fn write_oversized_document(
     doc.string(schema::MESSAGE, reason);
     doc.close();
     Tags { truncated: true, ..Tags::default() }.write(&mut doc);
-    write_log_origin(&mut doc, context);
+    write_log_origin(&mut doc, context, None);
     write_ecs(&mut doc);
     doc.finish();
 }

@@ -1,7 +1,9 @@
 //! Stage 1, the line: an Apache `LogFormat` or nginx `log_format` compiled once, each line matched against it without
-//! copying, Apache's escapes undone, times read, and the request line and URL split.
+//! copying, Apache's escapes undone, times read, and the request line and URL split; and the
+//! servers' error logs.
 
 mod agent_json;
+mod error_log;
 mod escape;
 mod format;
 mod line;
@@ -11,6 +13,7 @@ mod strftime;
 mod time;
 
 pub(crate) use agent_json::{looks_like_json_object, parse_agent_json};
+pub use error_log::{ErrorLogFormat, ErrorRecord};
 pub(crate) use escape::as_logged;
 pub use format::{COMBINED, COMMON, Escape, FormatError, LogFormat, Server, VHOST_COMBINED};
 pub use line::{AccessRecord, ParseError, Upstream};
