@@ -24,11 +24,15 @@ for path in sorted(glob.glob("tests/data/*.log") + glob.glob("tests/data/formats
     for index, line in enumerate(open(path, "rb").read().split(b"\n")[:60]):
         put("parse_line", bytes([index % 9]) + line)
 # The nginx captures, each with the fuzz target's nginx format of its kind (9 to 13).
-nginx_format = {"escape_json": 10, "escape_none": 11, "upstream": 12, "iso_msec": 12, "uri_args": 12, "reference": 13}
+nginx_format = {"escape_json": 10, "escape_none": 11, "upstream": 12, "iso_msec": 12, "uri_args": 12, "reference": 13,
+                "error": 14}
 for path in sorted(glob.glob("tests/data/nginx/*.log")):
     name = os.path.basename(path)[:-4]
     for line in open(path, "rb").read().split(b"\n")[:40]:
         put("parse_line", bytes([nginx_format.get(name, 9)]) + line)
+# Apache's error log with apache_error (15); auto (0) reads it too.
+for line in open("tests/data/formats/error.log", "rb").read().split(b"\n")[:60]:
+    put("parse_line", b"\x0f" + line)
 hostile = [bytes.fromhex(json.loads(line)["line_hex"])[:65536] for line in open("tests/hostile/lines.jsonl")]
 for line in hostile:
     put("parse_line", b"\x00" + line)

@@ -1,5 +1,5 @@
-//! Any bytes, through every built-in format, compiled LogFormats with many directives and nginx
-//! log_formats in each escape mode: one valid JSON document, never a panic. The enrichers are
+//! Any bytes, through every built-in format, compiled LogFormats with many directives, nginx
+//! log_formats in each escape mode and both error logs: one valid JSON document, never a panic. The enrichers are
 //! built once per format and option set and
 //! kept between inputs, as a function keeps its one (its caches then see many lines too).
 #![no_main]
@@ -10,7 +10,7 @@ use enrichment::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 use enrichment::{Enricher, EventContext, Timestamp, TrustedProxies};
 use libfuzzer_sys::fuzz_target;
 
-const FORMATS: [&str; 14] = [
+const FORMATS: [&str; 16] = [
     "auto",
     "common",
     "combined",
@@ -26,6 +26,9 @@ const FORMATS: [&str; 14] = [
     r#"escape=none '$remote_addr [$time_local] "$request" $status "$http_user_agent" "$http_referer"'"#,
     r#"'$remote_addr [$time_iso8601] $msec "$request_method $uri$is_args$args $server_protocol" $request_uri $status rt=$request_time urt="$upstream_response_time" ua=$upstream_addr us=$upstream_status ${host}:$server_port'"#,
     r#"escape=json '{"msec":"$msec","time_iso8601":"$time_iso8601","remote_addr":"$remote_addr","request":"$request","status":$status,"body_bytes_sent":"$body_bytes_sent","request_time":$request_time,"http_user_agent":"$http_user_agent","upstream":{"addr":"$upstream_addr","status":"$upstream_status"}}'"#,
+    // The error logs (seeded with the captures' error.log files).
+    "nginx_error",
+    "apache_error",
 ];
 
 thread_local! {
