@@ -492,73 +492,94 @@ pub fn write_oversized_document(
 fn write_upstream(doc: &mut ObjectWriter<'_>, upstream: &Upstream<'_>) {
     doc.open(schema::NGINX);
     doc.open(schema::UPSTREAM);
-    if let Some(addresses) = &upstream.address {
-        doc.array_with(schema::ADDRESS, |out| {
-            for (i, address) in upstream_values(addresses).enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                match address {
-                    "-" => out.extend_from_slice(b"null"),
-                    address => write_json_string(out, address),
-                }
-            }
-        });
+    if let Some(list) = &upstream.address {
+        doc.array_with(schema::ADDRESS, |out| write_address_list(out, list));
     }
     let numbers = [
-        (schema::STATUS, &upstream.status, true),
-        (schema::RESPONSE_TIME, &upstream.response_time, false),
-        (schema::CONNECT_TIME, &upstream.connect_time, false),
-        (schema::HEADER_TIME, &upstream.header_time, false),
+        (schema::STATUS, &upstream.status, false),
+        (schema::RESPONSE_TIME, &upstream.response_time, true),
+        (schema::CONNECT_TIME, &upstream.connect_time, true),
+        (schema::HEADER_TIME, &upstream.header_time, true),
     ];
-    for (key, list, integer) in numbers {
-        let Some(list) = list else { continue };
-        doc.array_with(key, |out| {
-            for (i, value) in upstream_values(list).enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                let bytes = value.as_bytes();
-                let digits = |part: &[u8]| !part.is_empty() && part.iter().all(u8::is_ascii_digit);
-                let number = match value.split_once('.') {
-                    None => digits(bytes) && bytes.len() <= 15,
-                    Some((whole, fraction)) => {
-                        !integer
-                            && digits(whole.as_bytes())
-                            && digits(fraction.as_bytes())
-                            && bytes.len() <= 15
-                    }
-                };
-                out.extend_from_slice(if number { bytes } else { b"null" });
-            }
-        });
+    for (key, list, decimal) in numbers {
+        if let Some(list) = list {
+            doc.array_with(key, |out| write_number_list(out, list.as_bytes(), decimal));
+        }
     }
     doc.close();
     doc.close();
 }
 
-/// The values of an `$upstream_*` list: `, ` between the servers of a group, ` : ` between groups
-/// (an address holds `:` too, never with spaces around it). A byte scan: these lists are a few
-/// bytes, shorter than a substring searcher is worth.
-fn upstream_values(list: &str) -> impl Iterator<Item = &str> {
-    let mut rest = list;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let bytes = rest.as_bytes();
-        let separator = (0..bytes.len()).find_map(|i| match bytes[i..] {
-            [b',', b' ', ..] => Some((i, 2)),
-            [b' ', b':', b' ', ..] => Some((i, 3)),
-            _ => None,
-        });
-        let (value, next) = match separator {
-            Some((at, length)) => (&rest[..at], &rest[at + length..]),
-            None => (rest, ""),
+/// Where an `$upstream_*` list's value ends at `at`: `, ` separates the servers of a group, ` : `
+/// groups (an address holds `:` too, never with spaces around it). The separator's length.
+#[inline(always)]
+fn separator_at(list: &[u8], at: usize) -> Option<usize> {
+    match list[at] {
+        b',' if list.get(at + 1) == Some(&b' ') => Some(2),
+        b' ' if list.get(at + 1) == Some(&b':') && list.get(at + 2) == Some(&b' ') => Some(3),
+        _ => None,
+    }
+}
+
+/// `$upstream_addr` as JSON strings; `-` (nothing from that upstream) is `null`.
+fn write_address_list(out: &mut Vec<u8>, list: &str) {
+    let bytes = list.as_bytes();
+    let (mut start, mut at) = (0, 0);
+    loop {
+        let separator = if at == bytes.len() { Some(0) } else { separator_at(bytes, at) };
+        let Some(length) = separator else {
+            at += 1;
+            continue;
         };
-        rest = next;
-        Some(value.trim())
-    })
+        // Cut at ASCII separators, so at character boundaries.
+        match list.get(start..at).unwrap_or_default().trim_ascii() {
+            "-" => out.extend_from_slice(b"null"),
+            address => write_json_string(out, address),
+        }
+        if at == bytes.len() {
+            return;
+        }
+        out.push(b',');
+        at += length;
+        start = at;
+    }
+}
+
+/// `$upstream_status` (integers) or a `$upstream_*_time` list (seconds with a fraction) as JSON
+/// numbers, in one pass that checks each byte as it copies it (a few bytes: fewer instructions
+/// than a search and a `memcpy` call); `-` and anything that is not such a number is `null`.
+fn write_number_list(out: &mut Vec<u8>, list: &[u8], decimal: bool) {
+    let mut value_start = out.len();
+    let (mut digits, mut dots, mut valid, mut last) = (0, 0, true, 0u8);
+    let mut at = 0;
+    loop {
+        let separator = if at == list.len() { Some(0) } else { separator_at(list, at) };
+        if let Some(length) = separator {
+            if !valid || digits == 0 || digits + dots > 15 || last == b'.' {
+                out.truncate(value_start);
+                out.extend_from_slice(b"null");
+            }
+            if at == list.len() {
+                return;
+            }
+            out.push(b',');
+            value_start = out.len();
+            (digits, dots, valid, last) = (0, 0, true, 0);
+            at += length;
+            continue;
+        }
+        let byte = list[at];
+        match byte {
+            b'0'..=b'9' => digits += 1,
+            b'.' if decimal && dots == 0 && digits > 0 => dots += 1,
+            _ => valid = false,
+        }
+        if valid {
+            out.push(byte);
+            last = byte;
+        }
+        at += 1;
+    }
 }
 
 fn write_source(doc: &mut ObjectWriter<'_>, source: &SourceFields<'_>) {
@@ -618,13 +639,33 @@ fn write_path_and_query(doc: &mut ObjectWriter<'_>, path: Option<&str>, query: O
 mod tests {
     use super::*;
 
+    fn numbers(list: &str, decimal: bool) -> String {
+        let mut out = Vec::new();
+        write_number_list(&mut out, list.as_bytes(), decimal);
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn upstream_lists_split_at_both_separators_and_keep_addresses_whole() {
-        let values: Vec<&str> =
-            upstream_values("10.0.1.5:8080, 10.0.1.6:8080 : unix:/run/app.sock").collect();
-        assert_eq!(values, ["10.0.1.5:8080", "10.0.1.6:8080", "unix:/run/app.sock"]);
-        assert_eq!(upstream_values("502, 200").collect::<Vec<_>>(), ["502", "200"]);
-        assert_eq!(upstream_values("-, 0.001 : 0.004").collect::<Vec<_>>(), ["-", "0.001", "0.004"]);
-        assert_eq!(upstream_values("0.004").collect::<Vec<_>>(), ["0.004"]);
+        let mut out = Vec::new();
+        write_address_list(&mut out, "10.0.1.5:8080, 10.0.1.6:8080 : unix:/run/app.sock");
+        assert_eq!(out, br#""10.0.1.5:8080","10.0.1.6:8080","unix:/run/app.sock""#);
+        out.clear();
+        write_address_list(&mut out, "[2001:db8::1]:80, -");
+        assert_eq!(out, br#""[2001:db8::1]:80",null"#);
+        assert_eq!(numbers("502, 200", false), "502,200");
+        assert_eq!(numbers("-, 0.001 : 0.004", true), "null,0.001,0.004");
+        assert_eq!(numbers("0.004", true), "0.004");
+    }
+
+    #[test]
+    fn upstream_values_that_are_not_numbers_are_null() {
+        for bad in ["1.5", "x", "", "12345678901234567", "-1", "2 00", "200,"] {
+            assert_eq!(numbers(bad, false), "null", "{bad:?}");
+        }
+        for bad in [".5", "5.", "1.2.3", "0,5", "1e3"] {
+            assert_eq!(numbers(bad, true), "null", "{bad:?}");
+        }
+        assert_eq!(numbers("x, 1, ", true), "null,1,null");
     }
 }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The cost of nginx's upstream-timing format against Apache's combined, on the same requests:
+# the first LINES (default 20,000) lines of the benchmark log (scripts/bench.sh makes it), and the
+# same lines with nginx's upstream-timing fields appended
+#   rt=$request_time uct="$upstream_connect_time" uht="$upstream_header_time"
+#   urt="$upstream_response_time" ua=$upstream_addr us=$upstream_status
+# (one upstream on most lines, two on every tenth: a failed first try, as nginx lists it), each
+# through enrich-logs with the benchmark GeoIP databases under callgrind, whose instruction counts
+# do not depend on how busy the machine is. Also the same lines through nginx's own `combined`
+# log_format, and the upstream lines through an Apache LogFormat that reads the six fields as
+# request headers (read and skipped, so nothing more is written): the parser's cost for the same
+# fields either way. Prints the counts and each one's difference to Apache combined.
+#   scripts/nginx-bench.sh [LINES]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+lines=${1:-20000}
+data=out/bench-200000
+command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+[ -s "$data/realistic.log" ] || LINES=200000 RUNS=1 scripts/bench.sh >/dev/null
+cargo build --locked --release -q -p enrich-logs
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+head -n "$lines" "$data/realistic.log" >"$work/combined.log"
+python3 - "$work/combined.log" "$work/upstream.log" <<'PY'
+import sys
+with open(sys.argv[1], "rb") as source, open(sys.argv[2], "wb") as out:
+    for n, line in enumerate(source):
+        line = line.rstrip(b"\n")
+        connect, header = (n % 7) / 1000, (n % 53 + 2) / 1000
+        response = header + (n % 11) / 1000
+        if n % 10 == 9:  # the first server refused: nginx lists both tries
+            times = f'uct="0.001, {connect:.3f}" uht="-, {header:.3f}" urt="0.001, {response:.3f}"'
+            servers = f"ua=10.0.1.5:8080, 10.0.1.6:8080 us=502, 200"
+        else:
+            times = f'uct="{connect:.3f}" uht="{header:.3f}" urt="{response:.3f}"'
+            servers = f"ua=10.0.1.{5 + n % 2}:8080 us=200"
+        out.write(line + f" rt={response + 0.001:.3f} {times} {servers}\n".encode())
+PY
+
+upstream_format="'\$remote_addr - \$remote_user [\$time_local] \"\$request\" \$status \$body_bytes_sent \"\$http_referer\" \"\$http_user_agent\" ' 'rt=\$request_time uct=\"\$upstream_connect_time\" uht=\"\$upstream_header_time\" urt=\"\$upstream_response_time\" ua=\$upstream_addr us=\$upstream_status'"
+geo=(--city-db "$data/Bench-City.mmdb" --asn-db "$data/Bench-ASN.mmdb")
+
+instructions() { # LOG FORMAT
+  valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
+    ./target/release/enrich-logs "${geo[@]}" --format "$2" "$1" >"$work/out.ndjson" 2>"$work/valgrind.txt"
+  if grep -q '"_parse_failure"' "$work/out.ndjson"; then echo "$1: lines did not parse" >&2; exit 1; fi
+  grep -m1 -o 'Collected : [0-9]*' "$work/valgrind.txt" | grep -o '[0-9]*'
+}
+
+nginx_combined="'\$remote_addr - \$remote_user [\$time_local] \"\$request\" \$status \$body_bytes_sent \"\$http_referer\" \"\$http_user_agent\"'"
+apache_six='%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" rt=%{X-RT}i uct="%{X-UCT}i" uht="%{X-UHT}i" urt="%{X-URT}i" ua=%{X-UA}i us=%{X-US}i'
+
+combined=$(instructions "$work/combined.log" combined)
+nginx=$(instructions "$work/combined.log" "$nginx_combined")
+apache_upstream=$(instructions "$work/upstream.log" "$apache_six")
+upstream=$(instructions "$work/upstream.log" "$upstream_format")
+bytes_combined=$(wc -c <"$work/combined.log")
+bytes_upstream=$(wc -c <"$work/upstream.log")
+awk -v lines="$lines" -v c="$combined" -v n="$nginx" -v a="$apache_upstream" -v u="$upstream" \
+  -v bc="$bytes_combined" -v bu="$bytes_upstream" 'BEGIN {
+  printf "%d lines, enrich-logs with GeoIP City + ASN and user agents, instructions (callgrind):\n", lines
+  row("Apache combined", c, bc)
+  row("nginx combined log_format", n, bc)
+  row("Apache, six fields appended", a, bu)
+  row("nginx upstream-timing format", u, bu)
+}
+function row(label, count, bytes) {
+  printf "  %-30s %7.1f M  %6d per line  %5.1f per input byte  %+6.1f %%\n", label, count / 1e6, count / lines, count / bytes, (count / c - 1) * 100
+}'
