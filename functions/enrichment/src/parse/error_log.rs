@@ -294,7 +294,8 @@ fn parse_nginx_context(mut rest: &str) -> Option<NginxContext<'_>> {
             "referrer" => &mut context.referrer,
             _ => &mut None,
         };
-        *field = Some(value);
+        // nginx writes `server: ` and `host: ""` when it knows none.
+        *field = Some(value).filter(|value| !value.is_empty());
         rest = next;
     }
     context.client.is_some().then_some(context)
