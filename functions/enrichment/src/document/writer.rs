@@ -549,6 +549,17 @@ fn write_address_list(out: &mut Vec<u8>, list: &str) {
 /// numbers, in one pass that checks each byte as it copies it (a few bytes: fewer instructions
 /// than a search and a `memcpy` call); `-` and anything that is not such a number is `null`.
 fn write_number_list(out: &mut Vec<u8>, list: &[u8], decimal: bool) {
+    // Most lists are one number: checked and copied whole.
+    if list.len() <= 15
+        && list.first().is_some_and(u8::is_ascii_digit)
+        && list.last().is_some_and(u8::is_ascii_digit)
+    {
+        let dots = list.iter().filter(|&&b| b == b'.').count();
+        if dots <= usize::from(decimal) && list.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
+            out.extend_from_slice(list);
+            return;
+        }
+    }
     let mut value_start = out.len();
     let (mut digits, mut dots, mut valid, mut last) = (0, 0, true, 0u8);
     let mut at = 0;

@@ -684,34 +684,27 @@ fn parse_status(raw: &[u8]) -> Option<u16> {
 
 /// `2`, `0.000153`: seconds, with up to nine fraction digits, to nanoseconds.
 fn parse_seconds_as_nanos(raw: &[u8]) -> Option<u64> {
-    // One pass: whole seconds, then at most nine digits of fraction after one dot.
-    let (mut whole, mut whole_digits, mut fraction, mut fraction_digits) = (0u64, 0, 0u64, None::<u32>);
-    for &byte in raw {
-        let digit = match byte {
-            b'0'..=b'9' => u64::from(byte - b'0'),
-            b'.' if fraction_digits.is_none() => {
-                fraction_digits = Some(0);
-                continue;
-            }
-            _ => return None,
-        };
-        match &mut fraction_digits {
-            None => {
-                whole = whole.checked_mul(10)?.checked_add(digit)?;
-                whole_digits += 1;
-            }
-            Some(9) => return None,
-            Some(digits) => {
-                fraction = fraction * 10 + digit;
-                *digits += 1;
-            }
-        }
-    }
-    if whole_digits == 0 || fraction_digits == Some(0) {
+    // Nanoseconds per unit of the fraction's last digit, by the fraction's length.
+    const SCALE: [u64; 10] =
+        [1_000_000_000, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+    let whole_digits = raw.iter().take_while(|b| b.is_ascii_digit()).count();
+    if whole_digits == 0 {
         return None;
     }
-    let scale = 10u64.pow(9 - fraction_digits.unwrap_or(0));
-    whole.checked_mul(1_000_000_000)?.checked_add(fraction * scale)
+    let nanos = parse_u64(&raw[..whole_digits])?.checked_mul(1_000_000_000)?;
+    let fraction = match &raw[whole_digits..] {
+        [] => return Some(nanos),
+        [b'.', fraction @ ..] if !fraction.is_empty() && fraction.len() < SCALE.len() => fraction,
+        _ => return None,
+    };
+    let mut value = 0;
+    for &byte in fraction {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u64::from(byte - b'0');
+    }
+    nanos.checked_add(value * SCALE[fraction.len()])
 }
 
 #[cfg(test)]
