@@ -11,8 +11,8 @@ use crate::document::{
 };
 use crate::enrich::{GeoCache, UserAgentParser, truncate, truncate_addresses_in};
 use crate::parse::{
-    AccessRecord, COMBINED, COMMON, ErrorLogFormat, LogFormat, ParseError, Timestamp, VHOST_COMBINED,
-    as_logged, looks_like_json_object, parse_agent_json,
+    AccessRecord, COMBINED, COMMON, ElbFields, ErrorLogFormat, LogFormat, ParseError, Timestamp,
+    VHOST_COMBINED, as_logged, looks_like_alb, looks_like_json_object, parse_agent_json, parse_alb,
 };
 use crate::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 
@@ -100,6 +100,7 @@ impl Enricher {
         match &self.settings.format {
             FormatChoice::Fixed(format) => Dataset::access(format.server()),
             FormatChoice::ErrorLog(format) => Dataset::error(*format),
+            FormatChoice::Alb => Dataset::ElbAccess,
             FormatChoice::Auto | FormatChoice::KinesisAgentJson => Dataset::ApacheAccess,
         }
     }
@@ -109,7 +110,7 @@ impl Enricher {
         match &self.settings.format {
             FormatChoice::ErrorLog(format) => Some(*format),
             FormatChoice::Auto => ErrorLogFormat::recognise(line),
-            FormatChoice::Fixed(_) | FormatChoice::KinesisAgentJson => None,
+            FormatChoice::Fixed(_) | FormatChoice::KinesisAgentJson | FormatChoice::Alb => None,
         }
     }
 
@@ -125,6 +126,10 @@ impl Enricher {
                 "{} is an error-log format: it reads no access lines",
                 format.name()
             ))),
+            // The document also takes the ALB's own fields, which `write_line` keeps.
+            FormatChoice::Alb => std::str::from_utf8(line)
+                .map_err(|_| ParseError::Other("an ALB line that is not UTF-8".into()))
+                .and_then(|text| parse_alb(text).map(|(record, _)| record)),
             FormatChoice::KinesisAgentJson => parse_agent_json(line),
             FormatChoice::Auto if looks_like_json_object(line) => parse_agent_json(line),
             FormatChoice::Auto => {
@@ -228,7 +233,6 @@ impl Enricher {
         originals: Originals,
     ) -> LineOutcome {
         let truncated = originals == Originals::Drop;
-        let failure_tags = Tags { truncated, ..Tags::PARSE_FAILURE };
         let line = line.strip_prefix(BOM).unwrap_or(line);
         if line.len() > MAX_LINE_BYTES {
             let reason = format!(
@@ -243,29 +247,46 @@ impl Enricher {
         if let Some(format) = self.error_log_of(line) {
             return self.write_error_line(format, line, context, out, originals);
         }
-        let parsed = self.parse_line(line);
-        let dataset = self.dataset();
-        let Self { settings, geoip, geo_cache, user_agents, .. } = self;
-        let record = match parsed {
-            Ok(record) => record,
+        if self.reads_alb(line) {
+            return self.write_alb_line(line, context, out, originals);
+        }
+        match self.parse_line(line) {
+            Ok(record) => self.write_record(&record, None, line, context, out, originals),
             Err(error) => {
-                let original = (originals == Originals::Keep).then(|| original_text(settings, line));
-                let timestamp = write_failure_document(
-                    out,
-                    original.as_deref(),
-                    &error.to_string(),
-                    context,
-                    failure_tags,
-                    dataset,
-                );
-                return LineOutcome {
-                    timestamp,
-                    parse_failure: true,
-                    geoip_lookup_failure: false,
-                    truncated,
-                };
+                self.write_parse_failure(&error.to_string(), line, context, out, originals, self.dataset())
             }
-        };
+        }
+    }
+
+    /// The document of a line that did not match its format.
+    fn write_parse_failure(
+        &self,
+        reason: &str,
+        line: &[u8],
+        context: &EventContext<'_>,
+        out: &mut Vec<u8>,
+        originals: Originals,
+        dataset: Dataset,
+    ) -> LineOutcome {
+        let truncated = originals == Originals::Drop;
+        let original = (originals == Originals::Keep).then(|| original_text(&self.settings, line));
+        let tags = Tags { truncated, ..Tags::PARSE_FAILURE };
+        let timestamp = write_failure_document(out, original.as_deref(), reason, context, tags, dataset);
+        LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false, truncated }
+    }
+
+    /// The document of a parsed access-log line: its client's location and network, its user agent.
+    fn write_record(
+        &mut self,
+        record: &AccessRecord<'_>,
+        elb: Option<&ElbFields<'_>>,
+        line: &[u8],
+        context: &EventContext<'_>,
+        out: &mut Vec<u8>,
+        originals: Originals,
+    ) -> LineOutcome {
+        let truncated = originals == Originals::Drop;
+        let Self { settings, geoip, geo_cache, user_agents, .. } = self;
         let mut enrichment =
             Enrichment { tags: Tags { truncated, ..Tags::default() }, ..Enrichment::default() };
         if let Some(logged) = record.remote_host.as_deref().or(record.remote_addr.as_deref()) {
@@ -290,12 +311,40 @@ impl Enricher {
         }
         let original =
             (settings.keep_original && originals == Originals::Keep).then(|| original_text(settings, line));
-        let timestamp = write_access_document(out, &record, &enrichment, context, original.as_deref());
+        let timestamp = write_access_document(out, record, elb, &enrichment, context, original.as_deref());
         LineOutcome {
             timestamp,
             parse_failure: false,
             geoip_lookup_failure: enrichment.tags.geoip_lookup_failure,
             truncated,
+        }
+    }
+
+    /// Whether `line` is read as an Application Load Balancer's: configured so, or under `auto`
+    /// a line that starts as one.
+    fn reads_alb(&self, line: &[u8]) -> bool {
+        match &self.settings.format {
+            FormatChoice::Alb => true,
+            FormatChoice::Auto => looks_like_alb(line),
+            _ => false,
+        }
+    }
+
+    fn write_alb_line(
+        &mut self,
+        line: &[u8],
+        context: &EventContext<'_>,
+        out: &mut Vec<u8>,
+        originals: Originals,
+    ) -> LineOutcome {
+        // ALB writes text, but not always valid UTF-8: a byte that is not becomes `\xhh`.
+        let text = as_logged(line);
+        match parse_alb(&text) {
+            Ok((record, elb)) => self.write_record(&record, Some(&elb), line, context, out, originals),
+            Err(error) => {
+                let reason = format!("line does not match alb: {error}");
+                self.write_parse_failure(&reason, line, context, out, originals, Dataset::ElbAccess)
+            }
         }
     }
 
@@ -310,29 +359,21 @@ impl Enricher {
         let truncated = originals == Originals::Drop;
         // Error logs are text, but not always valid UTF-8: a byte that is not becomes `\xhh`.
         let text = as_logged(line);
-        let Self { settings, geoip, geo_cache, .. } = self;
         let record = match format.parse(&text) {
             Ok(record) => record,
             Err(error) => {
-                let original = (originals == Originals::Keep).then(|| original_text(settings, line));
                 let reason = format!("line does not match {}: {error}", format.name());
-                let tags = Tags { truncated, ..Tags::PARSE_FAILURE };
-                let timestamp = write_failure_document(
-                    out,
-                    original.as_deref(),
+                return self.write_parse_failure(
                     &reason,
+                    line,
                     context,
-                    tags,
+                    out,
+                    originals,
                     Dataset::error(format),
                 );
-                return LineOutcome {
-                    timestamp,
-                    parse_failure: true,
-                    geoip_lookup_failure: false,
-                    truncated,
-                };
             }
         };
+        let Self { settings, geoip, geo_cache, .. } = self;
         let mut tags = Tags { truncated, ..Tags::default() };
         let source = record.client.map(|client| {
             let (source, lookup_failure) =

@@ -74,9 +74,11 @@ pub enum FormatChoice {
     Fixed(LogFormat),
     /// nginx's or Apache's error log.
     ErrorLog(ErrorLogFormat),
+    /// Application Load Balancer access logs.
+    Alb,
 }
 
-const FORMAT_NAMES: &str = "auto, common, combined, vhost_combined, kinesis-agent-json, nginx_error, apache_error, an Apache LogFormat \
+const FORMAT_NAMES: &str = "auto, common, combined, vhost_combined, kinesis-agent-json, nginx_error, apache_error, alb, an Apache LogFormat \
      string, or an nginx log_format (its quoted parts, as in nginx.conf)";
 
 impl FormatChoice {
@@ -94,6 +96,7 @@ impl FormatChoice {
             "vhost_combined" => builtin(VHOST_COMBINED),
             "nginx_error" => Ok(Self::ErrorLog(ErrorLogFormat::Nginx)),
             "apache_error" => Ok(Self::ErrorLog(ErrorLogFormat::Apache)),
+            "alb" => Ok(Self::Alb),
             custom if LogFormat::is_nginx(custom) => {
                 LogFormat::compile_nginx(custom).map(Self::Fixed).map_err(|error| {
                     SettingError::new(LOG_FORMAT, value, format!("{error} (an nginx log_format)"))

@@ -84,7 +84,7 @@ fn accepts(mapping: &str, kind: JsonKind, path: &str) -> bool {
         ("geo_point", JsonKind::GeoPoint) => true,
         // `ip` and `date` take strings, but only of their own shape, checked below per value.
         ("ip", JsonKind::String) => path == "source.ip",
-        ("date", JsonKind::String) => path == "@timestamp",
+        ("date", JsonKind::String) => matches!(path, "@timestamp" | "event.start"),
         _ => false,
     }
 }
@@ -152,6 +152,14 @@ fn all_documents() -> Vec<Value> {
         };
         let mut enricher = Enricher::new(config, Some(demo_geoip()));
         for line in lines_of(&format!("tests/data/nginx/{name}.log")) {
+            write(&mut enricher, &line);
+        }
+    }
+
+    // Application Load Balancer lines: AWS's examples and the edge cases, read by `auto`.
+    let mut enricher = Enricher::new(EnrichmentSettings::default(), Some(demo_geoip()));
+    for log in ["tests/data/alb/aws-docs-examples.log", "tests/data/alb/edge-cases.log"] {
+        for line in lines_of(log) {
             write(&mut enricher, &line);
         }
     }
@@ -229,11 +237,14 @@ fn every_field_a_document_carries_is_mapped_with_a_compatible_type() {
             ip.is_none_or(|ip| ip.parse::<std::net::IpAddr>().is_ok()),
             "source.ip must be an address: {document}"
         );
-        let timestamp = document["@timestamp"].as_str().unwrap();
-        assert!(
-            timestamp.len() == 24 && timestamp.ends_with('Z'),
-            "@timestamp is RFC 3339 UTC with ms: {timestamp}"
-        );
+        for timestamp in
+            [&document["@timestamp"], &document["event"]["start"]].into_iter().filter_map(Value::as_str)
+        {
+            assert!(
+                timestamp.len() == 24 && timestamp.ends_with('Z'),
+                "times are RFC 3339 UTC with ms: {timestamp}"
+            );
+        }
     }
 
     for (path, kinds) in &seen {
@@ -262,9 +273,10 @@ fn every_document_is_categorised_as_ecs_defines() {
         let event = &doc["event"];
         assert_eq!(doc["ecs"]["version"], "8.17.0", "{doc}");
         let module = event["module"].as_str().unwrap_or_default();
-        assert!(matches!(module, "apache" | "nginx"), "{doc}");
+        assert!(matches!(module, "apache" | "nginx" | "aws"), "{doc}");
         let error_log = event["dataset"] == json!(format!("{module}.error"));
-        assert!(error_log || event["dataset"] == json!(format!("{module}.access")), "{doc}");
+        let access = if module == "aws" { "aws.elb_logs".to_owned() } else { format!("{module}.access") };
+        assert!(error_log || event["dataset"] == json!(access), "{doc}");
         assert_eq!(event["category"], json!(["web"]), "{doc}");
         let failed = doc["tags"].as_array().is_some_and(|tags| tags.contains(&json!("_parse_failure")));
         if failed {

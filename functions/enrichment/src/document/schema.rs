@@ -48,6 +48,14 @@ pub const CLOUDWATCH: Key = key!("cloudwatch");
 pub const FILE: Key = key!("file");
 pub const ORIGIN: Key = key!("origin");
 pub const THREAD: Key = key!("thread");
+/// `aws.elb.*`: an Application Load Balancer's fields, as Elastic's AWS integration names them.
+pub const ELB: Key = key!("elb");
+pub const BACKEND: Key = key!("backend");
+pub const REQUEST_PROCESSING_TIME: Key = key!("request_processing_time");
+pub const BACKEND_PROCESSING_TIME: Key = key!("backend_processing_time");
+pub const RESPONSE_PROCESSING_TIME: Key = key!("response_processing_time");
+pub const TARGET_GROUP: Key = key!("target_group");
+pub const CHOSEN_CERT: Key = key!("chosen_cert");
 
 // Leaf members.
 pub const ADDRESS: Key = key!("address");
@@ -105,6 +113,19 @@ pub const LEVEL: Key = key!("level");
 pub const PID: Key = key!("pid");
 pub const CODE: Key = key!("code");
 pub const CONNECTION_ID: Key = key!("connection_id");
+pub const START: Key = key!("start");
+pub const SEC: Key = key!("sec");
+pub const ARN: Key = key!("arn");
+pub const TRACE_ID: Key = key!("trace_id");
+pub const MATCHED_RULE_PRIORITY: Key = key!("matched_rule_priority");
+pub const ACTION_EXECUTED: Key = key!("action_executed");
+pub const REDIRECT_URL: Key = key!("redirect_url");
+pub const REASON: Key = key!("reason");
+pub const TARGET_PORT: Key = key!("target_port");
+pub const TARGET_STATUS_CODE: Key = key!("target_status_code");
+pub const CLASSIFICATION: Key = key!("classification");
+pub const CLASSIFICATION_REASON: Key = key!("classification_reason");
+pub const CONNECTION_TRACE_ID: Key = key!("connection_trace_id");
 
 // Values that are the same in every document, as JSON: written with one copy each.
 /// `ecs.version`: the ECS release whose field definitions the documents follow.
@@ -115,6 +136,8 @@ pub const NGINX_DATASET_JSON: &[u8] = br#""nginx.access""#;
 pub const NGINX_MODULE_JSON: &[u8] = br#""nginx""#;
 pub const APACHE_ERROR_DATASET_JSON: &[u8] = br#""apache.error""#;
 pub const NGINX_ERROR_DATASET_JSON: &[u8] = br#""nginx.error""#;
+pub const ELB_DATASET_JSON: &[u8] = br#""aws.elb_logs""#;
+pub const AWS_MODULE_JSON: &[u8] = br#""aws""#;
 /// `event.kind` of a line that was read, and of one that could not be.
 pub const KIND_EVENT_JSON: &[u8] = br#""event""#;
 pub const KIND_PIPELINE_ERROR_JSON: &[u8] = br#""pipeline_error""#;
@@ -199,12 +222,33 @@ pub const FIELDS: &[&[Key]] = &[
     &[EVENT, OUTCOME],
     &[EVENT, ID],
     &[EVENT, DURATION],
+    &[EVENT, START],
     &[EVENT, ORIGINAL],
     &[ERROR, MESSAGE],
     &[ERROR, CODE],
     &[TAGS],
     &[AWS, CLOUDWATCH, LOG_GROUP],
     &[AWS, CLOUDWATCH, LOG_STREAM],
+    &[AWS, ELB, NAME],
+    &[AWS, ELB, TYPE],
+    &[AWS, ELB, BACKEND, IP],
+    &[AWS, ELB, BACKEND, PORT],
+    &[AWS, ELB, BACKEND, HTTP, RESPONSE, STATUS_CODE],
+    &[AWS, ELB, REQUEST_PROCESSING_TIME, SEC],
+    &[AWS, ELB, BACKEND_PROCESSING_TIME, SEC],
+    &[AWS, ELB, RESPONSE_PROCESSING_TIME, SEC],
+    &[AWS, ELB, TARGET_GROUP, ARN],
+    &[AWS, ELB, TRACE_ID],
+    &[AWS, ELB, CHOSEN_CERT, ARN],
+    &[AWS, ELB, MATCHED_RULE_PRIORITY],
+    &[AWS, ELB, ACTION_EXECUTED],
+    &[AWS, ELB, REDIRECT_URL],
+    &[AWS, ELB, ERROR, REASON],
+    &[AWS, ELB, TARGET_PORT],
+    &[AWS, ELB, TARGET_STATUS_CODE],
+    &[AWS, ELB, CLASSIFICATION],
+    &[AWS, ELB, CLASSIFICATION_REASON],
+    &[AWS, ELB, CONNECTION_TRACE_ID],
     &[LOG, LEVEL],
     &[LOG, ORIGIN, FILE, NAME],
     &[LOG, ORIGIN, FILE, LINE],

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use super::json::{ObjectWriter, write_json_string};
 use super::schema;
 use crate::parse::{
-    AccessRecord, ErrorLogFormat, ErrorRecord, RequestLine, Server, Timestamp, Upstream, UrlParts, extension,
-    http_version,
+    AccessRecord, ElbFields, ErrorLogFormat, ErrorRecord, RequestLine, Server, Timestamp, Upstream, UrlParts,
+    extension, http_version,
 };
 
 /// `event.module` and `event.dataset`: whose log, and which of its logs.
@@ -20,6 +20,8 @@ pub enum Dataset {
     NginxAccess,
     ApacheError,
     NginxError,
+    /// Application Load Balancer access logs, as Elastic's AWS integration names them.
+    ElbAccess,
 }
 
 impl Dataset {
@@ -27,6 +29,7 @@ impl Dataset {
         match server {
             Server::Apache => Self::ApacheAccess,
             Server::Nginx => Self::NginxAccess,
+            Server::AwsElb => Self::ElbAccess,
         }
     }
 
@@ -116,9 +119,11 @@ impl Tags {
 }
 
 /// Writes the document of a parsed line and returns its `@timestamp`.
+/// `elb` holds what an Application Load Balancer's line says beyond the access-log fields.
 pub fn write_access_document(
     out: &mut Vec<u8>,
     record: &AccessRecord<'_>,
+    elb: Option<&ElbFields<'_>>,
     enrichment: &Enrichment<'_>,
     context: &EventContext<'_>,
     original: Option<&str>,
@@ -254,11 +259,15 @@ pub fn write_access_document(
     if let Some(nanos) = record.duration_nanos {
         doc.number(schema::DURATION, nanos);
     }
+    if let Some(start) = elb.and_then(|elb| elb.request_creation_time) {
+        doc.string_with(schema::START, |out| start.write_rfc3339(out));
+    }
     if let Some(original) = original {
         doc.string(schema::ORIGINAL, original);
     }
     doc.close();
     enrichment.tags.write(&mut doc);
+    write_aws(&mut doc, context, elb);
     write_log_origin(&mut doc, context, None);
     write_ecs(&mut doc);
     doc.finish();
@@ -365,23 +374,118 @@ pub fn write_error_document(
     }
     doc.close();
     tags.write(&mut doc);
+    write_aws(&mut doc, context, None);
     write_log_origin(&mut doc, context, Some(record));
     write_ecs(&mut doc);
     doc.finish();
     record.time
 }
 
-/// `aws.cloudwatch.log_group` and `.log_stream`, or `log.file.path` and `log.offset`; and an
-/// error log's `log.level` and `log.origin.file.*`, which share the `log` object.
-fn write_log_origin(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, error: Option<&ErrorRecord<'_>>) {
-    if let Some(LogOrigin::CloudWatch { log_group, log_stream }) = context.log_origin {
-        doc.open(schema::AWS);
+/// The `aws` object: `aws.cloudwatch.log_group` and `.log_stream` of a CloudWatch Logs event, and
+/// an Application Load Balancer's `aws.elb.*`.
+fn write_aws(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, elb: Option<&ElbFields<'_>>) {
+    let cloudwatch = match context.log_origin {
+        Some(LogOrigin::CloudWatch { log_group, log_stream }) => Some((log_group, log_stream)),
+        _ => None,
+    };
+    if cloudwatch.is_none() && elb.is_none() {
+        return;
+    }
+    doc.open(schema::AWS);
+    if let Some((log_group, log_stream)) = cloudwatch {
         doc.open(schema::CLOUDWATCH);
         doc.string(schema::LOG_GROUP, log_group);
         doc.string(schema::LOG_STREAM, log_stream);
         doc.close();
+    }
+    if let Some(elb) = elb {
+        write_elb(doc, elb);
+    }
+    doc.close();
+}
+
+/// `aws.elb.*`, in the names of Elastic's AWS integration.
+fn write_elb(doc: &mut ObjectWriter<'_>, elb: &ElbFields<'_>) {
+    doc.open(schema::ELB);
+    doc.string(schema::NAME, elb.name);
+    doc.string(schema::TYPE, elb.request_type);
+    doc.open(schema::BACKEND);
+    if let Some(target) = elb.target {
+        match target.rsplit_once(':') {
+            Some((ip, port)) if port.parse::<u16>().is_ok() => {
+                doc.string(schema::IP, ip.trim_start_matches('[').trim_end_matches(']'));
+                doc.raw(schema::PORT, port.as_bytes());
+            }
+            _ => doc.string(schema::IP, target),
+        }
+    }
+    if let Some(status) = elb.target_status_code {
+        doc.open(schema::HTTP);
+        doc.open(schema::RESPONSE);
+        doc.number(schema::STATUS_CODE, u64::from(status));
+        doc.close();
         doc.close();
     }
+    doc.close();
+    for (key, seconds) in [
+        (schema::REQUEST_PROCESSING_TIME, elb.request_processing_time),
+        (schema::BACKEND_PROCESSING_TIME, elb.target_processing_time),
+        (schema::RESPONSE_PROCESSING_TIME, elb.response_processing_time),
+    ] {
+        if let Some(seconds) = seconds {
+            doc.open(key);
+            doc.raw(schema::SEC, seconds.as_bytes());
+            doc.close();
+        }
+    }
+    if let Some(arn) = elb.target_group_arn {
+        doc.open(schema::TARGET_GROUP);
+        doc.string(schema::ARN, arn);
+        doc.close();
+    }
+    if let Some(trace_id) = elb.trace_id {
+        doc.string(schema::TRACE_ID, trace_id);
+    }
+    if let Some(arn) = elb.chosen_cert_arn {
+        doc.open(schema::CHOSEN_CERT);
+        doc.string(schema::ARN, arn);
+        doc.close();
+    }
+    if let Some(priority) = elb.matched_rule_priority {
+        doc.string(schema::MATCHED_RULE_PRIORITY, priority);
+    }
+    if let Some(actions) = elb.actions_executed {
+        doc.strings(schema::ACTION_EXECUTED, actions.split(',').filter(|a| !a.is_empty()));
+    }
+    if let Some(url) = elb.redirect_url {
+        doc.string(schema::REDIRECT_URL, url);
+    }
+    if let Some(reason) = elb.error_reason {
+        doc.open(schema::ERROR);
+        doc.string(schema::REASON, reason);
+        doc.close();
+    }
+    if let Some(targets) = elb.target_port_list {
+        doc.strings(schema::TARGET_PORT, targets.split(' ').filter(|t| !t.is_empty()));
+    }
+    if let Some(statuses) = elb.target_status_code_list {
+        doc.strings(schema::TARGET_STATUS_CODE, statuses.split(' ').filter(|s| !s.is_empty()));
+    }
+    if let Some(classification) = elb.classification {
+        doc.string(schema::CLASSIFICATION, classification);
+    }
+    if let Some(reason) = elb.classification_reason {
+        doc.string(schema::CLASSIFICATION_REASON, reason);
+    }
+    if let Some(id) = elb.connection_trace_id {
+        doc.string(schema::CONNECTION_TRACE_ID, id);
+    }
+    doc.close();
+}
+
+/// `log.file.path` and `log.offset`, and an error log's `log.level` and `log.origin.file.*`, which
+/// share the `log` object.
+fn write_log_origin(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, error: Option<&ErrorRecord<'_>>) {
     doc.open(schema::LOG);
     if let Some(error) = error {
         doc.string(schema::LEVEL, error.level);
@@ -419,6 +523,7 @@ fn write_event_constants(doc: &mut ObjectWriter<'_>, dataset: Dataset, kind: &[u
         Dataset::NginxAccess => (schema::NGINX_DATASET_JSON, schema::NGINX_MODULE_JSON),
         Dataset::ApacheError => (schema::APACHE_ERROR_DATASET_JSON, schema::MODULE_JSON),
         Dataset::NginxError => (schema::NGINX_ERROR_DATASET_JSON, schema::NGINX_MODULE_JSON),
+        Dataset::ElbAccess => (schema::ELB_DATASET_JSON, schema::AWS_MODULE_JSON),
     };
     doc.raw(schema::DATASET, dataset);
     doc.raw(schema::MODULE, module);
@@ -454,6 +559,7 @@ pub fn write_failure_document(
     doc.string(schema::MESSAGE, reason);
     doc.close();
     tags.write(&mut doc);
+    write_aws(&mut doc, context, None);
     write_log_origin(&mut doc, context, None);
     write_ecs(&mut doc);
     doc.finish();
@@ -481,6 +587,7 @@ pub fn write_oversized_document(
     doc.string(schema::MESSAGE, reason);
     doc.close();
     Tags { truncated: true, ..Tags::default() }.write(&mut doc);
+    write_aws(&mut doc, context, None);
     write_log_origin(&mut doc, context, None);
     write_ecs(&mut doc);
     doc.finish();

@@ -120,6 +120,8 @@ pub enum Server {
     #[default]
     Apache,
     Nginx,
+    /// An Application Load Balancer (`aws.elb_logs`).
+    AwsElb,
 }
 
 impl Directive {
@@ -274,7 +276,7 @@ impl LogFormat {
         }
         if !items.iter().any(|item| matches!(item, Item::Field { .. })) {
             let reason = match server {
-                Server::Apache => "the format has no % directive",
+                Server::Apache | Server::AwsElb => "the format has no % directive",
                 Server::Nginx => "the format has no $variable",
             };
             return Err(FormatError { position: 0, reason: reason.into() });

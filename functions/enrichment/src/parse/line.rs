@@ -683,7 +683,7 @@ fn parse_status(raw: &[u8]) -> Option<u16> {
 }
 
 /// `2`, `0.000153`: seconds, with up to nine fraction digits, to nanoseconds.
-fn parse_seconds_as_nanos(raw: &[u8]) -> Option<u64> {
+pub(super) fn parse_seconds_as_nanos(raw: &[u8]) -> Option<u64> {
     // Nanoseconds per unit of the fraction's last digit, by the fraction's length.
     const SCALE: [u64; 10] =
         [1_000_000_000, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];

@@ -3,6 +3,7 @@
 //! servers' error logs.
 
 mod agent_json;
+mod alb;
 mod error_log;
 mod escape;
 mod format;
@@ -13,6 +14,7 @@ mod strftime;
 mod time;
 
 pub(crate) use agent_json::{looks_like_json_object, parse_agent_json};
+pub use alb::{ElbFields, looks_like_alb, parse_alb};
 pub use error_log::{ErrorLogFormat, ErrorRecord};
 pub(crate) use escape::as_logged;
 pub use format::{COMBINED, COMMON, Escape, FormatError, LogFormat, Server, VHOST_COMBINED};
