@@ -33,6 +33,11 @@ for path in sorted(glob.glob("tests/data/nginx/*.log")):
 # Apache's error log with apache_error (15); auto (0) reads it too.
 for line in open("tests/data/formats/error.log", "rb").read().split(b"\n")[:60]:
     put("parse_line", b"\x0f" + line)
+# ALB lines with alb (16) and auto (0).
+for path in sorted(glob.glob("tests/data/alb/*.log")):
+    for line in open(path, "rb").read().split(b"\n"):
+        put("parse_line", b"\x10" + line)
+        put("parse_line", b"\x00" + line)
 hostile = [bytes.fromhex(json.loads(line)["line_hex"])[:65536] for line in open("tests/hostile/lines.jsonl")]
 for line in hostile:
     put("parse_line", b"\x00" + line)

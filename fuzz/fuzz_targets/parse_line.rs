@@ -1,5 +1,5 @@
 //! Any bytes, through every built-in format, compiled LogFormats with many directives, nginx
-//! log_formats in each escape mode and both error logs: one valid JSON document, never a panic. The enrichers are
+//! log_formats in each escape mode, both error logs and ALB lines: one valid JSON document, never a panic. The enrichers are
 //! built once per format and option set and
 //! kept between inputs, as a function keeps its one (its caches then see many lines too).
 #![no_main]
@@ -10,7 +10,7 @@ use enrichment::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 use enrichment::{Enricher, EventContext, Timestamp, TrustedProxies};
 use libfuzzer_sys::fuzz_target;
 
-const FORMATS: [&str; 16] = [
+const FORMATS: [&str; 17] = [
     "auto",
     "common",
     "combined",
@@ -29,6 +29,8 @@ const FORMATS: [&str; 16] = [
     // The error logs (seeded with the captures' error.log files).
     "nginx_error",
     "apache_error",
+    // Application Load Balancer lines (seeded with tests/data/alb/).
+    "alb",
 ];
 
 thread_local! {

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# The cost of nginx's upstream-timing format against Apache's combined, on the same requests:
+# The cost of other formats against Apache's combined, on the same requests: nginx's, and the
+# Application Load Balancer's.
+#
+# nginx's upstream-timing format:
 # the first LINES (default 20,000) lines of the benchmark log (scripts/bench.sh makes it), and the
 # same lines with nginx's upstream-timing fields appended
 #   rt=$request_time uct="$upstream_connect_time" uht="$upstream_header_time"
@@ -9,8 +12,9 @@
 # do not depend on how busy the machine is. Also the same lines through nginx's own `combined`
 # log_format, and the upstream lines through an Apache LogFormat that reads the six fields as
 # request headers (read and skipped, so nothing more is written): the parser's cost for the same
-# fields either way. Prints the counts and each one's difference to Apache combined.
-#   scripts/nginx-bench.sh [LINES]
+# fields either way. ALB: the same requests as a load balancer logs them (its 30 fields, the
+# request as a full URL). Prints the counts and each one's difference to Apache combined.
+#   scripts/format-bench.sh [LINES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lines=${1:-20000}
@@ -37,6 +41,29 @@ with open(sys.argv[1], "rb") as source, open(sys.argv[2], "wb") as out:
             servers = f"ua=10.0.1.{5 + n % 2}:8080 us=200"
         out.write(line + f" rt={response + 0.001:.3f} {times} {servers}\n".encode())
 PY
+python3 - "$work/combined.log" "$work/alb.log" <<'PY'
+import re, sys
+from datetime import datetime
+line_re = re.compile(r'^(\S+) \S+ \S+ \[([^\]]+)\] "(\S+) (\S+) (HTTP/[0-9.]+)" (\d+) (\d+|-) "[^"]*" "([^"]*)"$')
+with open(sys.argv[1]) as source, open(sys.argv[2], "w") as out:
+    for n, line in enumerate(source):
+        m = line_re.match(line.rstrip("\n"))
+        if not m:
+            raise SystemExit(f"line {n + 1} is not combined: {line!r}")
+        ip, when, method, target, version, status, size, agent = m.groups()
+        time = datetime.strptime(when, "%d/%b/%Y:%H:%M:%S %z").strftime("%Y-%m-%dT%H:%M:%S.") + f"{n % 1000000:06d}Z"
+        size = 0 if size == "-" else int(size)
+        port = 1024 + n % 60000
+        rt = (n % 53 + 2) / 1000
+        out.write(
+            f'https {time} app/bench-alb/50dc6c495c0c9188 {ip}:{port} 10.0.1.{5 + n % 2}:8080 0.001 {rt:.3f} 0.000 '
+            f'{status} {status} {300 + n % 400} {size + 250} "{method} https://www.example.com:443{target} {version}" '
+            f'"{agent}" TLS_AES_128_GCM_SHA256 TLSv1.3 '
+            f'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/73e2d6bc24d8a067 '
+            f'"Root=1-6740c7ec-{n:024x}" "www.example.com" "session-reused" 1 {time} "forward" "-" "-" '
+            f'"10.0.1.{5 + n % 2}:8080" "{status}" "Acceptable" "-" TID_{n:016x}\n'
+        )
+PY
 
 upstream_format="'\$remote_addr - \$remote_user [\$time_local] \"\$request\" \$status \$body_bytes_sent \"\$http_referer\" \"\$http_user_agent\" ' 'rt=\$request_time uct=\"\$upstream_connect_time\" uht=\"\$upstream_header_time\" urt=\"\$upstream_response_time\" ua=\$upstream_addr us=\$upstream_status'"
 geo=(--city-db "$data/Bench-City.mmdb" --asn-db "$data/Bench-ASN.mmdb")
@@ -55,15 +82,18 @@ combined=$(instructions "$work/combined.log" combined)
 nginx=$(instructions "$work/combined.log" "$nginx_combined")
 apache_upstream=$(instructions "$work/upstream.log" "$apache_six")
 upstream=$(instructions "$work/upstream.log" "$upstream_format")
+alb=$(instructions "$work/alb.log" alb)
 bytes_combined=$(wc -c <"$work/combined.log")
 bytes_upstream=$(wc -c <"$work/upstream.log")
-awk -v lines="$lines" -v c="$combined" -v n="$nginx" -v a="$apache_upstream" -v u="$upstream" \
-  -v bc="$bytes_combined" -v bu="$bytes_upstream" 'BEGIN {
+bytes_alb=$(wc -c <"$work/alb.log")
+awk -v lines="$lines" -v c="$combined" -v n="$nginx" -v a="$apache_upstream" -v u="$upstream" -v l="$alb" \
+  -v bc="$bytes_combined" -v bu="$bytes_upstream" -v bl="$bytes_alb" 'BEGIN {
   printf "%d lines, enrich-logs with GeoIP City + ASN and user agents, instructions (callgrind):\n", lines
   row("Apache combined", c, bc)
   row("nginx combined log_format", n, bc)
   row("Apache, six fields appended", a, bu)
   row("nginx upstream-timing format", u, bu)
+  row("Application Load Balancer", l, bl)
 }
 function row(label, count, bytes) {
   printf "  %-30s %7.1f M  %6d per line  %5.1f per input byte  %+6.1f %%\n", label, count / 1e6, count / lines, count / bytes, (count / c - 1) * 100
