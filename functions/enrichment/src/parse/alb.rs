@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use super::format::Server;
 use super::line::{AccessRecord, ParseError, parse_seconds_as_nanos};
-use super::request::RequestLine;
+use super::request::{RequestLine, scheme_end};
 use super::time::{Timestamp, parse_u64};
 
 /// The request types an ALB line starts with.
@@ -66,43 +66,34 @@ struct Fields<'a> {
 impl<'a> Fields<'a> {
     /// The next field and where it starts; `None` at the end of the line.
     fn next_field(&mut self) -> Option<(&'a str, usize)> {
-        let rest = self.line.get(self.at..)?;
-        if rest.is_empty() {
+        let line = self.line.as_bytes();
+        let start = self.at;
+        if start >= line.len() {
             return None;
         }
-        let start = self.at;
-        let (value, consumed) = match rest.strip_prefix('"') {
-            Some(quoted) => {
-                let bytes = quoted.as_bytes();
-                let mut end = None;
-                let mut i = 0;
-                while i < bytes.len() {
-                    match bytes[i] {
-                        b'\\' => i += 1,
-                        b'"' if matches!(bytes.get(i + 1), None | Some(b' ')) => {
-                            end = Some(i);
-                            break;
-                        }
-                        _ => {}
-                    }
-                    i += 1;
-                }
-                match end {
-                    Some(end) => (&quoted[..end], end + 2),
-                    None => (quoted, rest.len()),
+        let (value_start, value_end, next) = if line[start] == b'"' {
+            let mut from = start + 1;
+            loop {
+                let Some(offset) = memchr::memchr2(b'"', b'\\', &line[from..]) else {
+                    break (start + 1, line.len(), line.len());
+                };
+                let at = from + offset;
+                if line[at] == b'\\' {
+                    from = (at + 2).min(line.len());
+                } else if matches!(line.get(at + 1), None | Some(b' ')) {
+                    break (start + 1, at, at + 1);
+                } else {
+                    from = at + 1;
                 }
             }
-            None => {
-                let end = rest.find(' ').unwrap_or(rest.len());
-                (&rest[..end], end)
-            }
+        } else {
+            let end = memchr::memchr(b' ', &line[start..]).map_or(line.len(), |offset| start + offset);
+            (start, end, end)
         };
-        self.at += consumed;
         // One space between fields.
-        if self.line.as_bytes().get(self.at) == Some(&b' ') {
-            self.at += 1;
-        }
-        Some((value, start))
+        self.at = if line.get(next) == Some(&b' ') { next + 1 } else { next };
+        // The ends are at ASCII bytes or the end of the line: character boundaries.
+        Some((self.line.get(value_start..value_end)?, start))
     }
 }
 
@@ -254,9 +245,10 @@ fn total_nanos(elb: &ElbFields<'_>) -> Option<u64> {
 /// `url.scheme`, and the host and port of an absolute request URL as the requested server (used
 /// for `destination.*` when the client sent no SNI name).
 fn url_authority<'a>(target: &'a str, record: &mut AccessRecord<'a>) {
-    let Some((scheme, rest)) = target.split_once("://") else { return };
-    record.scheme = Some(Cow::Borrowed(scheme));
-    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    let Some(scheme_end) = scheme_end(target) else { return };
+    record.scheme = Some(Cow::Borrowed(&target[..scheme_end]));
+    let rest = &target[scheme_end + 3..];
+    let authority = &rest[..memchr::memchr2(b'/', b'?', rest.as_bytes()).unwrap_or(rest.len())];
     let (host, port) = match split_address_port(authority) {
         Some((host, port)) => (host, Some(port)),
         None => (authority, None),

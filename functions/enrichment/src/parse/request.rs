@@ -80,8 +80,13 @@ fn is_authority(target: &str) -> bool {
 }
 
 /// The index of `://` after a valid URI scheme.
-fn scheme_end(target: &str) -> Option<usize> {
-    let end = target.find("://")?;
+pub(super) fn scheme_end(target: &str) -> Option<usize> {
+    // A scheme holds no `:`, so its end is the first one (a byte search: `str::find` builds a
+    // substring searcher for every call).
+    let end = memchr::memchr(b':', target.as_bytes())?;
+    if !target[end..].starts_with("://") {
+        return None;
+    }
     let scheme = &target[..end];
     let mut bytes = scheme.bytes();
     let first_is_letter = bytes.next().is_some_and(|b| b.is_ascii_alphabetic());
