@@ -308,6 +308,12 @@ fn truncated_and_broken_lines_are_failures_of_alb_that_say_where() {
             "http 2018-07-02T22:23:00.186641Z app/x 1.2.3.4:1 - 0 abc 0 200 200 1 1 \"GET / HTTP/1.1\" \"-\"",
             "invalid processing time value \"abc\"",
         ),
+        // Found by fuzzing: a time with leading zeros went into the document as a number that
+        // JSON does not allow.
+        (
+            "h2 2018-07-02T22:23:00.186641Z app/x 1.2.3.4:1 - 0.000 0000.2 0.00 200 200 5 257 \"GET / HTTP/2.0\" \"-\"",
+            "invalid processing time value \"0000.2\"",
+        ),
     ] {
         let mut out = Vec::new();
         let outcome = enricher.enrich_line(line.as_bytes(), &context, &mut out);

@@ -412,9 +412,9 @@ fn write_elb(doc: &mut ObjectWriter<'_>, elb: &ElbFields<'_>) {
     doc.open(schema::BACKEND);
     if let Some(target) = elb.target {
         match target.rsplit_once(':') {
-            Some((ip, port)) if port.parse::<u16>().is_ok() => {
+            Some((ip, port)) if let Ok(port) = port.parse::<u16>() => {
                 doc.string(schema::IP, ip.trim_start_matches('[').trim_end_matches(']'));
-                doc.raw(schema::PORT, port.as_bytes());
+                doc.number(schema::PORT, u64::from(port));
             }
             _ => doc.string(schema::IP, target),
         }
@@ -656,8 +656,10 @@ fn write_address_list(out: &mut Vec<u8>, list: &str) {
 /// numbers, in one pass that checks each byte as it copies it (a few bytes: fewer instructions
 /// than a search and a `memcpy` call); `-` and anything that is not such a number is `null`.
 fn write_number_list(out: &mut Vec<u8>, list: &[u8], decimal: bool) {
-    // Most lists are one number: checked and copied whole.
-    if list.len() <= 15
+    // Most lists are one number: checked and copied whole. JSON numbers have no leading zero.
+    let leading_zero = list.len() > 1 && list[0] == b'0' && list[1] != b'.';
+    if !leading_zero
+        && list.len() <= 15
         && list.first().is_some_and(u8::is_ascii_digit)
         && list.last().is_some_and(u8::is_ascii_digit)
     {
@@ -688,6 +690,8 @@ fn write_number_list(out: &mut Vec<u8>, list: &[u8], decimal: bool) {
         }
         let byte = list[at];
         match byte {
+            // A second digit after a leading zero: not a JSON number.
+            b'0'..=b'9' if digits == 1 && dots == 0 && last == b'0' => valid = false,
             b'0'..=b'9' => digits += 1,
             b'.' if decimal && dots == 0 && digits > 0 => dots += 1,
             _ => valid = false,
@@ -781,9 +785,10 @@ mod tests {
         for bad in ["1.5", "x", "", "12345678901234567", "-1", "2 00", "200,"] {
             assert_eq!(numbers(bad, false), "null", "{bad:?}");
         }
-        for bad in [".5", "5.", "1.2.3", "0,5", "1e3"] {
-            assert_eq!(numbers(bad, true), "null", "{bad:?}");
+        for bad in [".5", "5.", "1.2.3", "0,5", "1e3", "00.5", "007", "-, 01"] {
+            assert!(numbers(bad, true).ends_with("null"), "{bad:?}: {}", numbers(bad, true));
         }
+        assert_eq!(numbers("0.5, 0, 10", true), "0.5,0,10");
         assert_eq!(numbers("x, 1, ", true), "null,1,null");
     }
 }

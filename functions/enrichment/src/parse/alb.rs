@@ -101,11 +101,13 @@ fn present(value: &str) -> Option<&str> {
     (value != "-" && !value.is_empty()).then_some(value)
 }
 
-/// A time in seconds as ALB logs it (`0.048`); `-1` (not known) is absent.
+/// A time in seconds as ALB logs it (`0.048`), kept as its text for a JSON number: digits, an
+/// optional fraction, no leading zero (JSON has none). `-1` (not known) is handled by the caller.
 fn seconds(value: &str) -> Option<&str> {
     let (whole, fraction) = value.split_once('.').unwrap_or((value, "0"));
     let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    (digits(whole) && digits(fraction) && value.len() <= 15).then_some(value)
+    let leading_zero = whole.len() > 1 && whole.starts_with('0');
+    (digits(whole) && digits(fraction) && !leading_zero && value.len() <= 15).then_some(value)
 }
 
 /// Reads one ALB line, which the caller has turned into text (invalid UTF-8 as `\xhh`).
