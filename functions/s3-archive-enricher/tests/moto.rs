@@ -712,3 +712,26 @@ fn a_continuation_sent_twice_is_read_once() {
     assert!(error.contains("changed since it was first read"), "{error}");
     assert_eq!(marker("failing"), None, "released for the retry");
 }
+
+#[test]
+fn an_application_load_balancer_log_object_arrives_line_by_line_under_auto() {
+    let setup = Setup::new("s3-archive-alb");
+    // As an ALB names its objects; the lines are AWS's examples and the edge cases, repeated.
+    let key = "alb/AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/21/123456789012_elasticloadbalancing_eu-west-1_app.shop-alb.50dc6c495c0c9188_20261121T0540Z_10.0.1.20_2x8gmsg4.log.gz";
+    let mut lines = std::fs::read_to_string(repo("tests/data/alb/aws-docs-examples.log")).unwrap();
+    lines.push_str(&std::fs::read_to_string(repo("tests/data/alb/edge-cases.log")).unwrap());
+    let text = lines.repeat(100);
+    let offsets: Vec<u64> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(at, _)| at as u64 + 1))
+        .filter(|&offset| offset < text.len() as u64)
+        .collect();
+    assert_eq!(offsets.len(), 1_200);
+    setup.moto.put_object(ARCHIVE, key, &gzip(text.as_bytes()));
+    let (responses, stdout) = setup.invoke(&[(object_created(key).as_bytes(), Duration::from_secs(300))]);
+    let path = format!("s3://{ARCHIVE}/{key}");
+    assert_eq!(responses[0]["results"][0]["resultCode"], "Succeeded", "{stdout}");
+    let documents = setup.documents();
+    assert_eq!(offsets_of(&documents, &path), each_once(&offsets), "every line once, at its offset");
+    assert!(documents.iter().all(|d| d["event"]["dataset"] == "aws.elb_logs" && d.get("tags").is_none()));
+    assert!(documents.iter().any(|d| d["aws"]["elb"]["classification"] == "Acceptable"));
+}
