@@ -38,6 +38,10 @@ for path in sorted(glob.glob("tests/data/alb/*.log")):
     for line in open(path, "rb").read().split(b"\n"):
         put("parse_line", b"\x10" + line)
         put("parse_line", b"\x00" + line)
+# CloudFront real-time records with the default list (17) and the short one (18).
+for name, selector in (("realtime-default", 17), ("realtime-custom", 18)):
+    for line in open(f"tests/data/cloudfront/{name}.log", "rb").read().split(b"\n"):
+        put("parse_line", bytes([selector]) + line)
 hostile = [bytes.fromhex(json.loads(line)["line_hex"])[:65536] for line in open("tests/hostile/lines.jsonl")]
 for line in hostile:
     put("parse_line", b"\x00" + line)

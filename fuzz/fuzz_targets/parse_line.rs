@@ -1,5 +1,5 @@
 //! Any bytes, through every built-in format, compiled LogFormats with many directives, nginx
-//! log_formats in each escape mode, both error logs and ALB lines: one valid JSON document, never a panic. The enrichers are
+//! log_formats in each escape mode, both error logs, ALB lines and CloudFront records: one valid JSON document, never a panic. The enrichers are
 //! built once per format and option set and
 //! kept between inputs, as a function keeps its one (its caches then see many lines too).
 #![no_main]
@@ -10,7 +10,7 @@ use enrichment::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 use enrichment::{Enricher, EventContext, Timestamp, TrustedProxies};
 use libfuzzer_sys::fuzz_target;
 
-const FORMATS: [&str; 17] = [
+const FORMATS: [&str; 19] = [
     "auto",
     "common",
     "combined",
@@ -31,6 +31,9 @@ const FORMATS: [&str; 17] = [
     "apache_error",
     // Application Load Balancer lines (seeded with tests/data/alb/).
     "alb",
+    // CloudFront real-time records, by the default list and by a short one (tests/data/cloudfront/).
+    "cloudfront-realtime",
+    "cloudfront-realtime:timestamp,c-ip,sc-status,cs-method,cs-uri-stem,cs-user-agent,x-edge-result-type,origin-fbl,time-taken",
 ];
 
 thread_local! {

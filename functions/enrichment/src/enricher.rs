@@ -6,13 +6,14 @@ use std::net::IpAddr;
 use geoip::GeoIp;
 
 use crate::document::{
-    Dataset, Enrichment, EventContext, SourceFields, Tags, write_access_document, write_error_document,
-    write_failure_document, write_oversized_document,
+    AwsFields, Dataset, Enrichment, EventContext, SourceFields, Tags, write_access_document,
+    write_error_document, write_failure_document, write_oversized_document,
 };
 use crate::enrich::{GeoCache, UserAgentParser, truncate, truncate_addresses_in};
 use crate::parse::{
-    AccessRecord, COMBINED, COMMON, ElbFields, ErrorLogFormat, LogFormat, ParseError, Timestamp,
-    VHOST_COMBINED, as_logged, looks_like_alb, looks_like_json_object, parse_agent_json, parse_alb,
+    AccessRecord, COMBINED, COMMON, CloudFrontField, ErrorLogFormat, LogFormat, ParseError, Timestamp,
+    VHOST_COMBINED, as_logged, looks_like_alb, looks_like_json_object, looks_like_realtime, parse_agent_json,
+    parse_alb, parse_realtime,
 };
 use crate::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 
@@ -67,6 +68,8 @@ pub struct Enricher {
     geo_cache: GeoCache,
     user_agents: UserAgentParser,
     limit: Option<DocumentLimit>,
+    /// What `auto` reads CloudFront real-time records by: the documented field order.
+    cloudfront_default: Vec<CloudFrontField>,
 }
 
 impl Enricher {
@@ -81,6 +84,7 @@ impl Enricher {
             geo_cache: GeoCache::new(),
             user_agents: UserAgentParser::new(),
             limit: None,
+            cloudfront_default: CloudFrontField::default_list(),
         }
     }
 
@@ -101,6 +105,7 @@ impl Enricher {
             FormatChoice::Fixed(format) => Dataset::access(format.server()),
             FormatChoice::ErrorLog(format) => Dataset::error(*format),
             FormatChoice::Alb => Dataset::ElbAccess,
+            FormatChoice::CloudFrontRealtime(_) => Dataset::CloudFront,
             FormatChoice::Auto | FormatChoice::KinesisAgentJson => Dataset::ApacheAccess,
         }
     }
@@ -110,7 +115,10 @@ impl Enricher {
         match &self.settings.format {
             FormatChoice::ErrorLog(format) => Some(*format),
             FormatChoice::Auto => ErrorLogFormat::recognise(line),
-            FormatChoice::Fixed(_) | FormatChoice::KinesisAgentJson | FormatChoice::Alb => None,
+            FormatChoice::Fixed(_)
+            | FormatChoice::KinesisAgentJson
+            | FormatChoice::Alb
+            | FormatChoice::CloudFrontRealtime(_) => None,
         }
     }
 
@@ -130,6 +138,9 @@ impl Enricher {
             FormatChoice::Alb => std::str::from_utf8(line)
                 .map_err(|_| ParseError::Other("an ALB line that is not UTF-8".into()))
                 .and_then(|text| parse_alb(text).map(|(record, _)| record)),
+            FormatChoice::CloudFrontRealtime(fields) => std::str::from_utf8(line)
+                .map_err(|_| ParseError::Other("a CloudFront record that is not UTF-8".into()))
+                .and_then(|text| parse_realtime(text, fields).map(|(record, _)| record)),
             FormatChoice::KinesisAgentJson => parse_agent_json(line),
             FormatChoice::Auto if looks_like_json_object(line) => parse_agent_json(line),
             FormatChoice::Auto => {
@@ -250,6 +261,9 @@ impl Enricher {
         if self.reads_alb(line) {
             return self.write_alb_line(line, context, out, originals);
         }
+        if self.reads_cloudfront(line) {
+            return self.write_cloudfront_line(line, context, out, originals);
+        }
         match self.parse_line(line) {
             Ok(record) => self.write_record(&record, None, line, context, out, originals),
             Err(error) => {
@@ -279,7 +293,7 @@ impl Enricher {
     fn write_record(
         &mut self,
         record: &AccessRecord<'_>,
-        elb: Option<&ElbFields<'_>>,
+        aws: Option<AwsFields<'_, '_>>,
         line: &[u8],
         context: &EventContext<'_>,
         out: &mut Vec<u8>,
@@ -311,7 +325,7 @@ impl Enricher {
         }
         let original =
             (settings.keep_original && originals == Originals::Keep).then(|| original_text(settings, line));
-        let timestamp = write_access_document(out, record, elb, &enrichment, context, original.as_deref());
+        let timestamp = write_access_document(out, record, aws, &enrichment, context, original.as_deref());
         LineOutcome {
             timestamp,
             parse_failure: false,
@@ -340,10 +354,50 @@ impl Enricher {
         // ALB writes text, but not always valid UTF-8: a byte that is not becomes `\xhh`.
         let text = as_logged(line);
         match parse_alb(&text) {
-            Ok((record, elb)) => self.write_record(&record, Some(&elb), line, context, out, originals),
+            Ok((record, elb)) => {
+                self.write_record(&record, Some(AwsFields::Elb(&elb)), line, context, out, originals)
+            }
             Err(error) => {
                 let reason = format!("line does not match alb: {error}");
                 self.write_parse_failure(&reason, line, context, out, originals, Dataset::ElbAccess)
+            }
+        }
+    }
+
+    /// Whether `line` is read as a CloudFront real-time record: configured so, or under `auto` a
+    /// record that starts as one (read by the default field list).
+    fn reads_cloudfront(&self, line: &[u8]) -> bool {
+        match &self.settings.format {
+            FormatChoice::CloudFrontRealtime(_) => true,
+            FormatChoice::Auto => looks_like_realtime(line),
+            _ => false,
+        }
+    }
+
+    fn write_cloudfront_line(
+        &mut self,
+        line: &[u8],
+        context: &EventContext<'_>,
+        out: &mut Vec<u8>,
+        originals: Originals,
+    ) -> LineOutcome {
+        let text = as_logged(line);
+        let fields = match &self.settings.format {
+            FormatChoice::CloudFrontRealtime(fields) => fields.as_slice(),
+            _ => self.cloudfront_default.as_slice(),
+        };
+        match parse_realtime(&text, fields) {
+            Ok((record, cloudfront)) => self.write_record(
+                &record,
+                Some(AwsFields::CloudFront(&cloudfront)),
+                line,
+                context,
+                out,
+                originals,
+            ),
+            Err(error) => {
+                let reason = format!("line does not match cloudfront-realtime: {error}");
+                self.write_parse_failure(&reason, line, context, out, originals, Dataset::CloudFront)
             }
         }
     }

@@ -12,7 +12,7 @@ use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use crate::enrich::TrustedProxies;
-use crate::parse::{COMBINED, COMMON, ErrorLogFormat, LogFormat, VHOST_COMBINED};
+use crate::parse::{COMBINED, COMMON, CloudFrontField, ErrorLogFormat, LogFormat, VHOST_COMBINED};
 
 /// A setting's environment variable and command-line flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,9 +76,11 @@ pub enum FormatChoice {
     ErrorLog(ErrorLogFormat),
     /// Application Load Balancer access logs.
     Alb,
+    /// CloudFront real-time log records, tab-separated in the order of this field list.
+    CloudFrontRealtime(Vec<CloudFrontField>),
 }
 
-const FORMAT_NAMES: &str = "auto, common, combined, vhost_combined, kinesis-agent-json, nginx_error, apache_error, alb, an Apache LogFormat \
+const FORMAT_NAMES: &str = "auto, common, combined, vhost_combined, kinesis-agent-json, nginx_error, apache_error, alb, cloudfront-realtime[:FIELD,...], an Apache LogFormat \
      string, or an nginx log_format (its quoted parts, as in nginx.conf)";
 
 impl FormatChoice {
@@ -97,6 +99,18 @@ impl FormatChoice {
             "nginx_error" => Ok(Self::ErrorLog(ErrorLogFormat::Nginx)),
             "apache_error" => Ok(Self::ErrorLog(ErrorLogFormat::Apache)),
             "alb" => Ok(Self::Alb),
+            "cloudfront-realtime" => Ok(Self::CloudFrontRealtime(CloudFrontField::default_list())),
+            list if list.starts_with("cloudfront-realtime:") => {
+                CloudFrontField::parse_list(&list["cloudfront-realtime:".len()..])
+                    .map(Self::CloudFrontRealtime)
+                    .map_err(|error| {
+                        SettingError::new(
+                            LOG_FORMAT,
+                            value,
+                            format!("{error}; expected cloudfront-realtime:FIELD,FIELD,... as the real-time log configuration lists them"),
+                        )
+                    })
+            }
             custom if LogFormat::is_nginx(custom) => {
                 LogFormat::compile_nginx(custom).map(Self::Fixed).map_err(|error| {
                     SettingError::new(LOG_FORMAT, value, format!("{error} (an nginx log_format)"))

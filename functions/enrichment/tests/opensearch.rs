@@ -164,6 +164,21 @@ fn all_documents() -> Vec<Value> {
         }
     }
 
+    // CloudFront real-time records by the default list (`auto`), and by a configuration's list that
+    // names the distribution.
+    for line in lines_of("tests/data/cloudfront/realtime-default.log") {
+        write(&mut enricher, &line);
+    }
+    let distribution = EnrichmentSettings {
+        format: FormatChoice::parse("cloudfront-realtime:timestamp,c-ip,sc-status,primary-distribution-id,primary-distribution-dns-name").unwrap(),
+        ..EnrichmentSettings::default()
+    };
+    let mut with_distribution = Enricher::new(distribution, Some(demo_geoip()));
+    write(
+        &mut with_distribution,
+        b"1795239468.123\t81.2.69.142\t200\tE1A2B3C4D5E6F7\td111111abcdef8.cloudfront.net",
+    );
+
     // The captures' error logs, nginx's and Apache's, read by `auto`.
     let mut enricher = Enricher::new(EnrichmentSettings::default(), Some(demo_geoip()));
     for log in ["tests/data/nginx/error.log", "tests/data/formats/error.log"] {
@@ -275,8 +290,11 @@ fn every_document_is_categorised_as_ecs_defines() {
         let module = event["module"].as_str().unwrap_or_default();
         assert!(matches!(module, "apache" | "nginx" | "aws"), "{doc}");
         let error_log = event["dataset"] == json!(format!("{module}.error"));
-        let access = if module == "aws" { "aws.elb_logs".to_owned() } else { format!("{module}.access") };
-        assert!(error_log || event["dataset"] == json!(access), "{doc}");
+        let access = match module {
+            "aws" => vec![json!("aws.elb_logs"), json!("aws.cloudfront_logs")],
+            _ => vec![json!(format!("{module}.access"))],
+        };
+        assert!(error_log || access.contains(&event["dataset"]), "{doc}");
         assert_eq!(event["category"], json!(["web"]), "{doc}");
         let failed = doc["tags"].as_array().is_some_and(|tags| tags.contains(&json!("_parse_failure")));
         if failed {

@@ -8,7 +8,7 @@ mod writer;
 pub(crate) use json::ObjectWriter;
 pub use json::{Key, json_string_len, write_json_string};
 pub(crate) use writer::{
-    Dataset, Enrichment, SourceFields, Tags, write_access_document, write_error_document,
+    AwsFields, Dataset, Enrichment, SourceFields, Tags, write_access_document, write_error_document,
     write_failure_document, write_oversized_document,
 };
 pub use writer::{EventContext, LogOrigin};

@@ -56,6 +56,8 @@ pub const BACKEND_PROCESSING_TIME: Key = key!("backend_processing_time");
 pub const RESPONSE_PROCESSING_TIME: Key = key!("response_processing_time");
 pub const TARGET_GROUP: Key = key!("target_group");
 pub const CHOSEN_CERT: Key = key!("chosen_cert");
+/// `aws.cloudfront.*`: a CloudFront distribution's fields.
+pub const CLOUDFRONT: Key = key!("cloudfront");
 
 // Leaf members.
 pub const ADDRESS: Key = key!("address");
@@ -126,6 +128,20 @@ pub const TARGET_STATUS_CODE: Key = key!("target_status_code");
 pub const CLASSIFICATION: Key = key!("classification");
 pub const CLASSIFICATION_REASON: Key = key!("classification_reason");
 pub const CONNECTION_TRACE_ID: Key = key!("connection_trace_id");
+pub const EDGE_LOCATION: Key = key!("edge_location");
+pub const EDGE_REQUEST_ID: Key = key!("edge_request_id");
+pub const EDGE_RESULT_TYPE: Key = key!("edge_result_type");
+pub const EDGE_RESPONSE_RESULT_TYPE: Key = key!("edge_response_result_type");
+pub const EDGE_DETAILED_RESULT_TYPE: Key = key!("edge_detailed_result_type");
+pub const TIME_TO_FIRST_BYTE: Key = key!("time_to_first_byte");
+pub const CONTENT_TYPE: Key = key!("content_type");
+pub const CONTENT_LENGTH: Key = key!("content_length");
+pub const RANGE_START: Key = key!("range_start");
+pub const RANGE_END: Key = key!("range_end");
+pub const COUNTRY: Key = key!("country");
+pub const CACHE_BEHAVIOR_PATH_PATTERN: Key = key!("cache_behavior_path_pattern");
+pub const DISTRIBUTION_ID: Key = key!("distribution_id");
+pub const DISTRIBUTION_DNS_NAME: Key = key!("distribution_dns_name");
 
 // Values that are the same in every document, as JSON: written with one copy each.
 /// `ecs.version`: the ECS release whose field definitions the documents follow.
@@ -138,6 +154,7 @@ pub const APACHE_ERROR_DATASET_JSON: &[u8] = br#""apache.error""#;
 pub const NGINX_ERROR_DATASET_JSON: &[u8] = br#""nginx.error""#;
 pub const ELB_DATASET_JSON: &[u8] = br#""aws.elb_logs""#;
 pub const AWS_MODULE_JSON: &[u8] = br#""aws""#;
+pub const CLOUDFRONT_DATASET_JSON: &[u8] = br#""aws.cloudfront_logs""#;
 /// `event.kind` of a line that was read, and of one that could not be.
 pub const KIND_EVENT_JSON: &[u8] = br#""event""#;
 pub const KIND_PIPELINE_ERROR_JSON: &[u8] = br#""pipeline_error""#;
@@ -249,6 +266,21 @@ pub const FIELDS: &[&[Key]] = &[
     &[AWS, ELB, CLASSIFICATION],
     &[AWS, ELB, CLASSIFICATION_REASON],
     &[AWS, ELB, CONNECTION_TRACE_ID],
+    &[AWS, CLOUDFRONT, EDGE_LOCATION],
+    &[AWS, CLOUDFRONT, EDGE_REQUEST_ID],
+    &[AWS, CLOUDFRONT, DOMAIN],
+    &[AWS, CLOUDFRONT, EDGE_RESULT_TYPE],
+    &[AWS, CLOUDFRONT, EDGE_RESPONSE_RESULT_TYPE],
+    &[AWS, CLOUDFRONT, EDGE_DETAILED_RESULT_TYPE],
+    &[AWS, CLOUDFRONT, CONTENT_TYPE],
+    &[AWS, CLOUDFRONT, COUNTRY],
+    &[AWS, CLOUDFRONT, CACHE_BEHAVIOR_PATH_PATTERN],
+    &[AWS, CLOUDFRONT, DISTRIBUTION_ID],
+    &[AWS, CLOUDFRONT, DISTRIBUTION_DNS_NAME],
+    &[AWS, CLOUDFRONT, TIME_TO_FIRST_BYTE],
+    &[AWS, CLOUDFRONT, CONTENT_LENGTH],
+    &[AWS, CLOUDFRONT, RANGE_START],
+    &[AWS, CLOUDFRONT, RANGE_END],
     &[LOG, LEVEL],
     &[LOG, ORIGIN, FILE, NAME],
     &[LOG, ORIGIN, FILE, LINE],

@@ -9,9 +9,16 @@ use std::net::IpAddr;
 use super::json::{ObjectWriter, write_json_string};
 use super::schema;
 use crate::parse::{
-    AccessRecord, ElbFields, ErrorLogFormat, ErrorRecord, RequestLine, Server, Timestamp, Upstream, UrlParts,
-    extension, http_version,
+    AccessRecord, CloudFrontFields, ElbFields, ErrorLogFormat, ErrorRecord, RequestLine, Server, Timestamp,
+    Upstream, UrlParts, extension, http_version,
 };
+
+/// What a load balancer's or CloudFront's line adds to the access-log fields, under `aws.*`.
+#[derive(Debug, Clone, Copy)]
+pub enum AwsFields<'r, 'a> {
+    Elb(&'r ElbFields<'a>),
+    CloudFront(&'r CloudFrontFields<'a>),
+}
 
 /// `event.module` and `event.dataset`: whose log, and which of its logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +29,8 @@ pub enum Dataset {
     NginxError,
     /// Application Load Balancer access logs, as Elastic's AWS integration names them.
     ElbAccess,
+    /// CloudFront logs, as Elastic's AWS integration names them.
+    CloudFront,
 }
 
 impl Dataset {
@@ -30,6 +39,7 @@ impl Dataset {
             Server::Apache => Self::ApacheAccess,
             Server::Nginx => Self::NginxAccess,
             Server::AwsElb => Self::ElbAccess,
+            Server::CloudFront => Self::CloudFront,
         }
     }
 
@@ -119,11 +129,11 @@ impl Tags {
 }
 
 /// Writes the document of a parsed line and returns its `@timestamp`.
-/// `elb` holds what an Application Load Balancer's line says beyond the access-log fields.
+/// `aws` holds what a load balancer's or CloudFront's line says beyond the access-log fields.
 pub fn write_access_document(
     out: &mut Vec<u8>,
     record: &AccessRecord<'_>,
-    elb: Option<&ElbFields<'_>>,
+    aws: Option<AwsFields<'_, '_>>,
     enrichment: &Enrichment<'_>,
     context: &EventContext<'_>,
     original: Option<&str>,
@@ -259,7 +269,7 @@ pub fn write_access_document(
     if let Some(nanos) = record.duration_nanos {
         doc.number(schema::DURATION, nanos);
     }
-    if let Some(start) = elb.and_then(|elb| elb.request_creation_time) {
+    if let Some(AwsFields::Elb(ElbFields { request_creation_time: Some(start), .. })) = aws {
         doc.string_with(schema::START, |out| start.write_rfc3339(out));
     }
     if let Some(original) = original {
@@ -267,7 +277,7 @@ pub fn write_access_document(
     }
     doc.close();
     enrichment.tags.write(&mut doc);
-    write_aws(&mut doc, context, elb);
+    write_aws(&mut doc, context, aws);
     write_log_origin(&mut doc, context, None);
     write_ecs(&mut doc);
     doc.finish();
@@ -381,14 +391,14 @@ pub fn write_error_document(
     record.time
 }
 
-/// The `aws` object: `aws.cloudwatch.log_group` and `.log_stream` of a CloudWatch Logs event, and
-/// an Application Load Balancer's `aws.elb.*`.
-fn write_aws(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, elb: Option<&ElbFields<'_>>) {
+/// The `aws` object: `aws.cloudwatch.log_group` and `.log_stream` of a CloudWatch Logs event, an
+/// Application Load Balancer's `aws.elb.*`, CloudFront's `aws.cloudfront.*`.
+fn write_aws(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, fields: Option<AwsFields<'_, '_>>) {
     let cloudwatch = match context.log_origin {
         Some(LogOrigin::CloudWatch { log_group, log_stream }) => Some((log_group, log_stream)),
         _ => None,
     };
-    if cloudwatch.is_none() && elb.is_none() {
+    if cloudwatch.is_none() && fields.is_none() {
         return;
     }
     doc.open(schema::AWS);
@@ -398,8 +408,46 @@ fn write_aws(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, elb: Option
         doc.string(schema::LOG_STREAM, log_stream);
         doc.close();
     }
-    if let Some(elb) = elb {
-        write_elb(doc, elb);
+    match fields {
+        Some(AwsFields::Elb(elb)) => write_elb(doc, elb),
+        Some(AwsFields::CloudFront(cloudfront)) => write_cloudfront(doc, cloudfront),
+        None => {}
+    }
+    doc.close();
+}
+
+/// `aws.cloudfront.*`.
+fn write_cloudfront(doc: &mut ObjectWriter<'_>, cloudfront: &CloudFrontFields<'_>) {
+    doc.open(schema::CLOUDFRONT);
+    let texts = [
+        (schema::EDGE_LOCATION, cloudfront.edge_location),
+        (schema::EDGE_REQUEST_ID, cloudfront.edge_request_id),
+        (schema::DOMAIN, cloudfront.host_header),
+        (schema::EDGE_RESULT_TYPE, cloudfront.edge_result_type),
+        (schema::EDGE_RESPONSE_RESULT_TYPE, cloudfront.edge_response_result_type),
+        (schema::EDGE_DETAILED_RESULT_TYPE, cloudfront.edge_detailed_result_type),
+        (schema::CONTENT_TYPE, cloudfront.content_type),
+        (schema::COUNTRY, cloudfront.country),
+        (schema::CACHE_BEHAVIOR_PATH_PATTERN, cloudfront.cache_behavior_path_pattern),
+        (schema::DISTRIBUTION_ID, cloudfront.distribution_id),
+        (schema::DISTRIBUTION_DNS_NAME, cloudfront.distribution_dns_name),
+    ];
+    for (key, value) in texts {
+        if let Some(value) = value {
+            doc.string(key, value);
+        }
+    }
+    if let Some(seconds) = cloudfront.time_to_first_byte {
+        doc.raw(schema::TIME_TO_FIRST_BYTE, seconds.as_bytes());
+    }
+    for (key, value) in [
+        (schema::CONTENT_LENGTH, cloudfront.content_length),
+        (schema::RANGE_START, cloudfront.range_start),
+        (schema::RANGE_END, cloudfront.range_end),
+    ] {
+        if let Some(value) = value {
+            doc.number(key, value);
+        }
     }
     doc.close();
 }
@@ -524,6 +572,7 @@ fn write_event_constants(doc: &mut ObjectWriter<'_>, dataset: Dataset, kind: &[u
         Dataset::ApacheError => (schema::APACHE_ERROR_DATASET_JSON, schema::MODULE_JSON),
         Dataset::NginxError => (schema::NGINX_ERROR_DATASET_JSON, schema::NGINX_MODULE_JSON),
         Dataset::ElbAccess => (schema::ELB_DATASET_JSON, schema::AWS_MODULE_JSON),
+        Dataset::CloudFront => (schema::CLOUDFRONT_DATASET_JSON, schema::AWS_MODULE_JSON),
     };
     doc.raw(schema::DATASET, dataset);
     doc.raw(schema::MODULE, module);

@@ -122,6 +122,8 @@ pub enum Server {
     Nginx,
     /// An Application Load Balancer (`aws.elb_logs`).
     AwsElb,
+    /// A CloudFront distribution (`aws.cloudfront_logs`).
+    CloudFront,
 }
 
 impl Directive {
@@ -276,7 +278,7 @@ impl LogFormat {
         }
         if !items.iter().any(|item| matches!(item, Item::Field { .. })) {
             let reason = match server {
-                Server::Apache | Server::AwsElb => "the format has no % directive",
+                Server::Apache | Server::AwsElb | Server::CloudFront => "the format has no % directive",
                 Server::Nginx => "the format has no $variable",
             };
             return Err(FormatError { position: 0, reason: reason.into() });

@@ -1,0 +1,162 @@
+//! CloudFront real-time log records (tests/data/cloudfront/, written from AWS's documented field
+//! list): by the default field list under `cloudfront-realtime` and `auto`, and by a
+//! configuration's own list.
+#![allow(clippy::unwrap_used)] // a test that cannot read its fixtures should stop right there
+
+use std::path::PathBuf;
+
+use enrichment::TrustedProxies;
+use enrichment::settings::{EnrichmentSettings, FormatChoice};
+use enrichment::{Enricher, EventContext, Timestamp};
+use serde_json::{Value, json};
+
+fn data(name: &str) -> String {
+    std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/cloudfront").join(name),
+    )
+    .unwrap()
+}
+
+fn documents(settings: EnrichmentSettings, text: &str) -> Vec<Value> {
+    let mut enricher = Enricher::new(settings, None);
+    let context = EventContext {
+        event_id: None,
+        received_at: Timestamp::from_unix_millis(0).unwrap(),
+        log_origin: None,
+    };
+    text.lines()
+        .map(|line| {
+            let mut out = Vec::new();
+            let outcome = enricher.enrich_line(line.as_bytes(), &context, &mut out);
+            let doc: Value = serde_json::from_slice(&out).unwrap();
+            assert!(!outcome.parse_failure, "{line}: {doc}");
+            doc
+        })
+        .collect()
+}
+
+fn with_format(format: &str) -> EnrichmentSettings {
+    EnrichmentSettings { format: FormatChoice::parse(format).unwrap(), ..EnrichmentSettings::default() }
+}
+
+#[test]
+fn records_in_the_documented_order_give_the_documented_fields() {
+    let text = data("realtime-default.log");
+    let docs = documents(with_format("cloudfront-realtime"), &text);
+    assert_eq!(docs, documents(with_format("auto"), &text), "auto reads them the same");
+    let [hit, missing, broken_off] = &docs[..] else { panic!("three records") };
+
+    assert_eq!(hit["@timestamp"], "2026-11-21T05:37:48.123Z");
+    assert_eq!(hit["event"]["dataset"], "aws.cloudfront_logs");
+    assert_eq!(hit["event"]["module"], "aws");
+    assert_eq!(hit["source"], json!({"address": "81.2.69.142", "ip": "81.2.69.142", "port": 52010}));
+    assert_eq!(
+        hit["http"],
+        json!({"request": {"method": "GET", "referrer": "https://www.google.com/", "bytes": 352}, "version": "2.0", "response": {"status_code": 200, "bytes": 1041}})
+    );
+    assert_eq!(
+        hit["url"],
+        json!({"scheme": "https", "original": "/index.html", "path": "/index.html", "extension": "html"})
+    );
+    assert_eq!(
+        hit["user_agent"]["original"],
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+        "percent-decoded"
+    );
+    assert_eq!(hit["user_agent"]["name"], "Chrome");
+    assert_eq!(hit["destination"]["domain"], "www.example.test");
+    assert_eq!(
+        hit["tls"],
+        json!({"version_protocol": "tls", "version": "1.3", "cipher": "TLS_AES_128_GCM_SHA256"})
+    );
+    assert_eq!(hit["event"]["duration"], 3_000_000);
+    assert_eq!(
+        hit["aws"]["cloudfront"],
+        json!({"edge_location": "LHR61-P3", "edge_request_id": "k2m2xDHHuOWvfb2oHJ0n4B-1Iy3uA7F2rXyqXMQgmVZ8XQBkHgYzyw==", "domain": "d111111abcdef8.cloudfront.net", "edge_result_type": "Hit", "edge_response_result_type": "Hit", "edge_detailed_result_type": "Hit", "content_type": "text/html", "country": "GB", "cache_behavior_path_pattern": "*", "time_to_first_byte": 0.002, "content_length": 712})
+    );
+    // Cookies and headers carry secrets: never in the document.
+    let text_of_hit = hit.to_string();
+    assert!(!text_of_hit.contains("secret"), "{text_of_hit}");
+
+    // The stem holds the query in real-time logs.
+    assert_eq!(missing["url"]["path"], "/old/page one.html");
+    assert_eq!(missing["url"]["query"], "ref=mail&token=abc");
+    assert_eq!(missing["source"]["ip"], "2a02:cf40::1");
+    assert_eq!(missing["http"]["response"]["status_code"], 404);
+    assert_eq!(missing["Crawler"]["categories"], json!(["ai-crawler"]));
+
+    // `000`: the viewer closed the connection first; no status, no outcome.
+    assert!(broken_off["http"]["response"].get("status_code").is_none());
+    assert!(broken_off["event"].get("outcome").is_none());
+    assert_eq!(broken_off["aws"]["cloudfront"]["edge_detailed_result_type"], "ClientCommError");
+    assert_eq!(
+        (&broken_off["aws"]["cloudfront"]["range_start"], &broken_off["aws"]["cloudfront"]["range_end"]),
+        (&json!(1000), &json!(1999))
+    );
+    assert_eq!(
+        broken_off["source"]["ip"], "10.0.0.5",
+        "x-forwarded-for is believed only behind trusted proxies"
+    );
+    let trusting = EnrichmentSettings {
+        trusted_proxies: TrustedProxies::parse("10.0.0.0/8").unwrap(),
+        ..with_format("cloudfront-realtime")
+    };
+    assert_eq!(documents(trusting, text.lines().nth(2).unwrap())[0]["source"]["ip"], "203.0.113.7");
+}
+
+#[test]
+fn a_configuration_with_its_own_field_list() {
+    let list = data("realtime-custom.fields");
+    let docs =
+        documents(with_format(&format!("cloudfront-realtime:{}", list.trim())), &data("realtime-custom.log"));
+    let defaults = documents(with_format("cloudfront-realtime"), &data("realtime-default.log"));
+    for (doc, full) in docs.iter().zip(&defaults) {
+        // The fields the list names agree with the full record's.
+        for path in [
+            ["@timestamp", ""],
+            ["source", "ip"],
+            ["http", "request"],
+            ["url", "path"],
+            ["user_agent", "original"],
+            ["event", "duration"],
+        ] {
+            let pick =
+                |d: &Value| if path[1].is_empty() { d[path[0]].clone() } else { d[path[0]][path[1]].clone() };
+            if path == ["http", "request"] {
+                assert_eq!(doc["http"]["request"]["method"], full["http"]["request"]["method"]);
+            } else {
+                assert_eq!(pick(doc), pick(full), "{path:?}");
+            }
+        }
+        assert_eq!(
+            doc["aws"]["cloudfront"]["edge_result_type"],
+            full["aws"]["cloudfront"]["edge_result_type"]
+        );
+    }
+}
+
+#[test]
+fn short_records_and_bad_values_are_failures_that_say_where() {
+    let mut enricher = Enricher::new(with_format("cloudfront-realtime"), None);
+    let context = EventContext {
+        event_id: None,
+        received_at: Timestamp::from_unix_millis(0).unwrap(),
+        log_origin: None,
+    };
+    let record = data("realtime-default.log").lines().next().unwrap().to_owned();
+    let cut = &record[..record.find("\tLHR61").unwrap()];
+    let bad_status = record.replacen("\t200\t", "\tabc\t", 1);
+    let bad_time = record.replacen("1795239468.123", "1795239468.12", 1);
+    for (line, message) in [
+        (cut, "expected 40 tab-separated fields"),
+        (bad_status.as_str(), "invalid sc-status value \"abc\""),
+        (bad_time.as_str(), "invalid timestamp value \"1795239468.12\""),
+    ] {
+        let mut out = Vec::new();
+        let outcome = enricher.enrich_line(line.as_bytes(), &context, &mut out);
+        let doc: Value = serde_json::from_slice(&out).unwrap();
+        assert!(outcome.parse_failure);
+        assert_eq!(doc["event"]["dataset"], "aws.cloudfront_logs");
+        assert!(doc["error"]["message"].as_str().unwrap().contains(message), "{doc}");
+    }
+}
