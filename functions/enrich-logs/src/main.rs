@@ -21,8 +21,8 @@ use enrichment::{Enricher, EventContext, MAX_LINE_BYTES, Timestamp};
 use crate::line_reader::LineReader;
 use crate::output::{DEFAULT_INDEX, IndexPattern, IndexPatternError, OutputFormat};
 
-/// Enrich Apache and nginx logs (access and error) and ALB access logs into ECS JSON documents, one per
-/// input line, in order.
+/// Enrich Apache and nginx logs (access and error), ALB access logs and CloudFront real-time records
+/// into ECS JSON documents, one per input line, in order.
 ///
 /// Every setting falls back to the environment variable the Lambda functions read.
 #[derive(Debug, Parser)]
@@ -31,8 +31,9 @@ struct Args {
     /// Log files; none or `-` reads standard input.
     files: Vec<PathBuf>,
 
-    /// auto, common, combined, vhost_combined, kinesis-agent-json, nginx_error, apache_error, alb, an
-    /// Apache LogFormat string, or an nginx log_format (its quoted parts).
+    /// auto, common, combined, vhost_combined, kinesis-agent-json, nginx_error, apache_error, alb,
+    /// cloudfront-realtime[:FIELD,...], an Apache LogFormat string, or an nginx log_format (its
+    /// quoted parts).
     #[arg(long, env = "LOG_FORMAT", default_value = "auto", value_name = "FORMAT")]
     format: String,
 
