@@ -173,3 +173,30 @@ fn two_delivery_streams_share_the_documents() {
         }
     }
 }
+
+#[test]
+fn a_batch_of_cloudfront_real_time_records_lands_as_their_documents() {
+    let moto = MotoServer::start();
+    moto.create_bucket(BUCKET);
+    moto.create_direct_put_stream(STREAM, BUCKET);
+    let geoip = demo_database_files("kinesis-cloudfront");
+    // One Kinesis record per request, as a real-time log configuration sends them.
+    let records: Vec<Vec<u8>> = std::fs::read_to_string(repo("tests/data/cloudfront/realtime-default.log"))
+        .unwrap()
+        .lines()
+        .map(|line| line.as_bytes().to_vec())
+        .collect();
+    let event_bytes = serde_json::to_vec(&test_support::fixtures::kinesis_event(&records)).unwrap();
+    let (response, stdout) = invoke(&moto, &event_bytes, STREAM, &geoip);
+    assert_eq!(response, serde_json::json!({"batchItemFailures": []}), "{stdout}");
+    let delivered = documents_in(&moto, BUCKET);
+    assert_eq!(
+        count(delivered.clone()),
+        count(expected_documents(&event_bytes, &geoip)),
+        "every document once"
+    );
+    let documents: Vec<Value> = delivered.iter().map(|d| serde_json::from_slice(d).unwrap()).collect();
+    assert_eq!(documents.len(), 3);
+    assert!(documents.iter().all(|d| d["event"]["dataset"] == "aws.cloudfront_logs"), "auto reads them");
+    assert!(documents.iter().any(|d| d["aws"]["cloudfront"]["edge_location"] == "LHR61-P3"));
+}
