@@ -411,6 +411,7 @@ fn saved_objects_reference_each_other_and_only_mapped_fields() {
                     "geohash_grid" => mapping == "geo_point",
                     "date_histogram" => mapping == "date",
                     "terms" | "cardinality" => matches!(mapping.as_str(), "keyword" | "long" | "ip"),
+                    "percentiles" | "avg" | "max" => matches!(mapping.as_str(), "long" | "scaled_float" | "double"),
                     other => panic!("{id}: no rule for a {other} aggregation"),
                 };
                 assert!(fits, "{id}: a {kind} aggregation cannot run on {field} ({mapping})");
@@ -468,6 +469,10 @@ fn the_dashboard_answers_who_visits_the_site() {
         ("heatmap", "date_histogram", "@timestamp"),
         ("histogram", "terms", "log.level"),
         ("table", "terms", "message"),
+        ("histogram", "terms", "aws.cloudfront.edge_result_type"),
+        ("table", "terms", "aws.cloudfront.edge_location"),
+        ("line", "percentiles", "aws.elb.backend_processing_time.sec"),
+        ("table", "terms", "aws.elb.error.reason"),
     ];
     let states: Vec<Value> = saved_objects()
         .iter()
