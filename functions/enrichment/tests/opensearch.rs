@@ -411,7 +411,9 @@ fn saved_objects_reference_each_other_and_only_mapped_fields() {
                     "geohash_grid" => mapping == "geo_point",
                     "date_histogram" => mapping == "date",
                     "terms" | "cardinality" => matches!(mapping.as_str(), "keyword" | "long" | "ip"),
-                    "percentiles" | "avg" | "max" => matches!(mapping.as_str(), "long" | "scaled_float" | "double"),
+                    "percentiles" | "avg" | "max" => {
+                        matches!(mapping.as_str(), "long" | "scaled_float" | "double")
+                    }
                     other => panic!("{id}: no rule for a {other} aggregation"),
                 };
                 assert!(fits, "{id}: a {kind} aggregation cannot run on {field} ({mapping})");
