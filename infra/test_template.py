@@ -452,6 +452,32 @@ class Template(unittest.TestCase):
         self.assertEqual([(s["Action"], s["Resource"]) for s in statements],
                          [("kinesis:PutRecord", {"Fn::GetAtt": ["LogStream", "Arn"]})])
 
+    def test_cloudfront_real_time_logs_go_into_the_stream_with_least_privilege(self):
+        for name in ("CloudFrontRealtimeLogRole", "CloudFrontRealtimeLogConfig"):
+            self.assertEqual(self.resources[name]["Condition"], "CreateCloudFrontRealtimeLogs", name)
+        config = self.properties("CloudFrontRealtimeLogConfig")
+        self.assertEqual(config["SamplingRate"], {"Ref": "CloudFrontSamplingRate"})
+        (endpoint,) = config["EndPoints"]
+        self.assertEqual(endpoint, {"StreamType": "Kinesis", "KinesisStreamConfig": {
+            "RoleArn": {"Fn::GetAtt": ["CloudFrontRealtimeLogRole", "Arn"]},
+            "StreamArn": {"Fn::GetAtt": ["LogStream", "Arn"]}}})
+        self.assertEqual(config["Fields"][0], "timestamp", "auto recognises records by their timestamp")
+        for secret in ("cs-cookie", "cs-headers", "cs-header-names"):
+            self.assertNotIn(secret, config["Fields"])
+
+        role = self.properties("CloudFrontRealtimeLogRole")
+        (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+        self.assertEqual(trust["Principal"], {"Service": "cloudfront.amazonaws.com"})
+        self.assertEqual(trust["Condition"]["StringEquals"], {"aws:SourceAccount": {"Ref": "AWS::AccountId"}})
+        self.assertEqual(trust["Condition"]["ArnLike"]["aws:SourceArn"], {"Fn::Sub": (
+            "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:realtime-log-config/${AWS::StackName}-realtime")})
+        self.assertEqual(config["Name"], {"Fn::Sub": "${AWS::StackName}-realtime"})
+        (policy,) = role["Policies"]
+        (statement,) = policy["PolicyDocument"]["Statement"]
+        self.assertEqual(statement["Action"], ["kinesis:DescribeStreamSummary", "kinesis:DescribeStream",
+                                               "kinesis:PutRecord", "kinesis:PutRecords"])
+        self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["LogStream", "Arn"]})
+
     def test_the_geoip_updater_publishes_the_stacks_layer_on_a_schedule_with_least_privilege(self):
         self.assertEqual(self.template["Conditions"]["UpdateGeoIp"],
                          {"Fn::Not": [{"Fn::Equals": [{"Ref": "GeoIpUpdateSchedule"}, "none"]}]})

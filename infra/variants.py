@@ -27,6 +27,7 @@ VARIANTS = {
         "ArchiveBucketName": "weblogs-archive-example",
         "ArchivePrefix": "apache/",
         "ArchiveBucketKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+        "CloudFrontRealtimeLogs": '"true"',
     },
     "scaled": {
         "DeliveryStreamCount": '"4"',

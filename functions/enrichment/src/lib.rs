@@ -25,6 +25,9 @@ pub use enrich::TrustedProxies;
 pub use enrich::{GeoCache, UserAgentFragments, UserAgentParser};
 pub use enricher::{DocumentLimit, Enricher, LineOutcome, MAX_LINE_BYTES, MAX_UNREADABLE_ORIGINAL};
 pub use line_buffer::{LineBuffer, LineSpan};
+/// The field list of the stack's CloudFront real-time log configuration, which
+/// `LOG_FORMAT=cloudfront-realtime` and `auto` read by.
+pub use parse::STACK_FIELDS as CLOUDFRONT_REALTIME_FIELDS;
 pub use parse::{AccessRecord, Escape, FormatError, LogFormat, ParseError, Server, Timestamp, UtcDateTime};
 
 /// The crawler list the user agents are matched against (data/crawler-user-agents/).

@@ -16,9 +16,11 @@ use super::line::{AccessRecord, ParseError};
 use super::request::percent_decode_path;
 use super::time::{EpochUnit, Timestamp};
 
-/// The fields of CloudFront's real-time logs, in the order AWS documents them, which is also the
-/// default field list.
-pub const REALTIME_FIELDS: [&str; 40] = [
+/// The field list of the stack's real-time log configuration (infra/template.yaml), which
+/// `cloudfront-realtime` and `auto` read by: every field AWS documents, in its order, but those
+/// that carry secrets (`cs-cookie`, `cs-headers`, `cs-header-names`), which the stack does not
+/// ask CloudFront for at all.
+pub const STACK_FIELDS: [&str; 37] = [
     "timestamp",
     "c-ip",
     "time-to-first-byte",
@@ -37,7 +39,6 @@ pub const REALTIME_FIELDS: [&str; 40] = [
     "c-ip-version",
     "cs-user-agent",
     "cs-referer",
-    "cs-cookie",
     "cs-uri-query",
     "x-edge-response-result-type",
     "x-forwarded-for",
@@ -56,8 +57,6 @@ pub const REALTIME_FIELDS: [&str; 40] = [
     "cs-accept-encoding",
     "cs-accept",
     "cache-behavior-path-pattern",
-    "cs-headers",
-    "cs-header-names",
     "cs-headers-count",
 ];
 
@@ -158,9 +157,9 @@ impl CloudFrontField {
         Ok(names.into_iter().map(Self::named).collect())
     }
 
-    /// [`REALTIME_FIELDS`], CloudFront's documented order.
+    /// [`STACK_FIELDS`]: the stack's configuration.
     pub fn default_list() -> Vec<Self> {
-        REALTIME_FIELDS.iter().map(|name| Self::named(name)).collect()
+        STACK_FIELDS.iter().map(|name| Self::named(name)).collect()
     }
 }
 
@@ -349,9 +348,8 @@ mod tests {
             CloudFrontField::parse_list("timestamp,,c-ip").unwrap_err().contains("\"\" is not a field name")
         );
         assert!(CloudFrontField::parse_list("timestamp,C-IP").unwrap_err().contains("\"C-IP\""));
-        // The default list reads every documented field but the secrets (cookies, headers) and
-        // those the document has no place for.
-        let skipped: Vec<&str> = REALTIME_FIELDS
+        // The default list reads every field it has but those the document has no place for.
+        let skipped: Vec<&str> = STACK_FIELDS
             .iter()
             .zip(CloudFrontField::default_list())
             .filter(|(_, field)| *field == CloudFrontField::Skipped)
@@ -361,13 +359,10 @@ mod tests {
             skipped,
             [
                 "c-ip-version",
-                "cs-cookie",
                 "fle-encrypted-fields",
                 "fle-status",
                 "cs-accept-encoding",
                 "cs-accept",
-                "cs-headers",
-                "cs-header-names",
                 "cs-headers-count"
             ]
         );
