@@ -110,15 +110,26 @@ impl Enricher {
         }
     }
 
-    /// The error log `line` is read as: the configured one, or under `auto` the one it starts as.
-    fn error_log_of(&self, line: &[u8]) -> Option<ErrorLogFormat> {
+    /// Which reader `line` goes to: the configured format's, or under `auto` the one whose shape
+    /// the line starts with (error logs, ALB lines, CloudFront records; no line starts as two of
+    /// them, nor as an access line).
+    fn reader_of(&self, line: &[u8]) -> Reader {
         match &self.settings.format {
-            FormatChoice::ErrorLog(format) => Some(*format),
-            FormatChoice::Auto => ErrorLogFormat::recognise(line),
-            FormatChoice::Fixed(_)
-            | FormatChoice::KinesisAgentJson
-            | FormatChoice::Alb
-            | FormatChoice::CloudFrontRealtime(_) => None,
+            FormatChoice::ErrorLog(format) => Reader::ErrorLog(*format),
+            FormatChoice::Alb => Reader::Alb,
+            FormatChoice::CloudFrontRealtime(_) => Reader::CloudFront,
+            FormatChoice::Fixed(_) | FormatChoice::KinesisAgentJson => Reader::Access,
+            FormatChoice::Auto => {
+                if let Some(format) = ErrorLogFormat::recognise(line) {
+                    Reader::ErrorLog(format)
+                } else if looks_like_alb(line) {
+                    Reader::Alb
+                } else if looks_like_realtime(line) {
+                    Reader::CloudFront
+                } else {
+                    Reader::Access
+                }
+            }
         }
     }
 
@@ -255,14 +266,11 @@ impl Enricher {
                 write_failure_document(out, original.as_deref(), &reason, context, tags, self.dataset());
             return LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false, truncated };
         }
-        if let Some(format) = self.error_log_of(line) {
-            return self.write_error_line(format, line, context, out, originals);
-        }
-        if self.reads_alb(line) {
-            return self.write_alb_line(line, context, out, originals);
-        }
-        if self.reads_cloudfront(line) {
-            return self.write_cloudfront_line(line, context, out, originals);
+        match self.reader_of(line) {
+            Reader::ErrorLog(format) => return self.write_error_line(format, line, context, out, originals),
+            Reader::Alb => return self.write_alb_line(line, context, out, originals),
+            Reader::CloudFront => return self.write_cloudfront_line(line, context, out, originals),
+            Reader::Access => {}
         }
         match self.parse_line(line) {
             Ok(record) => self.write_record(&record, None, line, context, out, originals),
@@ -334,16 +342,6 @@ impl Enricher {
         }
     }
 
-    /// Whether `line` is read as an Application Load Balancer's: configured so, or under `auto`
-    /// a line that starts as one.
-    fn reads_alb(&self, line: &[u8]) -> bool {
-        match &self.settings.format {
-            FormatChoice::Alb => true,
-            FormatChoice::Auto => looks_like_alb(line),
-            _ => false,
-        }
-    }
-
     fn write_alb_line(
         &mut self,
         line: &[u8],
@@ -361,16 +359,6 @@ impl Enricher {
                 let reason = format!("line does not match alb: {error}");
                 self.write_parse_failure(&reason, line, context, out, originals, Dataset::ElbAccess)
             }
-        }
-    }
-
-    /// Whether `line` is read as a CloudFront real-time record: configured so, or under `auto` a
-    /// record that starts as one (read by the default field list).
-    fn reads_cloudfront(&self, line: &[u8]) -> bool {
-        match &self.settings.format {
-            FormatChoice::CloudFrontRealtime(_) => true,
-            FormatChoice::Auto => looks_like_realtime(line),
-            _ => false,
         }
     }
 
@@ -446,6 +434,17 @@ impl Enricher {
             truncated,
         }
     }
+}
+
+/// The readers a line can go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    /// A web server's access log (the configured format, or `auto`'s built-ins).
+    Access,
+    ErrorLog(ErrorLogFormat),
+    Alb,
+    /// CloudFront real-time records, by the configured field list or the stack's.
+    CloudFront,
 }
 
 /// Whether a document keeps its original texts (`event.original`, `user_agent.original`).

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use super::format::Server;
-use super::line::{AccessRecord, ParseError, parse_seconds_as_nanos};
+use super::line::{AccessRecord, ParseError, json_seconds, parse_seconds_as_nanos, present};
 use super::request::{RequestLine, scheme_end};
 use super::time::{Timestamp, parse_u64};
 
@@ -97,19 +97,6 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn present(value: &str) -> Option<&str> {
-    (value != "-" && !value.is_empty()).then_some(value)
-}
-
-/// A time in seconds as ALB logs it (`0.048`), kept as its text for a JSON number: digits, an
-/// optional fraction, no leading zero (JSON has none). `-1` (not known) is handled by the caller.
-fn seconds(value: &str) -> Option<&str> {
-    let (whole, fraction) = value.split_once('.').unwrap_or((value, "0"));
-    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    let leading_zero = whole.len() > 1 && whole.starts_with('0');
-    (digits(whole) && digits(fraction) && !leading_zero && value.len() <= 15).then_some(value)
-}
-
 /// Reads one ALB line, which the caller has turned into text (invalid UTF-8 as `\xhh`).
 pub fn parse_alb(line: &str) -> Result<(AccessRecord<'_>, ElbFields<'_>), ParseError> {
     let mut fields = Fields { line, at: 0 };
@@ -150,7 +137,9 @@ pub fn parse_alb(line: &str) -> Result<(AccessRecord<'_>, ElbFields<'_>), ParseE
         let (value, at) = next(what)?;
         match value {
             "-1" | "-" => Ok(None),
-            value => seconds(value).map(Some).ok_or_else(|| invalid("processing time", value, "seconds", at)),
+            value => {
+                json_seconds(value).map(Some).ok_or_else(|| invalid("processing time", value, "seconds", at))
+            }
         }
     };
     elb.request_processing_time = time_field("request_processing_time")?;

@@ -9,10 +9,8 @@
 
 use std::borrow::Cow;
 
-use percent_encoding::percent_decode_str;
-
 use super::format::Server;
-use super::line::{AccessRecord, ParseError};
+use super::line::{AccessRecord, ParseError, json_seconds, parse_seconds_as_nanos, present};
 use super::request::percent_decode_path;
 use super::time::{EpochUnit, Timestamp};
 
@@ -197,30 +195,6 @@ pub fn looks_like_realtime(line: &[u8]) -> bool {
         && line.get(digits + 4) == Some(&b'\t')
 }
 
-fn present(value: &str) -> Option<&str> {
-    (value != "-" && !value.is_empty()).then_some(value)
-}
-
-/// CloudFront percent-encodes the user agent and the referrer (`Mozilla/5.0%20(X11)`).
-fn decoded(value: &str) -> Cow<'_, str> {
-    if !value.contains('%') {
-        return Cow::Borrowed(value);
-    }
-    match percent_decode_str(value).decode_utf8() {
-        Ok(text) => text,
-        // Bytes that are not UTF-8: kept as logged.
-        Err(_) => Cow::Borrowed(value),
-    }
-}
-
-/// Seconds with a fraction, kept as text for a JSON number (no leading zero).
-fn seconds(value: &str) -> Option<&str> {
-    let (whole, fraction) = value.split_once('.').unwrap_or((value, "0"));
-    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    let leading_zero = whole.len() > 1 && whole.starts_with('0');
-    (digits(whole) && digits(fraction) && !leading_zero && value.len() <= 15).then_some(value)
-}
-
 /// Reads one real-time log record by the configuration's `fields`; the caller has turned it into
 /// text (invalid UTF-8 as `\xhh`).
 pub fn parse_realtime<'a>(
@@ -282,16 +256,17 @@ pub fn parse_realtime<'a>(
             CloudFrontField::UriQuery => query = Some(value),
             CloudFrontField::ProtocolVersion => protocol_version = Some(value),
             CloudFrontField::TimeTaken => {
-                let seconds = seconds(value).ok_or_else(|| invalid("time-taken", "seconds"))?;
-                record.duration_nanos = super::line::parse_seconds_as_nanos(seconds.as_bytes());
+                let seconds = json_seconds(value).ok_or_else(|| invalid("time-taken", "seconds"))?;
+                record.duration_nanos = parse_seconds_as_nanos(seconds.as_bytes());
             }
-            CloudFrontField::UserAgent => record.user_agent = Some(decoded(value)),
-            CloudFrontField::Referrer => record.referrer = Some(decoded(value)),
+            // CloudFront percent-encodes the user agent and the referrer (`Mozilla/5.0%20(X11)`).
+            CloudFrontField::UserAgent => record.user_agent = Some(percent_decode_path(value)),
+            CloudFrontField::Referrer => record.referrer = Some(percent_decode_path(value)),
             CloudFrontField::TlsProtocol => record.tls_protocol = Some(Cow::Borrowed(value)),
             CloudFrontField::TlsCipher => record.tls_cipher = Some(Cow::Borrowed(value)),
             CloudFrontField::TimeToFirstByte => {
                 cloudfront.time_to_first_byte =
-                    Some(seconds(value).ok_or_else(|| invalid("time-to-first-byte", "seconds"))?);
+                    Some(json_seconds(value).ok_or_else(|| invalid("time-to-first-byte", "seconds"))?);
             }
             CloudFrontField::EdgeLocation => cloudfront.edge_location = Some(value),
             CloudFrontField::EdgeRequestId => cloudfront.edge_request_id = Some(value),

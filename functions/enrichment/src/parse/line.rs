@@ -683,6 +683,20 @@ fn parse_status(raw: &[u8]) -> Option<u16> {
 }
 
 /// `2`, `0.000153`: seconds, with up to nine fraction digits, to nanoseconds.
+/// A field's value, `None` for `-` or nothing (the AWS logs' absent value).
+pub(super) fn present(value: &str) -> Option<&str> {
+    (value != "-" && !value.is_empty()).then_some(value)
+}
+
+/// Seconds as the AWS logs write them (`0.048`), kept as text for a JSON number: digits, an
+/// optional fraction, no leading zero (JSON has none).
+pub(super) fn json_seconds(value: &str) -> Option<&str> {
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, "0"));
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    let leading_zero = whole.len() > 1 && whole.starts_with('0');
+    (digits(whole) && digits(fraction) && !leading_zero && value.len() <= 15).then_some(value)
+}
+
 pub(super) fn parse_seconds_as_nanos(raw: &[u8]) -> Option<u64> {
     // Nanoseconds per unit of the fraction's last digit, by the fraction's length.
     const SCALE: [u64; 10] =

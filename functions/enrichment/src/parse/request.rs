@@ -127,6 +127,8 @@ impl<'a> UrlParts<'a> {
     }
 }
 
+/// Percent-decoded text (a path, CloudFront's user agent); kept as logged when the decoded bytes
+/// are not UTF-8.
 pub fn percent_decode_path(path: &str) -> Cow<'_, str> {
     if memchr::memchr(b'%', path.as_bytes()).is_none() {
         return Cow::Borrowed(path);
