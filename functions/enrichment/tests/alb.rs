@@ -4,42 +4,23 @@
 //! the fields AWS documents for its line.
 #![allow(clippy::unwrap_used)] // a test that cannot read its fixtures should stop right there
 
-use std::path::PathBuf;
+mod common;
 
-use enrichment::settings::{EnrichmentSettings, FormatChoice};
-use enrichment::{Enricher, EventContext, Timestamp};
+use common::{data_lines, documents, enricher, failure, settings};
 use serde_json::{Value, json};
 
 fn lines(name: &str) -> Vec<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/alb").join(name);
-    std::fs::read_to_string(path).unwrap().lines().map(str::to_owned).collect()
-}
-
-fn documents(format: &str, lines: &[String]) -> Vec<Value> {
-    let settings =
-        EnrichmentSettings { format: FormatChoice::parse(format).unwrap(), ..EnrichmentSettings::default() };
-    let mut enricher = Enricher::new(settings, None);
-    let context = EventContext {
-        event_id: None,
-        received_at: Timestamp::from_unix_millis(0).unwrap(),
-        log_origin: None,
-    };
-    lines
-        .iter()
-        .map(|line| {
-            let mut out = Vec::new();
-            let outcome = enricher.enrich_line(line.as_bytes(), &context, &mut out);
-            let doc: Value = serde_json::from_slice(&out).unwrap();
-            assert!(!outcome.parse_failure, "{line}: {doc}");
-            doc
-        })
-        .collect()
+    data_lines(&format!("alb/{name}"))
 }
 
 #[test]
 fn the_documented_examples_give_the_documented_fields() {
-    let docs = documents("alb", &lines("aws-docs-examples.log"));
-    assert_eq!(docs, documents("auto", &lines("aws-docs-examples.log")), "auto reads them the same");
+    let docs = documents(settings("alb"), &lines("aws-docs-examples.log"));
+    assert_eq!(
+        docs,
+        documents(settings("auto"), &lines("aws-docs-examples.log")),
+        "auto reads them the same"
+    );
     // type, client port, target, the three times, ELB and target status, bytes both ways, method,
     // URL, user agent, TLS, SNI domain, actions, redirect, error reason.
     let expected = [
@@ -238,7 +219,7 @@ fn the_documented_examples_give_the_documented_fields() {
 
 #[test]
 fn newer_fields_waf_unreadable_requests_ipv6_and_quotes() {
-    let docs = documents("auto", &lines("edge-cases.log"));
+    let docs = documents(settings("auto"), &lines("edge-cases.log"));
     let [full, waf, unreadable, ipv6, grpc] = &docs[..] else { panic!("five lines") };
 
     let elb = &full["aws"]["elb"];
@@ -284,13 +265,7 @@ fn newer_fields_waf_unreadable_requests_ipv6_and_quotes() {
 
 #[test]
 fn truncated_and_broken_lines_are_failures_of_alb_that_say_where() {
-    let settings = EnrichmentSettings { format: FormatChoice::Auto, ..EnrichmentSettings::default() };
-    let mut enricher = Enricher::new(settings, None);
-    let context = EventContext {
-        event_id: None,
-        received_at: Timestamp::from_unix_millis(0).unwrap(),
-        log_origin: None,
-    };
+    let mut enricher = enricher(settings("auto"));
     let full = &lines("aws-docs-examples.log")[0];
     let cut_in_the_request = &full[..full.find("HTTP/1.1").unwrap()];
     for (line, message) in [
@@ -315,17 +290,11 @@ fn truncated_and_broken_lines_are_failures_of_alb_that_say_where() {
             "invalid processing time value \"0000.2\"",
         ),
     ] {
-        let mut out = Vec::new();
-        let outcome = enricher.enrich_line(line.as_bytes(), &context, &mut out);
-        let doc: Value = serde_json::from_slice(&out).unwrap();
-        assert!(outcome.parse_failure, "{line}");
-        assert_eq!(doc["event"]["dataset"], "aws.elb_logs");
-        assert!(doc["error"]["message"].as_str().unwrap().contains(message), "{line}: {doc}");
+        failure(&mut enricher, line, "aws.elb_logs", message);
     }
     // Lines that end after the user agent (the oldest load balancers) are read.
     let oldest = &full[..full.find(" - - arn:").unwrap()];
-    let mut out = Vec::new();
-    assert!(!enricher.enrich_line(oldest.as_bytes(), &context, &mut out).parse_failure);
+    assert!(!common::enrich(&mut enricher, oldest.as_bytes()).0);
 }
 
 #[test]
@@ -335,7 +304,7 @@ fn alb_lines_and_web_server_lines_share_a_stream_under_auto() {
         r#"81.2.69.142 - - [21/Nov/2026:05:00:36 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.5.0""#.to_owned(),
     );
     let datasets: Vec<Value> =
-        documents("auto", &mixed).iter().map(|d| d["event"]["dataset"].clone()).collect();
+        documents(settings("auto"), &mixed).iter().map(|d| d["event"]["dataset"].clone()).collect();
     assert_eq!(datasets[..7], vec![json!("aws.elb_logs"); 7][..]);
     assert_eq!(datasets[7], "apache.access");
 }

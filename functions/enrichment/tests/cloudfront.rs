@@ -5,38 +5,24 @@
 
 use std::path::PathBuf;
 
+mod common;
+
+use common::{enricher, failure};
 use enrichment::TrustedProxies;
-use enrichment::settings::{EnrichmentSettings, FormatChoice};
-use enrichment::{Enricher, EventContext, Timestamp};
+use enrichment::settings::EnrichmentSettings;
 use serde_json::{Value, json};
 
 fn data(name: &str) -> String {
-    std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/cloudfront").join(name),
-    )
-    .unwrap()
+    common::data(&format!("cloudfront/{name}"))
 }
 
+/// The documents of a file's records.
 fn documents(settings: EnrichmentSettings, text: &str) -> Vec<Value> {
-    let mut enricher = Enricher::new(settings, None);
-    let context = EventContext {
-        event_id: None,
-        received_at: Timestamp::from_unix_millis(0).unwrap(),
-        log_origin: None,
-    };
-    text.lines()
-        .map(|line| {
-            let mut out = Vec::new();
-            let outcome = enricher.enrich_line(line.as_bytes(), &context, &mut out);
-            let doc: Value = serde_json::from_slice(&out).unwrap();
-            assert!(!outcome.parse_failure, "{line}: {doc}");
-            doc
-        })
-        .collect()
+    common::documents(settings, text.lines())
 }
 
 fn with_format(format: &str) -> EnrichmentSettings {
-    EnrichmentSettings { format: FormatChoice::parse(format).unwrap(), ..EnrichmentSettings::default() }
+    common::settings(format)
 }
 
 #[test]
@@ -159,12 +145,7 @@ fn a_configuration_with_its_own_field_list() {
 
 #[test]
 fn short_records_and_bad_values_are_failures_that_say_where() {
-    let mut enricher = Enricher::new(with_format("cloudfront-realtime"), None);
-    let context = EventContext {
-        event_id: None,
-        received_at: Timestamp::from_unix_millis(0).unwrap(),
-        log_origin: None,
-    };
+    let mut enricher = enricher(with_format("cloudfront-realtime"));
     let record = data("realtime-default.log").lines().next().unwrap().to_owned();
     let cut = &record[..record.find("\tLHR61").unwrap()];
     let bad_status = record.replacen("\t200\t", "\tabc\t", 1);
@@ -174,11 +155,6 @@ fn short_records_and_bad_values_are_failures_that_say_where() {
         (bad_status.as_str(), "invalid sc-status value \"abc\""),
         (bad_time.as_str(), "invalid timestamp value \"1795239468.12\""),
     ] {
-        let mut out = Vec::new();
-        let outcome = enricher.enrich_line(line.as_bytes(), &context, &mut out);
-        let doc: Value = serde_json::from_slice(&out).unwrap();
-        assert!(outcome.parse_failure);
-        assert_eq!(doc["event"]["dataset"], "aws.cloudfront_logs");
-        assert!(doc["error"]["message"].as_str().unwrap().contains(message), "{doc}");
+        failure(&mut enricher, line, "aws.cloudfront_logs", message);
     }
 }

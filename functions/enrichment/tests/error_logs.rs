@@ -4,39 +4,16 @@
 #![allow(clippy::unwrap_used)] // a test that cannot read its fixtures should stop right there
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-use enrichment::settings::{EnrichmentSettings, FormatChoice};
-use enrichment::{Enricher, EventContext, Timestamp};
+mod common;
+
+use common::{data_lines as lines, enricher, failure};
+use enrichment::settings::EnrichmentSettings;
 use serde_json::Value;
 
-fn lines(relative: &str) -> Vec<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(relative);
-    // nginx's reference writes a Latin-1 byte as it came; no field compared here holds one.
-    String::from_utf8_lossy(&std::fs::read(path).unwrap()).lines().map(str::to_owned).collect()
-}
-
+/// The documents of lines that must all be read, with `event.original` kept.
 fn documents(format: &str, lines: &[String]) -> Vec<Value> {
-    let settings = EnrichmentSettings {
-        format: FormatChoice::parse(format).unwrap(),
-        keep_original: true,
-        ..EnrichmentSettings::default()
-    };
-    let mut enricher = Enricher::new(settings, None);
-    let context = EventContext {
-        event_id: Some("id"),
-        received_at: Timestamp::from_unix_millis(0).unwrap(),
-        log_origin: None,
-    };
-    lines
-        .iter()
-        .map(|line| {
-            let mut out = Vec::new();
-            let outcome = enricher.enrich_line(line.as_bytes(), &context, &mut out);
-            assert!(!outcome.parse_failure, "{line}: {}", String::from_utf8_lossy(&out));
-            serde_json::from_slice(&out).unwrap()
-        })
-        .collect()
+    common::documents(EnrichmentSettings { keep_original: true, ..common::settings(format) }, lines)
 }
 
 /// `2026-12-07T09:29:17.000Z` in milliseconds since the epoch.
@@ -205,13 +182,7 @@ fn auto_reads_access_and_error_lines_of_one_stream() {
 
 #[test]
 fn a_line_that_starts_as_an_error_log_line_and_breaks_off_is_a_failure_of_that_log() {
-    let settings = EnrichmentSettings { format: FormatChoice::Auto, ..EnrichmentSettings::default() };
-    let mut enricher = Enricher::new(settings, None);
-    let context = EventContext {
-        event_id: Some("id"),
-        received_at: Timestamp::from_unix_millis(0).unwrap(),
-        log_origin: None,
-    };
+    let mut enricher = enricher(common::settings("auto"));
     for (line, dataset, reason) in [
         (
             "2026/12/07 09:29:17 [fatal] 1#1: x",
@@ -224,12 +195,7 @@ fn a_line_that_starts_as_an_error_log_line_and_breaks_off_is_a_failure_of_that_l
             "line does not match apache_error: expected `] [` after the time",
         ),
     ] {
-        let mut out = Vec::new();
-        let outcome = enricher.enrich_line(line.as_bytes(), &context, &mut out);
-        let doc: Value = serde_json::from_slice(&out).unwrap();
-        assert!(outcome.parse_failure);
-        assert_eq!(doc["event"]["dataset"], dataset);
-        assert_eq!(doc["tags"], serde_json::json!(["_parse_failure"]));
+        let doc = failure(&mut enricher, line, dataset, reason);
         assert!(doc["error"]["message"].as_str().unwrap().starts_with(reason), "{doc}");
     }
 }

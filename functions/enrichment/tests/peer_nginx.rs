@@ -5,29 +5,16 @@
 //! (an error-log line read as `main`) must be a `_parse_failure`.
 #![allow(clippy::unwrap_used)] // a test that cannot read its fixtures should stop right there
 
-use std::path::PathBuf;
+mod common;
 
-use enrichment::settings::{EnrichmentSettings, FormatChoice};
-use enrichment::{Enricher, EventContext, Timestamp};
 use serde_json::{Value, json};
 
 fn cases() -> Value {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/peers/vrl_parse_nginx_log.json");
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    serde_json::from_str(&common::data("peers/vrl_parse_nginx_log.json")).unwrap()
 }
 
 fn document(format: &str, line: &str) -> (bool, Value) {
-    let settings =
-        EnrichmentSettings { format: FormatChoice::parse(format).unwrap(), ..EnrichmentSettings::default() };
-    let context = EventContext {
-        event_id: None,
-        received_at: Timestamp::from_unix_millis(0).unwrap(),
-        log_origin: None,
-    };
-    let mut out = Vec::new();
-    let outcome = Enricher::new(settings, None).enrich_line(line.as_bytes(), &context, &mut out);
-    (outcome.parse_failure, serde_json::from_slice(&out).unwrap())
+    common::enrich(&mut common::enricher(common::settings(format)), line.as_bytes())
 }
 
 /// The document's value at a dotted path, `Null` when absent.
