@@ -15,10 +15,10 @@ fn lines(name: &str) -> Vec<String> {
 
 #[test]
 fn the_documented_examples_give_the_documented_fields() {
-    let docs = documents(settings("alb"), &lines("aws-docs-examples.log"));
+    let docs = documents(settings("alb"), lines("aws-docs-examples.log"));
     assert_eq!(
         docs,
-        documents(settings("auto"), &lines("aws-docs-examples.log")),
+        documents(settings("auto"), lines("aws-docs-examples.log")),
         "auto reads them the same"
     );
     // type, client port, target, the three times, ELB and target status, bytes both ways, method,
@@ -219,7 +219,7 @@ fn the_documented_examples_give_the_documented_fields() {
 
 #[test]
 fn newer_fields_waf_unreadable_requests_ipv6_and_quotes() {
-    let docs = documents(settings("auto"), &lines("edge-cases.log"));
+    let docs = documents(settings("auto"), lines("edge-cases.log"));
     let [full, waf, unreadable, ipv6, grpc] = &docs[..] else { panic!("five lines") };
 
     let elb = &full["aws"]["elb"];
@@ -304,7 +304,7 @@ fn alb_lines_and_web_server_lines_share_a_stream_under_auto() {
         r#"81.2.69.142 - - [21/Nov/2026:05:00:36 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.5.0""#.to_owned(),
     );
     let datasets: Vec<Value> =
-        documents(settings("auto"), &mixed).iter().map(|d| d["event"]["dataset"].clone()).collect();
+        documents(settings("auto"), mixed).iter().map(|d| d["event"]["dataset"].clone()).collect();
     assert_eq!(datasets[..7], vec![json!("aws.elb_logs"); 7][..]);
     assert_eq!(datasets[7], "apache.access");
 }
