@@ -16,11 +16,7 @@ fn lines(name: &str) -> Vec<String> {
 #[test]
 fn the_documented_examples_give_the_documented_fields() {
     let docs = documents(settings("alb"), lines("aws-docs-examples.log"));
-    assert_eq!(
-        docs,
-        documents(settings("auto"), lines("aws-docs-examples.log")),
-        "auto reads them the same"
-    );
+    assert_eq!(docs, documents(settings("auto"), lines("aws-docs-examples.log")), "auto reads them the same");
     // type, client port, target, the three times, ELB and target status, bytes both ways, method,
     // URL, user agent, TLS, SNI domain, actions, redirect, error reason.
     let expected = [
