@@ -117,6 +117,7 @@ fn run(args: &Args) -> io::Result<()> {
     let mut prefix = Vec::with_capacity(64);
     for (name, source, input) in inputs {
         let mut lines = LineReader::new(input, IO_CHUNK, MAX_LINE_BYTES);
+        enricher.start_file(None);
         let mut line_number = 0;
         while let Some((line, read_at)) = lines
             .next_line()
@@ -128,6 +129,11 @@ fn run(args: &Args) -> io::Result<()> {
             let line = strip_line_ending(line);
             line_number += 1;
             let outcome = enricher.enrich_line(line, &context, &mut batch);
+            stats.lines += 1;
+            if outcome.header {
+                stats.headers += 1;
+                continue;
+            }
             prefix.clear();
             output.write_prefix(outcome.timestamp, (&source, line_number, line), &mut prefix);
             if !prefix.is_empty() {
@@ -138,7 +144,6 @@ fn run(args: &Args) -> io::Result<()> {
                 out.write_all(&batch)?;
                 batch.clear();
             }
-            stats.lines += 1;
             stats.parse_failures += u64::from(outcome.parse_failure);
             stats.geoip_misses += u64::from(outcome.geoip_lookup_failure);
         }
@@ -236,17 +241,24 @@ fn open_inputs(files: &[PathBuf]) -> io::Result<Vec<Input>> {
 #[derive(Debug, Default)]
 struct Stats {
     lines: u64,
+    /// CloudFront standard logs' `#Version:`/`#Fields:` lines: read, no document.
+    headers: u64,
     parse_failures: u64,
     geoip_misses: u64,
 }
 
 impl Stats {
     fn print(&self, seconds: f64) {
-        // Every line is one document, parse failures included.
+        // Every line is one document, parse failures included, but a CloudFront file's header.
         let per_second = if seconds > 0.0 { self.lines as f64 / seconds } else { 0.0 };
         eprintln!(
             "lines: {}, documents: {}, parse failures: {}, geoip misses: {}, seconds: {:.3}, lines/s: {:.0}",
-            self.lines, self.lines, self.parse_failures, self.geoip_misses, seconds, per_second
+            self.lines,
+            self.lines - self.headers,
+            self.parse_failures,
+            self.geoip_misses,
+            seconds,
+            per_second
         );
     }
 }

@@ -12,8 +12,8 @@ use crate::document::{
 use crate::enrich::{GeoCache, UserAgentParser, truncate, truncate_addresses_in};
 use crate::parse::{
     AccessRecord, COMBINED, COMMON, CloudFrontField, ErrorLogFormat, LogFormat, ParseError, Timestamp,
-    VHOST_COMBINED, as_logged, looks_like_alb, looks_like_json_object, looks_like_realtime, parse_agent_json,
-    parse_alb, parse_realtime,
+    VHOST_COMBINED, as_logged, is_cloudfront_header, looks_like_alb, looks_like_json_object,
+    looks_like_realtime, looks_like_standard, parse_agent_json, parse_alb, parse_cloudfront,
 };
 use crate::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 
@@ -43,6 +43,20 @@ pub struct LineOutcome {
     /// The document was over the [`DocumentLimit`] and lost its original texts (or all but its time
     /// and ids); tagged `_truncated`.
     pub truncated: bool,
+    /// The line was a header line of a CloudFront standard log file (`#Version:`, `#Fields:`):
+    /// no event, so no document was written; a `#Fields:` line says how the lines after it read.
+    pub header: bool,
+}
+
+impl LineOutcome {
+    fn document(
+        timestamp: Timestamp,
+        parse_failure: bool,
+        geoip_lookup_failure: bool,
+        truncated: bool,
+    ) -> Self {
+        Self { timestamp, parse_failure, geoip_lookup_failure, truncated, header: false }
+    }
 }
 
 /// A size that documents must not exceed (a delivery service's record limit).
@@ -70,6 +84,22 @@ pub struct Enricher {
     limit: Option<DocumentLimit>,
     /// What `auto` reads CloudFront real-time records by: the documented field order.
     cloudfront_default: Vec<CloudFrontField>,
+    /// The `#Fields:` header of the file being read (CloudFront standard logs), if it had one.
+    file_header: Option<FileHeader>,
+}
+
+/// A standard log file's `#Fields:` line, and the fields it names.
+#[derive(Debug)]
+struct FileHeader {
+    line: String,
+    fields: Vec<CloudFrontField>,
+}
+
+impl FileHeader {
+    fn read(line: &str) -> Option<Self> {
+        let fields = CloudFrontField::parse_header(line)?;
+        Some(Self { line: line.to_owned(), fields })
+    }
 }
 
 impl Enricher {
@@ -85,7 +115,20 @@ impl Enricher {
             user_agents: UserAgentParser::new(),
             limit: None,
             cloudfront_default: CloudFrontField::default_list(),
+            file_header: None,
         }
+    }
+
+    /// Starts a new file (an S3 object, an input file, a record): a CloudFront standard log's
+    /// `#Fields:` header of the file before is forgotten. `header` is the one in force where a
+    /// file is resumed in the middle (a continuation), as [`Self::file_header`] gave it.
+    pub fn start_file(&mut self, header: Option<&str>) {
+        self.file_header = header.and_then(FileHeader::read);
+    }
+
+    /// The `#Fields:` line in force in the file being read, to resume it elsewhere.
+    pub fn file_header(&self) -> Option<&str> {
+        self.file_header.as_ref().map(|header| header.line.as_str())
     }
 
     /// Keeps every document within `limit`.
@@ -105,22 +148,29 @@ impl Enricher {
             FormatChoice::Fixed(format) => Dataset::access(format.server()),
             FormatChoice::ErrorLog(format) => Dataset::error(*format),
             FormatChoice::Alb => Dataset::ElbAccess,
-            FormatChoice::CloudFrontRealtime(_) => Dataset::CloudFront,
+            FormatChoice::CloudFrontRealtime(_) | FormatChoice::CloudFrontStandard => Dataset::CloudFront,
             FormatChoice::Auto | FormatChoice::KinesisAgentJson => Dataset::ApacheAccess,
         }
     }
 
     /// Which reader `line` goes to: the configured format's, or under `auto` the one whose shape
-    /// the line starts with (error logs, ALB lines, CloudFront records; no line starts as two of
-    /// them, nor as an access line).
+    /// the line starts with (error logs, ALB lines, CloudFront records and files; no line starts
+    /// as two of them, nor as an access line). In a file with a `#Fields:` header, `auto` reads
+    /// every line by the header.
     fn reader_of(&self, line: &[u8]) -> Reader {
         match &self.settings.format {
             FormatChoice::ErrorLog(format) => Reader::ErrorLog(*format),
             FormatChoice::Alb => Reader::Alb,
             FormatChoice::CloudFrontRealtime(_) => Reader::CloudFront,
+            FormatChoice::CloudFrontStandard if is_cloudfront_header(line) => Reader::HeaderLine,
+            FormatChoice::CloudFrontStandard => Reader::CloudFrontStandard,
             FormatChoice::Fixed(_) | FormatChoice::KinesisAgentJson => Reader::Access,
             FormatChoice::Auto => {
-                if let Some(format) = ErrorLogFormat::recognise(line) {
+                if is_cloudfront_header(line) {
+                    Reader::HeaderLine
+                } else if self.file_header.is_some() || looks_like_standard(line) {
+                    Reader::CloudFrontStandard
+                } else if let Some(format) = ErrorLogFormat::recognise(line) {
                     Reader::ErrorLog(format)
                 } else if looks_like_alb(line) {
                     Reader::Alb
@@ -151,7 +201,13 @@ impl Enricher {
                 .and_then(|text| parse_alb(text).map(|(record, _)| record)),
             FormatChoice::CloudFrontRealtime(fields) => std::str::from_utf8(line)
                 .map_err(|_| ParseError::Other("a CloudFront record that is not UTF-8".into()))
-                .and_then(|text| parse_realtime(text, fields).map(|(record, _)| record)),
+                .and_then(|text| parse_cloudfront(text, fields).map(|(record, _)| record)),
+            FormatChoice::CloudFrontStandard => {
+                let header = self.file_header.as_ref().ok_or_else(|| ParseError::Other(NO_HEADER.into()))?;
+                std::str::from_utf8(line)
+                    .map_err(|_| ParseError::Other("a CloudFront line that is not UTF-8".into()))
+                    .and_then(|text| parse_cloudfront(text, &header.fields).map(|(record, _)| record))
+            }
             FormatChoice::KinesisAgentJson => parse_agent_json(line),
             FormatChoice::Auto if looks_like_json_object(line) => parse_agent_json(line),
             FormatChoice::Auto => {
@@ -198,8 +254,7 @@ impl Enricher {
             Tags::PARSE_FAILURE,
             self.dataset(),
         );
-        let outcome =
-            LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false, truncated: false };
+        let outcome = LineOutcome::document(timestamp, true, false, false);
         if !self.over_limit(out.len() - start) {
             return outcome;
         }
@@ -264,12 +319,24 @@ impl Enricher {
             let tags = Tags { truncated: true, ..Tags::PARSE_FAILURE };
             let timestamp =
                 write_failure_document(out, original.as_deref(), &reason, context, tags, self.dataset());
-            return LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false, truncated };
+            return LineOutcome::document(timestamp, true, false, truncated);
         }
         match self.reader_of(line) {
             Reader::ErrorLog(format) => return self.write_error_line(format, line, context, out, originals),
             Reader::Alb => return self.write_alb_line(line, context, out, originals),
             Reader::CloudFront => return self.write_cloudfront_line(line, context, out, originals),
+            Reader::CloudFrontStandard => return self.write_standard_line(line, context, out, originals),
+            Reader::HeaderLine => {
+                // `#Fields:` names the fields of the lines after it; `#Version:` says nothing the
+                // document needs.
+                if let Some(header) = FileHeader::read(&as_logged(line)) {
+                    self.file_header = Some(header);
+                }
+                return LineOutcome {
+                    header: true,
+                    ..LineOutcome::document(context.received_at, false, false, false)
+                };
+            }
             Reader::Access => {}
         }
         match self.parse_line(line) {
@@ -294,7 +361,7 @@ impl Enricher {
         let original = (originals == Originals::Keep).then(|| original_text(&self.settings, line));
         let tags = Tags { truncated, ..Tags::PARSE_FAILURE };
         let timestamp = write_failure_document(out, original.as_deref(), reason, context, tags, dataset);
-        LineOutcome { timestamp, parse_failure: true, geoip_lookup_failure: false, truncated }
+        LineOutcome::document(timestamp, true, false, truncated)
     }
 
     /// The document of a parsed access-log line: its client's location and network, its user agent.
@@ -334,12 +401,7 @@ impl Enricher {
         let original =
             (settings.keep_original && originals == Originals::Keep).then(|| original_text(settings, line));
         let timestamp = write_access_document(out, record, aws, &enrichment, context, original.as_deref());
-        LineOutcome {
-            timestamp,
-            parse_failure: false,
-            geoip_lookup_failure: enrichment.tags.geoip_lookup_failure,
-            truncated,
-        }
+        LineOutcome::document(timestamp, false, enrichment.tags.geoip_lookup_failure, truncated)
     }
 
     fn write_alb_line(
@@ -374,7 +436,7 @@ impl Enricher {
             FormatChoice::CloudFrontRealtime(fields) => fields.as_slice(),
             _ => self.cloudfront_default.as_slice(),
         };
-        match parse_realtime(&text, fields) {
+        match parse_cloudfront(&text, fields) {
             Ok((record, cloudfront)) => self.write_record(
                 &record,
                 Some(AwsFields::CloudFront(&cloudfront)),
@@ -385,6 +447,44 @@ impl Enricher {
             ),
             Err(error) => {
                 let reason = format!("line does not match cloudfront-realtime: {error}");
+                self.write_parse_failure(&reason, line, context, out, originals, Dataset::CloudFront)
+            }
+        }
+    }
+
+    /// A line of a CloudFront standard log file, by the file's `#Fields:` header.
+    fn write_standard_line(
+        &mut self,
+        line: &[u8],
+        context: &EventContext<'_>,
+        out: &mut Vec<u8>,
+        originals: Originals,
+    ) -> LineOutcome {
+        let text = as_logged(line);
+        let parsed = match &self.file_header {
+            Some(header) => parse_cloudfront(&text, &header.fields),
+            None => {
+                return self.write_parse_failure(
+                    NO_HEADER,
+                    line,
+                    context,
+                    out,
+                    originals,
+                    Dataset::CloudFront,
+                );
+            }
+        };
+        match parsed {
+            Ok((record, cloudfront)) => self.write_record(
+                &record,
+                Some(AwsFields::CloudFront(&cloudfront)),
+                line,
+                context,
+                out,
+                originals,
+            ),
+            Err(error) => {
+                let reason = format!("line does not match the file's CloudFront #Fields header: {error}");
                 self.write_parse_failure(&reason, line, context, out, originals, Dataset::CloudFront)
             }
         }
@@ -427,12 +527,7 @@ impl Enricher {
             (settings.keep_original && originals == Originals::Keep).then(|| original_text(settings, line));
         let timestamp =
             write_error_document(out, &record, source.as_ref(), tags, context, original.as_deref());
-        LineOutcome {
-            timestamp,
-            parse_failure: false,
-            geoip_lookup_failure: tags.geoip_lookup_failure,
-            truncated,
-        }
+        LineOutcome::document(timestamp, false, tags.geoip_lookup_failure, truncated)
     }
 }
 
@@ -445,7 +540,15 @@ enum Reader {
     Alb,
     /// CloudFront real-time records, by the configured field list or the stack's.
     CloudFront,
+    /// A line of a CloudFront standard log file, by its `#Fields:` header.
+    CloudFrontStandard,
+    /// `#Version:` or `#Fields:` of a standard log file.
+    HeaderLine,
 }
+
+/// Why a CloudFront standard log line without a header cannot be read.
+const NO_HEADER: &str = "a CloudFront standard log line with no #Fields header before it in its file: \
+     the header names the fields (a file read from its start has it; a line alone does not)";
 
 /// Whether a document keeps its original texts (`event.original`, `user_agent.original`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

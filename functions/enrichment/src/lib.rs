@@ -28,6 +28,8 @@ pub use line_buffer::{LineBuffer, LineSpan};
 /// The field list of the stack's CloudFront real-time log configuration, which
 /// `LOG_FORMAT=cloudfront-realtime` and `auto` read by.
 pub use parse::STACK_FIELDS as CLOUDFRONT_REALTIME_FIELDS;
+/// Whether a line is a CloudFront standard log's `#Version:` or `#Fields:` line (no event).
+pub use parse::is_cloudfront_header;
 pub use parse::{AccessRecord, Escape, FormatError, LogFormat, ParseError, Server, Timestamp, UtcDateTime};
 
 /// The crawler list the user agents are matched against (data/crawler-user-agents/).

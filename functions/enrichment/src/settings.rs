@@ -78,9 +78,11 @@ pub enum FormatChoice {
     Alb,
     /// CloudFront real-time log records, tab-separated in the order of this field list.
     CloudFrontRealtime(Vec<CloudFrontField>),
+    /// CloudFront standard log files, read by the `#Fields:` header of each file.
+    CloudFrontStandard,
 }
 
-const FORMAT_NAMES: &str = "auto, common, combined, vhost_combined, kinesis-agent-json, nginx_error, apache_error, alb, cloudfront-realtime[:FIELD,...], an Apache LogFormat \
+const FORMAT_NAMES: &str = "auto, common, combined, vhost_combined, kinesis-agent-json, nginx_error, apache_error, alb, cloudfront, cloudfront-realtime[:FIELD,...], an Apache LogFormat \
      string, or an nginx log_format (its quoted parts, as in nginx.conf)";
 
 impl FormatChoice {
@@ -99,6 +101,7 @@ impl FormatChoice {
             "nginx_error" => Ok(Self::ErrorLog(ErrorLogFormat::Nginx)),
             "apache_error" => Ok(Self::ErrorLog(ErrorLogFormat::Apache)),
             "alb" => Ok(Self::Alb),
+            "cloudfront" => Ok(Self::CloudFrontStandard),
             "cloudfront-realtime" => Ok(Self::CloudFrontRealtime(CloudFrontField::default_list())),
             list if list.starts_with("cloudfront-realtime:") => {
                 CloudFrontField::parse_list(&list["cloudfront-realtime:".len()..])

@@ -158,3 +158,149 @@ fn short_records_and_bad_values_are_failures_that_say_where() {
         failure(&mut enricher, line, "aws.cloudfront_logs", message);
     }
 }
+
+#[test]
+fn a_standard_log_file_is_read_by_its_fields_header() {
+    let text = data("standard-legacy.log");
+    let docs = common::file_documents(with_format("cloudfront"), &text);
+    assert_eq!(docs, common::file_documents(with_format("auto"), &text), "auto reads it the same");
+    let [hit, favicon, curl, video] = &docs[..] else { panic!("four requests, no document for the header") };
+
+    assert_eq!(hit["@timestamp"], "2019-12-04T21:02:31.000Z");
+    assert_eq!(hit["event"]["dataset"], "aws.cloudfront_logs");
+    assert_eq!(hit["source"], json!({"address": "192.0.2.100", "ip": "192.0.2.100", "port": 11040}));
+    assert_eq!(
+        hit["http"],
+        json!({"request": {"method": "GET", "bytes": 23}, "version": "2.0", "response": {"status_code": 200, "bytes": 392}})
+    );
+    assert_eq!(
+        hit["url"],
+        json!({"scheme": "https", "original": "/index.html", "path": "/index.html", "extension": "html"})
+    );
+    assert_eq!(hit["user_agent"]["name"], "Chrome", "percent-decoded and read");
+    assert_eq!(hit["tls"]["cipher"], "ECDHE-RSA-AES128-GCM-SHA256");
+    assert_eq!(hit["event"]["duration"], 1_000_000);
+    assert_eq!(
+        hit["aws"]["cloudfront"],
+        json!({"edge_location": "LAX1", "edge_request_id": "SOX4xwn4XV6Q4rgb7XiVGOHms_BGlTAC4KyHmureZmBNrjGdRLiNIQ==", "domain": "d111111abcdef8.cloudfront.net", "edge_result_type": "Hit", "edge_response_result_type": "Hit", "edge_detailed_result_type": "Hit", "content_type": "text/html", "time_to_first_byte": 0.001, "content_length": 78})
+    );
+
+    // Standard logs name the viewer's Host header `x-host-header`, the distribution `cs(Host)`.
+    assert_eq!(favicon["destination"]["domain"], "www.example.com");
+    assert_eq!(favicon["aws"]["cloudfront"]["domain"], "d111111abcdef8.cloudfront.net");
+    assert_eq!(favicon["http"]["request"]["referrer"], "http://www.example.com/");
+    assert_eq!(favicon["http"]["response"]["status_code"], 502);
+    assert_eq!(favicon["event"]["outcome"], "failure");
+    assert_eq!(favicon["aws"]["cloudfront"]["edge_detailed_result_type"], "OriginDnsError");
+    assert_eq!(curl["user_agent"]["original"], "curl/7.55.1");
+    assert_eq!(curl["@timestamp"], "2019-12-13T22:37:02.000Z");
+
+    // The query is its own field; the stem is percent-decoded; the cookie is never read.
+    assert_eq!(video["url"]["path"], "/videos/intro clip.mp4");
+    assert_eq!(video["url"]["query"], "t=42&session=abc123");
+    assert_eq!(video["Crawler"]["categories"], json!(["search-engine"]));
+    assert_eq!(
+        (&video["aws"]["cloudfront"]["range_start"], &video["aws"]["cloudfront"]["range_end"]),
+        (&json!(1000), &json!(1999))
+    );
+    assert!(!video.to_string().contains("SECRET123"), "{video}");
+    assert_eq!(video["source"]["ip"], "10.0.0.5", "x-forwarded-for only behind trusted proxies");
+    let trusting = EnrichmentSettings {
+        trusted_proxies: TrustedProxies::parse("10.0.0.0/8").unwrap(),
+        ..with_format("cloudfront")
+    };
+    assert_eq!(common::file_documents(trusting, &text)[3]["source"]["ip"], "66.249.66.1");
+}
+
+#[test]
+fn a_v2_file_with_chosen_fields_in_its_own_order() {
+    let docs = common::file_documents(with_format("auto"), &data("standard-v2.log"));
+    let [page, search] = &docs[..] else { panic!("two requests") };
+    assert_eq!(page["@timestamp"], "2025-11-21T05:37:48.123Z", "timestamp(ms)");
+    assert_eq!(
+        page["aws"]["cloudfront"],
+        json!({"edge_location": "LHR61-P3", "edge_result_type": "Hit", "country": "GB", "domain": "d111111abcdef8.cloudfront.net"})
+    );
+    assert_eq!(page["user_agent"]["name"], "Firefox");
+    assert_eq!(page["destination"]["domain"], "www.example.test");
+    assert_eq!(search["http"]["request"]["method"], "POST");
+    assert_eq!(search["url"]["query"], "q=shoes");
+    assert_eq!(search["source"]["ip"], "2a02:cf40::1");
+    assert_eq!(search["http"]["version"], "1.1");
+    // `asn`, a field this reader does not know, is read and skipped.
+    assert!(search.get("asn").is_none() && search["aws"]["cloudfront"].get("asn").is_none());
+}
+
+#[test]
+fn each_header_reads_the_lines_after_it_and_a_new_file_forgets_it() {
+    let legacy = data("standard-legacy.log");
+    let v2 = data("standard-v2.log");
+    // Files joined (as `cat a b` makes them): every line by the header before it.
+    let joined = common::file_documents(with_format("cloudfront"), &format!("{legacy}{v2}"));
+    let apart = [
+        common::file_documents(with_format("cloudfront"), &legacy),
+        common::file_documents(with_format("cloudfront"), &v2),
+    ]
+    .concat();
+    assert_eq!(joined, apart);
+
+    // A file whose header is missing: a `_parse_failure` per line that says so, under both
+    // settings, even right after a file that had one.
+    let headless: String = legacy.lines().skip(2).map(|line| format!("{line}\n")).collect();
+    for format in ["cloudfront", "auto"] {
+        let mut enricher = common::enricher(with_format(format));
+        assert!(common::enrich_file(&mut enricher, &v2).iter().flatten().all(|(failed, _)| !failed));
+        let results = common::enrich_file(&mut enricher, &headless);
+        assert_eq!(results.len(), 4);
+        for ((failed, doc), line) in results.into_iter().map(Option::unwrap).zip(headless.lines()) {
+            assert!(failed, "{format}: {doc}");
+            assert_eq!(doc["event"]["dataset"], "aws.cloudfront_logs");
+            assert!(doc["error"]["message"].as_str().unwrap().contains("no #Fields header"), "{doc}");
+            assert_eq!(doc["event"]["original"], line, "kept whole");
+        }
+    }
+
+    // Resumed in the middle with the header handed on: the same documents as read whole.
+    let mut enricher = common::enricher(with_format("auto"));
+    enricher.start_file(Some(legacy.lines().nth(1).unwrap()));
+    let context = enrichment::EventContext {
+        event_id: None,
+        received_at: enrichment::Timestamp::from_unix_millis(0).unwrap(),
+        log_origin: None,
+    };
+    let mut out = Vec::new();
+    enricher.enrich_line(legacy.lines().nth(5).unwrap().as_bytes(), &context, &mut out);
+    let resumed: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(resumed, apart[3]);
+    assert_eq!(enricher.file_header(), legacy.lines().nth(1));
+}
+
+#[test]
+fn a_header_without_a_time_and_lines_that_do_not_fit_it() {
+    let mut enricher = common::enricher(with_format("cloudfront"));
+    let results =
+        common::enrich_file(&mut enricher, "#Version: 1.0\n#Fields: c-ip sc-status\n192.0.2.1\t200\n");
+    let [None, None, Some((true, doc))] = &results[..] else { panic!("{results:?}") };
+    assert!(
+        doc["error"]["message"].as_str().unwrap().contains("expected a time (timestamp, or date and time)"),
+        "{doc}"
+    );
+
+    let legacy = data("standard-legacy.log");
+    let header: String = legacy.lines().take(2).map(|line| format!("{line}\n")).collect();
+    let line = legacy.lines().nth(2).unwrap();
+    let cut = &line[..line.find("\tHit").unwrap()];
+    let bad_date = line.replacen("2019-12-04", "2019-13-04", 1);
+    for (line, message) in [
+        (cut, "expected 33 tab-separated fields"),
+        (bad_date.as_str(), "invalid date value \"2019-13-04 21:02:31\""),
+    ] {
+        let results = common::enrich_file(&mut enricher, &format!("{header}{line}\n"));
+        let Some((true, doc)) = &results[2] else { panic!("{results:?}") };
+        assert!(doc["error"]["message"].as_str().unwrap().contains(message), "{doc}");
+        assert!(
+            doc["error"]["message"].as_str().unwrap().contains("the file's CloudFront #Fields header"),
+            "{doc}"
+        );
+    }
+}

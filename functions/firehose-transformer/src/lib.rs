@@ -199,7 +199,13 @@ impl TransformHandler {
         let context =
             EventContext { event_id: Some(&record.record_id), received_at, log_origin: content.log_origin() };
         self.document.clear();
+        // A record is read alone: no file header of an earlier one applies to it.
+        self.enricher.start_file(None);
         let outcome = self.enricher.enrich_line(event, &context, &mut self.document);
+        if outcome.header {
+            // A CloudFront standard log's `#Version:`/`#Fields:` line: no event to index.
+            return TransformResult::Dropped;
+        }
         summary.parse_failures += u64::from(outcome.parse_failure);
         summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
         self.document.push(b'\n');

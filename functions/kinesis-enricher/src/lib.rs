@@ -60,6 +60,8 @@ lambda_shell::invocation_summary! {
         records => "Records": Count,
         events => "Events": Count,
         control_messages => "ControlMessages": Count,
+        /// `#Version:`/`#Fields:` lines of a CloudFront standard log: read, no document.
+        header_lines => "HeaderLines": Count,
         unreadable_records => "UnreadableRecords": Count,
         parse_failures => "ParseFailures": Count,
         geoip_misses => "GeoIpMisses": Count,
@@ -247,9 +249,15 @@ impl RecordEnricher {
                     Ok(RecordContent::Control) => batch.summary.control_messages += 1,
                     Ok(content) => {
                         let context = EventContext { log_origin: content.log_origin(), ..context };
+                        // A record is read alone: no file header of an earlier one applies to it.
+                        self.enricher.start_file(None);
                         for line in content.events() {
                             let outcome =
                                 self.enricher.enrich_line(line, &context, batch.entries.documents_mut());
+                            if outcome.header {
+                                batch.summary.header_lines += 1;
+                                continue;
+                            }
                             batch.summary.parse_failures += u64::from(outcome.parse_failure);
                             batch.summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
                             batch.end_entry(record_index, outcome.truncated);

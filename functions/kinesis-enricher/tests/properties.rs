@@ -1,6 +1,7 @@
 //! Property: the Kinesis path accounts for every event. Each line of a text record, each user
 //! record of a KPL aggregate (UTF-8 or not), and each unreadable record becomes exactly one entry within
-//! Firehose's record limit, tied to its Kinesis record.
+//! Firehose's record limit, tied to its Kinesis record; only a CloudFront standard log's
+//! `#Version:`/`#Fields:` line is no event.
 #![allow(clippy::unwrap_used)] // a failing property should stop right there
 
 use enrichment::Enricher;
@@ -13,21 +14,27 @@ use proptest::prelude::*;
 use serde::Deserialize as _;
 use test_support::fixtures::kinesis_event;
 
+/// The events of a record's text: its lines but CloudFront headers.
+fn events(text: &[u8]) -> usize {
+    lambda_shell::records::lines(text).filter(|line| !enrichment::is_cloudfront_header(line)).count()
+}
+
 /// A record's payload and the number of events it holds.
 fn payload() -> impl Strategy<Value = (Vec<u8>, usize)> {
-    let text_lines = proptest::collection::vec("[ -~]{0,80}", 0..6);
+    // Now and then a header line, which must give no entry.
+    let text_lines = proptest::collection::vec(
+        prop_oneof![4 => "[ -~]{0,80}", 1 => "#(Fields|Version|Remark): [ -~]{0,20}"],
+        0..6,
+    );
     prop_oneof![
         text_lines.clone().prop_map(|lines| {
             let text = lines.join("\n");
-            let events = lambda_shell::records::lines(text.as_bytes()).count();
+            let events = events(text.as_bytes());
             (text.into_bytes(), events)
         }),
         proptest::collection::vec(text_lines, 1..4).prop_map(|records| {
             let parts: Vec<Vec<u8>> = records.iter().map(|lines| lines.join("\n").into_bytes()).collect();
-            let events = records
-                .iter()
-                .map(|lines| lambda_shell::records::lines(lines.join("\n").as_bytes()).count())
-                .sum();
+            let events = records.iter().map(|lines| events(lines.join("\n").as_bytes())).sum();
             let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
             (kpl::aggregate("pk", &refs), events)
         }),
@@ -35,7 +42,7 @@ fn payload() -> impl Strategy<Value = (Vec<u8>, usize)> {
         // each.
         proptest::collection::vec(any::<u8>(), 0..300).prop_map(|mut bytes| {
             bytes.insert(0, 0xff);
-            let events = lambda_shell::records::lines(&bytes).count();
+            let events = events(&bytes);
             (bytes, events)
         }),
     ]

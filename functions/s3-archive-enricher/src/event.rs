@@ -46,6 +46,10 @@ pub struct Continuation {
     pub offset: u64,
     /// Lines delivered by the invocations before.
     pub lines_before: u64,
+    /// The `#Fields:` line of a CloudFront standard log in force at `offset`: the header is at
+    /// the object's start, which the next invocation does not read again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
     /// Random, given when the continuation is sent: a copy of the same continuation (an `Invoke`
     /// retried after a timeout) has the same id, and is read once (see `claims`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -527,6 +531,7 @@ mod tests {
             offset: 123,
             lines_before: 7,
             id: Some("5f0c7a8e1d2b4c6a9e8f7d6c5b4a3928".into()),
+            header: Some("#Fields: date time c-ip".into()),
         };
         let json = serde_json::json!({ "continuation": continuation });
         assert_eq!(

@@ -55,6 +55,8 @@ lambda_shell::invocation_summary! {
     pub struct Summary {
         objects => "Objects": Count,
         lines => "Events": Count,
+        /// `#Version:`/`#Fields:` lines of CloudFront standard logs: read, no document.
+        header_lines => "HeaderLines": Count,
         parse_failures => "ParseFailures": Count,
         geoip_misses => "GeoIpMisses": Count,
         truncated => "TruncatedDocuments": Count,
@@ -286,6 +288,7 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                 etag: resume.and_then(|resume| resume.etag.clone()),
                 gzip: resume.is_some_and(|resume| resume.gzip),
                 end: ObjectEnd::Stopped { offset: resume.map_or(0, |resume| resume.offset), failure: None },
+                header: resume.and_then(|resume| resume.header.clone()),
             }
         } else {
             self.read_and_deliver(object, resume, deadline, summary).await
@@ -349,7 +352,9 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
             etag: resume.and_then(|resume| resume.etag.clone()),
             gzip: resume.is_some_and(|resume| resume.gzip),
             end: ObjectEnd::Finished,
+            header: resume.and_then(|resume| resume.header.clone()),
         };
+        self.enricher.start_file(run.header.as_deref());
         let skip_until = Self::work_deadline(deadline, summary.lines);
         let skip_until = skip_until.checked_sub(self.retry.safety_margin).unwrap_or(skip_until);
         let mut lines = match self.reader.open(object, resume, skip_until).await {
@@ -369,6 +374,7 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
         let received_at = lines.last_modified.unwrap_or_else(Timestamp::now);
         loop {
             self.batch.clear();
+            self.batch.header_at_start = self.enricher.file_header().map(String::from);
             let lines_read_before = summary.lines;
             while self.batch.len() < BATCH_ENTRIES {
                 let Some(line) = lines.next_line().await else { break };
@@ -380,6 +386,12 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                     log_origin: Some(LogOrigin::File { path: &path, offset: line.offset }),
                 };
                 let outcome = self.enricher.enrich_line(bytes, &context, self.batch.entries.documents_mut());
+                if outcome.header {
+                    summary.header_lines += 1;
+                    let header = self.enricher.file_header().map(String::from);
+                    self.batch.header_changes.push((self.batch.len(), header));
+                    continue;
+                }
                 summary.lines += 1;
                 summary.parse_failures += u64::from(outcome.parse_failure);
                 summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
@@ -402,9 +414,11 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                 );
                 run.end =
                     ObjectEnd::Stopped { offset: self.batch.line_offsets[first], failure: Some(reason) };
+                run.header = self.batch.header_at(first).map(String::from);
                 return run;
             }
             run.delivered += self.batch.len() as u64;
+            run.header = self.enricher.file_header().map(String::from);
             if let Some(error) = lines.error() {
                 run.end = match error {
                     ReadError::Retryable(reason) => {
@@ -504,12 +518,27 @@ struct Batch {
     entries: EntryBuffer,
     /// Where each entry's line starts in the object's text.
     line_offsets: Vec<u64>,
+    /// The CloudFront standard log header in force at the batch's first line, and each header
+    /// line read in the batch with the entry from which it applies: a run that stops at an entry
+    /// hands on the header of that place.
+    header_at_start: Option<String>,
+    header_changes: Vec<(usize, Option<String>)>,
 }
 
 impl Batch {
     fn clear(&mut self) {
         self.entries.clear();
         self.line_offsets.clear();
+        self.header_at_start = None;
+        self.header_changes.clear();
+    }
+
+    /// The header in force at entry `index`.
+    fn header_at(&self, index: usize) -> Option<&str> {
+        match self.header_changes.iter().rev().find(|(from, _)| *from <= index) {
+            Some((_, header)) => header.as_deref(),
+            None => self.header_at_start.as_deref(),
+        }
     }
 
     fn len(&self) -> usize {

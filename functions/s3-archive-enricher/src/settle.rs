@@ -24,6 +24,8 @@ pub struct ObjectRun {
     pub etag: Option<String>,
     pub gzip: bool,
     pub end: ObjectEnd,
+    /// The CloudFront standard log `#Fields:` line in force where the run stopped.
+    pub header: Option<String>,
 }
 
 /// What an object's run comes to.
@@ -58,6 +60,7 @@ pub fn settle(object: &ObjectRef, resume: Option<&Continuation>, run: &ObjectRun
         offset,
         lines_before: total,
         id: None,
+        header: run.header.clone(),
     };
     let (code, text, continuation) = match &run.end {
         ObjectEnd::Finished => (ResultCode::Succeeded, format!("{total} lines delivered from {path}"), None),
@@ -93,7 +96,7 @@ mod tests {
     }
 
     fn run(delivered: u64, end: ObjectEnd) -> ObjectRun {
-        ObjectRun { delivered, etag: Some("\"e\"".into()), gzip: true, end }
+        ObjectRun { delivered, etag: Some("\"e\"".into()), gzip: true, end, header: None }
     }
 
     fn continued(offset: u64, lines_before: u64) -> Option<Continuation> {
@@ -104,6 +107,7 @@ mod tests {
             offset,
             lines_before,
             id: None,
+            header: None,
         })
     }
 

@@ -735,3 +735,57 @@ fn an_application_load_balancer_log_object_arrives_line_by_line_under_auto() {
     assert!(documents.iter().all(|d| d["event"]["dataset"] == "aws.elb_logs" && d.get("tags").is_none()));
     assert!(documents.iter().any(|d| d["aws"]["elb"]["classification"] == "Acceptable"));
 }
+
+/// A CloudFront standard log object (two files joined, as `cat a.gz b.gz` makes them: a legacy
+/// file and a v2 file with its own fields), stopped by the clock: the continuation carries the
+/// `#Fields:` header in force, so the next invocation reads the rest by it, and every request
+/// arrives once; the header lines give no documents.
+#[test]
+fn a_cloudfront_standard_log_object_is_read_by_its_headers_across_a_continuation() {
+    let setup = Setup::new("s3-archive-cloudfront");
+    let key = "cloudfront/E2EXAMPLE1ABCD.2026-11-21-05.a1b2c3d4.gz";
+    let file = |name: &str, copies: usize| {
+        let text = std::fs::read_to_string(repo(&format!("tests/data/cloudfront/{name}"))).unwrap();
+        let (header, lines): (Vec<&str>, Vec<&str>) = text.lines().partition(|line| line.starts_with('#'));
+        let lines = lines.iter().map(|line| format!("{line}\n")).collect::<String>().repeat(copies);
+        header.iter().map(|line| format!("{line}\n")).collect::<String>() + &lines
+    };
+    let (legacy, v2) = (file("standard-legacy.log", 1_500), file("standard-v2.log", 500));
+    let text = format!("{legacy}{v2}");
+    let mut offsets = Vec::new();
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if !line.starts_with('#') {
+            offsets.push(at as u64);
+        }
+        at += line.len();
+    }
+    assert_eq!(offsets.len(), 7_000);
+    setup.moto.put_object(ARCHIVE, key, &[gzip(legacy.as_bytes()), gzip(v2.as_bytes())].concat());
+
+    let (responses, stdout) = setup.invoke(&[(object_created(key).as_bytes(), Duration::from_secs(10))]);
+    assert_eq!(responses[0]["results"][0]["resultCode"], "Succeeded", "{stdout}");
+    assert_eq!(emf_lines(&stdout)[0]["HeaderLines"], 2.0, "{stdout}");
+    let invocations = setup.lambda.taken();
+    assert_eq!(invocations.len(), 1, "{stdout}");
+    let continuation: Value = serde_json::from_slice(&invocations[0].2).unwrap();
+    assert_eq!(continuation["continuation"]["offset"], offsets[5_000]);
+    assert_eq!(continuation["continuation"]["header"], legacy.lines().nth(1).unwrap());
+
+    let (responses, stdout) = setup.invoke(&[(invocations[0].2.as_slice(), Duration::from_secs(600))]);
+    let path = format!("s3://{ARCHIVE}/{key}");
+    assert_eq!(
+        responses[0]["results"][0]["resultString"],
+        format!("7000 lines delivered from {path}"),
+        "{stdout}"
+    );
+    assert_eq!(emf_lines(&stdout)[0]["HeaderLines"], 2.0, "the second file's header");
+    let documents = setup.documents();
+    assert_eq!(offsets_of(&documents, &path), each_once(&offsets), "every request once, at its offset");
+    assert!(
+        documents.iter().all(|d| d["event"]["dataset"] == "aws.cloudfront_logs" && d.get("tags").is_none())
+    );
+    let v2_times =
+        documents.iter().filter(|d| d["@timestamp"].as_str().unwrap().starts_with("2025-")).count();
+    assert_eq!(v2_times, 1_000, "the v2 file's lines read by its own header");
+}

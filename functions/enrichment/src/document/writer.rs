@@ -422,7 +422,7 @@ fn write_cloudfront(doc: &mut ObjectWriter<'_>, cloudfront: &CloudFrontFields<'_
     let texts = [
         (schema::EDGE_LOCATION, cloudfront.edge_location),
         (schema::EDGE_REQUEST_ID, cloudfront.edge_request_id),
-        (schema::DOMAIN, cloudfront.host_header),
+        (schema::DOMAIN, cloudfront.distribution_domain),
         (schema::EDGE_RESULT_TYPE, cloudfront.edge_result_type),
         (schema::EDGE_RESPONSE_RESULT_TYPE, cloudfront.edge_response_result_type),
         (schema::EDGE_DETAILED_RESULT_TYPE, cloudfront.edge_detailed_result_type),

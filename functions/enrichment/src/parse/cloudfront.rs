@@ -1,11 +1,19 @@
-//! CloudFront real-time logs: each Kinesis record is one request, its fields separated by tabs in
-//! the order of the real-time log configuration's field list (the records carry no header), `-`
-//! for a value CloudFront does not have.
+//! CloudFront's logs, both kinds: one request per line, its fields separated by tabs, `-` for a
+//! value CloudFront does not have.
+//!
+//! - Real-time logs (Kinesis): the fields in the order of the real-time log configuration's field
+//!   list; the records carry no header.
+//! - Standard logs (files in S3, legacy and v2 in W3C form): each file starts with `#Version:` and
+//!   `#Fields:` lines, and the `#Fields:` line names the fields of the lines after it, in their
+//!   order (`date time x-edge-location sc-bytes c-ip cs-method cs(Host) ...`).
 //!
 //! ```text
 //! 1607004458.374→81.2.69.142→0.002→200→1041→GET→https→www.example.test→/index.html?x=1→352→LHR61-P3→…
+//! 2019-12-04→21:02:31→LAX1→392→192.0.2.100→GET→d111111abcdef8.cloudfront.net→/index.html→200→…
 //! ```
-//! (`→` is a tab.)
+//! (`→` is a tab.) Both kinds name most fields alike; the standard logs' `cs(Host)`,
+//! `cs(Referer)`, `cs(User-Agent)`, `cs(Cookie)` are the real-time `cs-host`, `cs-referer`,
+//! `cs-user-agent`, `cs-cookie`.
 
 use std::borrow::Cow;
 
@@ -62,7 +70,13 @@ pub const STACK_FIELDS: [&str; 37] = [
 /// leaves out (`cs-cookie` and `cs-headers`, which hold secrets) and for names it does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloudFrontField {
+    /// Real-time logs' `1607004458.374`, standard logs v2's `timestamp` (whole seconds).
     Timestamp,
+    /// Standard logs v2's `timestamp(ms)`: milliseconds since 1970.
+    TimestampMillis,
+    /// Standard logs' `date` (`2019-12-04`, UTC) and `time` (`21:02:31`, UTC).
+    Date,
+    Time,
     ClientIp,
     TimeToFirstByte,
     Status,
@@ -74,7 +88,9 @@ pub enum CloudFrontField {
     RequestBytes,
     EdgeLocation,
     EdgeRequestId,
-    HostHeader,
+    /// The distribution's own domain name (`d111111abcdef8.cloudfront.net`): real-time logs'
+    /// `x-host-header`, standard logs' `cs(Host)`.
+    DistributionDomain,
     TimeTaken,
     ProtocolVersion,
     UserAgent,
@@ -102,6 +118,9 @@ impl CloudFrontField {
     fn named(name: &str) -> Self {
         match name {
             "timestamp" => Self::Timestamp,
+            "timestamp(ms)" => Self::TimestampMillis,
+            "date" => Self::Date,
+            "time" => Self::Time,
             "c-ip" => Self::ClientIp,
             "time-to-first-byte" => Self::TimeToFirstByte,
             "sc-status" => Self::Status,
@@ -113,11 +132,11 @@ impl CloudFrontField {
             "cs-bytes" => Self::RequestBytes,
             "x-edge-location" => Self::EdgeLocation,
             "x-edge-request-id" => Self::EdgeRequestId,
-            "x-host-header" => Self::HostHeader,
+            "x-host-header" => Self::DistributionDomain,
             "time-taken" => Self::TimeTaken,
             "cs-protocol-version" => Self::ProtocolVersion,
-            "cs-user-agent" => Self::UserAgent,
-            "cs-referer" => Self::Referrer,
+            "cs-user-agent" | "cs(User-Agent)" => Self::UserAgent,
+            "cs-referer" | "cs(Referer)" => Self::Referrer,
             "cs-uri-query" => Self::UriQuery,
             "x-edge-response-result-type" => Self::EdgeResponseResultType,
             "x-forwarded-for" => Self::ForwardedFor,
@@ -159,6 +178,38 @@ impl CloudFrontField {
     pub fn default_list() -> Vec<Self> {
         STACK_FIELDS.iter().map(|name| Self::named(name)).collect()
     }
+
+    /// The fields a standard log file's `#Fields:` line names (separated by spaces), or `None`
+    /// when `line` is not one. Names the reader does not know are read and skipped.
+    pub fn parse_header(line: &str) -> Option<Vec<Self>> {
+        let names = line.strip_prefix("#Fields:")?;
+        // The two kinds swap the host fields: the viewer's Host header is real-time logs'
+        // `cs-host` and standard logs' `x-host-header`.
+        let standard_named = |name| match name {
+            "x-host-header" => Self::Host,
+            "cs(Host)" => Self::DistributionDomain,
+            other => Self::named(other),
+        };
+        Some(names.split_ascii_whitespace().map(standard_named).collect())
+    }
+}
+
+/// Whether `line` is one of the two header lines a standard log file starts with: `#Version:`
+/// and `#Fields:`. No web server's or load balancer's line starts with `#`; other lines that do
+/// are read as lines (and fail), never passed over.
+pub fn is_cloudfront_header(line: &[u8]) -> bool {
+    line.starts_with(b"#Fields:") || line.starts_with(b"#Version:")
+}
+
+/// Whether `line` starts as a line of a CloudFront standard log with the default fields (legacy
+/// and v2 both begin with `date` and `time`): `2019-12-04`, a tab, `21:02:31`, a tab.
+pub fn looks_like_standard(line: &[u8]) -> bool {
+    const SHAPE: &[u8; 20] = b"0000-00-00\t00:00:00\t";
+    line.len() > SHAPE.len()
+        && line
+            .iter()
+            .zip(SHAPE)
+            .all(|(&b, &shape)| if shape == b'0' { b.is_ascii_digit() } else { b == shape })
 }
 
 /// What a CloudFront line says beyond the access-log fields: `aws.cloudfront.*`. `-` is absent.
@@ -166,8 +217,8 @@ impl CloudFrontField {
 pub struct CloudFrontFields<'a> {
     pub edge_location: Option<&'a str>,
     pub edge_request_id: Option<&'a str>,
-    /// `x-host-header`: the distribution's domain name.
-    pub host_header: Option<&'a str>,
+    /// The distribution's domain name.
+    pub distribution_domain: Option<&'a str>,
     pub edge_result_type: Option<&'a str>,
     pub edge_response_result_type: Option<&'a str>,
     pub edge_detailed_result_type: Option<&'a str>,
@@ -195,9 +246,9 @@ pub fn looks_like_realtime(line: &[u8]) -> bool {
         && line.get(digits + 4) == Some(&b'\t')
 }
 
-/// Reads one real-time log record by the configuration's `fields`; the caller has turned it into
-/// text (invalid UTF-8 as `\xhh`).
-pub fn parse_realtime<'a>(
+/// Reads one line of either kind by its `fields` (the configuration's list, or the file's
+/// `#Fields:` header); the caller has turned it into text (invalid UTF-8 as `\xhh`).
+pub fn parse_cloudfront<'a>(
     line: &'a str,
     fields: &[CloudFrontField],
 ) -> Result<(AccessRecord<'a>, CloudFrontFields<'a>), ParseError> {
@@ -206,6 +257,7 @@ pub fn parse_realtime<'a>(
     let mut values = line.split('\t');
     let mut position = 0;
     let (mut stem, mut query, mut protocol_version) = (None, None, None);
+    let (mut date, mut time) = (None, None);
     for &field in fields {
         let Some(raw) = values.next() else {
             return Err(ParseError::Expected {
@@ -237,6 +289,12 @@ pub fn parse_realtime<'a>(
                 record.time =
                     Some(time.ok_or_else(|| invalid("timestamp", "seconds since 1970 with milliseconds"))?);
             }
+            CloudFrontField::TimestampMillis => {
+                let time = Timestamp::parse_epoch(value.as_bytes(), EpochUnit::Millis);
+                record.time = Some(time.ok_or_else(|| invalid("timestamp(ms)", "milliseconds since 1970"))?);
+            }
+            CloudFrontField::Date => date = Some((value, at)),
+            CloudFrontField::Time => time = Some((value, at)),
             CloudFrontField::ClientIp => record.remote_addr = Some(Cow::Borrowed(value)),
             CloudFrontField::ClientPort => {
                 record.remote_port = Some(value.parse().map_err(|_| invalid("c-port", "a port number"))?);
@@ -270,7 +328,7 @@ pub fn parse_realtime<'a>(
             }
             CloudFrontField::EdgeLocation => cloudfront.edge_location = Some(value),
             CloudFrontField::EdgeRequestId => cloudfront.edge_request_id = Some(value),
-            CloudFrontField::HostHeader => cloudfront.host_header = Some(value),
+            CloudFrontField::DistributionDomain => cloudfront.distribution_domain = Some(value),
             CloudFrontField::EdgeResultType => cloudfront.edge_result_type = Some(value),
             CloudFrontField::EdgeResponseResultType => cloudfront.edge_response_result_type = Some(value),
             CloudFrontField::EdgeDetailedResultType => cloudfront.edge_detailed_result_type = Some(value),
@@ -295,10 +353,32 @@ pub fn parse_realtime<'a>(
         (None, _) => {}
     }
     record.protocol = protocol_version.map(Cow::Borrowed);
+    if let (None, Some((date, at)), Some((time, _))) = (record.time, date, time) {
+        record.time = Some(date_time(date, time).ok_or_else(|| ParseError::InvalidField {
+            directive: "date",
+            value: format!("{date} {time}").chars().take(64).collect(),
+            expected: "a date (YYYY-MM-DD) and a time (HH:MM:SS), in UTC",
+            position: at,
+        })?);
+    }
     if record.time.is_none() {
-        return Err(ParseError::Expected { expected: "a timestamp".into(), position: 0 });
+        return Err(ParseError::Expected {
+            expected: "a time (timestamp, or date and time)".into(),
+            position: 0,
+        });
     }
     Ok((record, cloudfront))
+}
+
+/// Standard logs' `date` and `time` fields (UTC) as one time.
+fn date_time(date: &str, time: &str) -> Option<Timestamp> {
+    let number = |text: &str| text.parse::<u32>().ok().filter(|_| text.bytes().all(|b| b.is_ascii_digit()));
+    let mut date_parts = date.splitn(3, '-');
+    let mut time_parts = time.splitn(3, ':');
+    let next = |parts: &mut std::str::SplitN<'_, char>| parts.next().and_then(number);
+    let (year, month, day) = (next(&mut date_parts)?, next(&mut date_parts)?, next(&mut date_parts)?);
+    let (hour, minute, second) = (next(&mut time_parts)?, next(&mut time_parts)?, next(&mut time_parts)?);
+    Timestamp::from_civil(i64::from(year), month, day, hour, minute, second, 0)
 }
 
 #[cfg(test)]

@@ -16,7 +16,10 @@ mod time;
 
 pub(crate) use agent_json::{looks_like_json_object, parse_agent_json};
 pub use alb::{ElbFields, looks_like_alb, parse_alb};
-pub use cloudfront::{CloudFrontField, CloudFrontFields, STACK_FIELDS, looks_like_realtime, parse_realtime};
+pub use cloudfront::{
+    CloudFrontField, CloudFrontFields, STACK_FIELDS, is_cloudfront_header, looks_like_realtime,
+    looks_like_standard, parse_cloudfront,
+};
 pub use error_log::{ErrorLogFormat, ErrorRecord};
 pub(crate) use escape::as_logged;
 pub use format::{COMBINED, COMMON, Escape, FormatError, LogFormat, Server, VHOST_COMBINED};

@@ -67,3 +67,37 @@ pub fn data(relative: &str) -> String {
 pub fn data_lines(relative: &str) -> Vec<String> {
     data(relative).lines().map(str::to_owned).collect()
 }
+
+/// What a line of a file read from its start gives: its document and whether it was a parse
+/// failure, or `None` for a CloudFront standard log's header line (no document).
+pub fn enrich_file(enricher: &mut Enricher, text: &str) -> Vec<Option<(bool, Value)>> {
+    let context = EventContext {
+        event_id: None,
+        received_at: Timestamp::from_unix_millis(0).unwrap(),
+        log_origin: None,
+    };
+    enricher.start_file(None);
+    text.lines()
+        .map(|line| {
+            let mut out = Vec::new();
+            let outcome = enricher.enrich_line(line.as_bytes(), &context, &mut out);
+            if outcome.header {
+                assert!(out.is_empty(), "{line}: a header line writes no document");
+                return None;
+            }
+            Some((outcome.parse_failure, serde_json::from_slice(&out).unwrap()))
+        })
+        .collect()
+}
+
+/// The documents of a file's lines, which must all be read (header lines give none).
+pub fn file_documents(settings: EnrichmentSettings, text: &str) -> Vec<Value> {
+    enrich_file(&mut enricher(settings), text)
+        .into_iter()
+        .flatten()
+        .map(|(failed, doc)| {
+            assert!(!failed, "{doc}");
+            doc
+        })
+        .collect()
+}
