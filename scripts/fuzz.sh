@@ -42,6 +42,12 @@ for path in sorted(glob.glob("tests/data/alb/*.log")):
 for name, selector in (("realtime-default", 17), ("realtime-custom", 18)):
     for line in open(f"tests/data/cloudfront/{name}.log", "rb").read().split(b"\n"):
         put("parse_line", bytes([selector]) + line)
+# CloudFront standard log files whole, with cloudfront (19); their lines alone with auto (0).
+for path in sorted(glob.glob("tests/data/cloudfront/standard-*.log")):
+    text = open(path, "rb").read()
+    put("parse_line", b"\x13" + text)
+    for line in text.split(b"\n"):
+        put("parse_line", b"\x00" + line)
 hostile = [bytes.fromhex(json.loads(line)["line_hex"])[:65536] for line in open("tests/hostile/lines.jsonl")]
 for line in hostile:
     put("parse_line", b"\x00" + line)

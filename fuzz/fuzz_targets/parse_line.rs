@@ -1,7 +1,9 @@
 //! Any bytes, through every built-in format, compiled LogFormats with many directives, nginx
-//! log_formats in each escape mode, both error logs, ALB lines and CloudFront records: one valid JSON document, never a panic. The enrichers are
-//! built once per format and option set and
-//! kept between inputs, as a function keeps its one (its caches then see many lines too).
+//! log_formats in each escape mode, both error logs, ALB lines, CloudFront records and CloudFront
+//! standard log files (the input read as a file of lines, headers first): one valid JSON document
+//! per line but a header line (none), never a panic. The enrichers are built once per format and
+//! option set and kept between inputs, as a function keeps its one (its caches then see many lines
+//! too); each input is a new file.
 #![no_main]
 
 use std::cell::RefCell;
@@ -10,7 +12,7 @@ use enrichment::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 use enrichment::{Enricher, EventContext, Timestamp, TrustedProxies};
 use libfuzzer_sys::fuzz_target;
 
-const FORMATS: [&str; 19] = [
+const FORMATS: [&str; 20] = [
     "auto",
     "common",
     "combined",
@@ -34,7 +36,12 @@ const FORMATS: [&str; 19] = [
     // CloudFront real-time records, by the default list and by a short one (tests/data/cloudfront/).
     "cloudfront-realtime",
     "cloudfront-realtime:timestamp,c-ip,sc-status,cs-method,cs-uri-stem,cs-user-agent,x-edge-result-type,origin-fbl,time-taken",
+    // CloudFront standard log files, header and lines (tests/data/cloudfront/standard-*.log).
+    "cloudfront",
 ];
+
+/// The format whose inputs are whole files (the others' are one line each).
+const FILE_FORMAT: usize = 19;
 
 thread_local! {
     /// One enricher per format and per (anonymize, keep original) pair, built when first asked for.
@@ -61,11 +68,19 @@ fuzz_target!(|data: &[u8]| {
         received_at: Timestamp::from_unix_millis(0).expect("epoch"),
         log_origin: None,
     };
-    let mut out = Vec::new();
+    let lines: Vec<&[u8]> =
+        if format == FILE_FORMAT { line.split(|&b| b == b'\n').collect() } else { vec![line] };
     ENRICHERS.with_borrow_mut(|enrichers| {
-        enrichers[slot]
-            .get_or_insert_with(|| enricher(format, anonymize, keep_original))
-            .enrich_line(line, &context, &mut out);
+        let enricher = enrichers[slot].get_or_insert_with(|| enricher(format, anonymize, keep_original));
+        enricher.start_file(None);
+        for line in lines {
+            let mut out = Vec::new();
+            let outcome = enricher.enrich_line(line, &context, &mut out);
+            if outcome.header {
+                assert!(out.is_empty(), "a header line wrote a document");
+            } else {
+                assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok(), "invalid JSON document");
+            }
+        }
     });
-    assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok(), "invalid JSON document");
 });

@@ -32,8 +32,8 @@ struct Args {
     files: Vec<PathBuf>,
 
     /// auto, common, combined, vhost_combined, kinesis-agent-json, nginx_error, apache_error, alb,
-    /// cloudfront-realtime[:FIELD,...], an Apache LogFormat string, or an nginx log_format (its
-    /// quoted parts).
+    /// cloudfront (standard log files), cloudfront-realtime[:FIELD,...], an Apache LogFormat
+    /// string, or an nginx log_format (its quoted parts).
     #[arg(long, env = "LOG_FORMAT", default_value = "auto", value_name = "FORMAT")]
     format: String,
 
