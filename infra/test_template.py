@@ -519,11 +519,19 @@ class Template(unittest.TestCase):
         self.assertEqual(assertion["Assert"], {"Fn::Equals": [{"Ref": "Pipeline"}, "kinesis-enricher"]})
         self.assertIn("ContainerLogGroupName needs Pipeline=kinesis-enricher", assertion["AssertDescription"])
 
-    def test_archives_are_read_from_one_bucket_and_prefix_with_least_privilege(self):
+    def test_archives_are_read_from_their_buckets_and_prefixes_with_least_privilege(self):
         conditions = self.template["Conditions"]
+        buckets = {"ReadArchiveBucket": ("ArchiveBucketName", "ArchivePrefix"),
+                   "ReadAlbLogs": ("AlbLogBucketName", "AlbLogPrefix"),
+                   "ReadCloudFrontLogs": ("CloudFrontLogBucketName", "CloudFrontLogPrefix")}
         self.assertEqual(conditions["ReadArchives"], {"Fn::And": [
-            {"Fn::Not": [{"Fn::Equals": [{"Ref": "ArchiveBucketName"}, ""]}]}, {"Condition": "UseKinesisEnricher"}]})
+            {"Fn::Or": [{"Condition": name} for name in buckets]}, {"Condition": "UseKinesisEnricher"}]})
+        for condition, (bucket, _) in buckets.items():
+            self.assertEqual(conditions[condition], {"Fn::And": [
+                {"Fn::Not": [{"Fn::Equals": [{"Ref": bucket}, ""]}]}, {"Condition": "UseKinesisEnricher"}]})
         rule = self.template["Rules"]["ArchivesNeedKinesisEnricher"]
+        self.assertEqual(rule["RuleCondition"], {"Fn::Or": [
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": bucket}, ""]}]} for bucket, _ in buckets.values()]})
         self.assertEqual(rule["Assertions"][0]["Assert"], {"Fn::Equals": [{"Ref": "Pipeline"}, "kinesis-enricher"]})
         for name in ("ArchiveEnricherFunction", "ArchiveEnricherRole", "ArchiveBatchOperationsRole", "ArchiveFailedQueue"):
             self.assertEqual(self.resources[name]["Condition"], "ReadArchives", name)
@@ -536,10 +544,20 @@ class Template(unittest.TestCase):
                          self.properties("KinesisEnricherFunction")["Environment"]["Variables"]["DELIVERY_STREAM_NAME"])
         (policy,) = self.properties("ArchiveEnricherRole")["Policies"]
         statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"] if "Sid" in s}
-        # Reading: objects of the one bucket under the prefix, nothing else of S3.
+        # Reading: objects of each bucket given under its prefix, nothing else of S3.
         self.assertEqual(statements["ReadTheArchives"]["Action"], ["s3:GetObject", "s3:GetObjectVersion"])
-        self.assertEqual(statements["ReadTheArchives"]["Resource"],
-                         {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ArchiveBucketName}/${ArchivePrefix}*"})
+        self.assertEqual(statements["ReadTheArchives"]["Resource"], [
+            {"Fn::If": [condition, {"Fn::Sub": "arn:${AWS::Partition}:s3:::${%s}/${%s}*" % names}, {"Ref": "AWS::NoValue"}]}
+            for condition, names in buckets.items()])
+        # The log buckets are read by their formats, whatever LogFormat says; then the user's.
+        self.assertEqual(function["Environment"]["Variables"]["LOG_FORMAT_BY_SOURCE"], {"Fn::Join": [" ", [
+            {"Fn::If": ["ReadAlbLogs", {"Fn::Sub": '{"s3://${AlbLogBucketName}/${AlbLogPrefix}": "alb"}'}, ""]},
+            {"Fn::If": ["ReadCloudFrontLogs",
+                        {"Fn::Sub": '{"s3://${CloudFrontLogBucketName}/${CloudFrontLogPrefix}": "cloudfront"}'}, ""]},
+            {"Ref": "LogFormatBySource"}]]})
+        for stream_function in ("KinesisEnricherFunction", "FirehoseTransformerFunction"):
+            self.assertEqual(self.properties(stream_function)["Environment"]["Variables"]["LOG_FORMAT_BY_SOURCE"],
+                             {"Ref": "LogFormatBySource"})
         # Claiming continuations: markers under one prefix of the stack's backup bucket, which
         # expire after a day.
         self.assertEqual(statements["ClaimContinuations"]["Action"], ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
@@ -558,13 +576,23 @@ class Template(unittest.TestCase):
         self.assertEqual(statements["ContinueAnObject"]["Resource"], [{"Fn::Sub": own}, {"Fn::Sub": own + ":*"}])
         # EventBridge can send failed events only to a queue it may encrypt for.
         self.assertEqual(self.properties("ArchiveFailedQueue").get("SqsManagedSseEnabled"), True)
-        # New objects: created under the prefix of that bucket.
-        pattern = self.properties("NewArchivesRule")["EventPattern"]
-        self.assertEqual(pattern["detail-type"], ["Object Created"])
-        self.assertEqual(pattern["detail"], {"bucket": {"name": [{"Ref": "ArchiveBucketName"}]},
-                                             "object": {"key": [{"prefix": {"Ref": "ArchivePrefix"}}]}})
-        self.assertEqual(self.resources["NewArchivesRule"]["Condition"], "TriggerOnNewArchives")
-        self.assertEqual(self.properties("NewArchivesPermission")["SourceArn"], {"Fn::GetAtt": ["NewArchivesRule", "Arn"]})
+        # New objects: created under the prefix of each bucket.
+        for rule_name, condition, (bucket, prefix) in (
+                ("NewArchives", "TriggerOnNewArchives", buckets["ReadArchiveBucket"]),
+                ("NewAlbLogs", "ReadAlbLogs", buckets["ReadAlbLogs"]),
+                ("NewCloudFrontLogs", "ReadCloudFrontLogs", buckets["ReadCloudFrontLogs"])):
+            pattern = self.properties(rule_name + "Rule")["EventPattern"]
+            self.assertEqual(pattern["source"], ["aws.s3"])
+            self.assertEqual(pattern["detail-type"], ["Object Created"])
+            self.assertEqual(pattern["detail"], {"bucket": {"name": [{"Ref": bucket}]},
+                                                 "object": {"key": [{"prefix": {"Ref": prefix}}]}})
+            self.assertEqual(self.resources[rule_name + "Rule"]["Condition"], condition)
+            (target,) = self.properties(rule_name + "Rule")["Targets"]
+            self.assertEqual(target["DeadLetterConfig"], {"Arn": {"Fn::GetAtt": ["ArchiveFailedQueue", "Arn"]}})
+            permission = self.properties(rule_name + "Permission")
+            self.assertEqual(permission["SourceArn"], {"Fn::GetAtt": [rule_name + "Rule", "Arn"]})
+            self.assertEqual(permission["Principal"], "events.amazonaws.com")
+            self.assertEqual(self.resources[rule_name + "Permission"]["Condition"], condition)
         # Batch Operations: assumed by the service for this account, invokes the function only.
         trust = self.properties("ArchiveBatchOperationsRole")["AssumeRolePolicyDocument"]["Statement"][0]
         self.assertEqual(trust["Principal"], {"Service": "batchoperations.s3.amazonaws.com"})
@@ -572,6 +600,9 @@ class Template(unittest.TestCase):
         (policy,) = self.properties("ArchiveBatchOperationsRole")["Policies"]
         statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
         self.assertEqual(statements["InvokeTheFunction"]["Resource"][0], {"Fn::GetAtt": ["ArchiveEnricherFunction", "Arn"]})
+        self.assertEqual(statements["ListTheArchives"]["Resource"], [
+            {"Fn::If": [condition, {"Fn::Sub": "arn:${AWS::Partition}:s3:::${%s}" % names[0]}, {"Ref": "AWS::NoValue"}]}
+            for condition, names in buckets.items()])
         self.assertEqual(statements["WriteManifestsAndReports"]["Resource"], [
             {"Fn::Sub": "${BackupBucket.Arn}/batch-manifests/*"}, {"Fn::Sub": "${BackupBucket.Arn}/batch-reports/*"}])
 

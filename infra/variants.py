@@ -28,6 +28,10 @@ VARIANTS = {
         "ArchivePrefix": "apache/",
         "ArchiveBucketKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6789-abcd-ef0123456789",
         "CloudFrontRealtimeLogs": '"true"',
+        "AlbLogBucketName": "weblogs-alb-logs-example",
+        "AlbLogPrefix": "shop-alb/",
+        "CloudFrontLogBucketName": "weblogs-cdn-logs-example",
+        "CloudFrontLogPrefix": "cdn/",
     },
     "scaled": {
         "DeliveryStreamCount": '"4"',

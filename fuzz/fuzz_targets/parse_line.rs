@@ -72,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
         if format == FILE_FORMAT { line.split(|&b| b == b'\n').collect() } else { vec![line] };
     ENRICHERS.with_borrow_mut(|enrichers| {
         let enricher = enrichers[slot].get_or_insert_with(|| enricher(format, anonymize, keep_original));
-        enricher.start_file(None);
+        enricher.start_file(None, None);
         for line in lines {
             let mut out = Vec::new();
             let outcome = enricher.enrich_line(line, &context, &mut out);

@@ -37,6 +37,11 @@ struct Args {
     #[arg(long, env = "LOG_FORMAT", default_value = "auto", value_name = "FORMAT")]
     format: String,
 
+    /// Formats of chosen inputs, by the start of their path as given: a JSON object, as
+    /// '{"logs/alb/": "alb", "logs/cdn/": "cloudfront"}'; other inputs are read by --format.
+    #[arg(long, env = "LOG_FORMAT_BY_SOURCE", value_name = "JSON")]
+    format_by_source: Option<String>,
+
     /// GeoIP City database [default: /opt/geoip/GeoLite2-City.mmdb].
     #[arg(long, env = "GEOIP_CITY_DB", value_name = "PATH")]
     city_db: Option<String>,
@@ -117,7 +122,7 @@ fn run(args: &Args) -> io::Result<()> {
     let mut prefix = Vec::with_capacity(64);
     for (name, source, input) in inputs {
         let mut lines = LineReader::new(input, IO_CHUNK, MAX_LINE_BYTES);
-        enricher.start_file(None);
+        enricher.start_file(Some(&name), None);
         let mut line_number = 0;
         while let Some((line, read_at)) = lines
             .next_line()
@@ -173,8 +178,9 @@ enum SetupError {
 /// Checks every setting and opens the databases before any input is read.
 fn settings(args: &Args) -> Result<(Enricher, OutputFormat), SetupError> {
     // The flags (or their variables), by the variable names the settings code reads.
-    let flags: [(Setting, Option<&String>); 7] = [
+    let flags: [(Setting, Option<&String>); 8] = [
         (settings::LOG_FORMAT, Some(&args.format)),
+        (settings::LOG_FORMAT_BY_SOURCE, args.format_by_source.as_ref()),
         (settings::IP_ANONYMIZATION, Some(&args.anonymize_ip)),
         (settings::KEEP_ORIGINAL, args.keep_original.as_ref()),
         (settings::TRUSTED_PROXIES, args.trusted_proxies.as_ref()),

@@ -86,6 +86,8 @@ pub struct Enricher {
     cloudfront_default: Vec<CloudFrontField>,
     /// The `#Fields:` header of the file being read (CloudFront standard logs), if it had one.
     file_header: Option<FileHeader>,
+    /// The file's format from `LOG_FORMAT_BY_SOURCE` (its place there), if its source has one.
+    source_format: Option<usize>,
 }
 
 /// A standard log file's `#Fields:` line, and the fields it names.
@@ -116,14 +118,26 @@ impl Enricher {
             limit: None,
             cloudfront_default: CloudFrontField::default_list(),
             file_header: None,
+            source_format: None,
         }
     }
 
-    /// Starts a new file (an S3 object, an input file, a record): a CloudFront standard log's
-    /// `#Fields:` header of the file before is forgotten. `header` is the one in force where a
-    /// file is resumed in the middle (a continuation), as [`Self::file_header`] gave it.
-    pub fn start_file(&mut self, header: Option<&str>) {
+    /// Starts a new file (an S3 object, an input file, a record) from `source` (`s3://bucket/key`,
+    /// a CloudWatch Logs group, a path): its lines are read by the source's format from
+    /// `LOG_FORMAT_BY_SOURCE`, else `LOG_FORMAT`, and a CloudFront standard log's `#Fields:`
+    /// header of the file before is forgotten. `header` is the one in force where a file is
+    /// resumed in the middle (a continuation), as [`Self::file_header`] gave it.
+    pub fn start_file(&mut self, source: Option<&str>, header: Option<&str>) {
+        self.source_format = source.and_then(|source| self.settings.formats_by_source.position_of(source));
         self.file_header = header.and_then(FileHeader::read);
+    }
+
+    /// The format lines are read by now.
+    fn format(&self) -> &FormatChoice {
+        match self.source_format {
+            Some(index) => &self.settings.formats_by_source.by_prefix[index].1,
+            None => &self.settings.format,
+        }
     }
 
     /// The `#Fields:` line in force in the file being read, to resume it elsewhere.
@@ -144,7 +158,7 @@ impl Enricher {
     /// Whose logs the configured format reads: `auto` and Kinesis Agent records are Apache's
     /// access logs.
     fn dataset(&self) -> Dataset {
-        match &self.settings.format {
+        match self.format() {
             FormatChoice::Fixed(format) => Dataset::access(format.server()),
             FormatChoice::ErrorLog(format) => Dataset::error(*format),
             FormatChoice::Alb => Dataset::ElbAccess,
@@ -158,7 +172,7 @@ impl Enricher {
     /// as two of them, nor as an access line). In a file with a `#Fields:` header, `auto` reads
     /// every line by the header.
     fn reader_of(&self, line: &[u8]) -> Reader {
-        match &self.settings.format {
+        match self.format() {
             FormatChoice::ErrorLog(format) => Reader::ErrorLog(*format),
             FormatChoice::Alb => Reader::Alb,
             FormatChoice::CloudFrontRealtime(_) => Reader::CloudFront,
@@ -189,7 +203,7 @@ impl Enricher {
 
     /// Reads one access-log line (without its line ending) by the configured format.
     pub fn parse_line<'a>(&self, line: &'a [u8]) -> Result<AccessRecord<'a>, ParseError> {
-        match &self.settings.format {
+        match self.format() {
             FormatChoice::Fixed(format) => format.parse(line),
             FormatChoice::ErrorLog(format) => Err(ParseError::Other(format!(
                 "{} is an error-log format: it reads no access lines",
@@ -432,7 +446,7 @@ impl Enricher {
         originals: Originals,
     ) -> LineOutcome {
         let text = as_logged(line);
-        let fields = match &self.settings.format {
+        let fields = match self.format() {
             FormatChoice::CloudFrontRealtime(fields) => fields.as_slice(),
             _ => self.cloudfront_default.as_slice(),
         };

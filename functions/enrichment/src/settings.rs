@@ -38,6 +38,7 @@ impl fmt::Display for Setting {
 }
 
 pub const LOG_FORMAT: Setting = Setting { env: "LOG_FORMAT", flag: "--format" };
+pub const LOG_FORMAT_BY_SOURCE: Setting = Setting { env: "LOG_FORMAT_BY_SOURCE", flag: "--format-by-source" };
 pub const IP_ANONYMIZATION: Setting = Setting { env: "IP_ANONYMIZATION", flag: "--anonymize-ip" };
 pub const KEEP_ORIGINAL: Setting = Setting { env: "KEEP_ORIGINAL", flag: "--keep-original" };
 pub const TRUSTED_PROXIES: Setting = Setting { env: "TRUSTED_PROXIES", flag: "--trusted-proxies" };
@@ -179,10 +180,66 @@ pub fn whole_number(
     }
 }
 
+/// Formats of chosen sources, by the start of the source's name: an S3 object's
+/// `s3://bucket/key`, a CloudWatch Logs group's name, an input file's path as given.
+#[derive(Debug, Clone, Default)]
+pub struct FormatsBySource {
+    /// Longest prefix first, so the first match is the most specific.
+    pub(crate) by_prefix: Vec<(String, FormatChoice)>,
+}
+
+impl FormatsBySource {
+    /// A JSON object of source-name prefixes and `LOG_FORMAT` values:
+    /// `{"s3://my-logs/alb/": "alb", "/ecs/shop/nginx": "combined"}`.
+    pub fn parse(value: &str) -> Result<Self, SettingError> {
+        let error = |expected: String| SettingError::new(LOG_FORMAT_BY_SOURCE, value, expected);
+        if value.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(value).map_err(|e| {
+            error(format!(
+                "{e}; expected a JSON object of source prefixes and formats, as {{\"s3://my-logs/alb/\": \"alb\", \"/ecs/shop/nginx\": \"combined\"}}"
+            ))
+        })?;
+        let mut by_prefix = Vec::with_capacity(object.len());
+        for (prefix, format) in object {
+            if prefix.is_empty() {
+                return Err(error(
+                    "an empty source prefix: LOG_FORMAT is the format of every other source".into(),
+                ));
+            }
+            let Some(format) = format.as_str() else {
+                return Err(error(format!("the format of {prefix:?} is not a string: {format}")));
+            };
+            let format = FormatChoice::parse(format)
+                .map_err(|e| error(format!("the format of {prefix:?}: {}: {}", e.value, e.expected)))?;
+            by_prefix.push((prefix, format));
+        }
+        by_prefix.sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        Ok(Self { by_prefix })
+    }
+
+    /// The format of the source named `name`, if a prefix matches it.
+    pub fn format_of(&self, name: &str) -> Option<&FormatChoice> {
+        self.position_of(name).map(|index| &self.by_prefix[index].1)
+    }
+
+    /// Where in the list the format of the source named `name` is.
+    pub(crate) fn position_of(&self, name: &str) -> Option<usize> {
+        self.by_prefix.iter().position(|(prefix, _)| name.starts_with(prefix.as_str()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_prefix.is_empty()
+    }
+}
+
 /// Everything the enrichment core needs to know, read once at start-up.
 #[derive(Debug, Clone)]
 pub struct EnrichmentSettings {
     pub format: FormatChoice,
+    /// Formats of chosen sources, in place of `format`.
+    pub formats_by_source: FormatsBySource,
     pub anonymization: IpAnonymization,
     pub keep_original: bool,
     pub trusted_proxies: TrustedProxies,
@@ -192,6 +249,7 @@ impl Default for EnrichmentSettings {
     fn default() -> Self {
         Self {
             format: FormatChoice::Auto,
+            formats_by_source: FormatsBySource::default(),
             anonymization: IpAnonymization::None,
             keep_original: false,
             trusted_proxies: TrustedProxies::default(),
@@ -206,6 +264,10 @@ impl EnrichmentSettings {
             Some(value) => FormatChoice::parse(&value)?,
             None => FormatChoice::Auto,
         };
+        let formats_by_source = match lookup(LOG_FORMAT_BY_SOURCE.env) {
+            Some(value) => FormatsBySource::parse(&value)?,
+            None => FormatsBySource::default(),
+        };
         let anonymization = match lookup(IP_ANONYMIZATION.env) {
             Some(value) => IpAnonymization::parse(&value)?,
             None => IpAnonymization::None,
@@ -218,7 +280,7 @@ impl EnrichmentSettings {
             Some(value) => TrustedProxies::parse(&value)?,
             None => TrustedProxies::default(),
         };
-        Ok(Self { format, anonymization, keep_original, trusted_proxies })
+        Ok(Self { format, formats_by_source, anonymization, keep_original, trusted_proxies })
     }
 }
 
@@ -324,6 +386,33 @@ mod tests {
         for (name, value, message) in cases {
             let error = from(&[(name, value)]).unwrap_err().to_string();
             assert!(error.starts_with(message), "{name}={value}: {error}");
+        }
+    }
+
+    #[test]
+    fn formats_by_source_match_the_longest_prefix_and_refuse_what_they_cannot_read() {
+        let settings = from(&[(
+            "LOG_FORMAT_BY_SOURCE",
+            r#"{"s3://logs/": "common", "s3://logs/alb/": "alb", "/ecs/shop/nginx": "nginx_error"}"#,
+        )])
+        .unwrap();
+        let by_source = &settings.formats_by_source;
+        assert!(matches!(by_source.format_of("s3://logs/alb/2026/x.log.gz"), Some(FormatChoice::Alb)));
+        assert!(matches!(by_source.format_of("s3://logs/apache/x.log"), Some(FormatChoice::Fixed(_))));
+        assert!(matches!(by_source.format_of("/ecs/shop/nginx-errors"), Some(FormatChoice::ErrorLog(_))));
+        assert!(by_source.format_of("/ecs/shop/apache").is_none(), "LOG_FORMAT's");
+        assert!(from(&[("LOG_FORMAT_BY_SOURCE", " ")]).unwrap().formats_by_source.is_empty());
+
+        for (value, message) in [
+            ("alb", "expected a JSON object of source prefixes and formats"),
+            (r#"["alb"]"#, "expected a JSON object"),
+            (r#"{"": "alb"}"#, "an empty source prefix: LOG_FORMAT is the format of every other source"),
+            (r#"{"s3://logs/": 3}"#, "the format of \"s3://logs/\" is not a string: 3"),
+            (r#"{"s3://logs/": "%h %Q"}"#, "the format of \"s3://logs/\": %h %Q: unknown directive %Q"),
+        ] {
+            let error = from(&[("LOG_FORMAT_BY_SOURCE", value)]).unwrap_err().to_string();
+            assert!(error.starts_with("invalid LOG_FORMAT_BY_SOURCE (--format-by-source) value"), "{error}");
+            assert!(error.contains(message), "{value}: {error}");
         }
     }
 

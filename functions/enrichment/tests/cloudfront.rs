@@ -262,7 +262,7 @@ fn each_header_reads_the_lines_after_it_and_a_new_file_forgets_it() {
 
     // Resumed in the middle with the header handed on: the same documents as read whole.
     let mut enricher = common::enricher(with_format("auto"));
-    enricher.start_file(Some(legacy.lines().nth(1).unwrap()));
+    enricher.start_file(None, Some(legacy.lines().nth(1).unwrap()));
     let context = enrichment::EventContext {
         event_id: None,
         received_at: enrichment::Timestamp::from_unix_millis(0).unwrap(),

@@ -199,8 +199,9 @@ impl TransformHandler {
         let context =
             EventContext { event_id: Some(&record.record_id), received_at, log_origin: content.log_origin() };
         self.document.clear();
-        // A record is read alone: no file header of an earlier one applies to it.
-        self.enricher.start_file(None);
+        // A record is read alone (no file header of an earlier one applies to it), by its log
+        // group's format.
+        self.enricher.start_file(content.log_origin().map(|origin| origin.source_name()), None);
         let outcome = self.enricher.enrich_line(event, &context, &mut self.document);
         if outcome.header {
             // A CloudFront standard log's `#Version:`/`#Fields:` line: no event to index.

@@ -249,8 +249,10 @@ impl RecordEnricher {
                     Ok(RecordContent::Control) => batch.summary.control_messages += 1,
                     Ok(content) => {
                         let context = EventContext { log_origin: content.log_origin(), ..context };
-                        // A record is read alone: no file header of an earlier one applies to it.
-                        self.enricher.start_file(None);
+                        // A record is read alone (no file header of an earlier one applies to it),
+                        // by its log group's format.
+                        let source = content.log_origin().map(|origin| origin.source_name());
+                        self.enricher.start_file(source, None);
                         for line in content.events() {
                             let outcome =
                                 self.enricher.enrich_line(line, &context, batch.entries.documents_mut());

@@ -354,7 +354,7 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
             end: ObjectEnd::Finished,
             header: resume.and_then(|resume| resume.header.clone()),
         };
-        self.enricher.start_file(run.header.as_deref());
+        self.enricher.start_file(Some(&object.path()), run.header.as_deref());
         let skip_until = Self::work_deadline(deadline, summary.lines);
         let skip_until = skip_until.checked_sub(self.retry.safety_margin).unwrap_or(skip_until);
         let mut lines = match self.reader.open(object, resume, skip_until).await {

@@ -75,6 +75,16 @@ pub enum LogOrigin<'a> {
     File { path: &'a str, offset: u64 },
 }
 
+impl<'a> LogOrigin<'a> {
+    /// The name `LOG_FORMAT_BY_SOURCE` matches: the log group, or the file's path.
+    pub fn source_name(&self) -> &'a str {
+        match *self {
+            Self::CloudWatch { log_group, .. } => log_group,
+            Self::File { path, .. } => path,
+        }
+    }
+}
+
 /// The `source.*` fields, worked out by the enricher.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceFields<'a> {

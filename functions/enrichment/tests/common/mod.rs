@@ -76,7 +76,7 @@ pub fn enrich_file(enricher: &mut Enricher, text: &str) -> Vec<Option<(bool, Val
         received_at: Timestamp::from_unix_millis(0).unwrap(),
         log_origin: None,
     };
-    enricher.start_file(None);
+    enricher.start_file(None, None);
     text.lines()
         .map(|line| {
             let mut out = Vec::new();
