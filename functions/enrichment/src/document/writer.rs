@@ -10,7 +10,7 @@ use super::json::{ObjectWriter, write_json_string};
 use super::schema;
 use crate::parse::{
     AccessRecord, CloudFrontFields, ElbFields, ErrorLogFormat, ErrorRecord, RequestLine, Server, Timestamp,
-    Upstream, UrlParts, extension, http_version,
+    Upstream, UrlParts, extension, http_version, split_address_port,
 };
 
 /// What a load balancer's or CloudFront's line adds to the access-log fields, under `aws.*`.
@@ -163,7 +163,10 @@ pub fn write_access_document(
 
     // The request line is what the client sent; %m, %H, %U and %q (nginx's $request_method,
     // $server_protocol, $request_uri, $uri and $args) are used only without it.
-    let request = record.request_line.as_deref().map(|line| (line, RequestLine::parse(line)));
+    let request = record
+        .request_line
+        .as_deref()
+        .map(|line| (line, record.request.or_else(|| RequestLine::parse(line))));
     let (method, version, target) = match request {
         Some((_, Some(parsed))) => (Some(parsed.method), parsed.version, Some(parsed.target)),
         Some((_, None)) => (None, None, None),
@@ -469,12 +472,12 @@ fn write_elb(doc: &mut ObjectWriter<'_>, elb: &ElbFields<'_>) {
     doc.string(schema::TYPE, elb.request_type);
     doc.open(schema::BACKEND);
     if let Some(target) = elb.target {
-        match target.rsplit_once(':') {
-            Some((ip, port)) if let Ok(port) = port.parse::<u16>() => {
-                doc.string(schema::IP, ip.trim_start_matches('[').trim_end_matches(']'));
+        match split_address_port(target) {
+            Some((ip, port)) => {
+                doc.string(schema::IP, ip);
                 doc.number(schema::PORT, u64::from(port));
             }
-            _ => doc.string(schema::IP, target),
+            None => doc.string(schema::IP, target),
         }
     }
     if let Some(status) = elb.target_status_code {
@@ -513,7 +516,7 @@ fn write_elb(doc: &mut ObjectWriter<'_>, elb: &ElbFields<'_>) {
         doc.string(schema::MATCHED_RULE_PRIORITY, priority);
     }
     if let Some(actions) = elb.actions_executed {
-        doc.strings(schema::ACTION_EXECUTED, actions.split(',').filter(|a| !a.is_empty()));
+        doc.strings(schema::ACTION_EXECUTED, actions.split(|c| c == ',').filter(|a| !a.is_empty()));
     }
     if let Some(url) = elb.redirect_url {
         doc.string(schema::REDIRECT_URL, url);
@@ -524,10 +527,10 @@ fn write_elb(doc: &mut ObjectWriter<'_>, elb: &ElbFields<'_>) {
         doc.close();
     }
     if let Some(targets) = elb.target_port_list {
-        doc.strings(schema::TARGET_PORT, targets.split(' ').filter(|t| !t.is_empty()));
+        doc.strings(schema::TARGET_PORT, targets.split(|c| c == ' ').filter(|t| !t.is_empty()));
     }
     if let Some(statuses) = elb.target_status_code_list {
-        doc.strings(schema::TARGET_STATUS_CODE, statuses.split(' ').filter(|s| !s.is_empty()));
+        doc.strings(schema::TARGET_STATUS_CODE, statuses.split(|c| c == ' ').filter(|s| !s.is_empty()));
     }
     if let Some(classification) = elb.classification {
         doc.string(schema::CLASSIFICATION, classification);

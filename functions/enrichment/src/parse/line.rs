@@ -14,6 +14,7 @@ use std::borrow::Cow;
 
 use super::escape::{as_logged, unescape_field, unescape_json_field};
 use super::format::{Directive, Escape, Item, LogFormat, Server, UpstreamField};
+use super::request::RequestLine;
 use super::time::{EpochUnit, Timestamp, parse_u64};
 
 /// What one access-log line says, borrowed from the line where possible. `None` is absent or `-`.
@@ -24,6 +25,9 @@ pub struct AccessRecord<'a> {
     pub user: Option<Cow<'a, str>>,
     pub time: Option<Timestamp>,
     pub request_line: Option<Cow<'a, str>>,
+    /// `request_line` already read, by a reader that had to read it anyway (ALB's, for the
+    /// URL's scheme and host): the document does not read it again.
+    pub request: Option<RequestLine<'a>>,
     pub method: Option<Cow<'a, str>>,
     pub protocol: Option<Cow<'a, str>>,
     /// `%U`: already decoded by Apache.
@@ -427,11 +431,18 @@ fn field_extent(
 /// an address): the first 16 bytes are looked at eight at a time in a register, a few instructions
 /// where memchr's dispatch and set-up for a long haystack cost dozens; memchr takes the rest.
 #[inline]
-fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
+pub(super) fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
+    find_byte_within::<16>(needle, haystack)
+}
+
+/// [`find_byte`] that looks at the first `IN_REGISTER` bytes itself (a multiple of 8): more for
+/// formats whose fields are longer (ALB's addresses, times, ARNs).
+#[inline]
+pub(super) fn find_byte_within<const IN_REGISTER: usize>(needle: u8, haystack: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let mut at = 0;
-    while at < 16 {
+    while at < IN_REGISTER {
         let Some(Ok(word)) = haystack.get(at..at + 8).map(<[u8; 8]>::try_from) else { break };
         // A zero byte of `x` is a byte equal to `needle`; the lowest flagged byte is always a
         // true match (a borrow can only flag bytes above one).
@@ -443,6 +454,26 @@ fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
         at += 8;
     }
     memchr::memchr(needle, &haystack[at..]).map(|offset| at + offset)
+}
+
+/// The first `a` or `b` in `haystack`, as [`find_byte`] finds one byte: the lowest byte flagged
+/// for either needle is a true match (false flags only ever sit above a true one of their needle).
+#[inline]
+pub(super) fn find_byte2<const IN_REGISTER: usize>(a: u8, b: u8, haystack: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while at < IN_REGISTER {
+        let Some(Ok(word)) = haystack.get(at..at + 8).map(<[u8; 8]>::try_from) else { break };
+        let word = u64::from_le_bytes(word);
+        let (xa, xb) = (word ^ (u64::from(a) * ONES), word ^ (u64::from(b) * ONES));
+        let found = (xa.wrapping_sub(ONES) & !xa | xb.wrapping_sub(ONES) & !xb) & HIGHS;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    memchr::memchr2(a, b, &haystack[at..]).map(|offset| at + offset)
 }
 
 /// Whether `rest` (what follows a format that ends with a quoted field) is fields appended to it:
@@ -691,7 +722,11 @@ pub(super) fn present(value: &str) -> Option<&str> {
 /// Seconds as the AWS logs write them (`0.048`), kept as text for a JSON number: digits, an
 /// optional fraction, no leading zero (JSON has none).
 pub(super) fn json_seconds(value: &str) -> Option<&str> {
-    let (whole, fraction) = value.split_once('.').unwrap_or((value, "0"));
+    // A byte loop: `split_once('.')` sets up a searcher, which costs more on these few bytes.
+    let (whole, fraction) = match value.bytes().position(|b| b == b'.') {
+        Some(dot) => (&value[..dot], &value[dot + 1..]),
+        None => (value, "0"),
+    };
     let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
     let leading_zero = whole.len() > 1 && whole.starts_with('0');
     (digits(whole) && digits(fraction) && !leading_zero && value.len() <= 15).then_some(value)
@@ -726,12 +761,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn find_byte2_finds_the_first_of_either_anywhere() {
+        let haystack: Vec<u8> = (0..64u8).map(|i| b'a' + i % 26).chain(*b"\"x\\y\"").collect();
+        for (a, b) in [(b'"', b'\\'), (b'z', b'a'), (b'q', b'q'), (0x20, 0x21), (0x00, 0xff)] {
+            for start in 0..haystack.len() {
+                let hay = &haystack[start..];
+                assert_eq!(find_byte2::<16>(a, b, hay), memchr::memchr2(a, b, hay), "{a} {b} from {start}");
+                assert_eq!(find_byte2::<64>(a, b, hay), memchr::memchr2(a, b, hay), "{a} {b} from {start}");
+            }
+        }
+        let tricky = [0x80, 0x21, 0x1f, 0x20, 0x22, 0x5c, 0xff, 0x01, 0x00, 0x20, 0x7f, 0x23, 0x5b];
+        for (a, b) in [(0x22, 0x5c), (0x20, 0x00), (0xff, 0x80), (0x01, 0x21)] {
+            for start in 0..tricky.len() {
+                assert_eq!(find_byte2::<8>(a, b, &tricky[start..]), memchr::memchr2(a, b, &tricky[start..]));
+            }
+        }
+    }
+
+    #[test]
     fn find_byte_finds_the_first_match_anywhere() {
         let haystack: Vec<u8> = (0..64u8).map(|i| b'a' + i % 26).collect();
         for needle in 0..=255u8 {
             for start in 0..haystack.len() {
                 let hay = &haystack[start..];
                 assert_eq!(find_byte(needle, hay), memchr::memchr(needle, hay), "{needle} from {start}");
+                assert_eq!(
+                    find_byte_within::<48>(needle, hay),
+                    memchr::memchr(needle, hay),
+                    "{needle} from {start}"
+                );
             }
         }
         // Bytes just above and below the needle, and 0x80 bytes, next to it.

@@ -15,6 +15,7 @@ mod strftime;
 mod time;
 
 pub(crate) use agent_json::{looks_like_json_object, parse_agent_json};
+pub(crate) use alb::split_address_port;
 pub use alb::{ElbFields, looks_like_alb, parse_alb};
 pub use cloudfront::{
     CloudFrontField, CloudFrontFields, STACK_FIELDS, is_cloudfront_header, looks_like_realtime,

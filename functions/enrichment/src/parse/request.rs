@@ -108,7 +108,7 @@ impl<'a> UrlParts<'a> {
             target
         } else if let Some(scheme_end) = scheme_end(target) {
             let after_authority = &target[scheme_end + 3..];
-            match after_authority.find(['/', '?']) {
+            match memchr::memchr2(b'/', b'?', after_authority.as_bytes()) {
                 Some(start) => &after_authority[start..],
                 None => "",
             }
