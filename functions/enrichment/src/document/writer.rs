@@ -516,7 +516,7 @@ fn write_elb(doc: &mut ObjectWriter<'_>, elb: &ElbFields<'_>) {
         doc.string(schema::MATCHED_RULE_PRIORITY, priority);
     }
     if let Some(actions) = elb.actions_executed {
-        doc.strings(schema::ACTION_EXECUTED, actions.split(|c| c == ',').filter(|a| !a.is_empty()));
+        doc.strings(schema::ACTION_EXECUTED, actions.split(',').filter(|a| !a.is_empty()));
     }
     if let Some(url) = elb.redirect_url {
         doc.string(schema::REDIRECT_URL, url);
@@ -527,10 +527,10 @@ fn write_elb(doc: &mut ObjectWriter<'_>, elb: &ElbFields<'_>) {
         doc.close();
     }
     if let Some(targets) = elb.target_port_list {
-        doc.strings(schema::TARGET_PORT, targets.split(|c| c == ' ').filter(|t| !t.is_empty()));
+        doc.strings(schema::TARGET_PORT, targets.split(' ').filter(|t| !t.is_empty()));
     }
     if let Some(statuses) = elb.target_status_code_list {
-        doc.strings(schema::TARGET_STATUS_CODE, statuses.split(|c| c == ' ').filter(|s| !s.is_empty()));
+        doc.strings(schema::TARGET_STATUS_CODE, statuses.split(' ').filter(|s| !s.is_empty()));
     }
     if let Some(classification) = elb.classification {
         doc.string(schema::CLASSIFICATION, classification);
