@@ -175,15 +175,25 @@ impl<'o> ObjectWriter<'o> {
 /// serde_json offers its escaper only through `io::Write`, whose per-run calls cost more than the
 /// escaping itself on the many short strings of a document.
 pub fn write_json_string(out: &mut Vec<u8>, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = value.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    // Most strings need no escaping at all: skip 8 bytes at a time while none of them does.
-    let clean = bytes.chunks_exact(8).take_while(|chunk| !needs_escape(chunk)).count() * 8;
-    let mut copied = 0;
-    for (i, &byte) in bytes.iter().enumerate().skip(clean) {
-        if byte >= 0x20 && byte != b'"' && byte != b'\\' {
+    match first_to_escape(bytes) {
+        // Most strings need no escaping at all: one copy.
+        None => out.extend_from_slice(bytes),
+        Some(first) => write_escaped(out, bytes, first),
+    }
+    out.push(b'"');
+}
+
+/// `bytes` from `first`, the first byte that needs escaping, on: copied in runs between escapes.
+#[cold]
+fn write_escaped(out: &mut Vec<u8>, bytes: &[u8], first: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(&bytes[..first]);
+    let mut copied = first;
+    for (i, &byte) in bytes.iter().enumerate().skip(first) {
+        if !must_escape(byte) {
             continue;
         }
         out.extend_from_slice(&bytes[copied..i]);
@@ -207,14 +217,13 @@ pub fn write_json_string(out: &mut Vec<u8>, value: &str) {
         copied = i + 1;
     }
     out.extend_from_slice(&bytes[copied..]);
-    out.push(b'"');
 }
 
 /// The length of what [`write_json_string`] writes for `value`, computed without writing it.
 pub fn json_string_len(value: &str) -> usize {
     let bytes = value.as_bytes();
-    let clean = bytes.chunks_exact(8).take_while(|chunk| !needs_escape(chunk)).count() * 8;
-    let rest: usize = bytes[clean..]
+    let Some(first) = first_to_escape(bytes) else { return 2 + bytes.len() };
+    let rest: usize = bytes[first..]
         .iter()
         .map(|&byte| match byte {
             b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
@@ -222,17 +231,43 @@ pub fn json_string_len(value: &str) -> usize {
             _ => 1,
         })
         .sum();
-    2 + clean + rest
+    2 + first + rest
+}
+
+fn must_escape(byte: u8) -> bool {
+    byte < 0x20 || byte == b'"' || byte == b'\\'
+}
+
+/// Where the first byte that needs escaping is, if any: eight bytes at a time in a register, the
+/// last few as the last eight (overlapping what was looked at) or, in a string of four to seven
+/// bytes, as its first four and last four. Only strings of one to three bytes go byte by byte.
+fn first_to_escape(bytes: &[u8]) -> Option<usize> {
+    let scan = |from: usize| bytes[from..].iter().position(|&b| must_escape(b)).map(|i| from + i);
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+    let len = bytes.len();
+    if len < 8 {
+        if len < 4 {
+            return scan(0);
+        }
+        let half =
+            |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes")));
+        return needs_escape(half(0) | half(len - 4) << 32).then(|| scan(0)).flatten();
+    }
+    let mut at = 0;
+    while at + 8 <= len {
+        if needs_escape(word(at)) {
+            return scan(at);
+        }
+        at += 8;
+    }
+    (at < len && needs_escape(word(len - 8))).then(|| scan(at)).flatten()
 }
 
 /// Whether any of 8 bytes is `"`, `\\` or a control character, tested on all 8 at once: a byte
 /// of `v` is zero exactly where `has_zero` sets its high bit (the classic bit trick).
-fn needs_escape(chunk: &[u8]) -> bool {
+fn needs_escape(word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-    let mut word = [0; 8];
-    word.copy_from_slice(chunk);
-    let word = u64::from_le_bytes(word);
     let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH_BITS;
     // Below 0x20: subtracting 0x20 borrows into the high bit of bytes that did not have it set.
     let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH_BITS;
