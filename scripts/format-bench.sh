@@ -13,7 +13,9 @@
 # log_format, and the upstream lines through an Apache LogFormat that reads the six fields as
 # request headers (read and skipped, so nothing more is written): the parser's cost for the same
 # fields either way. ALB: the same requests as a load balancer logs them (its 30 fields, the
-# request as a full URL). Prints the counts and each one's difference to Apache combined.
+# request as a full URL); CloudFront: the same requests as a standard log file (its 33 legacy
+# fields, tab-separated, after the #Version/#Fields header). Prints the counts and each one's
+# difference to Apache combined.
 #   scripts/format-bench.sh [LINES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,6 +66,35 @@ with open(sys.argv[1]) as source, open(sys.argv[2], "w") as out:
             f'"10.0.1.{5 + n % 2}:8080" "{status}" "Acceptable" "-" TID_{n:016x}\n'
         )
 PY
+python3 - "$work/combined.log" "$work/cloudfront.log" <<'PY'
+import re, sys
+from datetime import datetime
+from urllib.parse import quote
+line_re = re.compile(r'^(\S+) \S+ \S+ \[([^\]]+)\] "(\S+) (\S+) (HTTP/[0-9.]+)" (\d+) (\d+|-) "([^"]*)" "([^"]*)"$')
+fields = ("date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) "
+          "cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol "
+          "cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type "
+          "cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte "
+          "x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end")
+with open(sys.argv[1]) as source, open(sys.argv[2], "w") as out:
+    out.write("#Version: 1.0\n#Fields: " + fields + "\n")
+    for n, line in enumerate(source):
+        m = line_re.match(line.rstrip("\n"))
+        if not m:
+            raise SystemExit(f"line {n + 1} is not combined: {line!r}")
+        ip, when, method, target, version, status, size, referrer, agent = m.groups()
+        stamp = datetime.strptime(when, "%d/%b/%Y:%H:%M:%S %z")
+        size = 0 if size == "-" else int(size)
+        path, _, query = target.partition("?")
+        result = ("Hit", "Miss", "RefreshHit")[n % 3] if status < "400" else "Error"
+        taken = (n % 53 + 2) / 1000
+        values = [stamp.strftime("%Y-%m-%d"), stamp.strftime("%H:%M:%S"), ("FRA56-P1", "LHR61-P3", "IAD89-C2")[n % 3],
+                  str(size + 250), ip, method, "d111111abcdef8.cloudfront.net", path, status, quote(referrer, safe=":/?=&") if referrer != "-" else "-",
+                  quote(agent, safe="/();,:+"), query or "-", "-", result, f"{n:016x}Xw4XV6Q4rgb7XiVGOHms_BGlTAC4KyHmureZmBNrjGdRLiNIQ=="[-56:],
+                  "www.example.com", "https", str(300 + n % 400), f"{taken:.3f}", "-", "TLSv1.3", "TLS_AES_128_GCM_SHA256",
+                  result, version, "-", "-", str(1024 + n % 60000), f"{taken / 2:.3f}", result, "text/html", str(size), "-", "-"]
+        out.write("\t".join(values) + "\n")
+PY
 
 upstream_format="'\$remote_addr - \$remote_user [\$time_local] \"\$request\" \$status \$body_bytes_sent \"\$http_referer\" \"\$http_user_agent\" ' 'rt=\$request_time uct=\"\$upstream_connect_time\" uht=\"\$upstream_header_time\" urt=\"\$upstream_response_time\" ua=\$upstream_addr us=\$upstream_status'"
 geo=(--city-db "$data/Bench-City.mmdb" --asn-db "$data/Bench-ASN.mmdb")
@@ -83,17 +114,20 @@ nginx=$(instructions "$work/combined.log" "$nginx_combined")
 apache_upstream=$(instructions "$work/upstream.log" "$apache_six")
 upstream=$(instructions "$work/upstream.log" "$upstream_format")
 alb=$(instructions "$work/alb.log" alb)
+cloudfront=$(instructions "$work/cloudfront.log" cloudfront)
 bytes_combined=$(wc -c <"$work/combined.log")
 bytes_upstream=$(wc -c <"$work/upstream.log")
 bytes_alb=$(wc -c <"$work/alb.log")
-awk -v lines="$lines" -v c="$combined" -v n="$nginx" -v a="$apache_upstream" -v u="$upstream" -v l="$alb" \
-  -v bc="$bytes_combined" -v bu="$bytes_upstream" -v bl="$bytes_alb" 'BEGIN {
+bytes_cloudfront=$(wc -c <"$work/cloudfront.log")
+awk -v lines="$lines" -v c="$combined" -v n="$nginx" -v a="$apache_upstream" -v u="$upstream" -v l="$alb" -v f="$cloudfront" \
+  -v bc="$bytes_combined" -v bu="$bytes_upstream" -v bl="$bytes_alb" -v bf="$bytes_cloudfront" 'BEGIN {
   printf "%d lines, enrich-logs with GeoIP City + ASN and user agents, instructions (callgrind):\n", lines
   row("Apache combined", c, bc)
   row("nginx combined log_format", n, bc)
   row("Apache, six fields appended", a, bu)
   row("nginx upstream-timing format", u, bu)
   row("Application Load Balancer", l, bl)
+  row("CloudFront standard log", f, bf)
 }
 function row(label, count, bytes) {
   printf "  %-30s %7.1f M  %6d per line  %5.1f per input byte  %+6.1f %%\n", label, count / 1e6, count / lines, count / bytes, (count / c - 1) * 100

@@ -17,7 +17,7 @@ use super::line::{
 /// (addresses with ports, times, ARNs, ids) are mostly under 48 bytes.
 const IN_REGISTER: usize = 48;
 use super::request::{RequestLine, scheme_end};
-use super::time::{Timestamp, parse_u64};
+use super::time::{Timestamp, date_part, parse_u64};
 
 /// The request types an ALB line starts with.
 const TYPES: [&str; 6] = ["http", "https", "h2", "grpcs", "ws", "wss"];
@@ -280,18 +280,7 @@ fn parse_iso8601(text: &str) -> Option<Timestamp> {
     {
         return None;
     }
-    // Two or four ASCII digits at a known place.
-    let number = |range: std::ops::Range<usize>| {
-        let mut n = 0;
-        for &byte in &bytes[range] {
-            let digit = byte.wrapping_sub(b'0');
-            if digit > 9 {
-                return None;
-            }
-            n = n * 10 + u32::from(digit);
-        }
-        Some(n)
-    };
+    let number = |range: std::ops::Range<usize>| date_part(&bytes[range]);
     let rest = text.get(19..)?.strip_suffix('Z')?;
     let millis = match rest.strip_prefix('.') {
         Some(digits)

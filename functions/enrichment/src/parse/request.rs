@@ -133,7 +133,10 @@ pub fn percent_decode_path(path: &str) -> Cow<'_, str> {
     if memchr::memchr(b'%', path.as_bytes()).is_none() {
         return Cow::Borrowed(path);
     }
-    percent_decode_str(path).decode_utf8().unwrap_or(Cow::Borrowed(path))
+    // Decoded into room for all of it at once (the decoder's own collecting grows it step by step).
+    let mut decoded = Vec::with_capacity(path.len());
+    decoded.extend(percent_decode_str(path));
+    String::from_utf8(decoded).map_or(Cow::Borrowed(path), Cow::Owned)
 }
 
 /// `pdf` for `/docs/report.2026.pdf`; none for `/`, `/.env` or `/dir.d/`.

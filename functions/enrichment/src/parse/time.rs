@@ -232,6 +232,20 @@ fn digits(text: &[u8]) -> Option<u32> {
     u32::try_from(parse_u64(text)?).ok()
 }
 
+/// The number of a date or time part of known width (`2026`, `07`): a plain loop, cheaper than
+/// [`parse_u64`]'s overflow checks on the few digits of a date.
+pub fn date_part(text: &[u8]) -> Option<u32> {
+    let mut number = 0;
+    for &byte in text {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        number = number * 10 + u32::from(digit);
+    }
+    Some(number)
+}
+
 fn month_number(name: &[u8]) -> Option<u32> {
     const MONTHS: [&[u8; 3]; 12] =
         [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
