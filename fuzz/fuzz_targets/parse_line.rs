@@ -54,6 +54,7 @@ fn enricher(format: usize, anonymize: bool, keep_original: bool) -> Enricher {
         anonymization: if anonymize { IpAnonymization::Truncate } else { IpAnonymization::None },
         keep_original,
         trusted_proxies: TrustedProxies::parse("10.0.0.0/8, ::1").expect("valid"),
+        ..EnrichmentSettings::default()
     };
     Enricher::new(settings, None)
 }
