@@ -189,24 +189,30 @@ pub struct FormatsBySource {
 }
 
 impl FormatsBySource {
-    /// A JSON object of source-name prefixes and `LOG_FORMAT` values:
-    /// `{"s3://my-logs/alb/": "alb", "/ecs/shop/nginx": "combined"}`.
+    /// A JSON object of source-name prefixes and `LOG_FORMAT` values,
+    /// `{"s3://my-logs/alb/": "alb", "/ecs/shop/nginx": "combined"}`, or several one after another
+    /// (the stack puts its log buckets' before the user's); a prefix may be named once.
     pub fn parse(value: &str) -> Result<Self, SettingError> {
+        type Object = serde_json::Map<String, serde_json::Value>;
         let error = |expected: String| SettingError::new(LOG_FORMAT_BY_SOURCE, value, expected);
-        if value.trim().is_empty() {
-            return Ok(Self::default());
+        let mut entries = Vec::new();
+        for object in serde_json::Deserializer::from_str(value).into_iter::<Object>() {
+            let object = object.map_err(|e| {
+                error(format!(
+                    "{e}; expected a JSON object of source prefixes and formats, as {{\"s3://my-logs/alb/\": \"alb\", \"/ecs/shop/nginx\": \"combined\"}}"
+                ))
+            })?;
+            entries.extend(object);
         }
-        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(value).map_err(|e| {
-            error(format!(
-                "{e}; expected a JSON object of source prefixes and formats, as {{\"s3://my-logs/alb/\": \"alb\", \"/ecs/shop/nginx\": \"combined\"}}"
-            ))
-        })?;
-        let mut by_prefix = Vec::with_capacity(object.len());
-        for (prefix, format) in object {
+        let mut by_prefix: Vec<(String, FormatChoice)> = Vec::with_capacity(entries.len());
+        for (prefix, format) in entries {
             if prefix.is_empty() {
                 return Err(error(
                     "an empty source prefix: LOG_FORMAT is the format of every other source".into(),
                 ));
+            }
+            if by_prefix.iter().any(|(known, _)| *known == prefix) {
+                return Err(error(format!("{prefix:?} is named twice (each source prefix has one format)")));
             }
             let Some(format) = format.as_str() else {
                 return Err(error(format!("the format of {prefix:?} is not a string: {format}")));
@@ -402,6 +408,20 @@ mod tests {
         assert!(matches!(by_source.format_of("/ecs/shop/nginx-errors"), Some(FormatChoice::ErrorLog(_))));
         assert!(by_source.format_of("/ecs/shop/apache").is_none(), "LOG_FORMAT's");
         assert!(from(&[("LOG_FORMAT_BY_SOURCE", " ")]).unwrap().formats_by_source.is_empty());
+        // As the stack joins its log buckets' objects and the parameter's (empty or not).
+        let joined = from(&[(
+            "LOG_FORMAT_BY_SOURCE",
+            r#"{"s3://alb-logs/shop/": "alb"}  {"/ecs/web": "nginx_error"}"#,
+        )])
+        .unwrap()
+        .formats_by_source;
+        assert!(matches!(joined.format_of("s3://alb-logs/shop/AWSLogs/x.log.gz"), Some(FormatChoice::Alb)));
+        assert!(matches!(joined.format_of("/ecs/web"), Some(FormatChoice::ErrorLog(_))));
+        let stack_only = from(&[("LOG_FORMAT_BY_SOURCE", r#" {"s3://cdn-logs/": "cloudfront"} "#)]).unwrap();
+        assert!(matches!(
+            stack_only.formats_by_source.format_of("s3://cdn-logs/E2.gz"),
+            Some(FormatChoice::CloudFrontStandard)
+        ));
 
         for (value, message) in [
             ("alb", "expected a JSON object of source prefixes and formats"),
@@ -409,6 +429,8 @@ mod tests {
             (r#"{"": "alb"}"#, "an empty source prefix: LOG_FORMAT is the format of every other source"),
             (r#"{"s3://logs/": 3}"#, "the format of \"s3://logs/\" is not a string: 3"),
             (r#"{"s3://logs/": "%h %Q"}"#, "the format of \"s3://logs/\": %h %Q: unknown directive %Q"),
+            (r#"{"s3://logs/": "alb"} {"s3://logs/": "common"}"#, "\"s3://logs/\" is named twice"),
+            (r#"{"s3://logs/": "alb"} ["common"]"#, "expected a JSON object"),
         ] {
             let error = from(&[("LOG_FORMAT_BY_SOURCE", value)]).unwrap_err().to_string();
             assert!(error.starts_with("invalid LOG_FORMAT_BY_SOURCE (--format-by-source) value"), "{error}");
