@@ -82,19 +82,70 @@ class Template(unittest.TestCase):
 
     def test_web_server_is_reached_by_session_manager_and_can_only_put_records(self):
         role = self.properties("WebServerRole")
-        (policy,) = role["Policies"]
-        (statement,) = policy["PolicyDocument"]["Statement"]
+        ship, session = role["Policies"]
+        (statement,) = ship["PolicyDocument"]["Statement"]
         self.assertEqual(sorted(statement["Action"]), ["kinesis:PutRecord", "kinesis:PutRecords"])
         self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["LogStream", "Arn"]})
-        self.assertEqual(
-            role["ManagedPolicyArns"],
-            [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}],
-        )
+        # Session Manager's channel and nothing else of Systems Manager (no parameters, no
+        # documents, no commands): no managed policy at all.
+        self.assertNotIn("ManagedPolicyArns", role)
+        (statement,) = session["PolicyDocument"]["Statement"]
+        self.assertEqual(statement["Action"], [
+            "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+            "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"])
+        self.assertEqual(statement["Condition"], {"ArnLike": {"ec2:SourceInstanceARN": {"Fn::Sub":
+            "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"}}})
         instance = self.properties("WebServer")
         self.assertEqual(instance["MetadataOptions"]["HttpTokens"], "required", "IMDSv2 only")
         self.assertNotIn("KeyName", instance, "no SSH key pair")
         ports = {rule["FromPort"] for rule in self.properties("WebServerSecurityGroup")["SecurityGroupIngress"]}
         self.assertEqual(ports, {80}, "no port 22")
+
+    def test_opensearch_may_configure_only_this_stacks_pools_for_this_domain(self):
+        role = self.properties("OpenSearchCognitoRole")
+        self.assertNotIn("ManagedPolicyArns", role, "not the account-wide AmazonOpenSearchServiceCognitoAccess")
+        (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+        domain = {"Fn::Sub": "arn:${AWS::Partition}:es:${AWS::Region}:${AWS::AccountId}:domain/${OpenSearchDomainName}"}
+        self.assertEqual(trust["Principal"], {"Service": "opensearchservice.amazonaws.com"})
+        self.assertEqual(trust["Condition"], {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                                              "ArnLike": {"aws:SourceArn": domain}})
+        (policy,) = role["Policies"]
+        statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+        self.assertEqual(statements["ConfigureTheUserPool"]["Resource"], {"Fn::GetAtt": ["UserPool", "Arn"]})
+        self.assertEqual(statements["ConfigureTheIdentityPool"]["Resource"], {"Fn::Sub":
+            "arn:${AWS::Partition}:cognito-identity:${AWS::Region}:${AWS::AccountId}:identitypool/${IdentityPool}"})
+        # The managed policy's actions, no more.
+        actions = sorted(a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+        self.assertEqual(actions, sorted([
+            "cognito-idp:DescribeUserPool", "cognito-idp:CreateUserPoolClient", "cognito-idp:DeleteUserPoolClient",
+            "cognito-idp:UpdateUserPoolClient", "cognito-idp:DescribeUserPoolClient", "cognito-idp:AdminInitiateAuth",
+            "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:ListUserPoolClients",
+            "cognito-identity:DescribeIdentityPool", "cognito-identity:UpdateIdentityPool",
+            "cognito-identity:GetIdentityPoolRoles", "iam:PassRole"]))
+        self.assertEqual(statements["KeepTheIdentityPoolsRoles"]["Condition"],
+                         {"StringEquals": {"iam:PassedToService": "cognito-identity.amazonaws.com"}})
+        self.assertIs(self.properties("IdentityPool")["AllowClassicFlow"], False)
+        # OpenSearch may write only this domain's logs into the stack's groups.
+        log_policy = self.properties("SearchLogPolicy")["PolicyDocument"]["Fn::Sub"]
+        statement = json.loads(log_policy.replace("${AWS::AccountId}", "123456789012").replace(
+            "${AWS::Partition}", "aws").replace("${AWS::Region}", "eu-west-1"))["Statement"][0]
+        self.assertEqual(statement["Condition"], {
+            "StringEquals": {"aws:SourceAccount": "123456789012"},
+            "ArnLike": {"aws:SourceArn": "arn:aws:es:eu-west-1:123456789012:domain/${OpenSearchDomainName}"}})
+
+    def test_firehose_writes_only_failed_documents_after_retrying_two_hours(self):
+        (policy,) = self.properties("DeliveryRole")["Policies"]
+        statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"] if "Sid" in s}
+        self.assertEqual(statements["BackupFailedDocuments"]["Resource"], [
+            {"Fn::Sub": "${BackupBucket.Arn}/failed/*"}, {"Fn::Sub": "${BackupBucket.Arn}/processing-failed/*"}])
+        self.assertEqual(statements["FindTheBackupBucket"]["Resource"], {"Fn::GetAtt": ["BackupBucket", "Arn"]})
+        self.assertEqual(statements["FindTheBackupBucket"]["Action"],
+                         ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"])
+        for name, resource in self.resources.items():
+            if resource["Type"] == "AWS::KinesisFirehose::DeliveryStream":
+                destination = resource["Properties"]["AmazonopensearchserviceDestinationConfiguration"]
+                self.assertEqual(destination["RetryOptions"], {"DurationInSeconds": 7200}, name)
+                self.assertEqual(destination["S3Configuration"]["Prefix"], "failed/", name)
 
     def test_only_administrators_and_the_setup_may_send_deletes(self):
         domain = self.properties("SearchDomain")
@@ -504,8 +555,15 @@ class Template(unittest.TestCase):
         statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"] if "Sid" in s}
         self.assertEqual(statements["PublishTheLayer"]["Resource"], {"Fn::Sub":
             "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:layer:${AWS::StackName}-geoip"})
-        self.assertEqual(statements["MoveTheFunction"]["Action"],
-                         ["lambda:GetFunctionConfiguration", "lambda:UpdateFunctionConfiguration"])
+        self.assertEqual(statements["ReadTheFunctions"]["Action"], "lambda:GetFunctionConfiguration")
+        move = statements["MoveTheFunctionsToTheLayer"]
+        self.assertEqual(move["Action"], "lambda:UpdateFunctionConfiguration")
+        self.assertEqual(move["Resource"], statements["ReadTheFunctions"]["Resource"])
+        # Only onto this stack's GeoIP layer's versions, never to no layers.
+        self.assertEqual(move["Condition"], {
+            "ForAllValues:StringLike": {"lambda:Layer": {"Fn::Sub":
+                "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:layer:${AWS::StackName}-geoip:*"}},
+            "Null": {"lambda:Layer": "false"}})
         self.assertEqual(statements["StageTheArchive"]["Resource"], {"Fn::Sub": "${BackupBucket.Arn}/geoip-layer/*"})
         secret = [s for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s]
         self.assertEqual(secret, [{"Fn::If": ["HasMaxMindSecret", {
@@ -596,7 +654,9 @@ class Template(unittest.TestCase):
         # Batch Operations: assumed by the service for this account, invokes the function only.
         trust = self.properties("ArchiveBatchOperationsRole")["AssumeRolePolicyDocument"]["Statement"][0]
         self.assertEqual(trust["Principal"], {"Service": "batchoperations.s3.amazonaws.com"})
-        self.assertEqual(trust["Condition"], {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}})
+        self.assertEqual(trust["Condition"], {
+            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+            "ArnLike": {"aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:s3:${AWS::Region}:${AWS::AccountId}:job/*"}}})
         (policy,) = self.properties("ArchiveBatchOperationsRole")["Policies"]
         statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
         self.assertEqual(statements["InvokeTheFunction"]["Resource"][0], {"Fn::GetAtt": ["ArchiveEnricherFunction", "Arn"]})
