@@ -723,12 +723,15 @@ class Template(unittest.TestCase):
             if re.fullmatch(r"\s+- [EW]S?\d{4}", line):
                 self.assertTrue(lines[i - 1].strip().startswith("#"), f"line {i + 1}: {line.strip()} needs a reason")
 
-    def test_only_the_backup_bucket_outlives_the_stack_and_not_a_failed_create(self):
+    def test_the_data_outlives_the_stack_and_the_backup_bucket_not_a_failed_create(self):
         kept = {name: r["DeletionPolicy"] for name, r in self.resources.items() if "DeletionPolicy" in r}
         # A failed first deploy removes the empty bucket with the rest; a deleted stack keeps
-        # Firehose's failed documents.
-        self.assertEqual(kept, {"BackupBucket": "RetainExceptOnCreate"})
-        self.assertEqual(self.resources["BackupBucket"]["UpdateReplacePolicy"], "Retain")
+        # Firehose's failed documents, the indexed documents, the audit log and its key.
+        self.assertEqual(kept, {"BackupBucket": "RetainExceptOnCreate", "SearchDomain": "Retain",
+                                "SearchAuditLogGroup": "Retain", "StackKey": "Retain"})
+        for name in kept:
+            self.assertEqual(self.resources[name]["UpdateReplacePolicy"], "Retain", name)
+        self.assertEqual(self.properties("SearchAuditLogGroup")["KmsKeyId"], {"Fn::GetAtt": ["StackKey", "Arn"]})
 
     def test_samconfig_names_only_template_parameters(self):
         with open(os.path.join(INFRA, "samconfig.toml"), "rb") as f:

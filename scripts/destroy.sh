@@ -32,9 +32,15 @@ if isinstance(body, str):
 for logical_id, resource in (body.get("Resources") or {}).items():
     if resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
         print(logical_id)')
-of_type() { awk -F'\t' -v type="$1" '$1 == type { print $3 }' <<<"$resources"; }
 retained() { awk -F'\t' 'NR == FNR { keep[$1] = 1; next } ($2 in keep) { print $1 "\t" $3 }' \
   <(printf '%s\n' "$retained_ids") <(printf '%s\n' "$resources"); }
+kept_ids=$(retained | cut -f2)
+# The physical ids of a type that go with the stack (the kept ones are listed below).
+of_type() {
+  awk -F'\t' -v type="$1" '$1 == type { print $3 }' <<<"$resources" | while read -r id; do
+    grep -qxF -- "$id" <<<"$kept_ids" || echo "$id"
+  done
+}
 
 echo "stack $stack ($status) in $region. Deleting it deletes, for good:"
 for domain in $(of_type AWS::OpenSearchService::Domain); do
@@ -62,6 +68,9 @@ while IFS=$'\t' read -r type physical; do
   [ -n "$type" ] || continue
   case "$type" in
     AWS::S3::Bucket) echo "  - bucket $physical (Firehose's failed documents, the GeoIP layer archives): aws s3 rb s3://$physical --force" ;;
+    AWS::OpenSearchService::Domain) echo "  - OpenSearch domain $physical (every indexed document, the dashboards; it costs while it runs): aws opensearch delete-domain --domain-name $physical" ;;
+    AWS::Logs::LogGroup) echo "  - log group $physical (the domain's audit log): aws logs delete-log-group --log-group-name $physical" ;;
+    AWS::KMS::Key) echo "  - KMS key $physical (encrypts the kept log group; remove it after that): aws kms schedule-key-deletion --key-id $physical --pending-window-in-days 30" ;;
     *) echo "  - $type $physical" ;;
   esac
 done < <(retained)

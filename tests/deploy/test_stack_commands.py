@@ -73,6 +73,12 @@ class StackCommands(unittest.TestCase):
                 function_logical_id: function,
                 "BackupBucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
                 "FailedBatchQueue": {"Type": "AWS::SQS::Queue"},
+                "StackKey": {"Type": "AWS::KMS::Key", "DeletionPolicy": "Retain", "Properties": {
+                    "KeyPolicy": {"Version": "2012-10-17", "Statement": []}}},
+                "SearchAuditLogGroup": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain",
+                                        "Properties": {"LogGroupName": f"/aws/opensearch/{name}-audit"}},
+                "FunctionLogGroup": {"Type": "AWS::Logs::LogGroup",
+                                     "Properties": {"LogGroupName": f"/aws/lambda/{name}-function"}},
             },
             "Outputs": {
                 "StreamName": {"Value": {"Ref": "LogStream"}},
@@ -166,6 +172,13 @@ class StackCommands(unittest.TestCase):
         self.assertIn(f"aws s3 rb s3://{outputs['BackupBucketName']} --force", kept)
         self.assertIn(f"--layer-name doomed-geoip --version-number {layer_version}", kept)
         self.assertIn("aws-sam-cli-managed-default", kept)
+        # The audit log and its key are kept, each with the command that deletes it; the
+        # function's log group goes.
+        self.assertIn(f"aws logs delete-log-group --log-group-name /aws/opensearch/doomed-audit", kept)
+        key_id = next(line for line in kept.splitlines() if "KMS key" in line).split()[3]
+        self.assertIn(f"aws kms schedule-key-deletion --key-id {key_id} --pending-window-in-days 30", kept)
+        self.assertIn("1 log groups", lost)
+        self.assertNotIn("KMS key", lost)
         self.assertIn("doomed is deleted", out)
         stacks = self.client("cloudformation").list_stacks()["StackSummaries"]
         self.assertEqual([s["StackStatus"] for s in stacks if s["StackName"] == "doomed"], ["DELETE_COMPLETE"])
