@@ -160,18 +160,35 @@ def role_mappings(index_name, principals):
 
 
 # Audited: refused requests and failed sign-ins, at the REST layer and the transport layer (where
-# index and cluster privileges are checked, so that is where most refusals are logged), and changes
-# to the security configuration; not granted or merely authenticated requests, which would log each
-# Firehose bulk call. Only these keys are the stack's: the rest of the configuration (the read-only
-# fields AWS sets, anything changed by hand) is kept as the domain has it.
+# index and cluster privileges are checked, so that is where most refusals are logged), changes to
+# the security configuration, and granted actions at the transport layer (where their names are
+# known) but the routine ones in ROUTINE_ACTIONS: what stays are index deletes, `_delete_by_query`,
+# document deletes, snapshot restores, settings, mapping and template changes. Firehose's bulk calls
+# and every search are left out, so they do not fill the log. Only these keys are the stack's: the
+# rest of the configuration (the read-only fields AWS sets, anything changed by hand) is kept as the
+# domain has it.
 AUDIT_OWNED = {
     "enable_rest": True,
     "disabled_rest_categories": ["AUTHENTICATED", "GRANTED_PRIVILEGES"],
     "enable_transport": True,
-    "disabled_transport_categories": ["AUTHENTICATED", "GRANTED_PRIVILEGES"],
+    "disabled_transport_categories": ["AUTHENTICATED"],
     "resolve_bulk_requests": False,
     "log_request_body": False,
 }
+# Granted actions not worth an audit event (patterns of the security plugin's `ignore_requests`):
+# document writes in bulk (Firehose), reads and searches (Dashboards), monitoring, and the reads and
+# automatic mapping updates that come with them.
+ROUTINE_ACTIONS = [
+    "indices:data/write/bulk*",
+    "indices:data/write/index",
+    "indices:data/read/*",
+    "indices:monitor/*",
+    "cluster:monitor/*",
+    "indices:admin/get",
+    "indices:admin/*/get",
+    "indices:admin/resolve/*",
+    "indices:admin/mapping/auto_put",
+]
 COMPLIANCE_OWNED = {"enabled": True, "write_metadata_only": True, "read_metadata_only": True}
 
 
@@ -180,6 +197,9 @@ def audit_config(found):
     config = json.loads(json.dumps((found or {}).get("config") or {}))
     config["enabled"] = True
     config.setdefault("audit", {}).update(AUDIT_OWNED)
+    # The stack's routine actions, after any pattern added by hand.
+    ignored = config["audit"].get("ignore_requests") or []
+    config["audit"]["ignore_requests"] = ignored + [action for action in ROUTINE_ACTIONS if action not in ignored]
     config.setdefault("compliance", {}).update(COMPLIANCE_OWNED)
     return config
 
@@ -211,7 +231,8 @@ def apply_security(base_url, credentials, region, index_name, principals):
     wanted = audit_config(found)
     if (found or {}).get("config") != wanted:
         signed_request(credentials, region, "PUT", f"{api}/audit/config", json.dumps(wanted).encode(), json_headers)
-    done.append("audit log: refused requests (REST and transport), failed sign-ins, security changes")
+    done.append("audit log: refused requests (REST and transport), failed sign-ins, security changes, "
+                "granted index deletes, deletes by query, restores and mapping changes")
     return done
 
 

@@ -4,6 +4,7 @@ endpoints (no OpenSearch can run here) that records what it is sent.
 
 moto comes from .venv (`make test-tools`); it is started on 127.0.0.1 and stopped by process id.
 """
+import fnmatch
 import http.server
 import io
 import json
@@ -632,6 +633,7 @@ class ApplyAgainstMoto(unittest.TestCase):
     def test_refusals_are_audited_at_both_layers_and_what_was_set_by_hand_stays(self):
         found = json.loads(json.dumps(NEW_DOMAIN_AUDIT))
         found["audit"]["ignore_users"] = ["kibanaserver"]
+        found["audit"]["ignore_requests"] = ["cluster:admin/reports/*"]
         found["audit"]["exclude_sensitive_headers"] = False  # read-only: whatever the domain says
         found["compliance"]["write_watched_indices"] = ["weblogs-audit"]
         fake = FakeOpenSearch(audit=found)
@@ -640,9 +642,21 @@ class ApplyAgainstMoto(unittest.TestCase):
         audit = fake.audit_config
         for layer in ("rest", "transport"):
             self.assertTrue(audit["audit"][f"enable_{layer}"], layer)
-            # Everything else is logged: FAILED_LOGIN, MISSING_PRIVILEGES, BAD_HEADERS, SSL_EXCEPTION,
-            # OPENDISTRO_SECURITY_INDEX_ATTEMPT.
-            self.assertEqual(audit["audit"][f"disabled_{layer}_categories"], ["AUTHENTICATED", "GRANTED_PRIVILEGES"])
+        # Everything else is logged: FAILED_LOGIN, MISSING_PRIVILEGES, BAD_HEADERS, SSL_EXCEPTION,
+        # OPENDISTRO_SECURITY_INDEX_ATTEMPT; and at the transport layer, where actions have names,
+        # granted ones too, but the routine ones.
+        self.assertEqual(audit["audit"]["disabled_rest_categories"], ["AUTHENTICATED", "GRANTED_PRIVILEGES"])
+        self.assertEqual(audit["audit"]["disabled_transport_categories"], ["AUTHENTICATED"])
+        ignored = audit["audit"]["ignore_requests"]
+        self.assertEqual(ignored[0], "cluster:admin/reports/*", "a pattern added by hand stays")
+        for routine in ("indices:data/write/bulk*", "indices:data/read/*", "indices:monitor/*", "cluster:monitor/*"):
+            self.assertIn(routine, ignored)
+        # What an administrator does that destroys or changes data stays in the log: no pattern
+        # ignores the actions of an index delete, a delete by query, a restore or a mapping change.
+        for destructive in ("indices:admin/delete", "indices:data/write/delete/byquery", "indices:data/write/delete",
+                            "cluster:admin/snapshot/restore", "indices:admin/mapping/put",
+                            "indices:admin/settings/update", "cluster:admin/opendistro/ism/policy/delete"):
+            self.assertFalse(any(fnmatch.fnmatchcase(destructive, pattern) for pattern in ignored), destructive)
         self.assertFalse(audit["audit"]["resolve_bulk_requests"], "a bulk call is one event, not one per document")
         self.assertEqual(audit["audit"]["ignore_users"], ["kibanaserver"])
         self.assertFalse(audit["audit"]["exclude_sensitive_headers"])
