@@ -257,6 +257,8 @@ class Template(unittest.TestCase):
             "StreamIteratorAgeAlarm": ("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", "notBreaching"),
             "NoIncomingRecordsAlarm": ("AWS/Kinesis", "IncomingRecords", "breaching"),
             "FailedBatchAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "notBreaching"),
+            "FailedBatchAgingAlarm": ("AWS/SQS", "ApproximateAgeOfOldestMessage", "notBreaching"),
+            "LostInvocationsAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "notBreaching"),
             "FunctionErrorsAlarm": ("AWS/Lambda", "Errors", "notBreaching"),
             "FunctionThrottlesAlarm": ("AWS/Lambda", "Throttles", "notBreaching"),
             "FunctionDurationAlarm": ("AWS/Lambda", "Duration", "notBreaching"),
@@ -294,6 +296,17 @@ class Template(unittest.TestCase):
         self.assertEqual((silence["Period"], silence["Threshold"], silence["ComparisonOperator"]),
                          (3600, 1, "LessThanThreshold"))
         self.assertEqual(self.properties("GeoIpDatabaseAgeAlarm")["Threshold"], {"Ref": "GeoIpMaxAgeDays"})
+        # A failed batch waiting half the shortest retention (24 h) alarms again, while it can be replayed.
+        aging = self.properties("FailedBatchAgingAlarm")
+        self.assertEqual(aging["Threshold"] * 2, self.template["Parameters"]["StreamRetentionHours"]["MinValue"] * 3600)
+        # The functions invoked asynchronously keep their lost events in a queue, and that alarms.
+        self.assertEqual(self.properties("LostInvocationsAlarm")["Dimensions"][0]["Value"],
+                         {"Fn::GetAtt": ["LostInvocationsQueue", "QueueName"]})
+        for role in ("GeoIpUpdaterRole", "OpenSearchSetupRole"):
+            statements = {s["Sid"]: s for s in self.properties(role)["Policies"][0]["PolicyDocument"]["Statement"] if "Sid" in s}
+            self.assertEqual(statements["KeepLostInvocations"], {"Sid": "KeepLostInvocations", "Effect": "Allow",
+                "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["LostInvocationsQueue", "Arn"]}}, role)
+            self.assertNotIn("ReportLostInvocations", statements, role)
         # The duration alarm fires at 80 % of each function's timeout.
         duration = self.properties("FunctionDurationAlarm")["Threshold"]["Fn::If"]
         self.assertEqual(duration[1], self.properties("KinesisEnricherFunction")["Timeout"] * 800)
@@ -313,7 +326,7 @@ class Template(unittest.TestCase):
         self.assertEqual(function["AutoPublishAlias"], "live")
         self.assertEqual((function["CodeUri"], function["Handler"]), ("opensearch/", "setup_resource.handler"))
         self.assertGreaterEqual(function["Timeout"], setup["ServiceTimeout"])
-        self.assertEqual(function["DeadLetterQueue"], {"Type": "SNS", "TargetArn": {"Ref": "AlarmTopic"}})
+        self.assertEqual(function["DeadLetterQueue"], {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["LostInvocationsQueue", "Arn"]}})
         self.assertNotIn("Layers", function, "no GeoIP layer for the setup")
         self.assertEqual(self.resources["OpenSearchSetupFunction"]["Metadata"]["BuildMethod"], "makefile")
         # The build copies every file the function reads.
@@ -544,7 +557,7 @@ class Template(unittest.TestCase):
         self.assertEqual(function["Events"]["Schedule"]["Type"], "ScheduleV2")
         self.assertEqual(function["Events"]["Schedule"]["Properties"]["ScheduleExpression"], {"Ref": "GeoIpUpdateSchedule"})
         self.assertEqual(function["ReservedConcurrentExecutions"], 1)
-        self.assertEqual(function["DeadLetterQueue"], {"Type": "SNS", "TargetArn": {"Ref": "AlarmTopic"}})
+        self.assertEqual(function["DeadLetterQueue"], {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["LostInvocationsQueue", "Arn"]}})
         variables = function["Environment"]["Variables"]
         self.assertEqual(variables["LAYER_NAME"], {"Fn::Sub": "${AWS::StackName}-geoip"})
         self.assertEqual(variables["FUNCTION_NAMES"], {"Fn::Join": [",", [
