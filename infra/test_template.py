@@ -133,6 +133,16 @@ class Template(unittest.TestCase):
             "StringEquals": {"aws:SourceAccount": "123456789012"},
             "ArnLike": {"aws:SourceArn": "arn:aws:es:eu-west-1:123456789012:domain/${OpenSearchDomainName}"}})
 
+    def test_alarms_reach_an_address_or_someone_chosen_on_purpose(self):
+        parameter = self.template["Parameters"]["AlarmEmail"]
+        self.assertNotIn("Default", parameter, "a deployment must say where alarms go")
+        pattern = re.compile(parameter["AllowedPattern"])
+        for accepted in ("none", "ops@example.com", "alerts+web@shop.example.co.uk"):
+            self.assertTrue(pattern.match(accepted), accepted)
+        for refused in ("", "ops", "ops@example", "a b@example.com", "None"):
+            self.assertFalse(pattern.match(refused), refused)
+        self.assertEqual(self.template["Conditions"]["HasAlarmEmail"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, "none"]}]})
+
     def test_firehose_writes_only_failed_documents_after_retrying_two_hours(self):
         (policy,) = self.properties("DeliveryRole")["Policies"]
         statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"] if "Sid" in s}

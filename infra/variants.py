@@ -46,8 +46,11 @@ VARIANTS = {
 
 
 def with_defaults(template, defaults):
-    """The template text with each named parameter's `Default:` line replaced."""
+    """The template text with each named parameter's `Default:` line replaced (or added, for a
+    parameter without a default: `AlarmEmail`, which a deployment must answer)."""
     for name, value in defaults.items():
+        template = re.sub(r"(\n  %s:\n    Type: [^\n]+)(\n    (?!Default:))" % re.escape(name),
+                          lambda m: m.group(1) + "\n    Default: " + value + m.group(2), template, count=1)
         pattern = re.compile(r"(\n  %s:\n    Type: [^\n]+\n    Default: )[^\n]+" % re.escape(name))
         if not pattern.search(template):
             raise ValueError(f"parameter {name} has no Default line to replace")
