@@ -269,6 +269,7 @@ class Template(unittest.TestCase):
             "FailedBatchAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "notBreaching"),
             "FailedBatchAgingAlarm": ("AWS/SQS", "ApproximateAgeOfOldestMessage", "notBreaching"),
             "LostInvocationsAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "notBreaching"),
+            "FailedDocumentsAlarm": ("AWS/S3", "PutRequests", "notBreaching"),
             "FunctionErrorsAlarm": ("AWS/Lambda", "Errors", "notBreaching"),
             "FunctionThrottlesAlarm": ("AWS/Lambda", "Throttles", "notBreaching"),
             "FunctionDurationAlarm": ("AWS/Lambda", "Duration", "notBreaching"),
@@ -306,6 +307,11 @@ class Template(unittest.TestCase):
         self.assertEqual((silence["Period"], silence["Threshold"], silence["ComparisonOperator"]),
                          (3600, 1, "LessThanThreshold"))
         self.assertEqual(self.properties("GeoIpDatabaseAgeAlarm")["Threshold"], {"Ref": "GeoIpMaxAgeDays"})
+        # Any document Firehose writes to failed/ (the bucket's request metrics of that prefix).
+        self.assertEqual(self.properties("BackupBucket")["MetricsConfigurations"],
+                         [{"Id": "failed-documents", "Prefix": "failed/"}])
+        self.assertEqual(self.properties("FailedDocumentsAlarm")["Dimensions"], [
+            {"Name": "BucketName", "Value": {"Ref": "BackupBucket"}}, {"Name": "FilterId", "Value": "failed-documents"}])
         # A failed batch waiting half the shortest retention (24 h) alarms again, while it can be replayed.
         aging = self.properties("FailedBatchAgingAlarm")
         self.assertEqual(aging["Threshold"] * 2, self.template["Parameters"]["StreamRetentionHours"]["MinValue"] * 3600)
