@@ -338,8 +338,10 @@ impl Enricher {
         match self.reader_of(line) {
             Reader::ErrorLog(format) => return self.write_error_line(format, line, context, out, originals),
             Reader::Alb => return self.write_alb_line(line, context, out, originals),
-            Reader::CloudFront => return self.write_cloudfront_line(line, context, out, originals),
-            Reader::CloudFrontStandard => return self.write_standard_line(line, context, out, originals),
+            Reader::CloudFront => return self.write_cloudfront_line(false, line, context, out, originals),
+            Reader::CloudFrontStandard => {
+                return self.write_cloudfront_line(true, line, context, out, originals);
+            }
             Reader::HeaderLine => {
                 // `#Fields:` names the fields of the lines after it; `#Version:` says nothing the
                 // document needs.
@@ -438,18 +440,34 @@ impl Enricher {
         }
     }
 
+    /// A CloudFront line: a real-time record by the configured field list (or the stack's), or a
+    /// standard log file's line by the file's `#Fields:` header.
     fn write_cloudfront_line(
         &mut self,
+        standard: bool,
         line: &[u8],
         context: &EventContext<'_>,
         out: &mut Vec<u8>,
         originals: Originals,
     ) -> LineOutcome {
-        let text = as_logged(line);
-        let fields = match self.format() {
-            FormatChoice::CloudFrontRealtime(fields) => fields.as_slice(),
-            _ => self.cloudfront_default.as_slice(),
+        let (fields, read_by) = match (standard, &self.file_header, self.format()) {
+            (true, Some(header), _) => (header.fields.as_slice(), "the file's CloudFront #Fields header"),
+            (true, None, _) => {
+                return self.write_parse_failure(
+                    NO_HEADER,
+                    line,
+                    context,
+                    out,
+                    originals,
+                    Dataset::CloudFront,
+                );
+            }
+            (false, _, FormatChoice::CloudFrontRealtime(fields)) => {
+                (fields.as_slice(), "cloudfront-realtime")
+            }
+            (false, _, _) => (self.cloudfront_default.as_slice(), "cloudfront-realtime"),
         };
+        let text = as_logged(line);
         match parse_cloudfront(&text, fields) {
             Ok((record, cloudfront)) => self.write_record(
                 &record,
@@ -460,45 +478,7 @@ impl Enricher {
                 originals,
             ),
             Err(error) => {
-                let reason = format!("line does not match cloudfront-realtime: {error}");
-                self.write_parse_failure(&reason, line, context, out, originals, Dataset::CloudFront)
-            }
-        }
-    }
-
-    /// A line of a CloudFront standard log file, by the file's `#Fields:` header.
-    fn write_standard_line(
-        &mut self,
-        line: &[u8],
-        context: &EventContext<'_>,
-        out: &mut Vec<u8>,
-        originals: Originals,
-    ) -> LineOutcome {
-        let text = as_logged(line);
-        let parsed = match &self.file_header {
-            Some(header) => parse_cloudfront(&text, &header.fields),
-            None => {
-                return self.write_parse_failure(
-                    NO_HEADER,
-                    line,
-                    context,
-                    out,
-                    originals,
-                    Dataset::CloudFront,
-                );
-            }
-        };
-        match parsed {
-            Ok((record, cloudfront)) => self.write_record(
-                &record,
-                Some(AwsFields::CloudFront(&cloudfront)),
-                line,
-                context,
-                out,
-                originals,
-            ),
-            Err(error) => {
-                let reason = format!("line does not match the file's CloudFront #Fields header: {error}");
+                let reason = format!("line does not match {read_by}: {error}");
                 self.write_parse_failure(&reason, line, context, out, originals, Dataset::CloudFront)
             }
         }

@@ -249,8 +249,8 @@ fn each_header_reads_the_lines_after_it_and_a_new_file_forgets_it() {
     let headless: String = legacy.lines().skip(2).map(|line| format!("{line}\n")).collect();
     for format in ["cloudfront", "auto"] {
         let mut enricher = common::enricher(with_format(format));
-        assert!(common::enrich_file(&mut enricher, &v2).iter().flatten().all(|(failed, _)| !failed));
-        let results = common::enrich_file(&mut enricher, &headless);
+        assert!(common::enrich_file(&mut enricher, None, &v2).iter().flatten().all(|(failed, _)| !failed));
+        let results = common::enrich_file(&mut enricher, None, &headless);
         assert_eq!(results.len(), 4);
         for ((failed, doc), line) in results.into_iter().map(Option::unwrap).zip(headless.lines()) {
             assert!(failed, "{format}: {doc}");
@@ -263,14 +263,8 @@ fn each_header_reads_the_lines_after_it_and_a_new_file_forgets_it() {
     // Resumed in the middle with the header handed on: the same documents as read whole.
     let mut enricher = common::enricher(with_format("auto"));
     enricher.start_file(None, Some(legacy.lines().nth(1).unwrap()));
-    let context = enrichment::EventContext {
-        event_id: None,
-        received_at: enrichment::Timestamp::from_unix_millis(0).unwrap(),
-        log_origin: None,
-    };
-    let mut out = Vec::new();
-    enricher.enrich_line(legacy.lines().nth(5).unwrap().as_bytes(), &context, &mut out);
-    let resumed: Value = serde_json::from_slice(&out).unwrap();
+    let (failed, resumed) = common::enrich(&mut enricher, legacy.lines().nth(5).unwrap().as_bytes());
+    assert!(!failed);
     assert_eq!(resumed, apart[3]);
     assert_eq!(enricher.file_header(), legacy.lines().nth(1));
 }
@@ -279,7 +273,7 @@ fn each_header_reads_the_lines_after_it_and_a_new_file_forgets_it() {
 fn a_header_without_a_time_and_lines_that_do_not_fit_it() {
     let mut enricher = common::enricher(with_format("cloudfront"));
     let results =
-        common::enrich_file(&mut enricher, "#Version: 1.0\n#Fields: c-ip sc-status\n192.0.2.1\t200\n");
+        common::enrich_file(&mut enricher, None, "#Version: 1.0\n#Fields: c-ip sc-status\n192.0.2.1\t200\n");
     let [None, None, Some((true, doc))] = &results[..] else { panic!("{results:?}") };
     assert!(
         doc["error"]["message"].as_str().unwrap().contains("expected a time (timestamp, or date and time)"),
@@ -295,7 +289,7 @@ fn a_header_without_a_time_and_lines_that_do_not_fit_it() {
         (cut, "expected 33 tab-separated fields"),
         (bad_date.as_str(), "invalid date value \"2019-13-04 21:02:31\""),
     ] {
-        let results = common::enrich_file(&mut enricher, &format!("{header}{line}\n"));
+        let results = common::enrich_file(&mut enricher, None, &format!("{header}{line}\n"));
         let Some((true, doc)) = &results[2] else { panic!("{results:?}") };
         assert!(doc["error"]["message"].as_str().unwrap().contains(message), "{doc}");
         assert!(

@@ -33,22 +33,11 @@ fn a_source_with_a_format_of_its_own() {
     assert!(failed, "alb, not common");
 
     let cdn = common::data("cloudfront/standard-legacy.log");
-    enricher.start_file(Some("s3://logs/cdn/E2EXAMPLE.2019-12-04-21.a1b2c3d4.gz"), None);
-    let results: Vec<_> = cdn
-        .lines()
-        .map(|line| {
-            let mut out = Vec::new();
-            let context = enrichment::EventContext {
-                event_id: None,
-                received_at: enrichment::Timestamp::from_unix_millis(0).unwrap(),
-                log_origin: None,
-            };
-            let outcome = enricher.enrich_line(line.as_bytes(), &context, &mut out);
-            (outcome.header, outcome.parse_failure)
-        })
+    let source = Some("s3://logs/cdn/E2EXAMPLE.2019-12-04-21.a1b2c3d4.gz");
+    let results: Vec<_> = common::enrich_file(&mut enricher, source, &cdn)
+        .into_iter()
+        .map(|result| result.map(|(failed, doc)| (failed, doc["event"]["dataset"].clone())))
         .collect();
-    assert_eq!(
-        results,
-        [(true, false), (true, false), (false, false), (false, false), (false, false), (false, false)]
-    );
+    let request = Some((false, serde_json::json!("aws.cloudfront_logs")));
+    assert_eq!(results, [None, None, request.clone(), request.clone(), request.clone(), request]);
 }

@@ -201,7 +201,7 @@ impl TransformHandler {
         self.document.clear();
         // A record is read alone (no file header of an earlier one applies to it), by its log
         // group's format.
-        self.enricher.start_file(content.log_origin().map(|origin| origin.source_name()), None);
+        self.enricher.start_file(context.log_origin.map(|origin| origin.source_name()), None);
         let outcome = self.enricher.enrich_line(event, &context, &mut self.document);
         if outcome.header {
             // A CloudFront standard log's `#Version:`/`#Fields:` line: no event to index.

@@ -251,8 +251,7 @@ impl RecordEnricher {
                         let context = EventContext { log_origin: content.log_origin(), ..context };
                         // A record is read alone (no file header of an earlier one applies to it),
                         // by its log group's format.
-                        let source = content.log_origin().map(|origin| origin.source_name());
-                        self.enricher.start_file(source, None);
+                        self.enricher.start_file(context.log_origin.map(|origin| origin.source_name()), None);
                         for line in content.events() {
                             let outcome =
                                 self.enricher.enrich_line(line, &context, batch.entries.documents_mut());

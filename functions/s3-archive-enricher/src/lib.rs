@@ -418,7 +418,6 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                 return run;
             }
             run.delivered += self.batch.len() as u64;
-            run.header = self.enricher.file_header().map(String::from);
             if let Some(error) = lines.error() {
                 run.end = match error {
                     ReadError::Retryable(reason) => {
@@ -426,6 +425,7 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                     }
                     other => ObjectEnd::Failed(other.clone()),
                 };
+                run.header = self.enricher.file_header().map(String::from);
                 return run;
             }
             if lines.finished() {
@@ -435,6 +435,7 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                 && let Some(offset) = lines.next_line_offset()
             {
                 run.end = ObjectEnd::Stopped { offset, failure: None };
+                run.header = self.enricher.file_header().map(String::from);
                 return run;
             }
         }

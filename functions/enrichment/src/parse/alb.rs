@@ -12,12 +12,12 @@ use super::format::Server;
 use super::line::{
     AccessRecord, ParseError, find_byte_within, find_byte2, json_seconds, parse_seconds_as_nanos, present,
 };
+use super::request::{RequestLine, scheme_end};
+use super::time::{Timestamp, date_part, parse_u64};
 
 /// How many bytes of a field are looked at in a register before memchr is called: ALB's fields
 /// (addresses with ports, times, ARNs, ids) are mostly under 48 bytes.
 const IN_REGISTER: usize = 48;
-use super::request::{RequestLine, scheme_end};
-use super::time::{Timestamp, date_part, parse_u64};
 
 /// The request types an ALB line starts with.
 const TYPES: [&str; 6] = ["http", "https", "h2", "grpcs", "ws", "wss"];

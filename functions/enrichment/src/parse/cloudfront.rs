@@ -11,9 +11,10 @@
 //! 1607004458.374→81.2.69.142→0.002→200→1041→GET→https→www.example.test→/index.html?x=1→352→LHR61-P3→…
 //! 2019-12-04→21:02:31→LAX1→392→192.0.2.100→GET→d111111abcdef8.cloudfront.net→/index.html→200→…
 //! ```
-//! (`→` is a tab.) Both kinds name most fields alike; the standard logs' `cs(Host)`,
-//! `cs(Referer)`, `cs(User-Agent)`, `cs(Cookie)` are the real-time `cs-host`, `cs-referer`,
-//! `cs-user-agent`, `cs-cookie`.
+//! (`→` is a tab.) Both kinds name most fields alike: the standard logs' `cs(Referer)`,
+//! `cs(User-Agent)`, `cs(Cookie)` are the real-time `cs-referer`, `cs-user-agent`, `cs-cookie`; the
+//! host fields swap names (the viewer's Host is real-time logs' `cs-host` and standard logs'
+//! `x-host-header`; the distribution's domain the other way round).
 
 use std::borrow::Cow;
 

@@ -439,15 +439,10 @@ pub(super) fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
 /// formats whose fields are longer (ALB's addresses, times, ARNs).
 #[inline]
 pub(super) fn find_byte_within<const IN_REGISTER: usize>(needle: u8, haystack: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     let mut at = 0;
     while at < IN_REGISTER {
         let Some(Ok(word)) = haystack.get(at..at + 8).map(<[u8; 8]>::try_from) else { break };
-        // A zero byte of `x` is a byte equal to `needle`; the lowest flagged byte is always a
-        // true match (a borrow can only flag bytes above one).
-        let x = u64::from_le_bytes(word) ^ (u64::from(needle) * ONES);
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        let found = bytes_equal(u64::from_le_bytes(word), needle);
         if found != 0 {
             return Some(at + (found.trailing_zeros() / 8) as usize);
         }
@@ -456,18 +451,26 @@ pub(super) fn find_byte_within<const IN_REGISTER: usize>(needle: u8, haystack: &
     memchr::memchr(needle, &haystack[at..]).map(|offset| at + offset)
 }
 
+/// The high bit set in each byte of `word` that equals `needle`, and perhaps in bytes above the
+/// first one that does (a borrow can only flag bytes above a true match): the lowest flagged byte
+/// is always a true match.
+#[inline]
+fn bytes_equal(word: u64, needle: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let x = word ^ (u64::from(needle) * ONES);
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
 /// The first `a` or `b` in `haystack`, as [`find_byte`] finds one byte: the lowest byte flagged
 /// for either needle is a true match (false flags only ever sit above a true one of their needle).
 #[inline]
 pub(super) fn find_byte2<const IN_REGISTER: usize>(a: u8, b: u8, haystack: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     let mut at = 0;
     while at < IN_REGISTER {
         let Some(Ok(word)) = haystack.get(at..at + 8).map(<[u8; 8]>::try_from) else { break };
         let word = u64::from_le_bytes(word);
-        let (xa, xb) = (word ^ (u64::from(a) * ONES), word ^ (u64::from(b) * ONES));
-        let found = (xa.wrapping_sub(ONES) & !xa | xb.wrapping_sub(ONES) & !xb) & HIGHS;
+        let found = bytes_equal(word, a) | bytes_equal(word, b);
         if found != 0 {
             return Some(at + (found.trailing_zeros() / 8) as usize);
         }
@@ -713,7 +716,6 @@ fn parse_status(raw: &[u8]) -> Option<u16> {
     (100..=999).contains(&status).then_some(status)
 }
 
-/// `2`, `0.000153`: seconds, with up to nine fraction digits, to nanoseconds.
 /// A field's value, `None` for `-` or nothing (the AWS logs' absent value).
 pub(super) fn present(value: &str) -> Option<&str> {
     (value != "-" && !value.is_empty()).then_some(value)
@@ -732,6 +734,7 @@ pub(super) fn json_seconds(value: &str) -> Option<&str> {
     (digits(whole) && digits(fraction) && !leading_zero && value.len() <= 15).then_some(value)
 }
 
+/// `2`, `0.000153`: seconds, with up to nine fraction digits, to nanoseconds.
 pub(super) fn parse_seconds_as_nanos(raw: &[u8]) -> Option<u64> {
     // Nanoseconds per unit of the fraction's last digit, by the fraction's length.
     const SCALE: [u64; 10] =

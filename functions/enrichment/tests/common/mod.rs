@@ -18,13 +18,14 @@ pub fn enricher(settings: EnrichmentSettings) -> Enricher {
     Enricher::new(settings, None)
 }
 
+/// What the tests' lines arrive with: no id, received at the epoch (lines without a time show it).
+fn context() -> EventContext<'static> {
+    EventContext { event_id: None, received_at: Timestamp::from_unix_millis(0).unwrap(), log_origin: None }
+}
+
 /// The document of `line` and whether the line was a parse failure.
 pub fn enrich(enricher: &mut Enricher, line: &[u8]) -> (bool, Value) {
-    let context = EventContext {
-        event_id: None,
-        received_at: Timestamp::from_unix_millis(0).unwrap(),
-        log_origin: None,
-    };
+    let context = context();
     let mut out = Vec::new();
     let outcome = enricher.enrich_line(line, &context, &mut out);
     (outcome.parse_failure, serde_json::from_slice(&out).unwrap())
@@ -68,15 +69,12 @@ pub fn data_lines(relative: &str) -> Vec<String> {
     data(relative).lines().map(str::to_owned).collect()
 }
 
-/// What a line of a file read from its start gives: its document and whether it was a parse
-/// failure, or `None` for a CloudFront standard log's header line (no document).
-pub fn enrich_file(enricher: &mut Enricher, text: &str) -> Vec<Option<(bool, Value)>> {
-    let context = EventContext {
-        event_id: None,
-        received_at: Timestamp::from_unix_millis(0).unwrap(),
-        log_origin: None,
-    };
-    enricher.start_file(None, None);
+/// What a line of a file (from `source`, for `LOG_FORMAT_BY_SOURCE`) read from its start gives: its
+/// document and whether it was a parse failure, or `None` for a CloudFront standard log's header
+/// line (no document).
+pub fn enrich_file(enricher: &mut Enricher, source: Option<&str>, text: &str) -> Vec<Option<(bool, Value)>> {
+    let context = context();
+    enricher.start_file(source, None);
     text.lines()
         .map(|line| {
             let mut out = Vec::new();
@@ -92,7 +90,7 @@ pub fn enrich_file(enricher: &mut Enricher, text: &str) -> Vec<Option<(bool, Val
 
 /// The documents of a file's lines, which must all be read (header lines give none).
 pub fn file_documents(settings: EnrichmentSettings, text: &str) -> Vec<Value> {
-    enrich_file(&mut enricher(settings), text)
+    enrich_file(&mut enricher(settings), None, text)
         .into_iter()
         .flatten()
         .map(|(failed, doc)| {
