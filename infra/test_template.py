@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tomllib
 import unittest
 
@@ -349,6 +350,34 @@ class Template(unittest.TestCase):
         self.assertGreaterEqual(function["Timeout"], setup["ServiceTimeout"])
         self.assertEqual(function["DeadLetterQueue"], {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["LostInvocationsQueue", "Arn"]}})
         self.assertNotIn("Layers", function, "no GeoIP layer for the setup")
+        # What it sets up comes from its environment, never from the event (setup_resource.SETTINGS).
+        environment = function["Environment"]["Variables"]
+        self.assertEqual(environment, {
+            "STACK_ID": {"Ref": "AWS::StackId"},
+            "DOMAIN_ENDPOINT": {"Fn::GetAtt": ["SearchDomain", "DomainEndpoint"]},
+            "DOMAIN_NAME": {"Ref": "SearchDomain"},
+            "INDEX_NAME": {"Ref": "IndexName"}, "INDEX_ROTATION": {"Ref": "IndexRotation"},
+            "RETENTION_DAYS": {"Ref": "RetentionDays"}, "INDEX_SHARDS": {"Ref": "IndexShards"},
+            "INDEX_REPLICAS": {"Ref": "IndexReplicas"},
+            "USER_POOL_ID": {"Ref": "UserPool"}, "IDENTITY_POOL_ID": {"Ref": "IdentityPool"},
+            "ADMIN_ROLE_ARN": {"Fn::GetAtt": ["DashboardsAdminRole", "Arn"]},
+            "VIEWER_ROLE_ARN": {"Fn::GetAtt": ["DashboardsViewerRole", "Arn"]},
+            "DELIVERY_ROLE_ARN": {"Fn::GetAtt": ["DeliveryRole", "Arn"]},
+            "SETUP_ROLE_ARN": {"Fn::GetAtt": ["OpenSearchSetupRole", "Arn"]},
+        })
+        sys.path.insert(0, os.path.join(INFRA, "opensearch"))
+        try:
+            import setup_resource  # noqa: PLC0415 - the function's own list of what it reads
+        finally:
+            sys.path.pop(0)
+        read = set(setup_resource.SETTINGS) | set(setup_resource.PARAMETER_SETTINGS.values())
+        self.assertEqual(read, set(environment), "the function reads what the template sets, no more")
+        # Each value is also a property, so that a change sends an Update.
+        for property_name, variable in (("DomainEndpoint", "DOMAIN_ENDPOINT"), ("DomainName", "DOMAIN_NAME"),
+                                        ("IndexName", "INDEX_NAME"), ("RetentionDays", "RETENTION_DAYS"),
+                                        ("UserPoolId", "USER_POOL_ID"), ("AdminRoleArn", "ADMIN_ROLE_ARN"),
+                                        ("DeliveryRoleArn", "DELIVERY_ROLE_ARN"), ("SetupRoleArn", "SETUP_ROLE_ARN")):
+            self.assertEqual(setup[property_name], environment[variable], property_name)
         self.assertEqual(self.resources["OpenSearchSetupFunction"]["Metadata"]["BuildMethod"], "makefile")
         # The build copies every file the function reads.
         with open(os.path.join(INFRA, "opensearch", "Makefile"), encoding="utf-8") as f:

@@ -1,10 +1,12 @@
 """setup_resource.py as CloudFormation runs it: an event with a pre-signed ResponseURL (a local
-stand-in that records the answer, as CloudFormation's S3 URL would receive it), FakeOpenSearch as
-the domain, moto as Cognito's user pools and FakeCognitoIdentityRoles as the identity pool's roles,
-the function's credentials from the environment as Lambda gives them."""
+stand-in that records the answer, as CloudFormation's S3 URL would receive it, admitted in place of
+CloudFormation's bucket), FakeOpenSearch as the domain, moto as Cognito's user pools and
+FakeCognitoIdentityRoles as the identity pool's roles, the function's credentials and settings
+from the environment as Lambda and the template give them."""
 import http.server
 import json
 import os
+import re
 import threading
 import unittest
 
@@ -17,6 +19,8 @@ from test_apply import ALL_REQUESTS, PRINCIPALS, FakeOpenSearch
 REGION = "eu-west-1"
 IDENTITY_POOL = "eu-west-1:7d5c8a7e-0b8c-4a56-9d1e-2f3a4b5c6d7e"
 DEFAULT_ROLE = "arn:aws:iam::123456789012:role/weblogs-DashboardsUserRole-U1"
+STACK_ID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/weblogs/0a1b"
+ATTACKER_ROLE = "arn:aws:iam::123456789012:role/someone-else"
 
 
 class ResponseUrl(http.server.ThreadingHTTPServer):
@@ -79,6 +83,10 @@ class SetupResource(unittest.TestCase):
         self.saved_pause = setup_resource.RETRY_PAUSE_S
         setup_resource.RETRY_PAUSE_S = 0
         self.cloudformation = serve(ResponseUrl())
+        # The local stand-in is admitted as CloudFormation's response bucket would be.
+        self.saved_pattern = setup_resource.response_url_pattern
+        local = re.escape(self.cloudformation.url.split("/cloudformation-response")[0]) + "/"
+        setup_resource.response_url_pattern = lambda region: re.compile(local)
         # The stack's user pool with its setup client, and the one OpenSearch adds for Dashboards.
         idp = boto3.client("cognito-idp", region_name=REGION, endpoint_url=self.moto.url)
         self.user_pool = idp.create_user_pool(PoolName="weblogs-dashboards")["UserPool"]["Id"]
@@ -94,19 +102,28 @@ class SetupResource(unittest.TestCase):
             "RoleMappings": {f"{self.provider}:{self.setup_client}": {"Type": "Token", "AmbiguousRoleResolution": "Deny"}},
         }})
         os.environ.update(AWS_ENDPOINT_URL=self.moto.url, AWS_ENDPOINT_URL_COGNITO_IDENTITY=self.identity.url)
+        # The function's settings, as the template sets them (DOMAIN_ENDPOINT: per test).
+        os.environ.update(STACK_ID=STACK_ID, DOMAIN_NAME="weblogs", INDEX_NAME="weblogs", INDEX_ROTATION="OneDay",
+                          RETENTION_DAYS="30", INDEX_SHARDS="1", INDEX_REPLICAS="auto",
+                          USER_POOL_ID=self.user_pool, IDENTITY_POOL_ID=IDENTITY_POOL,
+                          ADMIN_ROLE_ARN=PRINCIPALS["admin"], VIEWER_ROLE_ARN=PRINCIPALS["viewer"],
+                          DELIVERY_ROLE_ARN=PRINCIPALS["writer"], SETUP_ROLE_ARN=PRINCIPALS["setup"])
 
     def tearDown(self):
         setup_resource.RETRY_PAUSE_S = self.saved_pause
+        setup_resource.response_url_pattern = self.saved_pattern
         stop(self.cloudformation)
         self.identity.stop()
         os.environ.clear()
         os.environ.update(self.saved_env)
 
     def event(self, request_type, domain, **properties):
+        """CloudFormation's event; the domain is also the one in the function's environment."""
+        os.environ["DOMAIN_ENDPOINT"] = domain.url
         event = {
             "RequestType": request_type,
             "ResponseURL": self.cloudformation.url,
-            "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/weblogs/0a1b",
+            "StackId": STACK_ID,
             "RequestId": f"request-{request_type}",
             "LogicalResourceId": "OpenSearchSetup",
             "ResourceType": "Custom::OpenSearchSetup",
@@ -143,8 +160,7 @@ class SetupResource(unittest.TestCase):
         self.assertEqual(content_type, "", "the pre-signed URL is signed for no content type")
         self.assertEqual(answer["PhysicalResourceId"], "opensearch-setup-weblogs")
         self.assertEqual((answer["StackId"], answer["RequestId"], answer["LogicalResourceId"]),
-                         ("arn:aws:cloudformation:eu-west-1:123456789012:stack/weblogs/0a1b", "request-Create",
-                          "OpenSearchSetup"))
+                         (STACK_ID, "request-Create", "OpenSearchSetup"))
         self.assertIn("index template weblogs for weblogs and weblogs-*", answer["Reason"])
         self.assertIn("retention policy weblogs-retention: weblogs-* deleted 30 days after their last document", answer["Reason"])
         self.assertEqual([(m, p) for m, p, _, _ in domain.requests], ALL_REQUESTS)
@@ -160,6 +176,7 @@ class SetupResource(unittest.TestCase):
         # An update (new files, new parameters) applies again, over what is there.
         domain_requests = domain.requests
         again = serve(FakeOpenSearch(policies=domain.policies))
+        os.environ["RETENTION_DAYS"] = "14"
         _, _, answer = self.run_handler(self.event("Update", again, RetentionDays="14"))
         self.assertEqual(answer["Status"], "SUCCESS", answer["Reason"])
         self.assertEqual(answer["PhysicalResourceId"], "opensearch-setup-weblogs")
@@ -240,7 +257,7 @@ class SetupResource(unittest.TestCase):
         url = domain.url
         domain.server_close()  # nothing listens there any more
         event = self.event("Create", domain)
-        event["ResourceProperties"]["DomainEndpoint"] = url
+        os.environ["DOMAIN_ENDPOINT"] = url
         _, _, answer = self.run_handler(event, remaining_ms=20_000)
         self.assertEqual(answer["Status"], "FAILED")
         self.assertIn(f"PUT {url}/_plugins/_security/api/roles/weblogs_viewer", answer["Reason"])
@@ -253,6 +270,77 @@ class SetupResource(unittest.TestCase):
         self.assertEqual(domain.requests, [])
         self.assertEqual(self.identity.calls, [])
         stop(domain)
+
+    def test_a_forged_event_cannot_name_other_roles_or_another_domain(self):
+        """Whoever may invoke the function gets at most the stack's own setup again."""
+        domain = serve(FakeOpenSearch())
+        elsewhere = serve(FakeOpenSearch())
+        forged = self.event("Update", domain, AdminRoleArn=ATTACKER_ROLE, ViewerRoleArn=ATTACKER_ROLE,
+                            DeliveryRoleArn=ATTACKER_ROLE, SetupRoleArn=ATTACKER_ROLE, DomainEndpoint=elsewhere.url,
+                            IndexName="everything", UserPoolId="eu-west-1_forged", IdentityPoolId="eu-west-1:forged")
+        _, _, answer = self.run_handler(forged)
+        self.assertEqual(answer["Status"], "SUCCESS", answer["Reason"])
+        self.assertEqual(elsewhere.requests, [], "the event's endpoint is not used")
+        mapped = [arn for mapping in domain.mappings.values() for arn in mapping["backend_roles"]]
+        self.assertNotIn(ATTACKER_ROLE, mapped)
+        self.assertEqual(domain.mappings["weblogs_writer"]["backend_roles"], [PRINCIPALS["writer"]])
+        self.assertEqual(domain.mappings["all_access"]["backend_roles"], [PRINCIPALS["setup"], PRINCIPALS["admin"]])
+        self.assertEqual(sorted(domain.roles), ["weblogs_viewer", "weblogs_writer"], "the stack's index name only")
+        self.assertEqual(self.identity.calls[0][1], {"IdentityPoolId": IDENTITY_POOL})
+        stop(domain)
+        stop(elsewhere)
+
+    def test_events_not_from_cloudformation_for_this_stack_are_ignored(self):
+        domain = serve(FakeOpenSearch())
+        other_stack = self.event("Create", domain)
+        other_stack["StackId"] = "arn:aws:cloudformation:eu-west-1:123456789012:stack/other/9f9f"
+        elsewhere = self.event("Create", domain)
+        elsewhere["ResponseURL"] = "https://collector.example.com/cloudformation-response?X-Amz-Signature=abc"
+        no_stack = self.event("Create", domain)
+        del no_stack["StackId"]
+        odd_request = self.event("Create", domain)
+        odd_request["RequestType"] = "Describe"
+        for event in (other_stack, elsewhere, no_stack, odd_request):
+            result = setup_resource.handler(event, Context(900_000))
+            self.assertEqual(result["Status"], "IGNORED")
+        self.assertIn("is not this stack's", setup_resource.handler(other_stack, Context(900_000))["Reason"])
+        self.assertIn("https://collector.example.com/cloudformation-response' is not CloudFormation's response "
+                      "bucket in eu-west-1", setup_resource.handler(elsewhere, Context(900_000))["Reason"])
+        self.assertEqual(self.cloudformation.answers, [], "nothing answered")
+        self.assertEqual(domain.requests, [], "nothing set up")
+        self.assertEqual(self.identity.calls, [])
+        stop(domain)
+
+    def test_a_setting_missing_from_the_environment_fails_naming_it(self):
+        del os.environ["DELIVERY_ROLE_ARN"]
+        domain = serve(FakeOpenSearch())
+        _, _, answer = self.run_handler(self.event("Create", domain))
+        self.assertEqual(answer["Status"], "FAILED")
+        self.assertEqual(answer["Reason"], "the setup function's environment lacks DELIVERY_ROLE_ARN (Firehose's role): "
+                                           "deploy it with infra/template.yaml")
+        self.assertEqual(domain.requests, [])
+        stop(domain)
+
+
+class ResponseUrls(unittest.TestCase):
+    """The real pattern: CloudFormation's response bucket of the function's region, by S3's host names."""
+
+    def test_cloudformations_bucket_in_the_region_only(self):
+        pattern = setup_resource.response_url_pattern("eu-west-1")
+        key = "/arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3Astack/weblogs/0a1b%7CSetup%7Cr1?X-Amz-Signature=f"
+        for host in ("cloudformation-custom-resource-response-euwest1.s3.amazonaws.com",
+                     "cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com",
+                     "cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com"):
+            self.assertTrue(pattern.match(f"https://{host}{key}"), host)
+        for url in ("http://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/x",
+                    "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x",
+                    "https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com.example.com/x",
+                    "https://cloudformation-custom-resource-response-euwest1.s3.us-east-1.amazonaws.com/x",
+                    "https://example.com/cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/x",
+                    "https://169.254.169.254/latest/meta-data/"):
+            self.assertFalse(pattern.match(url), url)
+        self.assertTrue(setup_resource.response_url_pattern("cn-north-1").match(
+            "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x"))
 
 
 if __name__ == "__main__":
