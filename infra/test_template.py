@@ -248,6 +248,22 @@ class Template(unittest.TestCase):
         self.assertTrue(all(policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols")))
         self.assertFalse(self.properties("IdentityPool")["AllowUnauthenticatedIdentities"])
 
+    def test_administrators_use_mfa_and_scripts_never_send_a_password(self):
+        parameters = self.template["Parameters"]
+        self.assertEqual(parameters["UserMfa"]["Default"], "ON", "an authenticator app at the first sign-in")
+        pool = self.properties("UserPool")
+        self.assertEqual((pool["MfaConfiguration"], pool["EnabledMfas"]), ({"Ref": "UserMfa"}, ["SOFTWARE_TOKEN_MFA"]))
+        # The setup client (apply.py, credentials.py) admits SRP only: the password is proven, not sent.
+        self.assertEqual(self.properties("SetupClient")["ExplicitAuthFlows"],
+                         ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
+        # Threat protection by parameter, with the feature plan it needs; off keeps Essentials.
+        self.assertEqual(parameters["ThreatProtection"]["AllowedValues"], ["OFF", "AUDIT", "ENFORCED"])
+        self.assertEqual(parameters["ThreatProtection"]["Default"], "OFF")
+        self.assertEqual(pool["UserPoolAddOns"], {"AdvancedSecurityMode": {"Ref": "ThreatProtection"}})
+        self.assertEqual(pool["UserPoolTier"], {"Fn::If": ["HasThreatProtection", "PLUS", "ESSENTIALS"]})
+        self.assertEqual(self.template["Conditions"]["HasThreatProtection"],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "ThreatProtection"}, "OFF"]}]})
+
     def test_the_stack_waits_for_the_web_servers_boot_verdict(self):
         policy = self.resources["WebServer"]["CreationPolicy"]["ResourceSignal"]
         self.assertEqual(policy["Count"], 1)

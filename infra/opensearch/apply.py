@@ -391,24 +391,43 @@ def saved_objects(index_name):
 
 def sign_in(session, outputs, username, password, ask):
     """The Cognito ID token of a Dashboards user (answering an MFA challenge with `ask`). The token
-    names the role of the user's group (cognito:preferred_role), which the identity pool gives."""
+    names the role of the user's group (cognito:preferred_role), which the identity pool gives.
+
+    The password never leaves this machine: Cognito's SRP flow (USER_SRP_AUTH) proves it with a
+    signature over the server's challenge, the only flow the setup client admits."""
+    # Imported here: the setup function (setup_resource.py) imports this module and signs in no one.
+    from pycognito.aws_srp import AWSSRP  # noqa: PLC0415
+
     idp = session.client("cognito-idp")
-    answer = idp.initiate_auth(
-        ClientId=outputs["SetupClientId"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": username, "PASSWORD": password},
-    )
+    client_id = outputs["SetupClientId"]
+    srp = AWSSRP(username=username, password=password, pool_id=outputs["UserPoolId"], client_id=client_id,
+                 client=idp)
+    auth_parameters = srp.get_auth_params()
+    answer = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_SRP_AUTH", AuthParameters=auth_parameters)
+    if answer.get("ChallengeName") == "PASSWORD_VERIFIER":
+        answer = idp.respond_to_auth_challenge(
+            ClientId=client_id,
+            ChallengeName="PASSWORD_VERIFIER",
+            ChallengeResponses=srp.process_challenge(answer["ChallengeParameters"], auth_parameters),
+            **({"Session": answer["Session"]} if answer.get("Session") else {}),
+        )
     challenge = answer.get("ChallengeName")
     if challenge == "NEW_PASSWORD_REQUIRED":
         raise SetupError(
             f"{username} still has the temporary password: sign in to Dashboards once to choose one, then run this again"
         )
+    if challenge == "MFA_SETUP":
+        raise SetupError(
+            f"{username} has no authenticator app yet and the user pool requires one: sign in to Dashboards once "
+            "to set it up, then run this again"
+        )
     if challenge == "SOFTWARE_TOKEN_MFA":
         answer = idp.respond_to_auth_challenge(
-            ClientId=outputs["SetupClientId"],
+            ClientId=client_id,
             ChallengeName=challenge,
             Session=answer["Session"],
-            ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": ask("MFA code: ")},
+            ChallengeResponses={"USERNAME": answer.get("ChallengeParameters", {}).get("USERNAME", username),
+                                "SOFTWARE_TOKEN_MFA_CODE": ask("MFA code: ")},
         )
     elif challenge:
         raise SetupError(f"Cognito asks for {challenge}, which this script does not answer; use Dashboards")

@@ -291,7 +291,7 @@ class ApplyAgainstMoto(unittest.TestCase):
         idp = boto3.client("cognito-idp", region_name=REGION)
         pool = idp.create_user_pool(PoolName="weblogs-dashboards", UsernameAttributes=["email"])["UserPool"]
         client = idp.create_user_pool_client(
-            UserPoolId=pool["Id"], ClientName="opensearch-setup", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+            UserPoolId=pool["Id"], ClientName="opensearch-setup", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH"]
         )["UserPoolClient"]
         for user, permanent in ((USER, True), ("new@example.com", False)):
             idp.admin_create_user(UserPoolId=pool["Id"], Username=user, TemporaryPassword=PASSWORD)
@@ -454,11 +454,53 @@ class ApplyAgainstMoto(unittest.TestCase):
                                            "AWS_SESSION_TOKEN", "DOMAIN_ENDPOINT"])
         self.assertNotEqual(exports["AWS_ACCESS_KEY_ID"], "test")
         self.assertEqual(exports["DOMAIN_ENDPOINT"], "search-weblogs-abc.eu-west-1.es.amazonaws.com")
+        # A refused sign-in is reported. (moto does not check SRP's password proof, so a disabled
+        # user stands for any refusal here.)
+        idp = boto3.client("cognito-idp", region_name=REGION)
+        pool_id = apply.stack_outputs(boto3.session.Session(), "weblogs")[0]["UserPoolId"]
+        idp.admin_create_user(UserPoolId=pool_id, Username="gone@example.com", TemporaryPassword=PASSWORD)
+        idp.admin_set_user_password(UserPoolId=pool_id, Username="gone@example.com", Password=PASSWORD, Permanent=True)
+        idp.admin_disable_user(UserPoolId=pool_id, Username="gone@example.com")
         with redirect_stdout(io.StringIO()), redirect_stderr(err):
-            code = credentials.main(["--stack-name", "weblogs", "--username", USER], {"DASHBOARDS_PASSWORD": "wrong"},
+            code = credentials.main(["--stack-name", "weblogs", "--username", "gone@example.com"],
+                                    {"DASHBOARDS_PASSWORD": PASSWORD},
                                     ask_secret=lambda prompt: self.fail(f"unexpected prompt: {prompt}"))
         self.assertEqual(code, 1)
-        self.assertIn("credentials.py:", err.getvalue())
+        self.assertIn("credentials.py: An error occurred (NotAuthorizedException)", err.getvalue())
+
+    def test_sign_in_proves_the_password_without_sending_it(self):
+        """Cognito's SRP flow, the only one the setup client admits: the password is in no request."""
+        session = boto3.session.Session()
+        sent = []
+        session.events.register("before-send.cognito-identity-provider",
+                                lambda request, **_: sent.append(request.body.decode()))
+        outputs, _ = apply.stack_outputs(session, "weblogs")
+        token = apply.sign_in(session, outputs, USER, PASSWORD, lambda prompt: self.fail(f"unexpected prompt: {prompt}"))
+        self.assertEqual(len(token.split(".")), 3, "a JWT")
+        targets = [json.loads(body) for body in sent]
+        self.assertEqual([t.get("AuthFlow") or t.get("ChallengeName") for t in targets],
+                         ["USER_SRP_AUTH", "PASSWORD_VERIFIER"])
+        self.assertIn("SRP_A", targets[0]["AuthParameters"])
+        self.assertIn("PASSWORD_CLAIM_SIGNATURE", targets[1]["ChallengeResponses"])
+        for body in sent:
+            self.assertNotIn(PASSWORD, body)
+
+    def test_a_user_without_an_authenticator_app_is_sent_to_dashboards_to_set_one_up(self):
+        """UserMfa=ON: a user who has not set up an authenticator app gets MFA_SETUP, which only
+        Dashboards' sign-in page answers."""
+        idp = boto3.client("cognito-idp", region_name=REGION)
+        pool = idp.create_user_pool(PoolName="mfa-required", UsernameAttributes=["email"])["UserPool"]
+        idp.set_user_pool_mfa_config(UserPoolId=pool["Id"], MfaConfiguration="ON",
+                                     SoftwareTokenMfaConfiguration={"Enabled": True})
+        client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="opensearch-setup",
+                                             ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH"])["UserPoolClient"]
+        idp.admin_create_user(UserPoolId=pool["Id"], Username=USER, TemporaryPassword=PASSWORD)
+        idp.admin_set_user_password(UserPoolId=pool["Id"], Username=USER, Password=PASSWORD, Permanent=True)
+        outputs = {"UserPoolId": pool["Id"], "SetupClientId": client["ClientId"]}
+        with self.assertRaises(apply.SetupError) as raised:
+            apply.sign_in(boto3.session.Session(), outputs, USER, PASSWORD, lambda prompt: self.fail(prompt))
+        self.assertEqual(str(raised.exception), f"{USER} has no authenticator app yet and the user pool requires "
+                                                "one: sign in to Dashboards once to set it up, then run this again")
 
     def test_security_gives_each_principal_its_part_and_no_more(self):
         fake = FakeOpenSearch()
@@ -751,9 +793,16 @@ class ApplyAgainstMoto(unittest.TestCase):
         self.assertEqual(visitor_map["params"]["colorSchema"], "Yellow to Red")
         self.assertEqual(visitor_map["params"]["wms"]["options"]["format"], "image/png")
 
-    def test_a_wrong_password_is_a_message_not_a_traceback(self):
+    def test_a_refused_sign_in_is_a_message_not_a_traceback(self):
+        # moto does not check SRP's password proof: a disabled user stands for a wrong password.
+        idp = boto3.client("cognito-idp", region_name=REGION)
+        pool_id = apply.stack_outputs(boto3.session.Session(), "weblogs")[0]["UserPoolId"]
+        idp.admin_create_user(UserPoolId=pool_id, Username="disabled@example.com", TemporaryPassword=PASSWORD)
+        idp.admin_set_user_password(UserPoolId=pool_id, Username="disabled@example.com", Password=PASSWORD,
+                                    Permanent=True)
+        idp.admin_disable_user(UserPoolId=pool_id, Username="disabled@example.com")
         fake = FakeOpenSearch()
-        code, _, err = self.run_apply(fake, password="wrong-Password-1")
+        code, _, err = self.run_apply(fake, username="disabled@example.com")
         self.assertEqual(code, 1)
         self.assertIn("NotAuthorizedException", err)
         self.assertEqual(fake.requests, [], "nothing is sent to the domain")
