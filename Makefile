@@ -11,7 +11,7 @@ EVENT ?= tests/events/firehose-apache-lines.json
 FUZZ_SECONDS ?= 60
 STACK ?= weblogs
 
-.PHONY: help prerequisites setup demo test check crawler-data test-tools lint links fuzz bench geoip-layer lambda-tools lambda-build deploy-function destroy-function update-stack-code replay watch invoke local-firehose infra-tools infra-check deploy smoke destroy opensearch-setup admin-credentials clean
+.PHONY: help prerequisites setup demo test check crawler-data test-tools lint links fuzz bench geoip-layer lambda-tools lambda-build deploy-function destroy-function update-stack-code replay reingest watch invoke local-firehose infra-tools infra-check deploy smoke destroy opensearch-setup admin-credentials clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ test: setup test-tools lint ## What a change needs (about 7 min from a clean clo
 	$(MAKE) --no-print-directory links
 
 check: test lambda-build infra-tools ## Everything CI runs (about 24 min from a clean clone on 2 cores): make test, then the deploy scripts against moto, checkov, sam build, fuzzing, the demo
-	$(CARGO) build --locked -p replay-failed-batches --bins  # what tests/deploy runs
+	$(CARGO) build --locked -p replay-failed-batches -p reingest-failed-documents --bins  # what tests/deploy runs
 	.venv/bin/python -m unittest discover -s tests/deploy -p 'test_*.py'
 	scripts/infra-check.sh stack
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
@@ -82,6 +82,10 @@ update-stack-code: lambda-build ## New code for the functions of the deployed ST
 replay: lambda-tools ## Replay the failed batches of the deployed STACK's on-failure queue (while the stream still holds them)
 	$(CARGO) build --locked --release -p replay-failed-batches
 	scripts/replay.sh $(STACK)
+
+reingest: lambda-tools ## Send the documents Firehose gave up on (the backup bucket's failed/ files) back through the deployed STACK's delivery streams; ARGS=--dry-run to look first
+	$(CARGO) build --locked --release -p reingest-failed-documents
+	scripts/reingest.sh $(STACK) $(ARGS)
 
 watch: lambda-tools demo ## Run the functions locally (127.0.0.1:9000) with the demo GeoIP databases
 	$(LAMBDA) watch --invoke-address 127.0.0.1

@@ -1,4 +1,5 @@
-"""`make deploy`'s preflight, `make smoke` and `make destroy` as a user runs them, against moto.
+"""`make deploy`'s preflight, `make smoke`, `make reingest` and `make destroy` as a user runs them,
+against moto.
 
 moto runs CloudFormation stacks of plain resources but no Lambda code and no OpenSearch, so the
 stacks here hold what the scripts read (the stream, the function and its settings, the outputs, a
@@ -8,6 +9,7 @@ GetAccountSettings, so the preflight's quota check is seen only giving way. Need
 lambda-tools test-tools`).
 """
 import base64
+import gzip
 import json
 import os
 import subprocess
@@ -57,9 +59,10 @@ class StackCommands(unittest.TestCase):
     def client(cls, service):
         return cls.session.client(service, endpoint_url=cls.moto.url)
 
-    def create_stack(self, name, function_logical_id="KinesisEnricherFunction"):
-        """A stack with what the scripts read of infra/template.yaml's: the stream, the function
-        with its metrics namespace, a bucket kept on delete, a queue, and the outputs."""
+    def create_stack(self, name, function_logical_id="KinesisEnricherFunction", pipeline="kinesis-enricher"):
+        """A stack with what the scripts read of infra/template.yaml's: the Pipeline parameter, the
+        stream, the function with its metrics namespace, a bucket kept on delete, a queue, and the
+        outputs."""
         role_arn = self.client("iam").create_role(
             RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )["Role"]["Arn"]
@@ -68,6 +71,7 @@ class StackCommands(unittest.TestCase):
             "Environment": {"Variables": {"METRICS_NAMESPACE": "WeblogEnrichment"}}}}
         template = {
             "AWSTemplateFormatVersion": "2010-09-09",
+            "Parameters": {"Pipeline": {"Type": "String", "Default": "kinesis-enricher"}},
             "Resources": {
                 "LogStream": {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 1}},
                 function_logical_id: function,
@@ -90,7 +94,8 @@ class StackCommands(unittest.TestCase):
             },
         }
         cloudformation = self.client("cloudformation")
-        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template),
+                                    Parameters=[{"ParameterKey": "Pipeline", "ParameterValue": pipeline}])
         return {o["OutputKey"]: o["OutputValue"]
                 for o in cloudformation.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]}
 
@@ -148,6 +153,54 @@ class StackCommands(unittest.TestCase):
         self.assertIn(f"not all {len(sample_lines())} documents arrived within 3s", err)
         self.assertIn("/aws/lambda/", err)
         self.assertIn("failed/", err)
+
+    def test_reingest_sends_failed_documents_to_every_delivery_stream_once(self):
+        outputs = self.create_stack("reingested")
+        bucket = outputs["BackupBucketName"]
+        s3, firehose = self.client("s3"), self.client("firehose")
+        s3.create_bucket(Bucket="reingested-indexed", CreateBucketConfiguration={"LocationConstraint": REGION})
+        for stream in ("reingested-delivery", "reingested-delivery-2"):
+            firehose.create_delivery_stream(DeliveryStreamName=stream, DeliveryStreamType="DirectPut",
+                                            ExtendedS3DestinationConfiguration={
+                                                "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                                                "BucketARN": "arn:aws:s3:::reingested-indexed", "Prefix": f"{stream}/"})
+        documents = [json.dumps({"@timestamp": f"2026-12-07T10:00:0{i}Z", "event": {"id": f"e{i}"}}) + "\n"
+                     for i in range(4)]
+        records = "".join(json.dumps({"attemptsMade": 9, "errorCode": "503", "errorMessage": "Service Unavailable",
+                                      "rawData": base64.b64encode(d.encode()).decode(), "esIndexName": "weblogs"}) + "\n"
+                          for d in documents)
+        key = "failed/AmazonOpenSearchService-failed/2026/12/07/10/reingested-delivery-1-2026-12-07-10-00-00-a1.gz"
+        s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(records.encode()))
+        binary = os.path.join(REPO, "target", "debug", "reingest-failed-documents")
+
+        dry = self.script("reingest.sh", "reingested", "--dry-run", REINGEST_BIN=binary)
+        out, err = dry.communicate(timeout=120)
+        self.assertEqual(dry.returncode, 0, out + err)
+        self.assertIn(f"would reingest {key}: 4 documents\n  4 had failed with 503: Service Unavailable", out)
+        self.assertEqual(s3.list_objects_v2(Bucket="reingested-indexed").get("KeyCount"), 0)
+
+        run = self.script("reingest.sh", "reingested", REINGEST_BIN=binary)
+        out, err = run.communicate(timeout=120)
+        self.assertEqual(run.returncode, 0, out + err)
+        self.assertIn(f"reingesting s3://{bucket}/failed/ into reingested-delivery, reingested-delivery-2", out)
+        self.assertIn("1 files: 1 reingested (4 documents sent)", out)
+        delivered = {}
+        for listed in s3.list_objects_v2(Bucket="reingested-indexed")["Contents"]:
+            body = s3.get_object(Bucket="reingested-indexed", Key=listed["Key"])["Body"].read().decode()
+            delivered.setdefault(listed["Key"].split("/")[0], []).extend(body.splitlines(keepends=True))
+        self.assertEqual(sorted(delivered), ["reingested-delivery", "reingested-delivery-2"], "spread over both")
+        self.assertEqual(sorted(sum(delivered.values(), [])), sorted(documents), "each document once")
+        self.assertEqual(s3.list_objects_v2(Bucket=bucket, Prefix="failed/").get("KeyCount"), 0)
+
+    def test_reingest_refuses_a_stack_whose_delivery_stream_reads_kinesis(self):
+        self.create_stack("transformed", function_logical_id="FirehoseTransformerFunction",
+                          pipeline="firehose-transformer")
+        binary = os.path.join(REPO, "target", "debug", "reingest-failed-documents")
+        run = self.script("reingest.sh", "transformed", REINGEST_BIN=binary)
+        out, err = run.communicate(timeout=120)
+        self.assertEqual(run.returncode, 1, out + err)
+        self.assertIn("stack transformed has Pipeline=firehose-transformer: its delivery stream reads the Kinesis "
+                      "stream", err)
 
     def test_destroy_names_what_goes_and_what_stays_and_asks_first(self):
         outputs = self.create_stack("doomed")
