@@ -68,8 +68,10 @@ PRINCIPAL_OUTPUTS = {
 }
 # What GET answers about a role mapping that a PUT may not send back.
 MAPPING_READ_ONLY = {"reserved", "hidden", "static"}
-# Where OpenSearch Dashboards keeps saved objects (per tenant: .kibana_<n>_<tenant>).
-DASHBOARDS_INDICES = [".kibana", ".kibana_*", ".opensearch_dashboards", ".opensearch_dashboards_*"]
+# Where OpenSearch Dashboards keeps the global tenant's saved objects: the alias and the numbered
+# indices behind it (.kibana_1, after a migration .kibana_2), by OpenSearch's /regex/ patterns.
+# Not .kibana_* : that also matches the private tenants' indices, .kibana_<hash>_<user>.
+DASHBOARDS_INDICES = [".kibana", r"/\.kibana_[0-9]+/", ".opensearch_dashboards", r"/\.opensearch_dashboards_[0-9]+/"]
 
 
 class SetupError(Exception):

@@ -82,6 +82,14 @@ NEW_DOMAIN_AUDIT = {
 BUILT_IN_ROLES = {"all_access", "security_manager", "opensearch_dashboards_read_only", "readall", "kibana_user"}
 
 
+
+def opensearch_pattern_matches(pattern, index):
+    """An index pattern of an OpenSearch security role as the security plugin reads it: /regex/
+    (the whole name), else * and ? as wildcards."""
+    if len(pattern) > 1 and pattern.startswith("/") and pattern.endswith("/"):
+        return re.fullmatch(pattern[1:-1], index) is not None
+    return fnmatch.fnmatchcase(index, pattern)
+
 class FakeOpenSearch(http.server.ThreadingHTTPServer):
     """Answers the requests apply.py sends as an OpenSearch Service domain does, as strictly as the
     review of OpenSearch 2.x's security plugin, ISM and Dashboards found them: security roles (201
@@ -516,6 +524,14 @@ class ApplyAgainstMoto(unittest.TestCase):
         ])
         self.assertEqual(viewer["tenant_permissions"],
                          [{"tenant_patterns": ["global_tenant"], "allowed_actions": ["kibana_all_read"]}])
+        # The global tenant's saved objects, not another user's private tenant.
+        def readable(index):
+            return any(opensearch_pattern_matches(pattern, index) for pattern in apply.DASHBOARDS_INDICES)
+        for index in (".kibana", ".kibana_1", ".kibana_2", ".opensearch_dashboards", ".opensearch_dashboards_1"):
+            self.assertTrue(readable(index), index)
+        for index in (".kibana_-152937574_admintenant", ".kibana_92668751_admin", ".kibana_1_alice",
+                      ".opensearch_dashboards_-1_bob", ".kibana-event-log", ".plugins-ml-config"):
+            self.assertFalse(readable(index), index)
         # Firehose creates the log indices, reads their mappings and stats and adds documents, as
         # AWS documents a delivery role; no delete, no mapping change, no admin.
         self.assertEqual(writer["cluster_permissions"], ["cluster_monitor", "indices:data/write/bulk"])
