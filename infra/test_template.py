@@ -240,6 +240,27 @@ class Template(unittest.TestCase):
         for output in ("DashboardsAdminRoleArn", "DashboardsViewerRoleArn", "DeliveryRoleArn", "OpenSearchSetupRoleArn"):
             self.assertIn(output, outputs, "apply.py maps the roles the stack outputs")
 
+    def test_every_service_principal_is_held_to_this_account(self):
+        """Each statement that lets an AWS service act (trust, resource and key policies) names the
+        account or the resource it acts for: confused-deputy conditions. Lambda and EC2 take a
+        role only when someone with iam:PassRole gives it to a function or an instance."""
+        passed_roles = {"lambda.amazonaws.com", "ec2.amazonaws.com"}
+        held = {"aws:SourceAccount", "aws:SourceArn", "sts:ExternalId", "kms:EncryptionContext:aws:logs:arn"}
+        checked = 0
+        for name, resource in self.resources.items():
+            properties = resource.get("Properties", {})
+            for key in ("AssumeRolePolicyDocument", "PolicyDocument", "KeyPolicy"):
+                statements = properties.get(key, {}).get("Statement", [])
+                for statement in statements if isinstance(statements, list) else [statements]:
+                    principal = statement.get("Principal", {}) if isinstance(statement, dict) else {}
+                    service = principal.get("Service") if isinstance(principal, dict) else None
+                    if service is None or (isinstance(service, str) and service in passed_roles):
+                        continue
+                    checked += 1
+                    keys = {k for condition in statement.get("Condition", {}).values() for k in condition}
+                    self.assertTrue(keys & held, f"{name} {key}: {service} without {sorted(held)}")
+        self.assertGreaterEqual(checked, 10, "the trust, queue, topic and key policies were all read")
+
     def test_login_is_by_invitation_with_a_strong_password(self):
         pool = self.properties("UserPool")
         self.assertTrue(pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"])
