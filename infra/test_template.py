@@ -99,8 +99,15 @@ class Template(unittest.TestCase):
         instance = self.properties("WebServer")
         self.assertEqual(instance["MetadataOptions"]["HttpTokens"], "required", "IMDSv2 only")
         self.assertNotIn("KeyName", instance, "no SSH key pair")
-        ports = {rule["FromPort"] for rule in self.properties("WebServerSecurityGroup")["SecurityGroupIngress"]}
+        group = self.properties("WebServerSecurityGroup")
+        ports = {rule["FromPort"] for rule in group["SecurityGroupIngress"]}
         self.assertEqual(ports, {80}, "no port 22")
+        self.assertEqual([(rule["FromPort"], rule["ToPort"]) for rule in group["SecurityGroupEgress"]], [(443, 443)],
+                         "out by HTTPS only")
+        # Packages from Amazon Linux's signed repositories only: nothing downloaded by URL.
+        self.assertIn("dnf install -y aws-kinesis-agent\n", self.user_data())
+        self.assertNotIn("http://", self.user_data())
+        self.assertNotIn(".rpm", self.user_data())
 
     def test_opensearch_may_configure_only_this_stacks_pools_for_this_domain(self):
         role = self.properties("OpenSearchCognitoRole")
