@@ -104,10 +104,12 @@ class Template(unittest.TestCase):
         self.assertEqual(ports, {80}, "no port 22")
         self.assertEqual([(rule["FromPort"], rule["ToPort"]) for rule in group["SecurityGroupEgress"]], [(443, 443)],
                          "out by HTTPS only")
-        # Packages from Amazon Linux's signed repositories only: nothing downloaded by URL.
-        self.assertIn("dnf install -y aws-kinesis-agent\n", self.user_data())
+        # The agent from Amazon Linux's signed repository, else one fixed release over HTTPS.
+        self.assertIn("dnf install -y aws-kinesis-agent \\\n"
+                      "  || dnf install -y https://streaming-data-agent.s3.amazonaws.com/"
+                      "aws-kinesis-agent-2.0.1-1.amzn1.noarch.rpm\n", self.user_data())
         self.assertNotIn("http://", self.user_data())
-        self.assertNotIn(".rpm", self.user_data())
+        self.assertNotIn("latest", self.user_data())
 
     def test_opensearch_may_configure_only_this_stacks_pools_for_this_domain(self):
         role = self.properties("OpenSearchCognitoRole")
