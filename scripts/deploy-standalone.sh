@@ -55,9 +55,35 @@ policy=$(sed -e "s|\${Partition}|$partition|g" -e "s|\${Region}|$region|g" -e "s
   -e "s|\${DeliveryStreamArn}|$delivery_arns|g" \
   -e "s|\${FailedBatchQueueArn}|$queue_arn|g" "infra/standalone/$binary-policy.json")
 role="$name-role"
-if ! role_arn=$(aws iam get-role --role-name "$role" --query Role.Arn --output text 2>/dev/null); then
+trust_policy=infra/standalone/lambda-trust-policy.json
+if role_arn=$(aws iam get-role --role-name "$role" --query Role.Arn --output text 2>/dev/null); then
+  # Reused only when Lambda alone may assume it: a role of the same name made for something else
+  # would get this function's rights and keep whoever else may assume it.
+  found=$(aws iam get-role --role-name "$role" --query Role.AssumeRolePolicyDocument --output json)
+  if ! python3 - "$trust_policy" "$found" <<'TRUST'
+import json, sys
+
+def normal(document):
+    """The trust policy's statements, each value a sorted list, so equal policies compare equal."""
+    statements = document.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    def values(value):
+        if isinstance(value, dict):
+            return {k: values(v) for k, v in value.items()}
+        return sorted(value) if isinstance(value, list) else [value]
+    return sorted(json.dumps(values({k: v for k, v in s.items() if k != "Sid"}), sort_keys=True) for s in statements)
+
+with open(sys.argv[1]) as f:
+    sys.exit(0 if normal(json.load(f)) == normal(json.loads(sys.argv[2])) else 1)
+TRUST
+  then
+    echo "role $role exists with another trust policy than $trust_policy (only lambda.amazonaws.com may" \
+      "assume it): $found. Delete the role or choose another FUNCTION_NAME" >&2
+    exit 1
+  fi
+else
   role_arn=$(aws iam create-role --role-name "$role" \
-    --assume-role-policy-document file://infra/standalone/lambda-trust-policy.json --query Role.Arn --output text)
+    --assume-role-policy-document "file://$trust_policy" --query Role.Arn --output text)
 fi
 aws iam put-role-policy --role-name "$role" --policy-name "$binary" --policy-document "$policy"
 

@@ -252,6 +252,24 @@ class DeployRoutes(unittest.TestCase):
         names = [f["FunctionName"] for f in self.client("lambda").list_functions()["Functions"]]
         self.assertNotIn("never-created", names)
 
+    def test_a_role_of_the_same_name_that_others_may_assume_is_not_reused(self):
+        iam = self.client("iam")
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"}, "Action": "sts:AssumeRole"}]}
+        iam.create_role(RoleName="borrowed-role", AssumeRolePolicyDocument=json.dumps(trust))
+        result = subprocess.run(
+            [os.path.join(REPO, "scripts", "deploy-standalone.sh"), "firehose-transformer"], cwd=REPO,
+            env={**self.env, "FUNCTION_NAME": "borrowed", "LAYER_DIR": self.layer_dir},
+            capture_output=True, text=True, timeout=300,
+        )
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertIn("role borrowed-role exists with another trust policy than "
+                      "infra/standalone/lambda-trust-policy.json", result.stderr)
+        self.assertEqual(iam.list_role_policies(RoleName="borrowed-role")["PolicyNames"], [], "no rights given")
+        names = [f["FunctionName"] for f in self.client("lambda").list_functions()["Functions"]]
+        self.assertNotIn("borrowed", names)
+
     def test_the_sam_route_changes_the_code_and_keeps_every_stack_setting(self):
         role_arn = self.client("iam").create_role(
             RoleName="stack-role",
