@@ -806,10 +806,28 @@ class Template(unittest.TestCase):
         self.assertEqual(logs["Principal"], {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}})
         self.assertEqual(logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"], {
             "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"})
+        # Each function logs to its own group, and its role may write there only.
         functions = [k for k, r in self.resources.items() if r["Type"] == "AWS::Serverless::Function"]
-        named = [g["Properties"].get("LogGroupName", {}).get("Fn::Sub", "") for g in groups.values()]
+        self.assertEqual(len(functions), 5)
         for function in functions:
-            self.assertIn(f"/aws/lambda/${{{function}}}", named, function)
+            properties = self.properties(function)
+            group = properties["LoggingConfig"]["LogGroup"]["Ref"]
+            self.assertIn(group, groups, function)
+            self.assertTrue(groups[group]["Properties"]["LogGroupName"]["Fn::Sub"].startswith("/aws/lambda/${AWS::StackName}/"))
+            self.assertEqual(groups[group].get("Condition"), self.resources[function].get("Condition"), function)
+            role = properties["Role"]["Fn::GetAtt"][0]
+            statements = []
+            for policy in self.properties(role)["Policies"]:
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    # A conditional statement: both branches.
+                    branches = statement["Fn::If"][1:] if "Fn::If" in statement else [statement]
+                    statements += [branch for branch in branches if "Action" in branch]
+            def actions(statement):
+                return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            logs = [st for st in statements if any(str(a).startswith("logs:") for a in actions(st))]
+            self.assertEqual([(st["Action"], st["Resource"]) for st in logs],
+                             [(["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::GetAtt": [group, "Arn"]})], role)
+        self.assertNotIn("/aws/lambda/*", self.text)
 
     def test_functions_are_built_with_cargo_lambda_for_arm64(self):
         self.assertEqual(self.template["Globals"]["Function"]["Architectures"], ["arm64"])

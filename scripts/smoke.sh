@@ -97,7 +97,11 @@ while :; do
   fi
   if [ "$(date +%s)" -ge "$deadline" ]; then
     echo "not all $lines documents arrived within ${timeout}s. Where to look:" >&2
-    echo "  the function's log group /aws/lambda/$function_name (ERROR lines, the INFO line of each invocation)" >&2
+    # The stack's functions log to a group of their own (LoggingConfig); Lambda's default otherwise.
+    log_group=$(aws lambda get-function-configuration --function-name "$function_name" \
+      --query LoggingConfig.LogGroup --output text 2>/dev/null || true)
+    if [ -z "$log_group" ] || [ "$log_group" = None ]; then log_group=/aws/lambda/$function_name; fi
+    echo "  the function's log group $log_group (ERROR lines, the INFO line of each invocation)" >&2
     echo "  the backup bucket $(output BackupBucketName), prefix failed/ (documents OpenSearch refused)" >&2
     echo "  the pipeline dashboard $(output PipelineDashboardUrl)" >&2
     exit 1
