@@ -278,6 +278,20 @@ class Template(unittest.TestCase):
         self.assertTrue(all(policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols")))
         self.assertFalse(self.properties("IdentityPool")["AllowUnauthenticatedIdentities"])
 
+    def test_secrets_are_kept_out_by_default_in_every_enriching_function(self):
+        parameters = self.template["Parameters"]
+        self.assertEqual(parameters["RedactQueryParams"]["Default"], "true", "on by default")
+        self.assertEqual(parameters["RedactEmails"]["Default"], "false")
+        for function in ("KinesisEnricherFunction", "FirehoseTransformerFunction", "ArchiveEnricherFunction"):
+            variables = self.properties(function)["Environment"]["Variables"]
+            self.assertEqual((variables["REDACT_QUERY_PARAMS"], variables["REDACT_EMAILS"]),
+                             ({"Ref": "RedactQueryParams"}, {"Ref": "RedactEmails"}), function)
+        pattern = re.compile(parameters["RedactQueryParams"]["AllowedPattern"])
+        for value in ("true", "false", "default,sid", "sid,auth_key", ""):
+            self.assertTrue(pattern.match(value), value)
+        for value in ("a=b", "two words", "x&y"):
+            self.assertFalse(pattern.match(value), value)
+
     def test_administrators_use_mfa_and_scripts_never_send_a_password(self):
         parameters = self.template["Parameters"]
         self.assertEqual(parameters["UserMfa"]["Default"], "ON", "an authenticator app at the first sign-in")

@@ -70,6 +70,18 @@ struct Args {
     #[arg(long, env = "KEEP_ORIGINAL", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     keep_original: Option<String>,
 
+    /// Query parameters whose values become REDACTED in the URL, the query, the referrer and
+    /// event.original: false for none, or names separated by commas (`default` adds the default
+    /// list). Default: password, passwd, token, access_token, id_token, refresh_token, api_key,
+    /// apikey, secret, code, session, X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token,
+    /// Signature.
+    #[arg(long, env = "REDACT_QUERY_PARAMS", value_name = "NAMES")]
+    redact_query_params: Option<String>,
+
+    /// Also replace e-mail addresses in the URL, the referrer and event.original by REDACTED.
+    #[arg(long, env = "REDACT_EMAILS", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    redact_emails: Option<String>,
+
     /// ndjson: one document per line; bulk: OpenSearch _bulk body (an action line before each document).
     #[arg(long, value_enum, default_value_t = OutputKind::Ndjson)]
     output: OutputKind,
@@ -178,7 +190,7 @@ enum SetupError {
 /// Checks every setting and opens the databases before any input is read.
 fn settings(args: &Args) -> Result<(Enricher, OutputFormat), SetupError> {
     // The flags (or their variables), by the variable names the settings code reads.
-    let flags: [(Setting, Option<&String>); 8] = [
+    let flags: [(Setting, Option<&String>); 10] = [
         (settings::LOG_FORMAT, Some(&args.format)),
         (settings::LOG_FORMAT_BY_SOURCE, args.format_by_source.as_ref()),
         (settings::IP_ANONYMIZATION, Some(&args.anonymize_ip)),
@@ -187,6 +199,8 @@ fn settings(args: &Args) -> Result<(Enricher, OutputFormat), SetupError> {
         (settings::GEOIP_CITY_DB, args.city_db.as_ref()),
         (settings::GEOIP_ASN_DB, args.asn_db.as_ref()),
         (settings::GEOIP_OPTIONAL, args.geoip_optional.as_ref()),
+        (settings::REDACT_QUERY_PARAMS, args.redact_query_params.as_ref()),
+        (settings::REDACT_EMAILS, args.redact_emails.as_ref()),
     ];
     let flag = |name: &str| {
         flags.iter().find(|(setting, _)| setting.env == name).and_then(|(_, value)| value.cloned())

@@ -9,11 +9,12 @@ use crate::document::{
     AwsFields, Dataset, Enrichment, EventContext, SourceFields, Tags, write_access_document,
     write_error_document, write_failure_document, write_oversized_document,
 };
-use crate::enrich::{GeoCache, UserAgentParser, truncate, truncate_addresses_in};
+use crate::enrich::{GeoCache, Redaction, Scope, UserAgentParser, truncate, truncate_addresses_in};
 use crate::parse::{
-    AccessRecord, COMBINED, COMMON, CloudFrontField, ErrorLogFormat, LogFormat, ParseError, Timestamp,
-    VHOST_COMBINED, as_logged, is_cloudfront_header, looks_like_alb, looks_like_json_object,
-    looks_like_realtime, looks_like_standard, parse_agent_json, parse_alb, parse_cloudfront,
+    AccessRecord, COMBINED, COMMON, CloudFrontField, ElbFields, ErrorLogFormat, ErrorRecord, LogFormat,
+    ParseError, Timestamp, VHOST_COMBINED, as_logged, is_cloudfront_header, looks_like_alb,
+    looks_like_json_object, looks_like_realtime, looks_like_standard, parse_agent_json, parse_alb,
+    parse_cloudfront,
 };
 use crate::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 
@@ -392,6 +393,8 @@ impl Enricher {
     ) -> LineOutcome {
         let truncated = originals == Originals::Drop;
         let Self { settings, geoip, geo_cache, user_agents, .. } = self;
+        let redacted = redacted_record(&settings.redaction, record);
+        let record = redacted.as_ref().unwrap_or(record);
         let mut enrichment =
             Enrichment { tags: Tags { truncated, ..Tags::default() }, ..Enrichment::default() };
         if let Some(logged) = record.remote_host.as_deref().or(record.remote_addr.as_deref()) {
@@ -431,6 +434,9 @@ impl Enricher {
         let text = as_logged(line);
         match parse_alb(&text) {
             Ok((record, elb)) => {
+                // The URL a redirect rule answered with carries the request's query.
+                let redirect = elb.redirect_url.map(|url| self.settings.redaction.redact(url, Scope::Url));
+                let elb = ElbFields { redirect_url: redirect.as_deref(), ..elb };
                 self.write_record(&record, Some(AwsFields::Elb(&elb)), line, context, out, originals)
             }
             Err(error) => {
@@ -510,6 +516,19 @@ impl Enricher {
             }
         };
         let Self { settings, geoip, geo_cache, .. } = self;
+        let redaction = &settings.redaction;
+        let (request_line, upstream, referrer) = (
+            record.request_line.map(|text| redaction.redact(text, Scope::Url)),
+            record.upstream.map(|text| redaction.redact(text, Scope::Url)),
+            record.referrer.map(|text| redaction.redact(text, Scope::Url)),
+        );
+        let record = ErrorRecord {
+            request_line: request_line.as_deref(),
+            upstream: upstream.as_deref(),
+            referrer: referrer.as_deref(),
+            message: redaction.redact_cow(record.message, Scope::Line),
+            ..record
+        };
         let mut tags = Tags { truncated, ..Tags::default() };
         let source = record.client.map(|client| {
             let (source, lookup_failure) =
@@ -609,16 +628,56 @@ fn source<'a>(
     (source, fragments.city_record_missing)
 }
 
-/// The raw line for `event.original`: as logged, addresses truncated when anonymizing.
+/// The raw line for `event.original`: as logged, addresses truncated when anonymizing, secrets
+/// redacted.
 fn original_text<'a>(settings: &EnrichmentSettings, line: &'a [u8]) -> Cow<'a, str> {
     let text = as_logged(line);
-    match settings.anonymization {
+    let text = match settings.anonymization {
         IpAnonymization::None => text,
         IpAnonymization::Truncate => match truncate_addresses_in(&text) {
             Cow::Borrowed(_) => text,
             Cow::Owned(truncated) => Cow::Owned(truncated),
         },
+    };
+    settings.redaction.redact_cow(text, Scope::Line)
+}
+
+/// A copy of `record` with its secrets redacted, when it has any: the request line and target
+/// (`url.original`, `url.query`), the query, the referrer, and with e-mail addresses the path.
+fn redacted_record<'a>(redaction: &Redaction, record: &AccessRecord<'a>) -> Option<AccessRecord<'a>> {
+    if redaction.is_off() {
+        return None;
     }
+    let field = |value: &Option<Cow<'a, str>>, scope: Scope| -> Option<Cow<'a, str>> {
+        match redaction.redact(value.as_deref()?, scope) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(redacted) => Some(Cow::Owned(redacted)),
+        }
+    };
+    let request_line = field(&record.request_line, Scope::Url);
+    let request_target = field(&record.request_target, Scope::Url);
+    let query = field(&record.query, Scope::Query);
+    let referrer = field(&record.referrer, Scope::Url);
+    let url_path = if redaction.emails() { field(&record.url_path, Scope::Url) } else { None };
+    if request_line.is_none()
+        && request_target.is_none()
+        && query.is_none()
+        && referrer.is_none()
+        && url_path.is_none()
+    {
+        return None;
+    }
+    let mut copy = record.clone();
+    if request_line.is_some() {
+        copy.request_line = request_line;
+        // Read again from the redacted line.
+        copy.request = None;
+    }
+    copy.request_target = request_target.or(copy.request_target);
+    copy.query = query.or(copy.query);
+    copy.referrer = referrer.or(copy.referrer);
+    copy.url_path = url_path.or(copy.url_path);
+    Some(copy)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::fmt;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
-use crate::enrich::TrustedProxies;
+use crate::enrich::{DEFAULT_SECRET_PARAMS, Redaction, TrustedProxies};
 use crate::parse::{COMBINED, COMMON, CloudFrontField, ErrorLogFormat, LogFormat, VHOST_COMBINED};
 
 /// A setting's environment variable and command-line flag.
@@ -45,6 +45,9 @@ pub const TRUSTED_PROXIES: Setting = Setting { env: "TRUSTED_PROXIES", flag: "--
 pub const GEOIP_CITY_DB: Setting = Setting { env: "GEOIP_CITY_DB", flag: "--city-db" };
 pub const GEOIP_ASN_DB: Setting = Setting { env: "GEOIP_ASN_DB", flag: "--asn-db" };
 pub const GEOIP_OPTIONAL: Setting = Setting { env: "GEOIP_OPTIONAL", flag: "--geoip-optional" };
+pub const REDACT_QUERY_PARAMS: Setting =
+    Setting { env: "REDACT_QUERY_PARAMS", flag: "--redact-query-params" };
+pub const REDACT_EMAILS: Setting = Setting { env: "REDACT_EMAILS", flag: "--redact-emails" };
 /// A setting whose value is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {setting} value {value:?}: {expected}")]
@@ -249,6 +252,8 @@ pub struct EnrichmentSettings {
     pub anonymization: IpAnonymization,
     pub keep_original: bool,
     pub trusted_proxies: TrustedProxies,
+    /// Secrets replaced by `REDACTED` before the document is written.
+    pub redaction: Redaction,
 }
 
 impl Default for EnrichmentSettings {
@@ -259,6 +264,7 @@ impl Default for EnrichmentSettings {
             anonymization: IpAnonymization::None,
             keep_original: false,
             trusted_proxies: TrustedProxies::default(),
+            redaction: Redaction::default(),
         }
     }
 }
@@ -286,8 +292,55 @@ impl EnrichmentSettings {
             Some(value) => TrustedProxies::parse(&value)?,
             None => TrustedProxies::default(),
         };
-        Ok(Self { format, formats_by_source, anonymization, keep_original, trusted_proxies })
+        let emails = match lookup(REDACT_EMAILS.env) {
+            Some(value) => parse_bool(REDACT_EMAILS, &value)?,
+            None => false,
+        };
+        let params = match lookup(REDACT_QUERY_PARAMS.env) {
+            Some(value) => secret_params(&value)?,
+            None => DEFAULT_SECRET_PARAMS.iter().map(|name| (*name).to_owned()).collect(),
+        };
+        let redaction = Redaction::new(params.iter().map(String::as_str), emails);
+        Ok(Self { format, formats_by_source, anonymization, keep_original, trusted_proxies, redaction })
     }
+}
+
+/// `REDACT_QUERY_PARAMS`: `false` (or `off`, `none`) for none; blank, `true` or `default` for the
+/// default list; else parameter names separated by commas, where `default` stands for the list.
+fn secret_params(value: &str) -> Result<Vec<String>, SettingError> {
+    let trimmed = value.trim();
+    match trimmed.to_ascii_lowercase().as_str() {
+        "false" | "off" | "none" | "0" | "no" => return Ok(Vec::new()),
+        "" | "true" | "on" | "yes" | "1" => {
+            return Ok(DEFAULT_SECRET_PARAMS.iter().map(|n| (*n).to_owned()).collect());
+        }
+        _ => {}
+    }
+    let mut names = Vec::new();
+    for name in trimmed.split(',').map(str::trim) {
+        if name.eq_ignore_ascii_case("default") {
+            names.extend(DEFAULT_SECRET_PARAMS.iter().map(|n| (*n).to_owned()));
+        } else if name.is_empty()
+            || name.len() > 100
+            || name
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b"=&?#\"'".contains(&b))
+        {
+            return Err(SettingError::new(
+                REDACT_QUERY_PARAMS,
+                value,
+                format!(
+                    "false (redact nothing), true (the default list: {}), or query parameter names \
+                     separated by commas (`default` adds the list); a name has 1 to 100 characters \
+                     and no space, '=', '&', '?', '#' or quote; {name:?} is not one",
+                    DEFAULT_SECRET_PARAMS.join(",")
+                ),
+            ));
+        } else {
+            names.push(name.to_owned());
+        }
+    }
+    Ok(names)
 }
 
 /// Where the Lambda layer puts the databases.

@@ -7,10 +7,12 @@ mod crawler;
 #[cfg(test)]
 mod crawler_patterns;
 mod geo;
+mod redact;
 mod user_agent;
 
 pub use anonymize::{truncate, truncate_addresses_in};
 pub use client::TrustedProxies;
 pub use crawler::patterns as crawler_patterns;
 pub use geo::GeoCache;
+pub use redact::{DEFAULT_SECRET_PARAMS, Redaction, Scope};
 pub use user_agent::{UserAgentFragments, UserAgentParser};

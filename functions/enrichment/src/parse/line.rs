@@ -451,6 +451,36 @@ pub(super) fn find_byte_within<const IN_REGISTER: usize>(needle: u8, haystack: &
     memchr::memchr(needle, &haystack[at..]).map(|offset| at + offset)
 }
 
+/// The first `needle` in a short `haystack` (a URL, a referrer), eight bytes at a time in a register
+/// and the last bytes as one overlapping word, with no call into memchr, whose set-up costs more
+/// than such a text; memchr for a long one.
+#[inline]
+pub(crate) fn find_byte_in_short(needle: u8, haystack: &[u8]) -> Option<usize> {
+    if haystack.len() > 128 {
+        return memchr::memchr(needle, haystack);
+    }
+    if haystack.len() < 8 {
+        return haystack.iter().position(|&byte| byte == needle);
+    }
+    let word_at = |at: usize| u64::from_le_bytes(haystack[at..at + 8].try_into().unwrap_or_default());
+    let mut at = 0;
+    while at + 8 <= haystack.len() {
+        let found = bytes_equal(word_at(at), needle);
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    if at == haystack.len() {
+        return None;
+    }
+    // The last eight bytes; those below `at` were looked at already, and held no match (so no
+    // false flag either).
+    let start = haystack.len() - 8;
+    let found = bytes_equal(word_at(start), needle) & (u64::MAX << ((at - start) * 8));
+    (found != 0).then(|| start + (found.trailing_zeros() / 8) as usize)
+}
+
 /// The high bit set in each byte of `word` that equals `needle`, and perhaps in bytes above the
 /// first one that does (a borrow can only flag bytes above a true match): the lowest flagged byte
 /// is always a true match.
@@ -779,6 +809,24 @@ mod tests {
                 assert_eq!(find_byte2::<8>(a, b, &tricky[start..]), memchr::memchr2(a, b, &tricky[start..]));
             }
         }
+    }
+
+    #[test]
+    fn find_byte_in_short_finds_the_first_match_anywhere() {
+        for len in 0..150 {
+            for at in 0..len {
+                let mut text = vec![b'a'; len];
+                text[at] = b'?';
+                if at + 3 < len {
+                    text[at + 3] = b'?';
+                }
+                assert_eq!(find_byte_in_short(b'?', &text), Some(at), "{len} {at}");
+            }
+            assert_eq!(find_byte_in_short(b'?', &vec![b'a'; len]), None, "{len}");
+        }
+        // Bytes that flag falsely next to a match: 0x3e ('>') just under '?' (0x3f), high bytes.
+        let text = b">>>>>>>>>\xbf\xff?";
+        assert_eq!(find_byte_in_short(b'?', text), Some(11));
     }
 
     #[test]

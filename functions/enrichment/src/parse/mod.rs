@@ -24,6 +24,7 @@ pub use cloudfront::{
 pub use error_log::{ErrorLogFormat, ErrorRecord};
 pub(crate) use escape::as_logged;
 pub use format::{COMBINED, COMMON, Escape, FormatError, LogFormat, Server, VHOST_COMBINED};
+pub(crate) use line::find_byte_in_short;
 pub use line::{AccessRecord, ParseError, Upstream};
 pub(crate) use request::{RequestLine, UrlParts, extension, http_version};
 pub use time::{Timestamp, UtcDateTime};
