@@ -286,6 +286,13 @@ class Template(unittest.TestCase):
             variables = self.properties(function)["Environment"]["Variables"]
             self.assertEqual((variables["REDACT_QUERY_PARAMS"], variables["REDACT_EMAILS"]),
                              ({"Ref": "RedactQueryParams"}, {"Ref": "RedactEmails"}), function)
+            self.assertEqual((variables["DROP_WHEN"], variables["SAMPLE_WHEN"]),
+                             ({"Ref": "DropWhen"}, {"Ref": "SampleWhen"}), function)
+        self.assertEqual((parameters["DropWhen"]["Default"], parameters["SampleWhen"]["Default"]), ("", ""),
+                         "every line indexed unless the user says otherwise")
+        body = json.dumps(self.properties("PipelineDashboard")["DashboardBody"])
+        self.assertIn("DroppedLines", body)
+        self.assertIn("SampledOutLines", body)
         pattern = re.compile(parameters["RedactQueryParams"]["AllowedPattern"])
         for value in ("true", "false", "default,sid", "sid,auth_key", ""):
             self.assertTrue(pattern.match(value), value)

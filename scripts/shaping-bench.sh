@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The cost of keeping secrets out: enrich-logs over the first LINES (default 20,000) lines of the
+# The cost of keeping secrets out, and of the shaping rules: enrich-logs over the first LINES (default 20,000) lines of the
 # benchmark log (scripts/bench.sh makes it) with the benchmark GeoIP databases under callgrind,
 # whose instruction counts do not depend on how busy the machine is, with redaction off
 # (REDACT_QUERY_PARAMS=false), on (the default list) and on with e-mail addresses
 # (REDACT_EMAILS=true); and the same over a copy of the lines where every tenth request carries a
 # token and its referrer a session id (so that redaction rewrites them). Prints the counts and each
-# one's difference to redaction off.
+# one's difference to redaction off. Then the shaping rules: ten rules that match no line (with
+# redaction on) against none, and the cost of a line a rule drops against an enriched one.
 #   scripts/shaping-bench.sh [LINES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,3 +52,22 @@ for log in plain secrets; do
   done
 done
 grep -c REDACTED "$work/out.ndjson" | xargs printf 'documents with REDACTED in the last run: %s\n'
+
+# Shaping rules: ten rules that match none of the lines (with redaction on), and one that drops
+# every line; the start-up (an empty log) is taken off to give the cost of a line.
+ten_rules='user_agent.original ^= ELB-HealthChecker/; user_agent.original ^= kube-probe/;
+url.path = /health,/healthz,/readyz; source.ip in 10.0.0.0/8 and url.path ^= /internal/;
+http.request.method = OPTIONS; url.path $= .map; destination.domain = status.example.com;
+user_agent.original ~ (?i)uptime; http.response.status_code = 499; url.query ^= healthcheck='
+: >"$work/empty.log"
+start=$(instructions "$work/empty.log" REDACT_QUERY_PARAMS=false)
+plain=$(instructions "$work/plain.log" REDACT_QUERY_PARAMS=false)
+ten=$(instructions "$work/plain.log" "DROP_WHEN=$ten_rules")
+dropped=$(instructions "$work/plain.log" 'DROP_WHEN=url.path ^= /')
+per_line() { python3 -c "print(round(($1 - $start) / $lines))"; }
+echo "shaping rules, instructions per line (start-up of $start taken off):"
+printf '  %-52s %8s\n' "no rules, redaction off" "$(per_line "$plain")"
+printf '  %-52s %8s  %+.2f %%\n' "ten rules matching nothing, redaction on" "$(per_line "$ten")" \
+  "$(python3 -c "print(($ten - $plain) * 100 / ($plain - $start))")"
+printf '  %-52s %8s  %.3f of an enriched line\n' "every line dropped (url.path ^= /)" "$(per_line "$dropped")" \
+  "$(python3 -c "print(($dropped - $start) / ($plain - $start))")"

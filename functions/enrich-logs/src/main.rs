@@ -82,6 +82,16 @@ struct Args {
     #[arg(long, env = "REDACT_EMAILS", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     redact_emails: Option<String>,
 
+    /// Rules of lines not to index: conditions joined by ` and `, rules separated by `;`
+    /// (`user_agent.original ^= ELB-HealthChecker/; url.path = /health`). See docs/shaping.md.
+    #[arg(long, env = "DROP_WHEN", value_name = "RULES")]
+    drop_when: Option<String>,
+
+    /// Rules of lines to index one in N, each starting with its rate
+    /// (`1/20: url.path ^= /static/ and http.response.status_code = 200`).
+    #[arg(long, env = "SAMPLE_WHEN", value_name = "RULES")]
+    sample_when: Option<String>,
+
     /// ndjson: one document per line; bulk: OpenSearch _bulk body (an action line before each document).
     #[arg(long, value_enum, default_value_t = OutputKind::Ndjson)]
     output: OutputKind,
@@ -147,8 +157,10 @@ fn run(args: &Args) -> io::Result<()> {
             line_number += 1;
             let outcome = enricher.enrich_line(line, &context, &mut batch);
             stats.lines += 1;
-            if outcome.header {
-                stats.headers += 1;
+            if !outcome.has_document() {
+                stats.headers += u64::from(outcome.header);
+                stats.dropped += u64::from(outcome.dropped);
+                stats.sampled_out += u64::from(outcome.sampled_out);
                 continue;
             }
             prefix.clear();
@@ -190,7 +202,7 @@ enum SetupError {
 /// Checks every setting and opens the databases before any input is read.
 fn settings(args: &Args) -> Result<(Enricher, OutputFormat), SetupError> {
     // The flags (or their variables), by the variable names the settings code reads.
-    let flags: [(Setting, Option<&String>); 10] = [
+    let flags: [(Setting, Option<&String>); 12] = [
         (settings::LOG_FORMAT, Some(&args.format)),
         (settings::LOG_FORMAT_BY_SOURCE, args.format_by_source.as_ref()),
         (settings::IP_ANONYMIZATION, Some(&args.anonymize_ip)),
@@ -201,6 +213,8 @@ fn settings(args: &Args) -> Result<(Enricher, OutputFormat), SetupError> {
         (settings::GEOIP_OPTIONAL, args.geoip_optional.as_ref()),
         (settings::REDACT_QUERY_PARAMS, args.redact_query_params.as_ref()),
         (settings::REDACT_EMAILS, args.redact_emails.as_ref()),
+        (settings::DROP_WHEN, args.drop_when.as_ref()),
+        (settings::SAMPLE_WHEN, args.sample_when.as_ref()),
     ];
     let flag = |name: &str| {
         flags.iter().find(|(setting, _)| setting.env == name).and_then(|(_, value)| value.cloned())
@@ -263,18 +277,27 @@ struct Stats {
     lines: u64,
     /// CloudFront standard logs' `#Version:`/`#Fields:` lines: read, no document.
     headers: u64,
+    /// Lines a `DROP_WHEN` rule dropped, or a `SAMPLE_WHEN` rule left out: no document.
+    dropped: u64,
+    sampled_out: u64,
     parse_failures: u64,
     geoip_misses: u64,
 }
 
 impl Stats {
     fn print(&self, seconds: f64) {
-        // Every line is one document, parse failures included, but a CloudFront file's header.
+        // Every line is one document, parse failures included, but a CloudFront file's header and
+        // the lines the rules left out: lines = documents + headers + dropped + sampled out.
         let per_second = if seconds > 0.0 { self.lines as f64 / seconds } else { 0.0 };
+        let shaped = if self.dropped + self.sampled_out > 0 {
+            format!(", dropped: {}, sampled out: {}", self.dropped, self.sampled_out)
+        } else {
+            String::new()
+        };
         eprintln!(
-            "lines: {}, documents: {}, parse failures: {}, geoip misses: {}, seconds: {:.3}, lines/s: {:.0}",
+            "lines: {}, documents: {}{shaped}, parse failures: {}, geoip misses: {}, seconds: {:.3}, lines/s: {:.0}",
             self.lines,
-            self.lines - self.headers,
+            self.lines - self.headers - self.dropped - self.sampled_out,
             self.parse_failures,
             self.geoip_misses,
             seconds,

@@ -33,6 +33,10 @@ fn enrich_logs_bare() -> Command {
         "TRUSTED_PROXIES",
         "IP_ANONYMIZATION",
         "KEEP_ORIGINAL",
+        "REDACT_QUERY_PARAMS",
+        "REDACT_EMAILS",
+        "DROP_WHEN",
+        "SAMPLE_WHEN",
     ] {
         command.env_remove(var);
     }
@@ -204,6 +208,37 @@ fn stats_go_to_stderr() {
         "{stderr}"
     );
     assert!(stderr.contains("lines/s: "), "{stderr}");
+}
+
+#[test]
+fn stats_count_the_lines_the_rules_leave_out() {
+    let check =
+        r#"10.0.1.17 - - [07/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ELB-HealthChecker/2.0""#;
+    let asset = r#"203.0.113.7 - - [07/Dec/2026:10:00:00 +0000] "GET /static/app.css HTTP/1.1" 200 5 "-" "curl/8.5.0""#;
+    let mut command = enrich_logs();
+    command.args([
+        "--stats",
+        "--drop-when",
+        "user_agent.original ^= ELB-HealthChecker/",
+        "--sample-when",
+        "1/1000000: url.path ^= /static/",
+    ]);
+    let input = format!("{check}\n{COMBINED_LINE}\n{asset}\n{check}\n");
+    let output = run_with_stdin(command, input.as_bytes());
+    assert_eq!(documents(&output).len(), 1, "the visit only");
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    assert!(
+        stderr.starts_with("lines: 4, documents: 1, dropped: 2, sampled out: 1, parse failures: 0"),
+        "{stderr}"
+    );
+
+    let mut refused = enrich_logs();
+    refused.args(["--drop-when", "url.path = /a; method = GET"]);
+    let output = run_with_stdin(refused, b"");
+    assert_eq!(output.status.code(), Some(1), "a bad setting");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("invalid DROP_WHEN (--drop-when) value"), "{stderr}");
+    assert!(stderr.contains("rule 2, condition 1 (\"method = GET\"): unknown field \"method\""), "{stderr}");
 }
 
 #[test]

@@ -9,12 +9,15 @@ use crate::document::{
     AwsFields, Dataset, Enrichment, EventContext, SourceFields, Tags, write_access_document,
     write_error_document, write_failure_document, write_oversized_document,
 };
-use crate::enrich::{GeoCache, Redaction, Scope, UserAgentParser, truncate, truncate_addresses_in};
+use crate::enrich::{
+    Field, GeoCache, LineFields, Redaction, Scope, ShapingRules, UserAgentParser, Verdict, truncate,
+    truncate_addresses_in,
+};
 use crate::parse::{
     AccessRecord, COMBINED, COMMON, CloudFrontField, ElbFields, ErrorLogFormat, ErrorRecord, LogFormat,
-    ParseError, Timestamp, VHOST_COMBINED, as_logged, is_cloudfront_header, looks_like_alb,
-    looks_like_json_object, looks_like_realtime, looks_like_standard, parse_agent_json, parse_alb,
-    parse_cloudfront,
+    ParseError, RequestLine, Timestamp, UrlParts, VHOST_COMBINED, as_logged, is_cloudfront_header,
+    looks_like_alb, looks_like_json_object, looks_like_realtime, looks_like_standard, parse_agent_json,
+    parse_alb, parse_cloudfront,
 };
 use crate::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 
@@ -47,6 +50,10 @@ pub struct LineOutcome {
     /// The line was a header line of a CloudFront standard log file (`#Version:`, `#Fields:`):
     /// no event, so no document was written; a `#Fields:` line says how the lines after it read.
     pub header: bool,
+    /// A `DROP_WHEN` rule matched: no document was written.
+    pub dropped: bool,
+    /// A `SAMPLE_WHEN` rule matched and the line was not the one in N kept: no document.
+    pub sampled_out: bool,
 }
 
 impl LineOutcome {
@@ -56,7 +63,21 @@ impl LineOutcome {
         geoip_lookup_failure: bool,
         truncated: bool,
     ) -> Self {
-        Self { timestamp, parse_failure, geoip_lookup_failure, truncated, header: false }
+        Self {
+            timestamp,
+            parse_failure,
+            geoip_lookup_failure,
+            truncated,
+            header: false,
+            dropped: false,
+            sampled_out: false,
+        }
+    }
+
+    /// Whether a document was written for the line (not a header line, not dropped or sampled
+    /// out by a rule).
+    pub fn has_document(&self) -> bool {
+        !(self.header || self.dropped || self.sampled_out)
     }
 }
 
@@ -393,10 +414,28 @@ impl Enricher {
     ) -> LineOutcome {
         let truncated = originals == Originals::Drop;
         let Self { settings, geoip, geo_cache, user_agents, .. } = self;
+        // The rules first: a line not indexed costs no lookup.
+        let verdict = if settings.shaping.is_empty() {
+            Verdict::Keep
+        } else {
+            let fields = line_fields(&settings.shaping, settings, user_agents, record);
+            settings.shaping.verdict(&fields, line)
+        };
+        if matches!(verdict, Verdict::Drop | Verdict::SampledOut) {
+            let timestamp = record.time.unwrap_or(context.received_at);
+            let mut outcome = LineOutcome::document(timestamp, false, false, false);
+            outcome.dropped = verdict == Verdict::Drop;
+            outcome.sampled_out = verdict == Verdict::SampledOut;
+            return outcome;
+        }
         let redacted = redacted_record(&settings.redaction, record);
         let record = redacted.as_ref().unwrap_or(record);
+        let sample_rate = match verdict {
+            Verdict::Sampled(rate) => Some(rate),
+            _ => None,
+        };
         let mut enrichment =
-            Enrichment { tags: Tags { truncated, ..Tags::default() }, ..Enrichment::default() };
+            Enrichment { tags: Tags { truncated, ..Tags::default() }, sample_rate, ..Enrichment::default() };
         if let Some(logged) = record.remote_host.as_deref().or(record.remote_addr.as_deref()) {
             let (source, lookup_failure) = source(
                 settings,
@@ -640,6 +679,51 @@ fn original_text<'a>(settings: &EnrichmentSettings, line: &'a [u8]) -> Cow<'a, s
         },
     };
     settings.redaction.redact_cow(text, Scope::Line)
+}
+
+/// What the shaping rules look at in `record`: only the fields they use are read.
+fn line_fields<'a>(
+    rules: &ShapingRules,
+    settings: &EnrichmentSettings,
+    user_agents: &mut UserAgentParser,
+    record: &'a AccessRecord<'a>,
+) -> LineFields<'a> {
+    let mut fields = LineFields {
+        status: record.status(),
+        user_agent: record.user_agent.as_deref(),
+        destination_domain: record.server_name.as_deref().or(record.requested_server_name.as_deref()),
+        ..LineFields::default()
+    };
+    if rules.uses(Field::UrlPath) || rules.uses(Field::UrlQuery) || rules.uses(Field::Method) {
+        // As the document reads them: the request line first, else the fields of its parts.
+        let request =
+            record.request_line.as_deref().map(|line| record.request.or_else(|| RequestLine::parse(line)));
+        let (method, target) = match request {
+            Some(Some(parsed)) => (Some(parsed.method), Some(parsed.target)),
+            Some(None) => (None, None),
+            None => (record.method.as_deref(), record.request_target.as_deref()),
+        };
+        fields.method = method;
+        if let Some(target) = target {
+            let parts = UrlParts::of_target(target);
+            (fields.url_path, fields.url_query) = (parts.path, parts.query);
+        } else if request.is_none() {
+            fields.url_path = record.url_path.as_deref().map(Cow::Borrowed);
+            fields.url_query = record.query.as_deref();
+        }
+    }
+    if rules.uses(Field::SourceIp) {
+        let logged = record.remote_host.as_deref().or(record.remote_addr.as_deref());
+        fields.source_ip = logged
+            .and_then(|logged| logged.parse::<IpAddr>().ok())
+            .map(|remote| settings.trusted_proxies.client(remote, record.forwarded_for.as_deref()));
+    }
+    if rules.uses(Field::CrawlerCategory)
+        && let Some(agent) = fields.user_agent
+    {
+        fields.crawler_categories = user_agents.classify(agent).crawler_categories;
+    }
+    fields
 }
 
 /// A copy of `record` with its secrets redacted, when it has any: the request line and target

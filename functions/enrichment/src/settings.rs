@@ -11,7 +11,7 @@ use std::fmt;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
-use crate::enrich::{DEFAULT_SECRET_PARAMS, Redaction, TrustedProxies};
+use crate::enrich::{DEFAULT_SECRET_PARAMS, Redaction, ShapingRules, TrustedProxies};
 use crate::parse::{COMBINED, COMMON, CloudFrontField, ErrorLogFormat, LogFormat, VHOST_COMBINED};
 
 /// A setting's environment variable and command-line flag.
@@ -48,6 +48,8 @@ pub const GEOIP_OPTIONAL: Setting = Setting { env: "GEOIP_OPTIONAL", flag: "--ge
 pub const REDACT_QUERY_PARAMS: Setting =
     Setting { env: "REDACT_QUERY_PARAMS", flag: "--redact-query-params" };
 pub const REDACT_EMAILS: Setting = Setting { env: "REDACT_EMAILS", flag: "--redact-emails" };
+pub const DROP_WHEN: Setting = Setting { env: "DROP_WHEN", flag: "--drop-when" };
+pub const SAMPLE_WHEN: Setting = Setting { env: "SAMPLE_WHEN", flag: "--sample-when" };
 /// A setting whose value is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {setting} value {value:?}: {expected}")]
@@ -254,6 +256,8 @@ pub struct EnrichmentSettings {
     pub trusted_proxies: TrustedProxies,
     /// Secrets replaced by `REDACTED` before the document is written.
     pub redaction: Redaction,
+    /// Lines not indexed (`DROP_WHEN`) or indexed one in N (`SAMPLE_WHEN`).
+    pub shaping: ShapingRules,
 }
 
 impl Default for EnrichmentSettings {
@@ -265,6 +269,7 @@ impl Default for EnrichmentSettings {
             keep_original: false,
             trusted_proxies: TrustedProxies::default(),
             redaction: Redaction::default(),
+            shaping: ShapingRules::default(),
         }
     }
 }
@@ -301,7 +306,22 @@ impl EnrichmentSettings {
             None => DEFAULT_SECRET_PARAMS.iter().map(|name| (*name).to_owned()).collect(),
         };
         let redaction = Redaction::new(params.iter().map(String::as_str), emails);
-        Ok(Self { format, formats_by_source, anonymization, keep_original, trusted_proxies, redaction })
+        let (drop_when, sample_when) =
+            (lookup(DROP_WHEN.env).unwrap_or_default(), lookup(SAMPLE_WHEN.env).unwrap_or_default());
+        let shaping = ShapingRules::parse(&drop_when, &sample_when).map_err(|(sampling, error)| {
+            let (setting, value) =
+                if sampling { (SAMPLE_WHEN, &sample_when) } else { (DROP_WHEN, &drop_when) };
+            SettingError::new(setting, value, error.to_string())
+        })?;
+        Ok(Self {
+            format,
+            formats_by_source,
+            anonymization,
+            keep_original,
+            trusted_proxies,
+            redaction,
+            shaping,
+        })
     }
 }
 

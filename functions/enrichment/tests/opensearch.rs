@@ -234,6 +234,25 @@ fn all_documents() -> Vec<Value> {
     assert_eq!(document["log"]["file"]["path"], "s3://weblogs-archive/apache/access_log-20261101.gz");
     assert_eq!(document["log"]["offset"], 1_234_567);
     documents.push(document);
+
+    // A line a sampling rule kept: the rate it stands for.
+    let sampling = EnrichmentSettings::from_lookup(|name| {
+        (name == "SAMPLE_WHEN").then(|| "1/2: url.path ^= /".to_owned())
+    })
+    .unwrap();
+    let mut sampler = Enricher::new(sampling, None);
+    let sampled = lines_of("tests/data/sample.log")
+        .iter()
+        .find_map(|line| {
+            let mut out = Vec::new();
+            sampler
+                .enrich_line(line, &context, &mut out)
+                .has_document()
+                .then(|| serde_json::from_slice::<Value>(&out).unwrap())
+        })
+        .unwrap();
+    assert_eq!(sampled["event"]["sample_rate"], 2);
+    documents.push(sampled);
     documents
 }
 

@@ -74,6 +74,10 @@ lambda_shell::invocation_summary! {
         records_in => "RecordsIn": Count,
         ok => "RecordsOk": Count,
         dropped => "RecordsDropped": Count,
+        /// Records whose line a `DROP_WHEN` rule dropped, or a `SAMPLE_WHEN` rule left out
+        /// (answered `Dropped`).
+        dropped_lines => "DroppedLines": Count,
+        sampled_out_lines => "SampledOutLines": Count,
         processing_failed => "RecordsProcessingFailed": Count,
         /// Records that were not base64, or corrupt or oversized gzip.
         undecodable => "UndecodableRecords": Count,
@@ -203,8 +207,11 @@ impl TransformHandler {
         // group's format.
         self.enricher.start_file(context.log_origin.map(|origin| origin.source_name()), None);
         let outcome = self.enricher.enrich_line(event, &context, &mut self.document);
-        if outcome.header {
-            // A CloudFront standard log's `#Version:`/`#Fields:` line: no event to index.
+        if !outcome.has_document() {
+            // A CloudFront standard log's `#Version:`/`#Fields:` line, or a line the rules leave
+            // out: no event to index.
+            summary.dropped_lines += u64::from(outcome.dropped);
+            summary.sampled_out_lines += u64::from(outcome.sampled_out);
             return TransformResult::Dropped;
         }
         summary.parse_failures += u64::from(outcome.parse_failure);

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use enrichment::settings::EnrichmentSettings;
 use firehose_transformer::event::TransformationRequest;
 use firehose_transformer::{
     RESPONSE_BUDGET_BYTES, Summary, TransformHandler, TransformResult, TransformationResponse,
@@ -276,4 +277,35 @@ fn hostile_request_fields_are_handled_per_record() {
     assert_eq!(results, [Ok, ProcessingFailed, Ok, Ok]);
     assert_eq!(response.records().unwrap()[1].data.as_deref(), Some("%%% not base64 %%%"), "kept as it came");
     assert_eq!(summary.undecodable, 1);
+}
+
+/// A record whose line a rule drops, or leaves out by sampling, is answered `Dropped` (Firehose
+/// counts it as dropped on purpose, never as a failure) and counted.
+#[test]
+fn records_the_rules_leave_out_are_answered_dropped_and_counted() {
+    let vars = [
+        ("DROP_WHEN", "user_agent.original ^= ELB-HealthChecker/"),
+        ("SAMPLE_WHEN", "1/1000000: url.path ^= /static/"),
+    ];
+    let settings = EnrichmentSettings::from_lookup(|name| {
+        vars.iter().find(|(n, _)| *n == name).map(|(_, value)| (*value).to_owned())
+    })
+    .unwrap();
+    let mut handler = TransformHandler::new(enrichment::Enricher::new(settings, None), 4 << 20);
+    let lines = [
+        r#"10.0.1.17 - - [07/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ELB-HealthChecker/2.0""#,
+        r#"203.0.113.7 - - [07/Dec/2026:10:00:01 +0000] "GET /static/app.css HTTP/1.1" 200 5 "-" "Mozilla/5.0""#,
+        r#"203.0.113.7 - - [07/Dec/2026:10:00:02 +0000] "GET / HTTP/1.1" 200 5 "-" "Mozilla/5.0""#,
+    ];
+    let records: Vec<Value> = lines
+        .iter()
+        .enumerate()
+        .map(|(n, line)| json!({"recordId": format!("r{n}"), "approximateArrivalTimestamp": 1_795_239_470_000_i64, "data": BASE64.encode(format!("{line}\n"))}))
+        .collect();
+    let json = json!({ "records": records });
+    let event = TransformationRequest::deserialize(&json).unwrap();
+    let (response, summary) = handler.handle(&event);
+    let results: Vec<TransformResult> = response.records().unwrap().iter().map(|r| r.result).collect();
+    assert_eq!(results, [TransformResult::Dropped, TransformResult::Dropped, TransformResult::Ok]);
+    assert_eq!((summary.dropped_lines, summary.sampled_out_lines, summary.dropped, summary.ok), (1, 1, 2, 1));
 }

@@ -62,6 +62,9 @@ lambda_shell::invocation_summary! {
         control_messages => "ControlMessages": Count,
         /// `#Version:`/`#Fields:` lines of a CloudFront standard log: read, no document.
         header_lines => "HeaderLines": Count,
+        /// Lines a `DROP_WHEN` rule dropped, or a `SAMPLE_WHEN` rule left out: no document.
+        dropped_lines => "DroppedLines": Count,
+        sampled_out_lines => "SampledOutLines": Count,
         unreadable_records => "UnreadableRecords": Count,
         parse_failures => "ParseFailures": Count,
         geoip_misses => "GeoIpMisses": Count,
@@ -255,8 +258,10 @@ impl RecordEnricher {
                         for line in content.events() {
                             let outcome =
                                 self.enricher.enrich_line(line, &context, batch.entries.documents_mut());
-                            if outcome.header {
-                                batch.summary.header_lines += 1;
+                            if !outcome.has_document() {
+                                batch.summary.header_lines += u64::from(outcome.header);
+                                batch.summary.dropped_lines += u64::from(outcome.dropped);
+                                batch.summary.sampled_out_lines += u64::from(outcome.sampled_out);
                                 continue;
                             }
                             batch.summary.parse_failures += u64::from(outcome.parse_failure);

@@ -51,3 +51,26 @@ fn records_of_a_log_group_are_read_by_its_format() {
         ]
     );
 }
+
+/// Lines the rules leave out give no entry and are counted; the record's other lines are sent.
+#[test]
+fn lines_the_rules_leave_out_are_counted_not_sent() {
+    let check =
+        r#"10.0.1.17 - - [07/Dec/2026:10:00:00 +0000] "GET /healthz HTTP/1.1" 200 5 "-" "kube-probe/1.29""#;
+    let visit = log_lines("sample").remove(0);
+    let payloads = [line_record(check), cloudwatch_envelope("DATA_MESSAGE", &[check, &visit, check])];
+    let json = kinesis_event(&payloads);
+    let event = KinesisEvent::deserialize(&json).unwrap();
+    let settings = EnrichmentSettings::from_lookup(|name| {
+        (name == "DROP_WHEN").then(|| "user_agent.original ^= kube-probe/ and url.path = /healthz".to_owned())
+    })
+    .unwrap();
+    let batch = RecordEnricher::new(Enricher::new(settings, None), 4 << 20).prepare(&event);
+    assert_eq!(batch.entries().len(), 1, "the visit only");
+    let summary = batch.summary();
+    assert_eq!(
+        (summary.events, summary.dropped_lines, summary.sampled_out_lines),
+        (1, 3, 0),
+        "documents, dropped, sampled out"
+    );
+}

@@ -57,6 +57,9 @@ lambda_shell::invocation_summary! {
         lines => "Events": Count,
         /// `#Version:`/`#Fields:` lines of CloudFront standard logs: read, no document.
         header_lines => "HeaderLines": Count,
+        /// Lines a `DROP_WHEN` rule dropped, or a `SAMPLE_WHEN` rule left out: no document.
+        dropped_lines => "DroppedLines": Count,
+        sampled_out_lines => "SampledOutLines": Count,
         parse_failures => "ParseFailures": Count,
         geoip_misses => "GeoIpMisses": Count,
         truncated => "TruncatedDocuments": Count,
@@ -390,6 +393,11 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                     summary.header_lines += 1;
                     let header = self.enricher.file_header().map(String::from);
                     self.batch.header_changes.push((self.batch.len(), header));
+                    continue;
+                }
+                if !outcome.has_document() {
+                    summary.dropped_lines += u64::from(outcome.dropped);
+                    summary.sampled_out_lines += u64::from(outcome.sampled_out);
                     continue;
                 }
                 summary.lines += 1;

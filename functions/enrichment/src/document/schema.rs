@@ -91,6 +91,7 @@ pub const PORT: Key = key!("port");
 pub const DATASET: Key = key!("dataset");
 pub const ID: Key = key!("id");
 pub const DURATION: Key = key!("duration");
+pub const SAMPLE_RATE: Key = key!("sample_rate");
 pub const MESSAGE: Key = key!("message");
 pub const VERSION_PROTOCOL: Key = key!("version_protocol");
 pub const MODULE: Key = key!("module");
@@ -239,6 +240,7 @@ pub const FIELDS: &[&[Key]] = &[
     &[EVENT, OUTCOME],
     &[EVENT, ID],
     &[EVENT, DURATION],
+    &[EVENT, SAMPLE_RATE],
     &[EVENT, START],
     &[EVENT, ORIGINAL],
     &[ERROR, MESSAGE],

@@ -112,6 +112,8 @@ pub struct Enrichment<'a> {
     /// The `Crawler` object of a recognised crawler, as JSON.
     pub crawler: Option<&'a [u8]>,
     pub tags: Tags,
+    /// A `SAMPLE_WHEN` rule kept this line as one of this many: `event.sample_rate`.
+    pub sample_rate: Option<u32>,
 }
 
 /// The document's `tags`, always written in the same order.
@@ -281,6 +283,9 @@ pub fn write_access_document(
     }
     if let Some(nanos) = record.duration_nanos {
         doc.number(schema::DURATION, nanos);
+    }
+    if let Some(rate) = enrichment.sample_rate {
+        doc.number(schema::SAMPLE_RATE, u64::from(rate));
     }
     if let Some(AwsFields::Elb(ElbFields { request_creation_time: Some(start), .. })) = aws {
         doc.string_with(schema::START, |out| start.write_rfc3339(out));

@@ -21,6 +21,14 @@ mod table {
     include!(concat!(env!("OUT_DIR"), "/crawler_table.rs"));
 }
 
+/// Every category the list's patterns carry, sorted.
+pub fn categories() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = table::TAG_SETS.iter().flat_map(|tags| tags.iter().copied()).collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
 /// What the list says about a user agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Crawler {

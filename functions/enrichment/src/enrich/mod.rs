@@ -3,11 +3,12 @@
 
 mod anonymize;
 mod client;
-mod crawler;
+pub(crate) mod crawler;
 #[cfg(test)]
 mod crawler_patterns;
 mod geo;
 mod redact;
+mod rules;
 mod user_agent;
 
 pub use anonymize::{truncate, truncate_addresses_in};
@@ -15,4 +16,5 @@ pub use client::TrustedProxies;
 pub use crawler::patterns as crawler_patterns;
 pub use geo::GeoCache;
 pub use redact::{DEFAULT_SECRET_PARAMS, Redaction, Scope};
+pub use rules::{Field, LineFields, ShapingRules, Verdict};
 pub use user_agent::{UserAgentFragments, UserAgentParser};

@@ -1,0 +1,161 @@
+//! Shaping rules as a site owner uses them: the documented health-check rules take exactly the
+//! health checks out of a log full of them; sampling keeps the same one in N every time and says
+//! so in each kept document; every line is accounted for; a rule that is not accepted names the
+//! setting, the rule and the reason.
+#![allow(clippy::unwrap_used)] // fixtures stop a test
+
+mod common;
+
+use common::enrich;
+use enrichment::settings::{DROP_WHEN, EnrichmentSettings, SAMPLE_WHEN};
+use enrichment::{Enricher, EventContext, LineOutcome, Timestamp};
+use serde_json::Value;
+
+/// The rules docs/shaping.md gives for load balancers' and Kubernetes' health checks, a `/health`
+/// endpoint and the internal network.
+const HEALTH_CHECK_RULES: &str = "user_agent.original ^= ELB-HealthChecker/; \
+     user_agent.original ^= kube-probe/; \
+     url.path = /health,/healthz,/readyz; \
+     source.ip in 10.0.0.0/8 and url.path ^= /internal/";
+
+fn settings(vars: &[(&str, &str)]) -> EnrichmentSettings {
+    EnrichmentSettings::from_lookup(|name| {
+        vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap()
+}
+
+fn line(client: &str, request: &str, status: u16, agent: &str) -> String {
+    format!(r#"{client} - - [07/Dec/2026:10:00:00 +0000] "{request} HTTP/1.1" {status} 512 "-" "{agent}""#)
+}
+
+/// A health-check-heavy log: the load balancer every few seconds, the kubelet, `/health` from a
+/// monitor, internal calls, and the visitors between them. Each line says whether it is a check.
+fn health_check_heavy_log() -> Vec<(String, bool)> {
+    let browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+    let mut lines = Vec::new();
+    for n in 0..200 {
+        lines.push((line("10.0.1.17", "GET /", 200, "ELB-HealthChecker/2.0"), true));
+        lines.push((line("10.0.2.5", "GET /healthz", 200, "kube-probe/1.29"), true));
+        lines.push((line("198.51.100.4", "GET /health", 200, "UptimeRobot/2.0"), true));
+        lines.push((line("10.0.3.9", &format!("POST /internal/sync/{n}"), 204, "Go-http-client/1.1"), true));
+        // Visitors, one of them asking for a page called like a check but not it, one an
+        // internal address on a public page.
+        lines.push((
+            line(&format!("203.0.113.{}", n % 250), &format!("GET /product/{n}"), 200, browser),
+            false,
+        ));
+        lines.push((line("203.0.113.9", "GET /health-insurance.html", 200, browser), false));
+        lines.push((line("10.0.3.9", "GET /pricing", 200, browser), false));
+        lines.push((line("203.0.113.7", "GET /internal/docs", 404, browser), false));
+    }
+    lines
+}
+
+fn outcomes(enricher: &mut Enricher, lines: &[String]) -> Vec<(LineOutcome, Option<Value>)> {
+    let context = EventContext {
+        event_id: None,
+        received_at: Timestamp::from_unix_millis(0).unwrap(),
+        log_origin: None,
+    };
+    lines
+        .iter()
+        .map(|line| {
+            let mut out = Vec::new();
+            let outcome = enricher.enrich_line(line.as_bytes(), &context, &mut out);
+            assert_eq!(outcome.has_document(), !out.is_empty(), "{line}");
+            (outcome, (!out.is_empty()).then(|| serde_json::from_slice(&out).unwrap()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_documented_rules_take_out_exactly_the_health_checks() {
+    let log = health_check_heavy_log();
+    let lines: Vec<String> = log.iter().map(|(line, _)| line.clone()).collect();
+    let mut enricher = Enricher::new(settings(&[(DROP_WHEN.env, HEALTH_CHECK_RULES)]), None);
+    let results = outcomes(&mut enricher, &lines);
+    for ((line, check), (outcome, document)) in log.iter().zip(&results) {
+        assert_eq!(outcome.dropped, *check, "{line}");
+        assert_eq!(document.is_none(), *check, "{line}");
+        assert!(!outcome.sampled_out && !outcome.parse_failure);
+    }
+    let dropped = results.iter().filter(|(outcome, _)| outcome.dropped).count();
+    let documents = results.iter().filter(|(_, document)| document.is_some()).count();
+    assert_eq!((dropped, documents), (800, 800));
+    assert_eq!(dropped + documents, lines.len(), "every line accounted for");
+}
+
+#[test]
+fn a_line_that_does_not_parse_is_never_dropped() {
+    let mut enricher = Enricher::new(settings(&[(DROP_WHEN.env, "url.path ^= /")]), None);
+    let (failed, document) = enrich(&mut enricher, b"ELB-HealthChecker/2.0 GET / garbage");
+    assert!(failed, "a parse failure is a document to see: {document}");
+}
+
+#[test]
+fn sampling_keeps_the_same_lines_everywhere_and_says_its_rate() {
+    let rules = "1/10: url.path ^= /static/ and http.response.status_code = 200";
+    let assets: Vec<String> = (0..5_000)
+        .map(|n| {
+            line(&format!("203.0.113.{}", n % 250), &format!("GET /static/img/{n}.png"), 200, "Mozilla/5.0")
+        })
+        .collect();
+    let pages: Vec<String> =
+        (0..100).map(|n| line("203.0.113.1", &format!("GET /page/{n}"), 200, "Mozilla/5.0")).collect();
+    let all: Vec<String> = assets.iter().chain(&pages).cloned().collect();
+
+    let mut first = Enricher::new(settings(&[(SAMPLE_WHEN.env, rules)]), None);
+    let mut second = Enricher::new(settings(&[(SAMPLE_WHEN.env, rules)]), None);
+    let once = outcomes(&mut first, &all);
+    let again = outcomes(&mut second, &all);
+    let kept = |results: &[(LineOutcome, Option<Value>)]| -> Vec<bool> {
+        results.iter().map(|(_, document)| document.is_some()).collect()
+    };
+    assert_eq!(kept(&once), kept(&again), "a retry, a replay, another function: the same lines");
+
+    let sampled: Vec<&Value> = once[..5_000].iter().filter_map(|(_, document)| document.as_ref()).collect();
+    assert!((400..=600).contains(&sampled.len()), "{} of 5,000 assets kept", sampled.len());
+    assert!(sampled.iter().all(|document| document["event"]["sample_rate"] == 10));
+    assert_eq!(
+        once[..5_000].iter().filter(|(outcome, _)| outcome.sampled_out).count(),
+        5_000 - sampled.len()
+    );
+    // Pages match no rule: all kept, none says a rate.
+    assert!(once[5_000..].iter().all(|(outcome, document)| {
+        !outcome.sampled_out && document.as_ref().is_some_and(|d| d["event"].get("sample_rate").is_none())
+    }));
+    // Counting back: the kept assets stand for all of them, within sampling's error.
+    let estimate: u64 =
+        sampled.iter().map(|document| document["event"]["sample_rate"].as_u64().unwrap()).sum();
+    assert!((4_000..=6_000).contains(&estimate), "{estimate}");
+}
+
+#[test]
+fn a_rule_that_is_not_accepted_stops_start_up_naming_it() {
+    let error = |vars: &[(&str, &str)]| {
+        EnrichmentSettings::from_lookup(|name| {
+            vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap_err()
+        .to_string()
+    };
+    assert_eq!(
+        error(&[(DROP_WHEN.env, "url.path = /health; user_agent ^= kube-probe/")]),
+        "invalid DROP_WHEN (--drop-when) value \"url.path = /health; user_agent ^= kube-probe/\": rule 2, \
+         condition 1 (\"user_agent ^= kube-probe/\"): unknown field \"user_agent\"; fields are url.path, \
+         url.query, http.request.method, http.response.status_code, source.ip, user_agent.original, \
+         destination.domain, crawler.category"
+    );
+    let sample = error(&[(SAMPLE_WHEN.env, "url.path ^= /static/")]);
+    assert!(sample.starts_with("invalid SAMPLE_WHEN (--sample-when) value"), "{sample}");
+    assert!(
+        sample.contains("rule 1 (\"url.path ^= /static/\"): a sampling rule starts with its rate"),
+        "{sample}"
+    );
+    let regex = error(&[(DROP_WHEN.env, "user_agent.original ~ (unclosed")]);
+    assert!(
+        regex.contains("rule 1, condition 1") && regex.contains("the regular expression does not compile"),
+        "{regex}"
+    );
+}
