@@ -7,7 +7,7 @@ mod common;
 
 use common::{data_lines, enrich, enricher, settings};
 use enrichment::settings::{EnrichmentSettings, KEEP_ORIGINAL, REDACT_EMAILS, REDACT_QUERY_PARAMS};
-use enrichment::{DEFAULT_SECRET_PARAMS, Enricher, EventContext, Redaction, Timestamp};
+use enrichment::{DEFAULT_SECRET_PARAMS, Enricher, Redaction};
 use serde_json::Value;
 
 fn with_original(format: &str) -> EnrichmentSettings {
@@ -94,11 +94,7 @@ fn a_log_without_secrets_is_written_byte_for_byte_as_without_redaction() {
     let write = |redaction: Redaction| {
         let settings = EnrichmentSettings { keep_original: true, redaction, ..EnrichmentSettings::default() };
         let mut enricher = Enricher::new(settings, None);
-        let context = EventContext {
-            event_id: None,
-            received_at: Timestamp::from_unix_millis(0).unwrap(),
-            log_origin: None,
-        };
+        let context = common::context();
         let mut out = Vec::new();
         for line in &lines {
             enricher.enrich_line(line.as_bytes(), &context, &mut out);

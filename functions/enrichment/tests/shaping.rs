@@ -8,7 +8,7 @@ mod common;
 
 use common::enrich;
 use enrichment::settings::{DROP_WHEN, EnrichmentSettings, SAMPLE_WHEN};
-use enrichment::{Enricher, EventContext, LineOutcome, Timestamp};
+use enrichment::{Enricher, LineOutcome};
 use serde_json::Value;
 
 /// The rules docs/shaping.md gives for load balancers' and Kubernetes' health checks, a `/health`
@@ -53,11 +53,7 @@ fn health_check_heavy_log() -> Vec<(String, bool)> {
 }
 
 fn outcomes(enricher: &mut Enricher, lines: &[String]) -> Vec<(LineOutcome, Option<Value>)> {
-    let context = EventContext {
-        event_id: None,
-        received_at: Timestamp::from_unix_millis(0).unwrap(),
-        log_origin: None,
-    };
+    let context = common::context();
     lines
         .iter()
         .map(|line| {

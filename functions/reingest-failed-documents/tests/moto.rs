@@ -10,7 +10,7 @@ use lambda_shell::base64;
 use serde_json::{Value, json};
 use test_support::faulty_firehose::{Faults, FaultyFirehose};
 use test_support::fixtures::gzip;
-use test_support::moto::{MotoServer, REGION};
+use test_support::moto::MotoServer;
 
 const DELIVERY_STREAM: &str = "weblogs-enriched";
 const BACKUP: &str = "weblogs-backup";
@@ -81,15 +81,8 @@ impl Setup {
     }
 
     fn reingest(&self, extra: &[(&str, &str)], args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_reingest-failed-documents"))
-            .env_clear()
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", REGION)
-            .env("AWS_ENDPOINT_URL", self.moto.url())
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/nonexistent/config")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+        self.moto
+            .machine_command(env!("CARGO_BIN_EXE_reingest-failed-documents"))
             .env("BACKUP_BUCKET_NAME", BACKUP)
             .env("DELIVERY_STREAM_NAME", DELIVERY_STREAM)
             .envs(extra.iter().copied())

@@ -126,15 +126,8 @@ impl Setup {
     }
 
     fn replay_with(&self, extra: &[(&str, &str)]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_replay-failed-batches"))
-            .env_clear()
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", REGION)
-            .env("AWS_ENDPOINT_URL", self.moto.url())
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/nonexistent/config")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+        self.moto
+            .machine_command(env!("CARGO_BIN_EXE_replay-failed-batches"))
             .env("FAILED_BATCH_QUEUE_URL", &self.queue_url)
             .env("DELIVERY_STREAM_NAME", DELIVERY_STREAM)
             .env("GEOIP_CITY_DB", &self.geoip.0)

@@ -58,6 +58,23 @@ impl MotoServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// `binary` as a user runs it on their machine, against this server: test credentials, the
+    /// region and the endpoint in its environment, and nothing else (no profile, no instance
+    /// metadata, none of the machine's AWS configuration).
+    pub fn machine_command(&self, binary: &str) -> Command {
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", REGION)
+            .env("AWS_ENDPOINT_URL", self.url())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent/config")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials");
+        command
+    }
+
     /// One request to moto, with an Authorization header whose scope names the region (moto keeps
     /// resources per region; it does not check signatures).
     fn request(

@@ -19,7 +19,7 @@ pub fn enricher(settings: EnrichmentSettings) -> Enricher {
 }
 
 /// What the tests' lines arrive with: no id, received at the epoch (lines without a time show it).
-fn context() -> EventContext<'static> {
+pub fn context() -> EventContext<'static> {
     EventContext { event_id: None, received_at: Timestamp::from_unix_millis(0).unwrap(), log_origin: None }
 }
 
