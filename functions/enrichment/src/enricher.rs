@@ -10,7 +10,7 @@ use crate::document::{
     write_error_document, write_failure_document, write_oversized_document,
 };
 use crate::enrich::{
-    Field, GeoCache, LineFields, Redaction, Scope, ShapingRules, UserAgentParser, Verdict, truncate,
+    Field, GeoCache, LineFields, Redaction, Scan, Scope, UserAgentParser, Verdict, truncate,
     truncate_addresses_in,
 };
 use crate::parse::{
@@ -415,11 +415,12 @@ impl Enricher {
         let truncated = originals == Originals::Drop;
         let Self { settings, geoip, geo_cache, user_agents, .. } = self;
         // The rules first: a line not indexed costs no lookup.
-        let verdict = if settings.shaping.is_empty() {
+        let scan = settings.shaping.scan(line);
+        let verdict = if !settings.shaping.may_match(scan) {
             Verdict::Keep
         } else {
-            let fields = line_fields(&settings.shaping, settings, user_agents, record);
-            settings.shaping.verdict(&fields, line)
+            let fields = line_fields(scan, settings, user_agents, record);
+            settings.shaping.verdict(scan, &fields, line)
         };
         if matches!(verdict, Verdict::Drop | Verdict::SampledOut) {
             let timestamp = record.time.unwrap_or(context.received_at);
@@ -681,9 +682,9 @@ fn original_text<'a>(settings: &EnrichmentSettings, line: &'a [u8]) -> Cow<'a, s
     settings.redaction.redact_cow(text, Scope::Line)
 }
 
-/// What the shaping rules look at in `record`: only the fields they use are read.
+/// What the shaping rules look at in `record`: only the fields the rules `scan` left to read use.
 fn line_fields<'a>(
-    rules: &ShapingRules,
+    rules: Scan,
     settings: &EnrichmentSettings,
     user_agents: &mut UserAgentParser,
     record: &'a AccessRecord<'a>,
@@ -694,7 +695,7 @@ fn line_fields<'a>(
         destination_domain: record.server_name.as_deref().or(record.requested_server_name.as_deref()),
         ..LineFields::default()
     };
-    if rules.uses(Field::UrlPath) || rules.uses(Field::UrlQuery) || rules.uses(Field::Method) {
+    if rules.needs(Field::UrlPath) || rules.needs(Field::UrlQuery) || rules.needs(Field::Method) {
         // As the document reads them: the request line first, else the fields of its parts.
         let request =
             record.request_line.as_deref().map(|line| record.request.or_else(|| RequestLine::parse(line)));
@@ -712,13 +713,13 @@ fn line_fields<'a>(
             fields.url_query = record.query.as_deref();
         }
     }
-    if rules.uses(Field::SourceIp) {
+    if rules.needs(Field::SourceIp) {
         let logged = record.remote_host.as_deref().or(record.remote_addr.as_deref());
         fields.source_ip = logged
             .and_then(|logged| logged.parse::<IpAddr>().ok())
             .map(|remote| settings.trusted_proxies.client(remote, record.forwarded_for.as_deref()));
     }
-    if rules.uses(Field::CrawlerCategory)
+    if rules.needs(Field::CrawlerCategory)
         && let Some(agent) = fields.user_agent
     {
         fields.crawler_categories = user_agents.classify(agent).crawler_categories;

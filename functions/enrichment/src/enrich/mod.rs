@@ -16,5 +16,5 @@ pub use client::TrustedProxies;
 pub use crawler::patterns as crawler_patterns;
 pub use geo::GeoCache;
 pub use redact::{DEFAULT_SECRET_PARAMS, Redaction, Scope};
-pub use rules::{Field, LineFields, ShapingRules, Verdict};
+pub use rules::{Field, LineFields, Scan, ShapingRules, Verdict};
 pub use user_agent::{UserAgentFragments, UserAgentParser};

@@ -23,7 +23,9 @@ use std::fmt;
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use ipnet::IpNet;
+use memchr::memchr2;
 use regex::Regex;
 
 /// A field a condition tests.
@@ -90,6 +92,26 @@ struct Rule {
     conditions: Vec<Condition>,
     /// One line in `rate` of those the rule matches is kept (1: a drop rule keeps none).
     rate: u32,
+    /// The rule has a condition whose texts (equals, starts or ends with) the raw line must hold
+    /// for it to match: read only on a line where the literal search found one.
+    keyed: bool,
+    /// The fields its conditions test, one bit each.
+    used: u8,
+}
+
+/// What a first look at the raw line says: which rules may match it, and the fields they need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scan {
+    /// Rules with literals are read: the line holds one of them, or an escape that could hide one.
+    keyed: bool,
+    /// The fields the rules to read test; none: no rule can match, the line is kept.
+    pub needed: u8,
+}
+
+impl Scan {
+    pub fn needs(&self, field: Field) -> bool {
+        self.needed & field.bit() != 0
+    }
 }
 
 /// The values of a parsed line that the rules look at; `None` when the line has no such value.
@@ -122,8 +144,12 @@ pub enum Verdict {
 pub struct ShapingRules {
     drop: Vec<Rule>,
     sample: Vec<Rule>,
-    /// The fields some condition tests, one bit each (by [`Field`]'s order).
-    used: u8,
+    /// The fields the rules without literals test, and those with them.
+    keyless_used: u8,
+    keyed_used: u8,
+    /// The literals of the rules that have some, searched at once: a line that holds none of them
+    /// is not read against those rules.
+    literals: Option<AhoCorasick>,
 }
 
 /// Why a rule was not accepted: which rule, which condition, and what is accepted.
@@ -150,30 +176,45 @@ impl ShapingRules {
     pub fn parse(drop: &str, sample: &str) -> Result<Self, (bool, RuleError)> {
         let drop = parse_rules(drop, false).map_err(|error| (false, error))?;
         let sample = parse_rules(sample, true).map_err(|error| (true, error))?;
-        let used = drop
-            .iter()
-            .chain(&sample)
-            .flat_map(|rule| &rule.conditions)
-            .fold(0, |used, c| used | c.field.bit());
-        Ok(Self { drop, sample, used })
+        let all = || drop.iter().chain(&sample);
+        let keyless_used = all().filter(|rule| !rule.keyed).fold(0, |used, rule| used | rule.used);
+        let keyed_used = all().filter(|rule| rule.keyed).fold(0, |used, rule| used | rule.used);
+        let literals = literals_of(all());
+        Ok(Self { drop, sample, keyless_used, keyed_used, literals })
     }
 
     pub fn is_empty(&self) -> bool {
         self.drop.is_empty() && self.sample.is_empty()
     }
 
-    /// Whether a condition looks at `field` (what the line must provide).
+    /// Which rules may match `line` (the raw line), found in one pass over it. A rule with a key
+    /// condition (equals, starts or ends with, on a field taken from the line as logged) can only
+    /// match a line that holds one of its texts: a field's value is a piece of the line as
+    /// logged, unless the line holds an escape (`\`) or a percent-encoding (`%`), which change a
+    /// value's bytes, and then every rule is read.
     #[inline]
-    pub fn uses(&self, field: Field) -> bool {
-        self.used & field.bit() != 0
+    pub fn scan(&self, line: &[u8]) -> Scan {
+        let keyed = self
+            .literals
+            .as_ref()
+            .is_some_and(|literals| memchr2(b'%', b'\\', line).is_some() || literals.is_match(line));
+        Scan { keyed, needed: self.keyless_used | if keyed { self.keyed_used } else { 0 } }
     }
 
-    /// The verdict on a line: drop rules first, then the first sampling rule that matches.
-    pub fn verdict(&self, fields: &LineFields<'_>, line: &[u8]) -> Verdict {
-        if self.drop.iter().any(|rule| rule.matches(fields)) {
+    /// Whether some rule may match the line `scan` looked at.
+    #[inline]
+    pub fn may_match(&self, scan: Scan) -> bool {
+        scan.keyed || self.drop.iter().chain(&self.sample).any(|rule| !rule.keyed)
+    }
+
+    /// The verdict on a line: drop rules first, then the first sampling rule that matches; rules
+    /// the scan ruled out are not read.
+    pub fn verdict(&self, scan: Scan, fields: &LineFields<'_>, line: &[u8]) -> Verdict {
+        let candidate = |rule: &&Rule| scan.keyed || !rule.keyed;
+        if self.drop.iter().filter(candidate).any(|rule| rule.matches(fields)) {
             return Verdict::Drop;
         }
-        match self.sample.iter().find(|rule| rule.matches(fields)) {
+        match self.sample.iter().filter(candidate).find(|rule| rule.matches(fields)) {
             None => Verdict::Keep,
             Some(rule) if line_hash(line).is_multiple_of(u64::from(rule.rate)) => Verdict::Sampled(rule.rate),
             Some(_) => Verdict::SampledOut,
@@ -219,6 +260,29 @@ impl Condition {
             (Test::Matches(regex), field) => text(field).is_some_and(|text| regex.is_match(text)),
         }
     }
+}
+
+/// The texts of a rule's key condition: its first equals, starts- or ends-with on a field taken
+/// from the line as logged.
+fn key_texts(conditions: &[Condition]) -> Option<Vec<&str>> {
+    conditions.iter().find_map(|condition| match (&condition.test, condition.field) {
+        (_, Field::Status | Field::SourceIp | Field::CrawlerCategory) => None,
+        (Test::OneOf(values), _) => Some(values.iter().map(String::as_str).collect()),
+        (Test::Prefix(text) | Test::Suffix(text), _) => Some(vec![text.as_str()]),
+        _ => None,
+    })
+}
+
+/// Every keyed rule's texts, searched at once; `None` without keyed rules.
+fn literals_of<'a>(rules: impl Iterator<Item = &'a Rule>) -> Option<AhoCorasick> {
+    let literals: Vec<&str> =
+        rules.filter(|rule| rule.keyed).filter_map(|rule| key_texts(&rule.conditions)).flatten().collect();
+    if literals.is_empty() {
+        return None;
+    }
+    // Leftmost-first lets the search use its SIMD prefilter (Teddy) for a few dozen texts, where
+    // the standard semantics walk the automaton byte by byte: 3,000 instructions on a 200-byte line.
+    AhoCorasick::builder().match_kind(MatchKind::LeftmostFirst).build(literals).ok()
 }
 
 /// FNV-1a of the line: stable across processes, versions and machines, which a seeded hasher is
@@ -276,7 +340,9 @@ fn parse_rules(text: &str, sampling: bool) -> Result<Vec<Rule>, RuleError> {
                 .map_err(|reason| error(Some(position + 1), condition_text, reason))?;
             conditions.push(condition);
         }
-        rules.push(Rule { conditions, rate });
+        let keyed = key_texts(&conditions).is_some();
+        let used = conditions.iter().fold(0, |used, condition| used | condition.field.bit());
+        rules.push(Rule { conditions, rate, keyed, used });
     }
     Ok(rules)
 }
@@ -431,6 +497,13 @@ fn statuses(value: &str) -> Result<Vec<RangeInclusive<u16>>, String> {
 mod tests {
     use super::*;
 
+    /// A scan that reads every rule (the scan itself is tested on its own).
+    const READ_ALL: Scan = Scan { keyed: true, needed: u8::MAX };
+
+    fn may(rules: &ShapingRules, line: &[u8]) -> bool {
+        rules.may_match(rules.scan(line))
+    }
+
     fn fields() -> LineFields<'static> {
         LineFields {
             url_path: Some(Cow::Borrowed("/static/app.css")),
@@ -445,7 +518,9 @@ mod tests {
     }
 
     fn drops(rules: &str, fields: &LineFields<'_>) -> bool {
-        ShapingRules::parse(rules, "").unwrap().verdict(fields, b"line") == Verdict::Drop
+        let rules = ShapingRules::parse(rules, "").unwrap();
+        // Read as if the raw line held every text (the scan is tested on its own).
+        rules.verdict(READ_ALL, fields, b"line") == Verdict::Drop
     }
 
     #[test]
@@ -507,18 +582,23 @@ mod tests {
         let line = fields();
         let lines: Vec<String> =
             (0..10_000).map(|n| format!("10.0.0.{} GET /static/{n}.css", n % 250)).collect();
-        let verdicts: Vec<Verdict> = lines.iter().map(|l| rules.verdict(&line, l.as_bytes())).collect();
+        let verdicts: Vec<Verdict> =
+            lines.iter().map(|l| rules.verdict(READ_ALL, &line, l.as_bytes())).collect();
         let kept = verdicts.iter().filter(|v| **v == Verdict::Sampled(10)).count();
         assert!((900..=1100).contains(&kept), "{kept} of 10,000 kept");
         assert_eq!(verdicts.iter().filter(|v| **v == Verdict::SampledOut).count(), 10_000 - kept);
-        let again: Vec<Verdict> = lines.iter().map(|l| rules.verdict(&line, l.as_bytes())).collect();
+        let again: Vec<Verdict> =
+            lines.iter().map(|l| rules.verdict(READ_ALL, &line, l.as_bytes())).collect();
         assert_eq!(verdicts, again, "the same lines every time");
         // FNV-1a's published test vector: the hash is the same on every machine and version.
         assert_eq!(line_hash(b"a"), 0xaf63_dc4c_8601_ec8c);
         // Not matched: kept whole; dropped beats sampled.
-        assert_eq!(rules.verdict(&LineFields { status: Some(404), ..fields() }, b"x"), Verdict::Keep);
+        assert_eq!(
+            rules.verdict(READ_ALL, &LineFields { status: Some(404), ..fields() }, b"x"),
+            Verdict::Keep
+        );
         let both = ShapingRules::parse("url.path ^= /static/", "1/2: url.path ^= /static/").unwrap();
-        assert_eq!(both.verdict(&line, b"x"), Verdict::Drop);
+        assert_eq!(both.verdict(READ_ALL, &line, b"x"), Verdict::Drop);
     }
 
     #[test]
@@ -612,10 +692,34 @@ mod tests {
     }
 
     #[test]
+    fn a_line_without_any_rules_text_is_passed_over_unread() {
+        let rules =
+            ShapingRules::parse("user_agent.original ^= ELB-HealthChecker/; url.path = /health,/healthz", "")
+                .unwrap();
+        let visit = br#"203.0.113.7 - - [07/Dec/2026:10:00:00 +0000] "GET /pricing HTTP/1.1" 200 5 "-" "Mozilla/5.0""#;
+        assert!(!may(&rules, visit));
+        assert!(may(&rules, br#"10.0.1.17 - - [07/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ELB-HealthChecker/2.0""#));
+        assert!(may(&rules, b"GET /healthz"));
+        // An escape or a percent-encoding may hide a text: such lines are read field by field.
+        assert!(may(&rules, br#"... "GET /h%65alth HTTP/1.1" ..."#));
+        assert!(may(&rules, br#"... "Mozilla/5.0 \"x\"" ..."#));
+        // A rule with no text to look for (a status, a network) reads every line.
+        assert!(may(&ShapingRules::parse("http.response.status_code = 5xx", "").unwrap(), visit));
+        assert!(may(&ShapingRules::parse("url.path ^= /x; source.ip in 10.0.0.0/8", "").unwrap(), visit));
+        assert!(!may(&ShapingRules::default(), visit), "no rules");
+        // Sampling rules' texts count too.
+        assert!(may(&ShapingRules::parse("", "1/5: url.path ^= /pri").unwrap(), visit));
+    }
+
+    #[test]
     fn uses_names_the_fields_the_rules_read() {
         let rules = ShapingRules::parse("url.path = /health", "1/5: crawler.category = seo").unwrap();
-        assert!(rules.uses(Field::UrlPath) && rules.uses(Field::CrawlerCategory));
-        assert!(!rules.uses(Field::SourceIp));
+        // The sampling rule has no text to look for: its field is always read.
+        let quiet = rules.scan(b"GET /pricing");
+        assert!(quiet.needs(Field::CrawlerCategory) && !quiet.needs(Field::UrlPath));
+        let health = rules.scan(b"GET /health");
+        assert!(health.needs(Field::CrawlerCategory) && health.needs(Field::UrlPath));
+        assert!(!health.needs(Field::SourceIp));
         assert!(ShapingRules::default().is_empty());
     }
 }
