@@ -430,7 +430,7 @@ fn saved_objects_reference_each_other_and_only_mapped_fields() {
                     "geohash_grid" => mapping == "geo_point",
                     "date_histogram" => mapping == "date",
                     "terms" | "cardinality" => matches!(mapping.as_str(), "keyword" | "long" | "ip"),
-                    "percentiles" | "avg" | "max" => {
+                    "percentiles" | "avg" | "max" | "sum" | "range" => {
                         matches!(mapping.as_str(), "long" | "scaled_float" | "double")
                     }
                     other => panic!("{id}: no rule for a {other} aggregation"),
