@@ -15,9 +15,9 @@ use crate::enrich::{
 };
 use crate::parse::{
     AccessRecord, COMBINED, COMMON, CloudFrontField, ElbFields, ErrorLogFormat, ErrorRecord, LogFormat,
-    ParseError, RequestLine, Timestamp, UrlParts, VHOST_COMBINED, as_logged, is_cloudfront_header,
-    looks_like_alb, looks_like_json_object, looks_like_realtime, looks_like_standard, parse_agent_json,
-    parse_alb, parse_cloudfront,
+    ParseError, Timestamp, VHOST_COMBINED, as_logged, is_cloudfront_header, looks_like_alb,
+    looks_like_json_object, looks_like_realtime, looks_like_standard, parse_agent_json, parse_alb,
+    parse_cloudfront,
 };
 use crate::settings::{EnrichmentSettings, FormatChoice, IpAnonymization};
 
@@ -416,7 +416,7 @@ impl Enricher {
         let Self { settings, geoip, geo_cache, user_agents, .. } = self;
         // The rules first: a line not indexed costs no lookup.
         let scan = settings.shaping.scan(line);
-        let verdict = if !settings.shaping.may_match(scan) {
+        let verdict = if !scan.may_match() {
             Verdict::Keep
         } else {
             let fields = line_fields(scan, settings, user_agents, record);
@@ -696,22 +696,10 @@ fn line_fields<'a>(
         ..LineFields::default()
     };
     if rules.needs(Field::UrlPath) || rules.needs(Field::UrlQuery) || rules.needs(Field::Method) {
-        // As the document reads them: the request line first, else the fields of its parts.
-        let request =
-            record.request_line.as_deref().map(|line| record.request.or_else(|| RequestLine::parse(line)));
-        let (method, target) = match request {
-            Some(Some(parsed)) => (Some(parsed.method), Some(parsed.target)),
-            Some(None) => (None, None),
-            None => (record.method.as_deref(), record.request_target.as_deref()),
-        };
-        fields.method = method;
-        if let Some(target) = target {
-            let parts = UrlParts::of_target(target);
-            (fields.url_path, fields.url_query) = (parts.path, parts.query);
-        } else if request.is_none() {
-            fields.url_path = record.url_path.as_deref().map(Cow::Borrowed);
-            fields.url_query = record.query.as_deref();
-        }
+        // As the document reads them.
+        let request = record.request_parts();
+        fields.method = request.method;
+        (fields.url_path, fields.url_query) = record.path_and_query(&request);
     }
     if rules.needs(Field::SourceIp) {
         let logged = record.remote_host.as_deref().or(record.remote_addr.as_deref());

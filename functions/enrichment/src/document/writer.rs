@@ -10,7 +10,7 @@ use super::json::{ObjectWriter, write_json_string};
 use super::schema;
 use crate::parse::{
     AccessRecord, CloudFrontFields, ElbFields, ErrorLogFormat, ErrorRecord, RequestLine, Server, Timestamp,
-    Upstream, UrlParts, extension, http_version, split_address_port,
+    Upstream, UrlParts, extension, split_address_port,
 };
 
 /// What a load balancer's or CloudFront's line adds to the access-log fields, under `aws.*`.
@@ -163,25 +163,12 @@ pub fn write_access_document(
         doc.close();
     }
 
-    // The request line is what the client sent; %m, %H, %U and %q (nginx's $request_method,
-    // $server_protocol, $request_uri, $uri and $args) are used only without it.
-    let request = record
-        .request_line
-        .as_deref()
-        .map(|line| (line, record.request.or_else(|| RequestLine::parse(line))));
-    let (method, version, target) = match request {
-        Some((_, Some(parsed))) => (Some(parsed.method), parsed.version, Some(parsed.target)),
-        Some((_, None)) => (None, None, None),
-        None => (
-            record.method.as_deref(),
-            record.protocol.as_deref().and_then(http_version),
-            record.request_target.as_deref(),
-        ),
-    };
+    // The request line is what the client sent; the fields of its parts are used only without it.
+    let request = record.request_parts();
 
     doc.open(schema::HTTP);
     doc.open(schema::REQUEST);
-    if let Some(method) = method {
+    if let Some(method) = request.method {
         doc.string(schema::METHOD, method);
     }
     if let Some(referrer) = &record.referrer {
@@ -190,14 +177,14 @@ pub fn write_access_document(
     if let Some(bytes) = record.request_bytes {
         doc.number(schema::BYTES, bytes);
     }
-    if let Some((line, None)) = request {
+    if let Some(line) = request.unreadable_line {
         doc.string(schema::LINE, line);
     }
     if let Some(id) = &record.request_id {
         doc.string(schema::ID, id);
     }
     doc.close();
-    if let Some(version) = version {
+    if let Some(version) = request.version {
         doc.string(schema::VERSION, version);
     }
     doc.open(schema::RESPONSE);
@@ -220,14 +207,11 @@ pub fn write_access_document(
     if let Some(scheme) = &record.scheme {
         doc.string(schema::SCHEME, scheme);
     }
-    if let Some(target) = target {
+    if let Some(target) = request.target {
         doc.string(schema::ORIGINAL, target);
-        let parts = UrlParts::of_target(target);
-        write_path_and_query(&mut doc, parts.path.as_deref(), parts.query);
-    } else if request.is_none() {
-        // %U is already decoded by Apache.
-        write_path_and_query(&mut doc, record.url_path.as_deref(), record.query.as_deref());
     }
+    let (path, query) = record.path_and_query(&request);
+    write_path_and_query(&mut doc, path.as_deref(), query);
     doc.close();
 
     if let Some(user_agent) = enrichment.user_agent {

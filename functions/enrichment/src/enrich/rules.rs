@@ -112,6 +112,12 @@ impl Scan {
     pub fn needs(&self, field: Field) -> bool {
         self.needed & field.bit() != 0
     }
+
+    /// Whether some rule may match the line: every rule tests a field, so a rule left to read
+    /// needs one.
+    pub fn may_match(&self) -> bool {
+        self.needed != 0
+    }
 }
 
 /// The values of a parsed line that the rules look at; `None` when the line has no such value.
@@ -199,12 +205,6 @@ impl ShapingRules {
             .as_ref()
             .is_some_and(|literals| memchr2(b'%', b'\\', line).is_some() || literals.is_match(line));
         Scan { keyed, needed: self.keyless_used | if keyed { self.keyed_used } else { 0 } }
-    }
-
-    /// Whether some rule may match the line `scan` looked at.
-    #[inline]
-    pub fn may_match(&self, scan: Scan) -> bool {
-        scan.keyed || self.drop.iter().chain(&self.sample).any(|rule| !rule.keyed)
     }
 
     /// The verdict on a line: drop rules first, then the first sampling rule that matches; rules
@@ -501,7 +501,7 @@ mod tests {
     const READ_ALL: Scan = Scan { keyed: true, needed: u8::MAX };
 
     fn may(rules: &ShapingRules, line: &[u8]) -> bool {
-        rules.may_match(rules.scan(line))
+        rules.scan(line).may_match()
     }
 
     fn fields() -> LineFields<'static> {
