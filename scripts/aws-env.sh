@@ -2,7 +2,8 @@
 # on PATH; `region` from AWS_REGION, else AWS_DEFAULT_REGION, else the AWS CLI's configuration, and
 # exported under both names (the AWS CLI reads the second); `endpoint` holds `--endpoint-url` when
 # AWS_ENDPOINT_URL is set (the tests use moto), and `aws` passes it on explicitly, because AWS CLI
-# v1 ignores AWS_ENDPOINT_URL for SQS. `confirm_by_name` asks before a deletion.
+# v1 ignores AWS_ENDPOINT_URL for SQS. `output` reads the deployed stack's outputs, and
+# `confirm_by_name` asks before a deletion.
 export PATH="$PWD/.venv/bin:$PATH"
 endpoint=()
 [ -n "${AWS_ENDPOINT_URL:-}" ] && endpoint=(--endpoint-url "$AWS_ENDPOINT_URL")
@@ -10,6 +11,13 @@ aws() { command aws "${endpoint[@]}" "$@"; }
 region=${AWS_REGION:-${AWS_DEFAULT_REGION:-$(command aws configure get region || true)}}
 : "${region:?no AWS region: set AWS_REGION}"
 export AWS_REGION=$region AWS_DEFAULT_REGION=$region
+
+# The output NAME of the stack `$stack` (the script's), `None` when it has none:
+#   output NAME
+output() {
+  aws cloudformation describe-stacks --stack-name "$stack" \
+    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue | [0]" --output text
+}
 
 # Stops the script unless the user types NAME (or CONFIRM=NAME says it without a terminal):
 #   confirm_by_name NAME "the stack's name"

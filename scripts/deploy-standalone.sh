@@ -56,11 +56,10 @@ policy=$(sed -e "s|\${Partition}|$partition|g" -e "s|\${Region}|$region|g" -e "s
   -e "s|\${FailedBatchQueueArn}|$queue_arn|g" "infra/standalone/$binary-policy.json")
 role="$name-role"
 trust_policy=infra/standalone/lambda-trust-policy.json
-if role_arn=$(aws iam get-role --role-name "$role" --query Role.Arn --output text 2>/dev/null); then
+if found=$(aws iam get-role --role-name "$role" --query Role --output json 2>/dev/null); then
   # Reused only when Lambda alone may assume it: a role of the same name made for something else
   # would get this function's rights and keep whoever else may assume it.
-  found=$(aws iam get-role --role-name "$role" --query Role.AssumeRolePolicyDocument --output json)
-  if ! python3 - "$trust_policy" "$found" <<'TRUST'
+  if ! role_arn=$(python3 - "$trust_policy" "$found" <<'TRUST'
 import json, sys
 
 def normal(document):
@@ -74,11 +73,15 @@ def normal(document):
     return sorted(json.dumps(values({k: v for k, v in s.items() if k != "Sid"}), sort_keys=True) for s in statements)
 
 with open(sys.argv[1]) as f:
-    sys.exit(0 if normal(json.load(f)) == normal(json.loads(sys.argv[2])) else 1)
+    wanted = json.load(f)
+role = json.loads(sys.argv[2])
+if normal(wanted) != normal(role["AssumeRolePolicyDocument"]):
+    sys.exit("its trust policy: " + json.dumps(role["AssumeRolePolicyDocument"]))
+print(role["Arn"])
 TRUST
-  then
+  ); then
     echo "role $role exists with another trust policy than $trust_policy (only lambda.amazonaws.com may" \
-      "assume it): $found. Delete the role or choose another FUNCTION_NAME" >&2
+      "assume it). Delete the role or choose another FUNCTION_NAME" >&2
     exit 1
   fi
 else

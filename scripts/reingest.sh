@@ -14,10 +14,6 @@ shift
 binary=${REINGEST_BIN:-target/release/reingest-failed-documents}
 [ -x "$binary" ] || { echo "$binary is missing: run make reingest (it builds it)" >&2; exit 1; }
 
-output() {
-  aws cloudformation describe-stacks --stack-name "$stack" \
-    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue | [0]" --output text
-}
 pipeline=$(aws cloudformation describe-stacks --stack-name "$stack" \
   --query "Stacks[0].Parameters[?ParameterKey=='Pipeline'].ParameterValue | [0]" --output text)
 if [ "$pipeline" = firehose-transformer ]; then

@@ -15,10 +15,6 @@ binary=${REPLAY_BIN:-target/release/replay-failed-batches}
 [ -x "$binary" ] || { echo "$binary is missing: run make replay (it builds it)" >&2; exit 1; }
 geoip_dir=${GEOIP_DIR:-geoip/layer/build/geoip}
 
-output() {
-  aws cloudformation describe-stacks --stack-name "$stack" \
-    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue | [0]" --output text
-}
 queue_url=$(output FailedBatchQueueUrl)
 if [ "$queue_url" = None ] || [ -z "$queue_url" ]; then
   echo "stack $stack has no FailedBatchQueueUrl output: only Pipeline=kinesis-enricher has an on-failure queue" >&2

@@ -16,10 +16,6 @@ file=${SMOKE_FILE:-tests/data/sample.log}
 timeout=${SMOKE_TIMEOUT:-900}
 poll=${SMOKE_POLL:-20}
 
-output() {
-  aws cloudformation describe-stacks --stack-name "$stack" \
-    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue | [0]" --output text
-}
 stream=$(output StreamName)
 function_name=$(output EnrichmentFunction)
 if [ "$stream" = None ] || [ "$function_name" = None ]; then
