@@ -98,8 +98,8 @@ def foreign(event, environ):
     url = str(event.get("ResponseURL", ""))
     region = environ.get("AWS_REGION", "")
     if not response_url_pattern(region).match(url):
-        # Only the host is named: the URL's query is a signature.
-        return f"ResponseURL host {url.split('?')[0][:200]!r} is not CloudFormation's response bucket in {region}"
+        # Named without its query, which holds the pre-signed URL's signature.
+        return f"ResponseURL {url.split('?')[0][:200]!r} is not CloudFormation's response bucket in {region}"
     return None
 
 
