@@ -81,6 +81,8 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (mut reingested, mut documents, mut partly, mut malformed, mut expired, mut failed) =
             (0, 0, 0, 0, 0, 0);
+        // A dry run's files and documents: to send, none sent.
+        let (mut to_reingest, mut to_send) = (0, 0);
         for file in &self.files {
             let key = &file.key;
             match &file.outcome {
@@ -90,7 +92,8 @@ impl fmt::Display for Report {
                     write!(f, "reingested {key}: {d} documents; file deleted")?;
                 }
                 Outcome::WouldReingest { documents: d } => {
-                    documents += d;
+                    to_reingest += 1;
+                    to_send += d;
                     write!(f, "would reingest {key}: {d} documents")?;
                 }
                 Outcome::Partly { delivered, left, last_error } => {
@@ -123,11 +126,14 @@ impl fmt::Display for Report {
             }
             writeln!(f)?;
         }
+        write!(f, "{} files: ", self.files.len())?;
+        if to_reingest > 0 {
+            write!(f, "{to_reingest} to reingest ({to_send} documents, none sent: dry run), ")?;
+        }
         write!(
             f,
-            "{} files: {reingested} reingested ({documents} documents sent), {partly} partly, \
-             {malformed} malformed, {expired} expired, {failed} failed",
-            self.files.len()
+            "{reingested} reingested ({documents} documents sent), {partly} partly, \
+             {malformed} malformed, {expired} expired, {failed} failed"
         )
     }
 }

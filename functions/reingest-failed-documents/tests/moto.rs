@@ -133,8 +133,14 @@ fn a_failed_file_is_reingested_once_and_malformed_files_are_reported_and_kept() 
     // A dry run reads and tells, and changes nothing.
     let dry = setup.reingest(&[], &["--dry-run"]);
     assert_eq!(dry.status.code(), Some(2), "{}", text(&dry));
+    let dry_report = String::from_utf8_lossy(&dry.stdout);
+    assert!(dry_report.contains(&format!("would reingest {FAILED_KEY}: 3 documents")), "{dry_report}");
     assert!(
-        String::from_utf8_lossy(&dry.stdout).contains(&format!("would reingest {FAILED_KEY}: 3 documents"))
+        dry_report.ends_with(
+            "3 files: 1 to reingest (3 documents, none sent: dry run), 0 reingested (0 documents sent), \
+             0 partly, 2 malformed, 0 expired, 0 failed\n"
+        ),
+        "{dry_report}"
     );
     assert!(setup.delivered().is_empty());
     assert!(setup.moto.object(BACKUP, FAILED_KEY).is_some());
