@@ -425,7 +425,7 @@ class Template(unittest.TestCase):
             "DOMAIN_NAME": {"Ref": "SearchDomain"},
             "INDEX_NAME": {"Ref": "IndexName"}, "INDEX_ROTATION": {"Ref": "IndexRotation"},
             "RETENTION_DAYS": {"Ref": "RetentionDays"}, "INDEX_SHARDS": {"Ref": "IndexShards"},
-            "INDEX_REPLICAS": {"Ref": "IndexReplicas"},
+            "INDEX_REPLICAS": {"Ref": "IndexReplicas"}, "ADD_FIELDS": {"Ref": "AddFields"},
             "USER_POOL_ID": {"Ref": "UserPool"}, "IDENTITY_POOL_ID": {"Ref": "IdentityPool"},
             "ADMIN_ROLE_ARN": {"Fn::GetAtt": ["DashboardsAdminRole", "Arn"]},
             "VIEWER_ROLE_ARN": {"Fn::GetAtt": ["DashboardsViewerRole", "Arn"]},

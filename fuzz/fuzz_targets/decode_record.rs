@@ -30,6 +30,7 @@ fn record(sequence: &str, data: &[u8]) -> KinesisEventRecord<'static> {
             data: data.into(),
             ..Default::default()
         },
+        ..Default::default()
     }
 }
 

@@ -78,7 +78,7 @@ fuzz_target!(|data: &[u8]| {
     let context = EventContext {
         event_id: Some("fuzz"),
         received_at: Timestamp::from_unix_millis(0).expect("epoch"),
-        log_origin: None,
+        log_origin: None, cloud: None,
     };
     let lines: Vec<&[u8]> =
         if format == FILE_FORMAT { line.split(|&b| b == b'\n').collect() } else { vec![line] };

@@ -58,6 +58,8 @@ DEFAULT_PARAMETERS = {
     "RetentionDays": "30",
     "IndexShards": "1",
     "IndexReplicas": "auto",
+    # The functions' ADD_FIELDS: its labels.<name> fields are mapped.
+    "AddFields": "",
 }
 # The IAM roles the domain's security maps, by the stack output that names each.
 PRINCIPAL_OUTPUTS = {
@@ -238,11 +240,31 @@ def apply_security(base_url, credentials, region, index_name, principals):
     return done
 
 
-def index_template(index_name, shards="1", replicas="auto"):
-    """index-template.json for the stack's indices, with its primary shards per index and replicas
-    (auto: one replica once there is a second node to hold it, none before)."""
+def label_names(add_fields):
+    """The labels.<name> fields the functions' ADD_FIELDS sets (the functions check the setting)."""
+    names = []
+    for pair in (add_fields or "").split(","):
+        name = pair.split("=", 1)[0].strip()
+        if name.startswith("labels.") and name[len("labels."):] and name[len("labels."):] not in names:
+            names.append(name[len("labels."):])
+    return names
+
+
+def template_mapping(labels=()):
+    """index-template.json's mapping, with a keyword field for each label: labels are the user's
+    names, and the mapping is not dynamic (the writer may not change it)."""
     with open(os.path.join(HERE, "index-template.json"), encoding="utf-8") as f:
         template = json.load(f)
+    properties = template["template"]["mappings"]["properties"]
+    for label in labels:
+        properties["labels"].setdefault("properties", {})[label] = {"type": "keyword", "ignore_above": 1024}
+    return template
+
+
+def index_template(index_name, shards="1", replicas="auto", labels=()):
+    """index-template.json for the stack's indices, with its primary shards per index and replicas
+    (auto: one replica once there is a second node to hold it, none before), and its labels."""
+    template = template_mapping(labels)
     template["index_patterns"] = index_patterns(index_name)
     settings = template["template"]["settings"]["index"]
     settings["number_of_shards"] = int(shards)
@@ -344,12 +366,11 @@ META_FIELDS = [
 ]
 
 
-def index_pattern_fields():
+def index_pattern_fields(labels=()):
     """The index pattern's field list, from the index template's mapping: an index pattern saved
     with its fields needs no refresh, which viewers may not save ("error saving fields"), and its
     dashboards work before the first index exists."""
-    with open(os.path.join(HERE, "index-template.json"), encoding="utf-8") as f:
-        mapping = json.load(f)["template"]["mappings"]["properties"]
+    mapping = template_mapping(labels)["template"]["mappings"]["properties"]
     fields = []
 
     def field(name, spec, parent=None):
@@ -376,7 +397,7 @@ def index_pattern_fields():
     return sorted(meta + fields, key=lambda entry: entry["name"])
 
 
-def saved_objects(index_name):
+def saved_objects(index_name, labels=()):
     """dashboards.ndjson with its index pattern on the stack's indices, and its fields."""
     lines = []
     with open(os.path.join(HERE, "dashboards.ndjson"), encoding="utf-8") as f:
@@ -386,7 +407,7 @@ def saved_objects(index_name):
             saved = json.loads(line)
             if saved.get("type") == "index-pattern":
                 saved["attributes"]["title"] = f"{index_name}*"
-                saved["attributes"]["fields"] = json.dumps(index_pattern_fields(), separators=(",", ":"))
+                saved["attributes"]["fields"] = json.dumps(index_pattern_fields(labels), separators=(",", ":"))
             lines.append(json.dumps(saved, separators=(",", ":")))
     return ("\n".join(lines) + "\n").encode()
 
@@ -485,14 +506,16 @@ def apply(base_url, credentials, region, parameters, principals):
     json_headers = {"Content-Type": "application/json"}
     done = apply_security(base_url, credentials, region, index_name, principals)
     shards, replicas = parameters["IndexShards"], parameters["IndexReplicas"]
+    labels = label_names(parameters.get("AddFields"))
     signed_request(credentials, region, "PUT", f"{base_url}/_index_template/{index_name}",
-                   index_template(index_name, shards, replicas), json_headers)
+                   index_template(index_name, shards, replicas, labels), json_headers)
     done.append(f"index template {index_name} for {' and '.join(index_patterns(index_name))} "
-                f"({shards} shard(s), replicas {replicas})")
+                f"({shards} shard(s), replicas {replicas}"
+                + "".join(f", label {label}" for label in labels) + ")")
 
     done += apply_retention(base_url, credentials, region, parameters)
 
-    body, content_type = multipart_file("file", "dashboards.ndjson", saved_objects(index_name))
+    body, content_type = multipart_file("file", "dashboards.ndjson", saved_objects(index_name, labels))
     imported = signed_request(
         credentials, region, "POST", f"{base_url}/_dashboards/api/saved_objects/_import?overwrite=true", body,
         # The global tenant, which every user sees (viewers read it only).

@@ -57,6 +57,7 @@ PARAMETER_SETTINGS = {
     "RetentionDays": "RETENTION_DAYS",
     "IndexShards": "INDEX_SHARDS",
     "IndexReplicas": "INDEX_REPLICAS",
+    "AddFields": "ADD_FIELDS",
 }
 
 

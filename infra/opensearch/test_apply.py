@@ -809,6 +809,26 @@ class ApplyAgainstMoto(unittest.TestCase):
         self.assertEqual(visitor_map["params"]["colorSchema"], "Yellow to Red")
         self.assertEqual(visitor_map["params"]["wms"]["options"]["format"], "image/png")
 
+    def test_the_labels_the_functions_add_are_mapped_and_in_the_index_pattern(self):
+        add_fields = "service.name=shop, labels.team=web,labels.cost-centre=42,labels.team=dup,host.name=x"
+        labels = apply.label_names(add_fields)
+        self.assertEqual(labels, ["team", "cost-centre"])
+        template = json.loads(apply.index_template("weblogs", labels=labels))
+        self.assertEqual(template["template"]["mappings"]["properties"]["labels"]["properties"], {
+            "team": {"type": "keyword", "ignore_above": 1024},
+            "cost-centre": {"type": "keyword", "ignore_above": 1024},
+        })
+        self.assertFalse(template["template"]["mappings"]["dynamic"], "still nothing mapped by guessing")
+        pattern = next(json.loads(line) for line in apply.saved_objects("weblogs", labels).splitlines()
+                       if json.loads(line)["type"] == "index-pattern")
+        fields = {f["name"]: f for f in json.loads(pattern["attributes"]["fields"])}
+        self.assertTrue(fields["labels.team"]["aggregatable"])
+        self.assertEqual(fields["labels.cost-centre"]["type"], "string")
+        # Without labels: the template file as it is, an empty labels object.
+        self.assertEqual(apply.label_names(""), [])
+        plain = json.loads(apply.index_template("weblogs"))
+        self.assertEqual(plain["template"]["mappings"]["properties"]["labels"], {"properties": {}})
+
     def test_a_refused_sign_in_is_a_message_not_a_traceback(self):
         # moto does not check SRP's password proof: a disabled user stands for a wrong password.
         idp = boto3.client("cognito-idp", region_name=REGION)

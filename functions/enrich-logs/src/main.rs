@@ -92,6 +92,11 @@ struct Args {
     #[arg(long, env = "SAMPLE_WHEN", value_name = "RULES")]
     sample_when: Option<String>,
 
+    /// Fields every document carries: name=value pairs separated by commas
+    /// (`service.name=shop,service.environment=prod,labels.team=web`).
+    #[arg(long, env = "ADD_FIELDS", value_name = "FIELDS")]
+    add_fields: Option<String>,
+
     /// ndjson: one document per line; bulk: OpenSearch _bulk body (an action line before each document).
     #[arg(long, value_enum, default_value_t = OutputKind::Ndjson)]
     output: OutputKind,
@@ -151,7 +156,8 @@ fn run(args: &Args) -> io::Result<()> {
             .map_err(|error| io::Error::new(error.kind(), format!("reading {name}: {error}")))?
         {
             // The time a line is read stamps the documents of lines that carry none.
-            let context = EventContext { event_id: None, received_at: read_at, log_origin: None };
+            let context =
+                EventContext { event_id: None, received_at: read_at, log_origin: None, cloud: None };
             let document_start = batch.len();
             let line = strip_line_ending(line);
             line_number += 1;
@@ -202,7 +208,7 @@ enum SetupError {
 /// Checks every setting and opens the databases before any input is read.
 fn settings(args: &Args) -> Result<(Enricher, OutputFormat), SetupError> {
     // The flags (or their variables), by the variable names the settings code reads.
-    let flags: [(Setting, Option<&String>); 12] = [
+    let flags: [(Setting, Option<&String>); 13] = [
         (settings::LOG_FORMAT, Some(&args.format)),
         (settings::LOG_FORMAT_BY_SOURCE, args.format_by_source.as_ref()),
         (settings::IP_ANONYMIZATION, Some(&args.anonymize_ip)),
@@ -215,6 +221,7 @@ fn settings(args: &Args) -> Result<(Enricher, OutputFormat), SetupError> {
         (settings::REDACT_EMAILS, args.redact_emails.as_ref()),
         (settings::DROP_WHEN, args.drop_when.as_ref()),
         (settings::SAMPLE_WHEN, args.sample_when.as_ref()),
+        (settings::ADD_FIELDS, args.add_fields.as_ref()),
     ];
     let flag = |name: &str| {
         flags.iter().find(|(setting, _)| setting.env == name).and_then(|(_, value)| value.cloned())

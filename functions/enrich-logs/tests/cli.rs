@@ -242,6 +242,29 @@ fn stats_count_the_lines_the_rules_leave_out() {
 }
 
 #[test]
+fn added_fields_are_in_every_document_and_no_cloud_is_guessed() {
+    let mut command = enrich_logs();
+    command.args(["--add-fields", "service.name=shop,service.environment=prod,labels.team=web"]);
+    // A region in the shell's environment says nothing of where a file's lines were logged.
+    command.env("AWS_REGION", "eu-west-1");
+    let docs = documents(&run_with_stdin(command, format!("{COMBINED_LINE}\nbroken\n").as_bytes()));
+    assert_eq!(docs.len(), 2);
+    for doc in &docs {
+        assert_eq!(doc["service"], serde_json::json!({"name": "shop", "environment": "prod"}), "{doc}");
+        assert_eq!(doc["labels"]["team"], "web", "{doc}");
+        assert!(doc.get("cloud").is_none(), "{doc}");
+    }
+
+    let mut refused = enrich_logs();
+    refused.args(["--add-fields", "service.name=shop,labels.a.b=1"]);
+    let output = run_with_stdin(refused, b"");
+    assert_eq!(output.status.code(), Some(1), "a bad setting");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("invalid ADD_FIELDS (--add-fields) value"), "{stderr}");
+    assert!(stderr.contains("pair 2 (\"labels.a.b=1\")"), "{stderr}");
+}
+
+#[test]
 fn format_flag_and_variable() {
     let line = r#"www.example.test:443 81.2.69.142 - - [21/Nov/2026:06:45:50 +0100] "GET / HTTP/1.1" 200 512 "-" "curl/8.5.0""#;
     let mut by_flag = enrich_logs();

@@ -39,7 +39,8 @@ fn lines(traffic: Traffic) -> Vec<Vec<u8>> {
 }
 
 fn enrich(c: &mut Criterion) {
-    let context = EventContext { event_id: None, received_at: Timestamp::now(), log_origin: None };
+    let context =
+        EventContext { event_id: None, received_at: Timestamp::now(), log_origin: None, cloud: None };
     let realistic = lines(Traffic::Realistic);
     let unique = lines(Traffic::UniqueAddresses);
     let parser = Enricher::new(EnrichmentSettings::default(), None);

@@ -287,6 +287,7 @@ impl Enricher {
             Some(&original),
             reason,
             context,
+            &self.settings.added,
             Tags::PARSE_FAILURE,
             self.dataset(),
         );
@@ -296,7 +297,7 @@ impl Enricher {
         }
         out.truncate(start);
         let tags = Tags { truncated: true, ..Tags::PARSE_FAILURE };
-        write_failure_document(out, None, reason, context, tags, self.dataset());
+        write_failure_document(out, None, reason, context, &self.settings.added, tags, self.dataset());
         self.within_limit(out, start, outcome, context)
     }
 
@@ -333,7 +334,14 @@ impl Enricher {
             out.truncate(start);
             let reason =
                 format!("document of {size} bytes is over {} even without its original text", limit.name);
-            write_oversized_document(out, outcome.timestamp, &reason, context, self.dataset());
+            write_oversized_document(
+                out,
+                outcome.timestamp,
+                &reason,
+                context,
+                &self.settings.added,
+                self.dataset(),
+            );
         }
         outcome
     }
@@ -353,8 +361,15 @@ impl Enricher {
             );
             let original = (originals == Originals::Keep).then(|| kept_original(&self.settings, line));
             let tags = Tags { truncated: true, ..Tags::PARSE_FAILURE };
-            let timestamp =
-                write_failure_document(out, original.as_deref(), &reason, context, tags, self.dataset());
+            let timestamp = write_failure_document(
+                out,
+                original.as_deref(),
+                &reason,
+                context,
+                &self.settings.added,
+                tags,
+                self.dataset(),
+            );
             return LineOutcome::document(timestamp, true, false, truncated);
         }
         match self.reader_of(line) {
@@ -398,7 +413,15 @@ impl Enricher {
         let truncated = originals == Originals::Drop;
         let original = (originals == Originals::Keep).then(|| original_text(&self.settings, line));
         let tags = Tags { truncated, ..Tags::PARSE_FAILURE };
-        let timestamp = write_failure_document(out, original.as_deref(), reason, context, tags, dataset);
+        let timestamp = write_failure_document(
+            out,
+            original.as_deref(),
+            reason,
+            context,
+            &self.settings.added,
+            tags,
+            dataset,
+        );
         LineOutcome::document(timestamp, true, false, truncated)
     }
 
@@ -459,7 +482,15 @@ impl Enricher {
         }
         let original =
             (settings.keep_original && originals == Originals::Keep).then(|| original_text(settings, line));
-        let timestamp = write_access_document(out, record, aws, &enrichment, context, original.as_deref());
+        let timestamp = write_access_document(
+            out,
+            record,
+            aws,
+            &enrichment,
+            context,
+            &settings.added,
+            original.as_deref(),
+        );
         LineOutcome::document(timestamp, false, enrichment.tags.geoip_lookup_failure, truncated)
     }
 
@@ -578,8 +609,15 @@ impl Enricher {
         });
         let original =
             (settings.keep_original && originals == Originals::Keep).then(|| original_text(settings, line));
-        let timestamp =
-            write_error_document(out, &record, source.as_ref(), tags, context, original.as_deref());
+        let timestamp = write_error_document(
+            out,
+            &record,
+            source.as_ref(),
+            tags,
+            context,
+            &settings.added,
+            original.as_deref(),
+        );
         LineOutcome::document(timestamp, false, tags.geoip_lookup_failure, truncated)
     }
 }
@@ -764,6 +802,7 @@ mod tests {
             event_id: Some("49590338271490256608559692538361571095921575989136588898"),
             received_at: Timestamp::from_unix_millis(1_000).unwrap(),
             log_origin: None,
+            cloud: None,
         };
         let mut out = Vec::new();
         let outcome = Enricher::new(settings, None).enrich_line(line.as_bytes(), &context, &mut out);
@@ -872,6 +911,7 @@ mod tests {
             event_id: Some("id-1"),
             received_at: Timestamp::from_unix_millis(1_000).unwrap(),
             log_origin: None,
+            cloud: None,
         };
         let limited = |max_bytes| {
             let settings = EnrichmentSettings { keep_original: true, ..EnrichmentSettings::default() };

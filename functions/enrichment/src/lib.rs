@@ -18,7 +18,10 @@ mod line_buffer;
 mod parse;
 pub mod settings;
 
-pub use document::{EventContext, Key, LogOrigin, json_string_len, schema, write_json_string};
+pub use document::{
+    ADDABLE_FIELDS, AddedFields, CloudOrigin, EventContext, Key, LogOrigin, json_string_len, schema,
+    write_json_string,
+};
 pub use enrich::{DEFAULT_SECRET_PARAMS, Redaction, ShapingRules, TrustedProxies};
 /// The bounded caches behind the `source.geo`/`source.as` and `user_agent` objects (public for the
 /// benchmarks, which measure them alone).

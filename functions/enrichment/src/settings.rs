@@ -11,6 +11,7 @@ use std::fmt;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
+use crate::document::AddedFields;
 use crate::enrich::{DEFAULT_SECRET_PARAMS, Redaction, ShapingRules, TrustedProxies};
 use crate::parse::{COMBINED, COMMON, CloudFrontField, ErrorLogFormat, LogFormat, VHOST_COMBINED};
 
@@ -50,6 +51,7 @@ pub const REDACT_QUERY_PARAMS: Setting =
 pub const REDACT_EMAILS: Setting = Setting { env: "REDACT_EMAILS", flag: "--redact-emails" };
 pub const DROP_WHEN: Setting = Setting { env: "DROP_WHEN", flag: "--drop-when" };
 pub const SAMPLE_WHEN: Setting = Setting { env: "SAMPLE_WHEN", flag: "--sample-when" };
+pub const ADD_FIELDS: Setting = Setting { env: "ADD_FIELDS", flag: "--add-fields" };
 /// A setting whose value is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {setting} value {value:?}: {expected}")]
@@ -258,6 +260,8 @@ pub struct EnrichmentSettings {
     pub redaction: Redaction,
     /// Lines not indexed (`DROP_WHEN`) or indexed one in N (`SAMPLE_WHEN`).
     pub shaping: ShapingRules,
+    /// Fields every document carries (`ADD_FIELDS`).
+    pub added: AddedFields,
 }
 
 impl Default for EnrichmentSettings {
@@ -270,6 +274,7 @@ impl Default for EnrichmentSettings {
             trusted_proxies: TrustedProxies::default(),
             redaction: Redaction::default(),
             shaping: ShapingRules::default(),
+            added: AddedFields::default(),
         }
     }
 }
@@ -313,6 +318,12 @@ impl EnrichmentSettings {
                 if sampling { (SAMPLE_WHEN, &sample_when) } else { (DROP_WHEN, &drop_when) };
             SettingError::new(setting, value, error.to_string())
         })?;
+        let added = match lookup(ADD_FIELDS.env) {
+            Some(value) => AddedFields::parse(&value).map_err(|why| {
+                SettingError::new(ADD_FIELDS, &value, format!("name=value pairs separated by commas: {why}"))
+            })?,
+            None => AddedFields::default(),
+        };
         Ok(Self {
             format,
             formats_by_source,
@@ -321,6 +332,7 @@ impl EnrichmentSettings {
             trusted_proxies,
             redaction,
             shaping,
+            added,
         })
     }
 }
@@ -422,6 +434,9 @@ mod tests {
         assert!(matches!(config.format, FormatChoice::Fixed(_)));
         assert_eq!(config.anonymization, IpAnonymization::Truncate);
         assert!(config.keep_original);
+        let added = from(&[("ADD_FIELDS", "service.name=shop")]).unwrap().added;
+        assert_eq!(added, AddedFields::parse("service.name=shop").unwrap());
+        assert!(!added.is_empty() && from(&[]).unwrap().added.is_empty());
         assert!(matches!(
             from(&[("LOG_FORMAT", "kinesis-agent-json")]).unwrap().format,
             FormatChoice::KinesisAgentJson
@@ -460,6 +475,13 @@ mod tests {
                 "KEEP_ORIGINAL",
                 "maybe",
                 "invalid KEEP_ORIGINAL (--keep-original) value \"maybe\": expected true or false",
+            ),
+            (
+                "ADD_FIELDS",
+                "service.name=shop,user.name=root",
+                "invalid ADD_FIELDS (--add-fields) value \"service.name=shop,user.name=root\": name=value pairs \
+                 separated by commas: pair 2 (\"user.name=root\"): unknown field \"user.name\"; fields are \
+                 service.name, service.environment",
             ),
         ];
         for (name, value, message) in cases {

@@ -44,6 +44,7 @@ fn documents(enricher: &mut Enricher, lines: &[Vec<u8>]) -> Vec<Value> {
         event_id: None,
         received_at: Timestamp::from_unix_millis(0).unwrap(),
         log_origin: None,
+        cloud: None,
     };
     lines
         .iter()

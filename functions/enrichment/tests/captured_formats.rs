@@ -45,6 +45,7 @@ fn documents(name: &str, format: FormatChoice) -> Vec<Value> {
         event_id: None,
         received_at: Timestamp::from_unix_millis(RECEIVED_MILLIS).unwrap(),
         log_origin: None,
+        cloud: None,
     };
     log_lines(name)
         .iter()

@@ -15,6 +15,7 @@ fn enrich(line: &[u8]) -> (Vec<u8>, Value) {
         event_id: Some("hostile"),
         received_at: Timestamp::from_unix_millis(0).unwrap(),
         log_origin: None,
+        cloud: None,
     };
     let mut out = Vec::new();
     Enricher::new(EnrichmentSettings::default(), None).enrich_line(line, &context, &mut out);
@@ -97,6 +98,7 @@ fn invalid_utf8_with_anonymization_keeps_lengths_bounded() {
         event_id: None,
         received_at: Timestamp::from_unix_millis(0).unwrap(),
         log_origin: None,
+        cloud: None,
     };
     let mut line = b"\xff".repeat(200_000);
     line.extend_from_slice(b" 81.2.69.142");

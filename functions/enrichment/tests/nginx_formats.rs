@@ -276,6 +276,7 @@ fn every_captured_line_is_an_nginx_document() {
         event_id: None,
         received_at: Timestamp::from_unix_millis(1_000).unwrap(),
         log_origin: None,
+        cloud: None,
     };
     for (name, source) in formats() {
         let format = FormatChoice::parse(&source).unwrap();
@@ -301,6 +302,7 @@ fn upstreams_port_scheme_and_request_id_in_the_document() {
         event_id: None,
         received_at: Timestamp::from_unix_millis(1_000).unwrap(),
         log_origin: None,
+        cloud: None,
     };
     let document = |name: &str, line: usize| {
         let (_, source) = formats().into_iter().find(|(n, _)| n == name).unwrap();
@@ -375,6 +377,7 @@ fn a_line_that_does_not_match_is_a_parse_failure_of_the_nginx_dataset() {
         event_id: None,
         received_at: Timestamp::from_unix_millis(1_000).unwrap(),
         log_origin: None,
+        cloud: None,
     };
     let mut out = Vec::new();
     let outcome = enricher.enrich_line(b"not an nginx line", &context, &mut out);

@@ -102,6 +102,7 @@ fn all_documents() -> Vec<Value> {
         event_id: Some("49590338271490256608559692538361571095921575989136588898"),
         received_at: Timestamp::from_unix_millis(1_795_239_468_000).unwrap(),
         log_origin: None,
+        cloud: None,
     };
     let mut documents = Vec::new();
     let mut write = |enricher: &mut Enricher, line: &[u8]| {
@@ -204,6 +205,30 @@ fn all_documents() -> Vec<Value> {
         write(&mut enricher, &hex_decode(case["line_hex"].as_str().unwrap()));
     }
 
+    // An ECS task's line from its CloudWatch Logs stream, with every field ADD_FIELDS may set.
+    let every_added = enrichment::ADDABLE_FIELDS
+        .iter()
+        .map(|name| format!("{name}=value of {name}"))
+        .chain(["labels.team=web".to_owned()])
+        .collect::<Vec<_>>()
+        .join(",");
+    let added = EnrichmentSettings {
+        added: enrichment::AddedFields::parse(&every_added).unwrap(),
+        ..EnrichmentSettings::default()
+    };
+    let mut with_added = Enricher::new(added, Some(demo_geoip()));
+    let task = EventContext {
+        log_origin: Some(LogOrigin::CloudWatch {
+            log_group: "/ecs/web",
+            log_stream: "web/apache/0123456789abcdef0123456789abcdef",
+        }),
+        cloud: Some(enrichment::CloudOrigin { region: Some("eu-west-1"), account_id: Some("123456789012") }),
+        ..context
+    };
+    let mut out = Vec::new();
+    with_added.enrich_line(&lines_of("tests/data/sample.log")[0], &task, &mut out);
+    documents.push(serde_json::from_slice(&out).unwrap());
+
     let mut out = Vec::new();
     enricher.write_unreadable_record(
         b"\x1f\x8b\x08 not really gzip",
@@ -281,6 +306,11 @@ fn every_field_a_document_carries_is_mapped_with_a_compatible_type() {
         }
     }
 
+    // Labels are the user's names: the stack's setup maps those its ADD_FIELDS sets
+    // (infra/opensearch/apply.py, tested there); the template holds their object, empty.
+    assert_eq!(template["template"]["mappings"]["properties"]["labels"], json!({ "properties": {} }));
+    assert!(seen.contains_key("labels.team"));
+    seen.retain(|path, _| !path.starts_with("labels."));
     for (path, kinds) in &seen {
         let mapping =
             mapped.get(path).unwrap_or_else(|| panic!("{path} ({kinds:?}) is not in the index template"));

@@ -191,7 +191,7 @@ proptest! {
     /// Whatever the bytes, a line gives one valid JSON document.
     #[test]
     fn any_bytes_give_one_document(line in proptest::collection::vec(any::<u8>(), 0..2000)) {
-        let context = EventContext { event_id: None, received_at: Timestamp::from_unix_millis(0).unwrap() , log_origin: None };
+        let context = EventContext { event_id: None, received_at: Timestamp::from_unix_millis(0).unwrap() , log_origin: None , cloud: None};
         let mut out = Vec::new();
         Enricher::new(EnrichmentSettings::default(), None).enrich_line(&line, &context, &mut out);
         let document: serde_json::Value = serde_json::from_slice(&out).unwrap();

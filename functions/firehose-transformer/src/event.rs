@@ -16,6 +16,11 @@ use serde::Deserialize;
 pub struct TransformationRequest<'a> {
     #[serde(default, borrow)]
     pub invocation_id: Option<Cow<'a, str>>,
+    /// The delivery stream's ARN and region, for `cloud.*`.
+    #[serde(default, borrow)]
+    pub delivery_stream_arn: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub region: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub records: Vec<FirehoseRecord<'a>>,
 }
@@ -45,6 +50,12 @@ impl TransformationRequest<'_> {
                 data: record.data.into_owned().into(),
             })
             .collect();
-        TransformationRequest { invocation_id: self.invocation_id.map(|id| id.into_owned().into()), records }
+        let owned = |text: Option<Cow<'_, str>>| text.map(|text| Cow::Owned(text.into_owned()));
+        TransformationRequest {
+            invocation_id: owned(self.invocation_id),
+            delivery_stream_arn: owned(self.delivery_stream_arn),
+            region: owned(self.region),
+            records,
+        }
     }
 }

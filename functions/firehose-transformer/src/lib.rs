@@ -17,7 +17,7 @@ use std::time::SystemTime;
 
 pub mod event;
 
-use enrichment::{Enricher, EventContext, Timestamp, json_string_len, write_json_string};
+use enrichment::{CloudOrigin, Enricher, EventContext, Timestamp, json_string_len, write_json_string};
 use lambda_shell::base64;
 use lambda_shell::records::{RecordContent, decode_record};
 use lambda_shell::{Handler, Startup};
@@ -111,6 +111,8 @@ pub struct TransformHandler {
     decoded: Vec<u8>,
     /// The current record's document.
     document: Vec<u8>,
+    /// The function's region (`AWS_REGION`), for requests that do not say theirs.
+    region: Option<String>,
 }
 
 impl TransformHandler {
@@ -120,13 +122,23 @@ impl TransformHandler {
     }
 
     pub fn new(enricher: Enricher, max_decompressed_bytes: usize) -> Self {
-        Self { enricher, max_decompressed_bytes, decoded: Vec::new(), document: Vec::with_capacity(4096) }
+        Self {
+            enricher,
+            max_decompressed_bytes,
+            decoded: Vec::new(),
+            document: Vec::with_capacity(4096),
+            region: std::env::var("AWS_REGION").ok().filter(|region| !region.is_empty()),
+        }
     }
 
     /// Answers every record of `event`, in order.
     pub fn handle(&mut self, event: &TransformationRequest<'_>) -> (TransformationResponse, Summary) {
         let records = &event.records;
         let mut summary = Summary { records_in: records.len() as u64, ..Summary::default() };
+        // Owned: `self` is borrowed mutably below (one small copy per invocation).
+        let own_region = self.region.clone();
+        let region = event.region.as_deref().or(own_region.as_deref());
+        let cloud = CloudOrigin::of_arn(event.delivery_stream_arn.as_deref(), region);
         // What answering every record not yet handled with its original data would weigh: the
         // answer that always fits, since those bytes came in within the request limit.
         let fallback_lens: Vec<usize> = records.iter().map(ResponseWriter::failed_len).collect();
@@ -136,7 +148,7 @@ impl TransformHandler {
         for (index, (record, fallback_len)) in records.iter().zip(fallback_lens).enumerate() {
             later_fallbacks -= fallback_len;
             summary.bytes_in += record.data.len() as u64;
-            let mut result = self.transform(record, &mut summary);
+            let mut result = self.transform(record, cloud, &mut summary);
             let mark = response.start_answer();
             response.write(record, result, &self.document);
             // The whole response if every later record were answered with its original data (each
@@ -166,7 +178,12 @@ impl TransformHandler {
 
     /// Decodes and enriches one record: `Ok` leaves its document (newline-terminated) in
     /// `self.document`.
-    fn transform(&mut self, record: &FirehoseRecord<'_>, summary: &mut Summary) -> TransformResult {
+    fn transform(
+        &mut self,
+        record: &FirehoseRecord<'_>,
+        cloud: CloudOrigin<'_>,
+        summary: &mut Summary,
+    ) -> TransformResult {
         let undecodable = |summary: &mut Summary, error: &dyn std::fmt::Display| {
             summary.undecodable += 1;
             tracing::warn!(record_id = %record.record_id, %error, "record cannot be read: ProcessingFailed");
@@ -200,8 +217,12 @@ impl TransformHandler {
             .approximate_arrival_timestamp
             .and_then(Timestamp::from_unix_millis_f64)
             .unwrap_or_else(Timestamp::now);
-        let context =
-            EventContext { event_id: Some(&record.record_id), received_at, log_origin: content.log_origin() };
+        let context = EventContext {
+            event_id: Some(&record.record_id),
+            received_at,
+            log_origin: content.log_origin(),
+            cloud: Some(content.owner().map_or(cloud, |owner| cloud.owned_by(owner))),
+        };
         self.document.clear();
         // A record is read alone (no file header of an earlier one applies to it), by its log
         // group's format.

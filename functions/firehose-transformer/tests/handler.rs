@@ -138,6 +138,24 @@ fn cloudwatch_logs_envelopes() {
     assert_eq!((summary.ok, summary.processing_failed, summary.dropped, summary.multi_event), (1, 1, 1, 1));
 }
 
+/// A document says the account and region of its delivery stream, or of the log's owner.
+#[test]
+fn documents_say_their_account_and_region() {
+    let logs = event("firehose-cloudwatch-logs.json");
+    let (response, _) = transformer().handle(&logs);
+    let log_event = document(answers(&logs, &response)[0].1.as_ref().unwrap());
+    assert_eq!(
+        log_event["cloud"],
+        json!({"provider": "aws", "region": "eu-west-1", "account": {"id": "123456789012"}})
+    );
+    assert_eq!(log_event["container"], json!({"name": "apache"}));
+    let lines = event("firehose-apache-lines.json");
+    let (response, _) = transformer().handle(&lines);
+    let line = document(answers(&lines, &response)[0].1.as_ref().unwrap());
+    assert_eq!(line["cloud"]["region"], "eu-west-1");
+    assert_eq!(line["cloud"]["account"]["id"], "123456789012");
+}
+
 #[test]
 fn bad_records_each_get_their_documented_answer() {
     let event = event("firehose-bad-records.json");

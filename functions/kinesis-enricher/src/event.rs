@@ -21,6 +21,11 @@ pub struct KinesisEvent<'a> {
 pub struct KinesisEventRecord<'a> {
     #[serde(default, borrow)]
     pub kinesis: KinesisRecord<'a>,
+    /// The stream's ARN, and so its account and region (`cloud.*`).
+    #[serde(rename = "eventSourceARN", default, borrow)]
+    pub event_source_arn: Option<Cow<'a, str>>,
+    #[serde(rename = "awsRegion", default, borrow)]
+    pub aws_region: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -43,6 +48,8 @@ impl KinesisEvent<'_> {
             .records
             .into_iter()
             .map(|record| KinesisEventRecord {
+                event_source_arn: record.event_source_arn.map(|arn| arn.into_owned().into()),
+                aws_region: record.aws_region.map(|region| region.into_owned().into()),
                 kinesis: KinesisRecord {
                     sequence_number: record.kinesis.sequence_number.into_owned().into(),
                     approximate_arrival_timestamp: record.kinesis.approximate_arrival_timestamp,

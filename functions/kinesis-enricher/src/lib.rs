@@ -29,7 +29,7 @@ use std::time::SystemTime;
 pub mod event;
 
 use aws_clients::{AwsSettings, Service};
-use enrichment::{Enricher, EventContext, Timestamp};
+use enrichment::{CloudOrigin, Enricher, EventContext, Timestamp};
 use firehose_delivery::{
     DeliveryReport, DeliverySettings, EntryBuffer, FirehoseSink, RecordBatchSink, RetryPolicy,
     deliver_spread, document_limit,
@@ -196,6 +196,8 @@ impl<S: RecordBatchSink + Send + 'static> Handler for KinesisHandler<S> {
 #[derive(Debug)]
 pub struct RecordEnricher {
     enricher: Enricher,
+    /// The function's region (`AWS_REGION`), for records that do not say theirs.
+    region: Option<String>,
     max_decompressed_bytes: usize,
     /// The current record's data, decoded from base64; kept between records and invocations.
     decoded: Vec<u8>,
@@ -205,6 +207,7 @@ impl RecordEnricher {
     pub fn new(enricher: Enricher, max_decompressed_bytes: usize) -> Self {
         Self {
             enricher: enricher.with_document_limit(document_limit()),
+            region: std::env::var("AWS_REGION").ok().filter(|region| !region.is_empty()),
             max_decompressed_bytes,
             decoded: Vec::new(),
         }
@@ -225,7 +228,10 @@ impl RecordEnricher {
                 .approximate_arrival_timestamp
                 .and_then(|seconds| Timestamp::from_unix_millis_f64(seconds * 1000.0))
                 .unwrap_or_else(Timestamp::now);
-            let context = EventContext { event_id: Some(sequence), received_at, log_origin: None };
+            let region = record.aws_region.as_deref().or(self.region.as_deref());
+            let cloud = CloudOrigin::of_arn(record.event_source_arn.as_deref(), region);
+            let context =
+                EventContext { event_id: Some(sequence), received_at, log_origin: None, cloud: Some(cloud) };
             self.decoded.clear();
             if let Err(error) = base64::decode_append(&kinesis.data, &mut self.decoded) {
                 // Lambda always sends base64; anything else is indexed as it came, never dropped.
@@ -251,7 +257,11 @@ impl RecordEnricher {
                 match decode_record(part, self.max_decompressed_bytes) {
                     Ok(RecordContent::Control) => batch.summary.control_messages += 1,
                     Ok(content) => {
-                        let context = EventContext { log_origin: content.log_origin(), ..context };
+                        let context = EventContext {
+                            log_origin: content.log_origin(),
+                            cloud: Some(content.owner().map_or(cloud, |owner| cloud.owned_by(owner))),
+                            ..context
+                        };
                         // A record is read alone (no file header of an earlier one applies to it),
                         // by its log group's format.
                         self.enricher.start_file(context.log_origin.map(|origin| origin.source_name()), None);

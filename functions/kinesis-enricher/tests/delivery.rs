@@ -501,12 +501,14 @@ fn a_containers_line_becomes_the_document_a_hosts_line_does() {
     for (mut host_doc, mut container_doc) in from_host.into_iter().zip(from_container) {
         assert_eq!(container_doc["aws"]["cloudwatch"]["log_group"], "/ecs/weblogs");
         assert!(host_doc.get("aws").is_none(), "a host's line names no log group");
+        assert_eq!(container_doc["container"]["name"], "apache", "the awslogs stream's container");
         // The combined format: the referrer-and-user-agent fields the dashboards use are there.
         assert!(container_doc["user_agent"]["name"].is_string(), "{container_doc}");
         assert!(container_doc.get("tags").is_none(), "{container_doc}");
         for doc in [&mut host_doc, &mut container_doc] {
             let object = doc.as_object_mut().unwrap();
             object.remove("aws");
+            object.remove("container");
             object["event"].as_object_mut().unwrap().remove("id");
         }
         assert_eq!(container_doc, host_doc);

@@ -74,3 +74,48 @@ fn lines_the_rules_leave_out_are_counted_not_sent() {
         "documents, dropped, sampled out"
     );
 }
+
+/// Documents say the account and region of their stream (`cloud.*`), a CloudWatch Logs record
+/// the account that owns the log, an ECS task's stream its container and task, and every document
+/// the fields `ADD_FIELDS` sets.
+#[test]
+fn documents_say_where_they_come_from() {
+    let line = log_lines("sample").remove(0);
+    // As CloudWatch Logs sends an ECS task's line (awslogs: prefix/container/task id).
+    let envelope = serde_json::json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": "210987654321",
+        "logGroup": "/ecs/weblogs",
+        "logStream": "weblogs/apache/7c3f0e8e1c2d4b5a9e8d7c6b5a4f3e2d",
+        "subscriptionFilters": ["weblogs-to-kinesis"],
+        "logEvents": [{"id": "1", "timestamp": 1_795_239_468_000_i64, "message": line}],
+    });
+    let payloads = [line_record(&line), test_support::fixtures::gzip(envelope.to_string().as_bytes())];
+    let json = kinesis_event(&payloads);
+    let event = KinesisEvent::deserialize(&json).unwrap();
+    let settings = EnrichmentSettings::from_lookup(|name| {
+        (name == "ADD_FIELDS")
+            .then(|| "service.name=shop,labels.team=web,cloud.availability_zone=eu-west-1b".into())
+    })
+    .unwrap();
+    let batch = RecordEnricher::new(Enricher::new(settings, None), 4 << 20).prepare(&event);
+    let docs: Vec<Value> =
+        batch.entries().iter().map(|entry| serde_json::from_slice(entry).unwrap()).collect();
+    assert_eq!(docs.len(), 2);
+    let added = (serde_json::json!({"name": "shop"}), serde_json::json!({"team": "web"}));
+    for doc in &docs {
+        assert_eq!((&doc["service"], &doc["labels"]), (&added.0, &added.1), "{doc}");
+    }
+    // The stream's ARN says the account and region.
+    assert_eq!(
+        docs[0]["cloud"],
+        serde_json::json!({"provider": "aws", "region": "eu-west-1", "availability_zone": "eu-west-1b",
+                           "account": {"id": "123456789012"}})
+    );
+    assert!(docs[0].get("container").is_none() && docs[0].get("aws").is_none());
+    // The log's owner is the account the task runs in (a cross-account subscription's source).
+    assert_eq!(docs[1]["cloud"]["account"]["id"], "210987654321");
+    assert_eq!(docs[1]["container"], serde_json::json!({"name": "apache"}));
+    assert_eq!(docs[1]["aws"]["ecs"]["task"]["id"], "7c3f0e8e1c2d4b5a9e8d7c6b5a4f3e2d");
+    assert_eq!(docs[1]["aws"]["cloudwatch"]["log_stream"], "weblogs/apache/7c3f0e8e1c2d4b5a9e8d7c6b5a4f3e2d");
+}

@@ -32,9 +32,9 @@ pub enum RecordContent<'a> {
     /// A text record: each of its [`lines`] is an event. Kept as the record's bytes, so reading a
     /// record costs no allocation.
     Text(&'a [u8]),
-    /// A CloudWatch Logs envelope's `logEvents`, in order, without their line endings, and the
-    /// group and stream they were logged to.
-    LogEvents { log_group: String, log_stream: String, events: Vec<Vec<u8>> },
+    /// A CloudWatch Logs envelope's `logEvents`, in order, without their line endings, the
+    /// group and stream they were logged to, and the account that owns them.
+    LogEvents { owner: String, log_group: String, log_stream: String, events: Vec<Vec<u8>> },
     /// A CloudWatch Logs `CONTROL_MESSAGE` (sent when a subscription is created): nothing to index.
     Control,
 }
@@ -46,6 +46,14 @@ impl RecordContent<'_> {
             Self::Text(text) => Events::Lines(lines(text)),
             Self::LogEvents { events, .. } => Events::LogEvents(events.iter()),
             Self::Control => Events::LogEvents([].iter()),
+        }
+    }
+
+    /// The account that owns the log the events were written to (an envelope's `owner`).
+    pub fn owner(&self) -> Option<&str> {
+        match self {
+            Self::LogEvents { owner, .. } => Some(owner),
+            _ => None,
         }
     }
 
@@ -93,6 +101,8 @@ pub enum DecodeError {
 #[serde(rename_all = "camelCase")]
 struct Envelope {
     message_type: String,
+    #[serde(default)]
+    owner: String,
     #[serde(default)]
     log_group: String,
     #[serde(default)]
@@ -183,6 +193,7 @@ fn cloudwatch_envelope(json: &[u8]) -> Result<RecordContent<'static>, DecodeErro
     match envelope.message_type.as_str() {
         "CONTROL_MESSAGE" => Ok(RecordContent::Control),
         "DATA_MESSAGE" => Ok(RecordContent::LogEvents {
+            owner: envelope.owner,
             log_group: envelope.log_group,
             log_stream: envelope.log_stream,
             events: envelope

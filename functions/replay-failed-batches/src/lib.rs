@@ -258,7 +258,7 @@ impl<S: RecordBatchSink> Replayer<S> {
         };
         let mut documents = 0;
         for chunk in chunks(&records) {
-            let event = lambda_event(chunk);
+            let event = lambda_event(chunk, &failed.batch.stream_arn);
             let (response, summary) = self.handler.process(&event, SystemTime::now() + EVENT_TIME).await;
             documents += summary.delivered;
             if let Some(first) = response.batch_item_failures.first() {
@@ -292,13 +292,15 @@ fn chunks(records: &[StreamRecord]) -> Vec<&[StreamRecord]> {
 }
 
 /// The records as Lambda would have handed them to the function.
-fn lambda_event(records: &[StreamRecord]) -> KinesisEvent<'_> {
+fn lambda_event<'a>(records: &'a [StreamRecord], stream_arn: &'a str) -> KinesisEvent<'a> {
     let records = records
         .iter()
         .map(|record| {
             let mut data = Vec::with_capacity(base64::encoded_len(record.data.len()));
             base64::encode_append(&record.data, &mut data);
             KinesisEventRecord {
+                event_source_arn: Some(Cow::Borrowed(stream_arn)),
+                aws_region: None,
                 kinesis: KinesisRecord {
                     sequence_number: Cow::Borrowed(&record.sequence_number),
                     approximate_arrival_timestamp: record.approximate_arrival_timestamp,
@@ -347,7 +349,7 @@ mod tests {
             data: b"127.0.0.1 - - [21/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5".to_vec(),
             approximate_arrival_timestamp: Some(1_795_000_000.5),
         }];
-        let event = lambda_event(&records);
+        let event = lambda_event(&records, "arn:aws:kinesis:eu-west-1:123456789012:stream/web");
         let kinesis = &event.records[0].kinesis;
         assert_eq!(kinesis.sequence_number, records[0].sequence_number);
         assert_eq!(kinesis.approximate_arrival_timestamp, Some(1_795_000_000.5));

@@ -28,7 +28,7 @@ mod settle;
 use std::time::{Duration, SystemTime};
 
 use aws_clients::{AwsSettings, Service};
-use enrichment::{Enricher, EventContext, LogOrigin, Timestamp};
+use enrichment::{CloudOrigin, Enricher, EventContext, LogOrigin, Timestamp};
 use firehose_delivery::{
     DeliveryReport, DeliverySettings, EntryBuffer, FirehoseSink, RecordBatchSink, RetryPolicy,
     deliver_spread, document_limit,
@@ -93,6 +93,8 @@ pub struct ArchiveHandler<S = FirehoseSink> {
     /// Where continuations are claimed, so that each is read once; none: not claimed.
     claims: Option<ContinuationClaims>,
     batch: Batch,
+    /// The function's region (`AWS_REGION`): the buckets' too.
+    region: Option<String>,
 }
 
 impl ArchiveHandler<FirehoseSink> {
@@ -136,6 +138,7 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
             continuer,
             claims: None,
             batch: Batch::default(),
+            region: std::env::var("AWS_REGION").ok().filter(|region| !region.is_empty()),
         }
     }
 
@@ -387,6 +390,8 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                     event_id: None,
                     received_at,
                     log_origin: Some(LogOrigin::File { path: &path, offset: line.offset }),
+                    // S3 notifies functions of its own region only; a bucket's ARN names no account.
+                    cloud: Some(CloudOrigin { region: self.region.as_deref(), account_id: None }),
                 };
                 let outcome = self.enricher.enrich_line(bytes, &context, self.batch.entries.documents_mut());
                 if outcome.header {

@@ -74,7 +74,7 @@ pub fn cloudwatch_envelope(message_type: &str, messages: &[&str]) -> Vec<u8> {
         "messageType": message_type,
         "owner": if control { "CloudwatchLogs" } else { "123456789012" },
         "logGroup": if control { "" } else { "/ecs/weblogs" },
-        "logStream": if control { "" } else { "apache/web/7c3f0e8e1c2d4b5a" },
+        "logStream": if control { "" } else { "weblogs/apache/7c3f0e8e1c2d4b5a9e8d7c6b5a4f3e2d" },
         "subscriptionFilters": if control { json!([]) } else { json!(["weblogs-to-kinesis"]) },
         "logEvents": events,
     });

@@ -136,6 +136,14 @@ impl<'o> ObjectWriter<'o> {
         self.out.extend_from_slice(json);
     }
 
+    /// Members rendered before, as `,"name":value` each (the first with its comma too).
+    pub fn members(&mut self, json: &[u8]) {
+        let frame = &mut self.frames[self.depth];
+        let json = if frame.has_members { json } else { json.strip_prefix(b",").unwrap_or(json) };
+        frame.has_members = true;
+        self.out.extend_from_slice(json);
+    }
+
     /// A string value produced by `write` straight into the output (timestamps).
     #[inline(always)]
     pub fn string_with(&mut self, key: Key, write: impl FnOnce(&mut Vec<u8>)) {

@@ -26,6 +26,13 @@ pub const AWS: Key = key!("aws");
 /// an error log's `log.level` and `log.origin.file.*`.
 pub const LOG: Key = key!("log");
 pub const ECS: Key = key!("ecs");
+/// `cloud.*`: the account and region of the event's AWS resources, or as `ADD_FIELDS` says.
+pub const CLOUD: Key = key!("cloud");
+/// `container.name`: an ECS task's container, from its `awslogs` stream.
+pub const CONTAINER: Key = key!("container");
+// Set by `ADD_FIELDS` only (written from the setting's own rendering; named here for [`FIELDS`]).
+pub const SERVICE: Key = key!("service");
+pub const HOST: Key = key!("host");
 /// Not ECS (which has no field for it): capitalised, as ECS advises for custom fields, so that no
 /// ECS release can ever define it.
 pub const CRAWLER: Key = key!("Crawler");
@@ -35,6 +42,9 @@ pub const PROCESS: Key = key!("process");
 pub const APACHE: Key = key!("apache");
 
 // Nested objects.
+pub const ACCOUNT: Key = key!("account");
+pub const TASK: Key = key!("task");
+pub const NODE: Key = key!("node");
 pub const GEO: Key = key!("geo");
 pub const AS: Key = key!("as");
 pub const ORGANIZATION: Key = key!("organization");
@@ -143,6 +153,11 @@ pub const COUNTRY: Key = key!("country");
 pub const CACHE_BEHAVIOR_PATH_PATTERN: Key = key!("cache_behavior_path_pattern");
 pub const DISTRIBUTION_ID: Key = key!("distribution_id");
 pub const DISTRIBUTION_DNS_NAME: Key = key!("distribution_dns_name");
+pub const PROVIDER: Key = key!("provider");
+pub const REGION: Key = key!("region");
+pub const AVAILABILITY_ZONE: Key = key!("availability_zone");
+pub const ENVIRONMENT: Key = key!("environment");
+pub const HOSTNAME: Key = key!("hostname");
 
 // Values that are the same in every document, as JSON: written with one copy each.
 /// `ecs.version`: the ECS release whose field definitions the documents follow.
@@ -248,6 +263,7 @@ pub const FIELDS: &[&[Key]] = &[
     &[TAGS],
     &[AWS, CLOUDWATCH, LOG_GROUP],
     &[AWS, CLOUDWATCH, LOG_STREAM],
+    &[AWS, ECS, TASK, ID],
     &[AWS, ELB, NAME],
     &[AWS, ELB, TYPE],
     &[AWS, ELB, BACKEND, IP],
@@ -288,6 +304,22 @@ pub const FIELDS: &[&[Key]] = &[
     &[LOG, ORIGIN, FILE, LINE],
     &[LOG, FILE, PATH],
     &[LOG, OFFSET],
+    &[CLOUD, PROVIDER],
+    &[CLOUD, REGION],
+    &[CLOUD, AVAILABILITY_ZONE],
+    &[CLOUD, ACCOUNT, ID],
+    &[CONTAINER, NAME],
+    // `ADD_FIELDS`' fields (`labels.*` is mapped by a dynamic template: its names are the user's).
+    &[SERVICE, NAME],
+    &[SERVICE, ENVIRONMENT],
+    &[SERVICE, VERSION],
+    &[SERVICE, ID],
+    &[SERVICE, NODE, NAME],
+    &[HOST, NAME],
+    &[HOST, HOSTNAME],
+    &[HOST, ID],
+    &[ORGANIZATION, NAME],
+    &[ORGANIZATION, ID],
     &[ECS, VERSION],
     &[CRAWLER, CATEGORIES],
 ];

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::io::Write as _;
 use std::net::IpAddr;
 
+use super::added::{AddedFields, CloudOrigin, ecs_container, write_added_members, write_cloud};
 use super::json::{ObjectWriter, write_json_string};
 use super::schema;
 use crate::parse::{
@@ -60,6 +61,8 @@ pub struct EventContext<'a> {
     pub received_at: Timestamp,
     /// Where the event was logged, when its record says (a CloudWatch Logs envelope).
     pub log_origin: Option<LogOrigin<'a>>,
+    /// The AWS account and region of the event's resources (`cloud.*`), when it came from AWS.
+    pub cloud: Option<CloudOrigin<'a>>,
 }
 
 /// Where an event was logged, when its record or object says.
@@ -148,6 +151,7 @@ pub fn write_access_document(
     aws: Option<AwsFields<'_, '_>>,
     enrichment: &Enrichment<'_>,
     context: &EventContext<'_>,
+    added: &AddedFields,
     original: Option<&str>,
 ) -> Timestamp {
     let timestamp = record.time.unwrap_or(context.received_at);
@@ -281,6 +285,7 @@ pub fn write_access_document(
     enrichment.tags.write(&mut doc);
     write_aws(&mut doc, context, aws);
     write_log_origin(&mut doc, context, None);
+    write_source_fields(&mut doc, context, added);
     write_ecs(&mut doc);
     doc.finish();
     timestamp
@@ -293,6 +298,7 @@ pub fn write_error_document(
     source: Option<&SourceFields<'_>>,
     tags: Tags,
     context: &EventContext<'_>,
+    added: &AddedFields,
     original: Option<&str>,
 ) -> Timestamp {
     let mut doc = ObjectWriter::new(out);
@@ -388,6 +394,7 @@ pub fn write_error_document(
     tags.write(&mut doc);
     write_aws(&mut doc, context, None);
     write_log_origin(&mut doc, context, Some(record));
+    write_source_fields(&mut doc, context, added);
     write_ecs(&mut doc);
     doc.finish();
     record.time
@@ -409,6 +416,13 @@ fn write_aws(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, fields: Opt
         doc.string(schema::LOG_GROUP, log_group);
         doc.string(schema::LOG_STREAM, log_stream);
         doc.close();
+        if let Some((_, task)) = ecs_container(log_stream) {
+            doc.open(schema::ECS);
+            doc.open(schema::TASK);
+            doc.string(schema::ID, task);
+            doc.close();
+            doc.close();
+        }
     }
     match fields {
         Some(AwsFields::Elb(elb)) => write_elb(doc, elb),
@@ -557,6 +571,21 @@ fn write_log_origin(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, erro
     doc.close();
 }
 
+/// What the document's source says beyond the line: `cloud.*`, an ECS task's `container.name`,
+/// and `ADD_FIELDS`' objects.
+#[inline(always)]
+fn write_source_fields(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, added: &AddedFields) {
+    write_cloud(doc, context.cloud, added);
+    if let Some(LogOrigin::CloudWatch { log_stream, .. }) = context.log_origin
+        && let Some((container, _)) = ecs_container(log_stream)
+    {
+        doc.open(schema::CONTAINER);
+        doc.string(schema::NAME, container);
+        doc.close();
+    }
+    write_added_members(doc, added);
+}
+
 /// The ECS release the document follows.
 #[inline(always)]
 fn write_ecs(doc: &mut ObjectWriter<'_>) {
@@ -592,6 +621,7 @@ pub fn write_failure_document(
     original: Option<&str>,
     reason: &str,
     context: &EventContext<'_>,
+    added: &AddedFields,
     tags: Tags,
     dataset: Dataset,
 ) -> Timestamp {
@@ -612,6 +642,7 @@ pub fn write_failure_document(
     tags.write(&mut doc);
     write_aws(&mut doc, context, None);
     write_log_origin(&mut doc, context, None);
+    write_source_fields(&mut doc, context, added);
     write_ecs(&mut doc);
     doc.finish();
     context.received_at
@@ -624,6 +655,7 @@ pub fn write_oversized_document(
     timestamp: Timestamp,
     reason: &str,
     context: &EventContext<'_>,
+    added: &AddedFields,
     dataset: Dataset,
 ) {
     let mut doc = ObjectWriter::new(out);
@@ -640,6 +672,7 @@ pub fn write_oversized_document(
     Tags { truncated: true, ..Tags::default() }.write(&mut doc);
     write_aws(&mut doc, context, None);
     write_log_origin(&mut doc, context, None);
+    write_source_fields(&mut doc, context, added);
     write_ecs(&mut doc);
     doc.finish();
 }

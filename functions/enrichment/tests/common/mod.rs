@@ -20,7 +20,12 @@ pub fn enricher(settings: EnrichmentSettings) -> Enricher {
 
 /// What the tests' lines arrive with: no id, received at the epoch (lines without a time show it).
 pub fn context() -> EventContext<'static> {
-    EventContext { event_id: None, received_at: Timestamp::from_unix_millis(0).unwrap(), log_origin: None }
+    EventContext {
+        event_id: None,
+        received_at: Timestamp::from_unix_millis(0).unwrap(),
+        log_origin: None,
+        cloud: None,
+    }
 }
 
 /// The document of `line` and whether the line was a parse failure.

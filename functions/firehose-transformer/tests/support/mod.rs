@@ -30,7 +30,7 @@ pub fn request_of(raw_bytes: usize) -> (TransformationRequest<'static>, usize) {
             data: BASE64.encode(data).into(),
         });
     }
-    (TransformationRequest { invocation_id: Some("full-size".into()), records }, size)
+    (TransformationRequest { invocation_id: Some("full-size".into()), records, ..Default::default() }, size)
 }
 
 /// Reads a request from its JSON, as the function does.
