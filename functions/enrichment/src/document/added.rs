@@ -92,6 +92,12 @@ impl AddedFields {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+
+    /// Whether the setting names a `cloud.*` field.
+    #[inline(always)]
+    pub(super) fn sets_cloud(&self) -> bool {
+        self.cloud != CloudFields::default()
+    }
 }
 
 /// What a name must be: one of [`ADDABLE_FIELDS`], or `labels.` and a label name.

@@ -575,7 +575,10 @@ fn write_log_origin(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, erro
 /// and `ADD_FIELDS`' objects.
 #[inline(always)]
 fn write_source_fields(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, added: &AddedFields) {
-    write_cloud(doc, context.cloud, added);
+    // Checked here, inlined: most documents of enrich-logs have no cloud fields at all.
+    if context.cloud.is_some() || added.sets_cloud() {
+        write_cloud(doc, context.cloud, added);
+    }
     if let Some(LogOrigin::CloudWatch { log_stream, .. }) = context.log_origin
         && let Some((container, _)) = ecs_container(log_stream)
     {

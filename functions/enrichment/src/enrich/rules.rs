@@ -76,7 +76,9 @@ enum Test {
     OneOf(Vec<String>),
     Prefix(String),
     Suffix(String),
-    Matches(Regex),
+    /// A regular expression, and the texts one of which every match starts with, when there are
+    /// a few (a rule with it is then keyed by them like a prefix).
+    Matches(Regex, Option<Vec<String>>),
     Statuses(Vec<RangeInclusive<u16>>),
     Networks(Vec<IpNet>),
 }
@@ -257,31 +259,70 @@ impl Condition {
                 text(field).is_some_and(|text| text.starts_with(prefix.as_str()))
             }
             (Test::Suffix(suffix), field) => text(field).is_some_and(|text| text.ends_with(suffix.as_str())),
-            (Test::Matches(regex), field) => text(field).is_some_and(|text| regex.is_match(text)),
+            (Test::Matches(regex, _), field) => text(field).is_some_and(|text| regex.is_match(text)),
         }
     }
 }
 
-/// The texts of a rule's key condition: its first equals, starts- or ends-with on a field taken
-/// from the line as logged.
-fn key_texts(conditions: &[Condition]) -> Option<Vec<&str>> {
+/// The texts of a rule's key condition, one of which the raw line holds wherever the condition
+/// holds: its first equals, starts- or ends-with on a field taken from the line as logged, a
+/// regular expression's literal starts, or a few exact statuses (logged as their digits).
+fn key_texts(conditions: &[Condition]) -> Option<Vec<String>> {
     conditions.iter().find_map(|condition| match (&condition.test, condition.field) {
+        (Test::Statuses(ranges), Field::Status) => {
+            let count: usize = ranges.iter().map(|range| range.len()).sum();
+            (count <= MAX_KEYED_STATUSES).then(|| {
+                ranges.iter().flat_map(|range| range.clone().map(|status| status.to_string())).collect()
+            })
+        }
         (_, Field::Status | Field::SourceIp | Field::CrawlerCategory) => None,
-        (Test::OneOf(values), _) => Some(values.iter().map(String::as_str).collect()),
-        (Test::Prefix(text) | Test::Suffix(text), _) => Some(vec![text.as_str()]),
+        (Test::OneOf(values), _) => Some(values.clone()),
+        (Test::Prefix(text) | Test::Suffix(text), _) => Some(vec![text.clone()]),
+        (Test::Matches(_, literals), _) => literals.clone(),
         _ => None,
     })
 }
 
+/// A status condition over more values than this (`5xx`) is not keyed: its texts would be found
+/// in most lines (sizes, times) and slow the search down.
+const MAX_KEYED_STATUSES: usize = 10;
+
+/// The most texts a regular expression is keyed by, so that all the rules' texts stay within
+/// what the SIMD search takes (64).
+const MAX_REGEX_LITERALS: usize = 16;
+
+/// The texts one of which every match of `pattern` starts with (regex-syntax's prefix
+/// extraction), cut to their first 4 or 3 bytes where there are more than [`MAX_REGEX_LITERALS`]
+/// (`(?i)uptime` starts with one of 64 texts, one of 8 three-byte ones: `upt`, `UPT`, `uPt`...);
+/// `None` where they stay more, or one is shorter than 3 bytes (found in too many lines).
+fn regex_literals(pattern: &str) -> Option<Vec<String>> {
+    let hir = regex_syntax::parse(pattern).ok()?;
+    let prefixes = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+    let literals = [None, Some(4), Some(3)].into_iter().find_map(|cut| {
+        let mut cut_prefixes = prefixes.clone();
+        if let Some(bytes) = cut {
+            cut_prefixes.keep_first_bytes(bytes);
+            cut_prefixes.dedup();
+        }
+        let literals = cut_prefixes.literals()?;
+        (!literals.is_empty() && literals.len() <= MAX_REGEX_LITERALS).then(|| literals.to_vec())
+    })?;
+    literals
+        .iter()
+        .map(|literal| String::from_utf8(literal.as_bytes().to_vec()).ok().filter(|text| text.len() >= 3))
+        .collect()
+}
+
 /// Every keyed rule's texts, searched at once; `None` without keyed rules.
 fn literals_of<'a>(rules: impl Iterator<Item = &'a Rule>) -> Option<AhoCorasick> {
-    let literals: Vec<&str> =
+    let literals: Vec<String> =
         rules.filter(|rule| rule.keyed).filter_map(|rule| key_texts(&rule.conditions)).flatten().collect();
     if literals.is_empty() {
         return None;
     }
-    // Leftmost-first lets the search use its SIMD prefilter (Teddy) for a few dozen texts, where
-    // the standard semantics walk the automaton byte by byte: 3,000 instructions on a 200-byte line.
+    // Leftmost-first lets the search use its SIMD prefilter (Teddy) for up to 64 texts, where
+    // the standard semantics (or more texts, or ignoring case) walk the automaton byte by byte:
+    // 3,000 instructions on a 200-byte line.
     AhoCorasick::builder().match_kind(MatchKind::LeftmostFirst).build(literals).ok()
 }
 
@@ -417,6 +458,7 @@ fn parse_condition(text: &str) -> Result<Condition, String> {
         "~" if text_field => Test::Matches(
             Regex::new(&value)
                 .map_err(|error| format!("the regular expression does not compile: {error}"))?,
+            regex_literals(&value),
         ),
         "in" if field == Field::SourceIp => Test::Networks(
             list(&value)
@@ -709,6 +751,32 @@ mod tests {
         assert!(!may(&ShapingRules::default(), visit), "no rules");
         // Sampling rules' texts count too.
         assert!(may(&ShapingRules::parse("", "1/5: url.path ^= /pri").unwrap(), visit));
+    }
+
+    #[test]
+    fn regular_expressions_and_exact_statuses_are_looked_for_by_their_texts() {
+        let visit = br#"203.0.113.7 - - [07/Dec/2026:10:00:00 +0000] "GET /pricing HTTP/1.1" 200 5 "-" "Mozilla/5.0""#;
+        let robot = br#"203.0.113.7 - - [07/Dec/2026:10:00:00 +0000] "HEAD / HTTP/1.1" 200 5 "-" "Mozilla/5.0+(compatible; UptimeRobot/2.0)""#;
+        let case_blind = ShapingRules::parse("user_agent.original ~ (?i)uptime", "").unwrap();
+        assert!(!may(&case_blind, visit), "no text any match starts with");
+        assert!(may(&case_blind, robot));
+        assert!(may(&case_blind, b"... \"uPtImE-kuma/1\""), "every case of the first letters");
+        // The texts every match starts with: an alternation's, a prefix before a repetition's.
+        let alternation = ShapingRules::parse(r"url.path ~ ^/(wp-admin|wp-login\.php)", "").unwrap();
+        assert!(!may(&alternation, visit));
+        assert!(may(&alternation, b"GET /wp-login.php?x=1"));
+        // No text every match starts with (`.*`), or one too short to tell lines apart: every line.
+        assert!(may(&ShapingRules::parse("user_agent.original ~ .*bot", "").unwrap(), visit));
+        assert!(may(&ShapingRules::parse("url.path ~ ^/.", "").unwrap(), visit));
+        // A few exact statuses are looked for as their digits; a class is not.
+        let status = ShapingRules::parse("http.response.status_code = 499,444", "").unwrap();
+        assert!(!may(&status, visit));
+        assert!(may(&status, br#"... "GET / HTTP/1.1" 499 0 "-" "curl/8""#));
+        assert!(may(&ShapingRules::parse("http.response.status_code = 4xx", "").unwrap(), visit));
+        // What the search lets through is still read field by field.
+        let fields = LineFields { status: Some(200), user_agent: Some("x 499 uptime"), ..fields() };
+        assert!(!drops("http.response.status_code = 499", &fields));
+        assert!(drops("user_agent.original ~ (?i)uptime", &fields));
     }
 
     #[test]
