@@ -393,7 +393,8 @@ impl Enricher {
             Reader::Access => {}
         }
         match self.parse_line(line) {
-            Ok(record) => self.write_record(&record, None, line, context, out, originals),
+            // The access-log readers borrow their values from the line itself.
+            Ok(record) => self.write_record(&record, None, (line, true), context, out, originals),
             Err(error) => {
                 self.write_parse_failure(&error.to_string(), line, context, out, originals, self.dataset())
             }
@@ -426,19 +427,24 @@ impl Enricher {
     }
 
     /// The document of a parsed access-log line: its client's location and network, its user agent.
+    /// `line`: the raw line, and whether the record's values were read from it (not from a copy
+    /// of it as text, which a line that is not UTF-8 needs).
     fn write_record(
         &mut self,
         record: &AccessRecord<'_>,
         aws: Option<AwsFields<'_, '_>>,
-        line: &[u8],
+        line: (&[u8], bool),
         context: &EventContext<'_>,
         out: &mut Vec<u8>,
         originals: Originals,
     ) -> LineOutcome {
         let truncated = originals == Originals::Drop;
+        let (line, read_from_line) = line;
         let Self { settings, geoip, geo_cache, user_agents, .. } = self;
-        // The rules first: a line not indexed costs no lookup.
-        let scan = settings.shaping.scan(line);
+        // The rules first: a line not indexed costs no lookup. Their texts are looked for in the
+        // line only where the values they test are the line's own bytes.
+        let values_as_logged = read_from_line && record.rule_values_as_logged();
+        let scan = settings.shaping.scan(line, values_as_logged);
         let verdict = if !scan.may_match() {
             Verdict::Keep
         } else {
@@ -508,7 +514,15 @@ impl Enricher {
                 // The URL a redirect rule answered with carries the request's query.
                 let redirect = elb.redirect_url.map(|url| self.settings.redaction.redact(url, Scope::Url));
                 let elb = ElbFields { redirect_url: redirect.as_deref(), ..elb };
-                self.write_record(&record, Some(AwsFields::Elb(&elb)), line, context, out, originals)
+                let read_from_line = matches!(text, Cow::Borrowed(_));
+                self.write_record(
+                    &record,
+                    Some(AwsFields::Elb(&elb)),
+                    (line, read_from_line),
+                    context,
+                    out,
+                    originals,
+                )
             }
             Err(error) => {
                 let reason = format!("line does not match alb: {error}");
@@ -545,11 +559,12 @@ impl Enricher {
             (false, _, _) => (self.cloudfront_default.as_slice(), "cloudfront-realtime"),
         };
         let text = as_logged(line);
+        let read_from_line = matches!(text, Cow::Borrowed(_));
         match parse_cloudfront(&text, fields) {
             Ok((record, cloudfront)) => self.write_record(
                 &record,
                 Some(AwsFields::CloudFront(&cloudfront)),
-                line,
+                (line, read_from_line),
                 context,
                 out,
                 originals,

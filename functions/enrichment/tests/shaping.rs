@@ -157,3 +157,34 @@ fn a_rule_that_is_not_accepted_stops_start_up_naming_it() {
         "{regex}"
     );
 }
+
+/// A rule sees a value as the document shows it, also where that differs from the line's bytes:
+/// an escape undone, a byte that is not UTF-8 shown as `\xhh`, a CloudFront user agent
+/// percent-decoded. Such lines are read field by field, not passed over by the search for texts.
+#[test]
+fn values_that_differ_from_the_lines_bytes_are_still_matched() {
+    let context = common::context();
+    let dropped = |rules: &str, line: &[u8]| {
+        let mut enricher = Enricher::new(settings(&[(DROP_WHEN.env, rules)]), None);
+        enricher.enrich_line(line, &context, &mut Vec::new()).dropped
+    };
+    // Apache escapes a quote in the user agent; a writer other than Apache leaves a Latin-1 byte.
+    let escaped =
+        br#"203.0.113.7 - - [07/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "Say \"hi\" bot""#;
+    assert!(dropped(r#"user_agent.original = "Say \"hi\" bot""#, escaped));
+    let latin1 =
+        b"203.0.113.7 - - [07/Dec/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"Caf\xe9Bot/1.0\"";
+    assert!(dropped(r"user_agent.original ^= Caf\xe9Bot/", latin1));
+    // An ALB line with a byte that is not UTF-8 is read as text with `\xhh` in its place.
+    let alb = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/alb/aws-docs-examples.log"
+    ))
+    .unwrap();
+    let first = alb.lines().next().unwrap().as_bytes();
+    let at = first.windows(13).position(|window| window == b"\"curl/7.46.0\"").unwrap() + 12;
+    let alb = [&first[..at], b"-\xe9".as_slice(), &first[at..]].concat();
+    assert!(dropped(r"user_agent.original $= -\xe9", &alb));
+    // The same rules pass over lines whose values are the line's bytes and do not match.
+    assert!(!dropped(r#"user_agent.original = "Say \"hi\" bot""#, latin1));
+}

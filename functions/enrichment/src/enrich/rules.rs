@@ -23,9 +23,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, MatchKind, packed};
 use ipnet::IpNet;
-use memchr::memchr2;
 use regex::Regex;
 
 /// A field a condition tests.
@@ -157,7 +156,7 @@ pub struct ShapingRules {
     keyed_used: u8,
     /// The literals of the rules that have some, searched at once: a line that holds none of them
     /// is not read against those rules.
-    literals: Option<AhoCorasick>,
+    literals: Option<Literals>,
 }
 
 /// Why a rule was not accepted: which rule, which condition, and what is accepted.
@@ -197,15 +196,13 @@ impl ShapingRules {
 
     /// Which rules may match `line` (the raw line), found in one pass over it. A rule with a key
     /// condition (equals, starts or ends with, on a field taken from the line as logged) can only
-    /// match a line that holds one of its texts: a field's value is a piece of the line as
-    /// logged, unless the line holds an escape (`\`) or a percent-encoding (`%`), which change a
-    /// value's bytes, and then every rule is read.
+    /// match a line that holds one of its texts, when the values the rules test are pieces of the
+    /// line as logged (`values_as_logged`); a value with an escape undone (`\"`, `\xe9`) or a
+    /// percent-decoded path differs from the line's bytes, and then every rule is read.
     #[inline]
-    pub fn scan(&self, line: &[u8]) -> Scan {
-        let keyed = self
-            .literals
-            .as_ref()
-            .is_some_and(|literals| memchr2(b'%', b'\\', line).is_some() || literals.is_match(line));
+    pub fn scan(&self, line: &[u8], values_as_logged: bool) -> Scan {
+        let keyed =
+            self.literals.as_ref().is_some_and(|literals| !values_as_logged || literals.in_line(line));
         Scan { keyed, needed: self.keyless_used | if keyed { self.keyed_used } else { 0 } }
     }
 
@@ -314,16 +311,47 @@ fn regex_literals(pattern: &str) -> Option<Vec<String>> {
 }
 
 /// Every keyed rule's texts, searched at once; `None` without keyed rules.
-fn literals_of<'a>(rules: impl Iterator<Item = &'a Rule>) -> Option<AhoCorasick> {
+fn literals_of<'a>(rules: impl Iterator<Item = &'a Rule>) -> Option<Literals> {
     let literals: Vec<String> =
         rules.filter(|rule| rule.keyed).filter_map(|rule| key_texts(&rule.conditions)).flatten().collect();
     if literals.is_empty() {
         return None;
     }
-    // Leftmost-first lets the search use its SIMD prefilter (Teddy) for up to 64 texts, where
-    // the standard semantics (or more texts, or ignoring case) walk the automaton byte by byte:
-    // 3,000 instructions on a 200-byte line.
-    AhoCorasick::builder().match_kind(MatchKind::LeftmostFirst).build(literals).ok()
+    // The packed searcher (Teddy, SIMD) alone: 300 instructions on a 200-byte line, 140 fewer than
+    // through the automaton's prefilter, which also checks each candidate again. Past 64 texts
+    // Teddy gives way to Rabin-Karp, and past what the packed searchers take, to the automaton
+    // (leftmost-first: with the standard semantics it walks every byte, 3,000 instructions).
+    let packed = packed::Config::new()
+        .match_kind(packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(&literals)
+        .build();
+    match packed {
+        Some(searcher) => Some(Literals::Packed(searcher)),
+        None => AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&literals)
+            .ok()
+            .map(Literals::Automaton),
+    }
+}
+
+/// The rules' texts, searched at once.
+#[derive(Debug, Clone)]
+enum Literals {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Literals {
+    /// Whether `line` holds one of the texts.
+    #[inline]
+    fn in_line(&self, line: &[u8]) -> bool {
+        match self {
+            Self::Packed(searcher) => searcher.find(line).is_some(),
+            Self::Automaton(automaton) => automaton.is_match(line),
+        }
+    }
 }
 
 /// FNV-1a of the line: stable across processes, versions and machines, which a seeded hasher is
@@ -537,13 +565,17 @@ fn statuses(value: &str) -> Result<Vec<RangeInclusive<u16>>, String> {
 
 #[cfg(test)]
 mod tests {
+    use memchr::memchr2;
+
     use super::*;
 
     /// A scan that reads every rule (the scan itself is tested on its own).
     const READ_ALL: Scan = Scan { keyed: true, needed: u8::MAX };
 
     fn may(rules: &ShapingRules, line: &[u8]) -> bool {
-        rules.scan(line).may_match()
+        // As the enricher asks: values taken from the line as logged unless it has an escape or
+        // a percent-encoding.
+        rules.scan(line, memchr2(b'%', b'\\', line).is_none()).may_match()
     }
 
     fn fields() -> LineFields<'static> {
@@ -754,6 +786,18 @@ mod tests {
     }
 
     #[test]
+    fn many_texts_are_looked_for_as_surely_as_a_few() {
+        // 300 texts: more than the SIMD searcher takes.
+        let paths: Vec<String> = (0..300).map(|n| format!("/probe-{n:03}")).collect();
+        let rules = ShapingRules::parse(&format!("url.path = {}", paths.join(",")), "").unwrap();
+        assert!(may(&rules, br#"10.0.0.1 - - [07/Dec/2026:10:00:00 +0000] "GET /probe-299 HTTP/1.1" 200 5"#));
+        assert!(!may(&rules, br#"10.0.0.1 - - [07/Dec/2026:10:00:00 +0000] "GET /probe-3x HTTP/1.1" 200 5"#));
+        assert!(!may(&rules, br#"10.0.0.1 - - [07/Dec/2026:10:00:00 +0000] "GET /pricing HTTP/1.1" 200 5"#));
+        assert!(may(&rules, b"/probe-000"), "a line shorter than the SIMD search's block");
+        assert!(matches!(rules.literals, Some(Literals::Automaton(_))), "past the packed searchers");
+    }
+
+    #[test]
     fn regular_expressions_and_exact_statuses_are_looked_for_by_their_texts() {
         let visit = br#"203.0.113.7 - - [07/Dec/2026:10:00:00 +0000] "GET /pricing HTTP/1.1" 200 5 "-" "Mozilla/5.0""#;
         let robot = br#"203.0.113.7 - - [07/Dec/2026:10:00:00 +0000] "HEAD / HTTP/1.1" 200 5 "-" "Mozilla/5.0+(compatible; UptimeRobot/2.0)""#;
@@ -761,6 +805,7 @@ mod tests {
         assert!(!may(&case_blind, visit), "no text any match starts with");
         assert!(may(&case_blind, robot));
         assert!(may(&case_blind, b"... \"uPtImE-kuma/1\""), "every case of the first letters");
+        assert!(matches!(case_blind.literals, Some(Literals::Packed(_))), "eight texts: the SIMD search");
         // The texts every match starts with: an alternation's, a prefix before a repetition's.
         let alternation = ShapingRules::parse(r"url.path ~ ^/(wp-admin|wp-login\.php)", "").unwrap();
         assert!(!may(&alternation, visit));
@@ -783,9 +828,9 @@ mod tests {
     fn uses_names_the_fields_the_rules_read() {
         let rules = ShapingRules::parse("url.path = /health", "1/5: crawler.category = seo").unwrap();
         // The sampling rule has no text to look for: its field is always read.
-        let quiet = rules.scan(b"GET /pricing");
+        let quiet = rules.scan(b"GET /pricing", true);
         assert!(quiet.needs(Field::CrawlerCategory) && !quiet.needs(Field::UrlPath));
-        let health = rules.scan(b"GET /health");
+        let health = rules.scan(b"GET /health", true);
         assert!(health.needs(Field::CrawlerCategory) && health.needs(Field::UrlPath));
         assert!(!health.needs(Field::SourceIp));
         assert!(ShapingRules::default().is_empty());

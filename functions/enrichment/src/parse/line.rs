@@ -158,6 +158,26 @@ impl<'a> AccessRecord<'a> {
         }
     }
 
+    /// Whether the values the shaping rules read as text (the request and its parts, the user
+    /// agent, the server's name) are the line's own bytes: none had an escape undone (those are
+    /// copies; the others borrow from what the reader read), and the request holds no
+    /// percent-encoding, which `url.path` decodes.
+    pub fn rule_values_as_logged(&self) -> bool {
+        let fields = [
+            &self.request_line,
+            &self.method,
+            &self.url_path,
+            &self.request_target,
+            &self.query,
+            &self.user_agent,
+            &self.server_name,
+            &self.requested_server_name,
+        ];
+        let target = self.request_line.as_deref().or(self.request_target.as_deref());
+        fields.into_iter().all(|field| !matches!(field, Some(Cow::Owned(_))))
+            && target.is_none_or(|target| memchr::memchr(b'%', target.as_bytes()).is_none())
+    }
+
     /// `url.path` (percent-decoded) and `url.query` of `request`: the target's, else, without a
     /// request line, `%U` (decoded by Apache already) and `%q`.
     #[inline]
