@@ -829,6 +829,26 @@ mod tests {
     }
 
     #[test]
+    fn the_referring_site_is_the_referrers_host() {
+        let line = |referrer: &str| {
+            format!(
+                r#"81.2.69.142 - - [21/Nov/2026:06:45:50 +0100] "GET / HTTP/1.1" 200 5 "{referrer}" "curl/8.5.0""#
+            )
+        };
+        let site =
+            |referrer: &str| enrich(EnrichmentSettings::default(), &line(referrer)).1["Referrer"].clone();
+        assert_eq!(site("https://News.Example.org:443/story?id=1"), json!({"domain": "news.example.org"}));
+        // Secrets of the referrer's user part never reach the field.
+        assert_eq!(site("https://alice:pw@example.com/"), json!({"domain": "example.com"}));
+        for none in ["-", "/internal/link", "about:blank"] {
+            assert_eq!(site(none), Value::Null, "{none}");
+        }
+        // An error-log line's referrer too.
+        let error = r#"2026/12/07 10:00:00 [error] 12#12: *5 open() "/srv/x" failed (2: No such file or directory), client: 81.2.69.142, server: shop.example, request: "GET /x HTTP/1.1", host: "shop.example", referrer: "https://www.example.com/page""#;
+        assert_eq!(enrich(EnrichmentSettings::default(), error).1["Referrer"]["domain"], "www.example.com");
+    }
+
+    #[test]
     fn failure_document_shape() {
         let (outcome, doc) = enrich(EnrichmentSettings::default(), "not a log line");
         assert!(outcome.parse_failure);

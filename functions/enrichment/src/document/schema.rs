@@ -36,6 +36,9 @@ pub const HOST: Key = key!("host");
 /// Not ECS (which has no field for it): capitalised, as ECS advises for custom fields, so that no
 /// ECS release can ever define it.
 pub const CRAWLER: Key = key!("Crawler");
+/// `Referrer.domain`: the host of `http.request.referrer` (ECS has no field for it; capitalised like
+/// `Crawler`).
+pub const REFERRER_SITE: Key = key!("Referrer");
 pub const TAGS: Key = key!("tags");
 pub const PROCESS: Key = key!("process");
 /// `apache.error.module`, as Elastic's Apache integration names it.
@@ -322,6 +325,7 @@ pub const FIELDS: &[&[Key]] = &[
     &[ORGANIZATION, ID],
     &[ECS, VERSION],
     &[CRAWLER, CATEGORIES],
+    &[REFERRER_SITE, DOMAIN],
 ];
 
 /// The dotted paths of [`FIELDS`] (`source.geo.city_name`), in the order a document has them.

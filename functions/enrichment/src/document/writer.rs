@@ -11,7 +11,7 @@ use super::json::{ObjectWriter, write_json_string};
 use super::schema;
 use crate::parse::{
     AccessRecord, CloudFrontFields, ElbFields, ErrorLogFormat, ErrorRecord, RequestLine, Server, Timestamp,
-    Upstream, UrlParts, extension, split_address_port,
+    Upstream, UrlParts, extension, split_address_port, url_host,
 };
 
 /// What a load balancer's or CloudFront's line adds to the access-log fields, under `aws.*`.
@@ -224,6 +224,7 @@ pub fn write_access_document(
     if let Some(crawler) = enrichment.crawler {
         doc.raw(schema::CRAWLER, crawler);
     }
+    write_referrer_site(&mut doc, record.referrer.as_deref());
 
     doc.open(schema::DESTINATION);
     if let Some(server) = record.server_name.as_deref().or(record.requested_server_name.as_deref()) {
@@ -337,6 +338,7 @@ pub fn write_error_document(
     }
     doc.close();
 
+    write_referrer_site(&mut doc, record.referrer);
     doc.string(schema::MESSAGE, &record.message);
     doc.open(schema::PROCESS);
     if let Some(pid) = record.pid {
@@ -569,6 +571,21 @@ fn write_log_origin(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, erro
         doc.number(schema::OFFSET, offset);
     }
     doc.close();
+}
+
+/// `Referrer.domain`: the referrer's host, lowercased (host names are case-insensitive: one
+/// spelling per site in the panels).
+#[inline]
+fn write_referrer_site(doc: &mut ObjectWriter<'_>, referrer: Option<&str>) {
+    if let Some((site, capitals)) = referrer.and_then(url_host) {
+        doc.open(schema::REFERRER_SITE);
+        if capitals {
+            doc.string(schema::DOMAIN, &site.to_ascii_lowercase());
+        } else {
+            doc.string(schema::DOMAIN, site);
+        }
+        doc.close();
+    }
 }
 
 /// What the document's source says beyond the line: `cloud.*`, an ECS task's `container.name`,

@@ -26,5 +26,5 @@ pub(crate) use escape::as_logged;
 pub use format::{COMBINED, COMMON, Escape, FormatError, LogFormat, Server, VHOST_COMBINED};
 pub(crate) use line::find_byte_in_short;
 pub use line::{AccessRecord, ParseError, Upstream};
-pub(crate) use request::{RequestLine, UrlParts, extension};
+pub(crate) use request::{RequestLine, UrlParts, extension, url_host};
 pub use time::{Timestamp, UtcDateTime};
