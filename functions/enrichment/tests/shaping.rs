@@ -188,3 +188,23 @@ fn values_that_differ_from_the_lines_bytes_are_still_matched() {
     // The same rules pass over lines whose values are the line's bytes and do not match.
     assert!(!dropped(r#"user_agent.original = "Say \"hi\" bot""#, latin1));
 }
+
+/// The search for the rules' texts covers every value they test, wherever the format puts it:
+/// a status after the request (common), a virtual host before the client (vhost_combined).
+#[test]
+fn texts_are_found_wherever_the_format_puts_their_values() {
+    let context = common::context();
+    let dropped = |format: &str, rules: &str, line: &str| {
+        let vars = [("LOG_FORMAT", format), (DROP_WHEN.env, rules)];
+        let mut enricher = Enricher::new(settings(&vars), None);
+        enricher.enrich_line(line.as_bytes(), &context, &mut Vec::new()).dropped
+    };
+    let common = r#"203.0.113.7 - - [07/Dec/2026:10:00:00 +0000] "GET /shop HTTP/1.1" 499 0"#;
+    assert!(dropped("common", "http.response.status_code = 499", common));
+    assert!(dropped("common", "url.path ^= /shop and http.response.status_code = 499", common));
+    assert!(!dropped("common", "http.response.status_code = 498", common));
+    let vhost = r#"status.example.com:443 203.0.113.7 - - [07/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8""#;
+    assert!(dropped("vhost_combined", "destination.domain = status.example.com", vhost));
+    assert!(dropped("vhost_combined", "user_agent.original ^= curl/", vhost));
+    assert!(!dropped("vhost_combined", "destination.domain = www.example.com", vhost));
+}
