@@ -350,6 +350,7 @@ class Template(unittest.TestCase):
             "ProcessingFailedAlarm": ("WeblogEnrichment", "RecordsProcessingFailed", "notBreaching"),
             "DeliverySuccessAlarm": ("AWS/Firehose", "DeliveryToAmazonOpenSearchService.Success", "notBreaching"),
             "DeliveryFreshnessAlarm": ("AWS/Firehose", "DeliveryToAmazonOpenSearchService.DataFreshness", "notBreaching"),
+            "LineLagAlarm": ("WeblogEnrichment", "LagMax", "notBreaching"),
             "BackupDeliveryAlarm": ("AWS/Firehose", "DeliveryToS3.Success", "notBreaching"),
             "ClusterRedAlarm": ("AWS/ES", "ClusterStatus.red", "notBreaching"),
             "FreeStorageAlarm": ("AWS/ES", "FreeStorageSpace", "missing"),

@@ -19,6 +19,7 @@ pub mod event;
 
 use enrichment::{CloudOrigin, Enricher, EventContext, Timestamp, json_string_len, write_json_string};
 use lambda_shell::base64;
+use lambda_shell::freshness::LineTimes;
 use lambda_shell::records::{RecordContent, decode_record};
 use lambda_shell::{Handler, Startup};
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,11 @@ lambda_shell::invocation_summary! {
         geoip_misses => "GeoIpMisses": Count,
         bytes_in => "BytesIn": Bytes,
         bytes_out => "BytesOut": Bytes,
+        /// Documents whose line's age was taken when the answer was ready (parse failures, which
+        /// carry the arrival time, are not), and the ages' median and maximum.
+        aged_lines,
+        lag_median_ms => "LagMedian": Milliseconds when aged_lines,
+        lag_max_ms => "LagMax": Milliseconds when aged_lines,
     }
 }
 
@@ -113,6 +119,8 @@ pub struct TransformHandler {
     document: Vec<u8>,
     /// The function's region (`AWS_REGION`), for requests that do not say theirs.
     region: Option<String>,
+    /// The time of each document read from a line, in the current request.
+    line_times: LineTimes,
 }
 
 impl TransformHandler {
@@ -128,6 +136,7 @@ impl TransformHandler {
             decoded: Vec::new(),
             document: Vec::with_capacity(4096),
             region: std::env::var("AWS_REGION").ok().filter(|region| !region.is_empty()),
+            line_times: LineTimes::default(),
         }
     }
 
@@ -135,6 +144,7 @@ impl TransformHandler {
     pub fn handle(&mut self, event: &TransformationRequest<'_>) -> (TransformationResponse, Summary) {
         let records = &event.records;
         let mut summary = Summary { records_in: records.len() as u64, ..Summary::default() };
+        self.line_times.clear();
         // Owned: `self` is borrowed mutably below (one small copy per invocation).
         let own_region = self.region.clone();
         let region = event.region.as_deref().or(own_region.as_deref());
@@ -172,6 +182,11 @@ impl TransformHandler {
                 "enriched records would push the response over Lambda's 6 MB limit: answered ProcessingFailed \
                  with their original data (lower the Firehose processor buffer size)"
             );
+        }
+        if let Some(ages) = self.line_times.ages(Timestamp::now()) {
+            summary.aged_lines = ages.lines;
+            summary.lag_median_ms = ages.median_ms;
+            summary.lag_max_ms = ages.max_ms;
         }
         (response.finish(), summary)
     }
@@ -237,6 +252,9 @@ impl TransformHandler {
         }
         summary.parse_failures += u64::from(outcome.parse_failure);
         summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
+        if !outcome.parse_failure {
+            self.line_times.push(outcome.timestamp);
+        }
         self.document.push(b'\n');
         TransformResult::Ok
     }

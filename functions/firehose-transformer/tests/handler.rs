@@ -102,6 +102,10 @@ fn apache_lines_are_enriched() {
             geoip_misses: 1,
             bytes_in: summary.bytes_in,
             bytes_out: summary.bytes_out,
+            aged_lines: 12,
+            // Their ages depend on when the test runs: the_answer_says_how_old_its_lines_are.
+            lag_median_ms: summary.lag_median_ms,
+            lag_max_ms: summary.lag_max_ms,
             ..Summary::default()
         }
     );
@@ -326,4 +330,17 @@ fn records_the_rules_leave_out_are_answered_dropped_and_counted() {
     let results: Vec<TransformResult> = response.records().unwrap().iter().map(|r| r.result).collect();
     assert_eq!(results, [TransformResult::Dropped, TransformResult::Dropped, TransformResult::Ok]);
     assert_eq!((summary.dropped_lines, summary.sampled_out_lines, summary.dropped, summary.ok), (1, 1, 2, 1));
+}
+
+/// The answer says how old its documents' lines are (median, maximum): the sample log's lines are
+/// from 21 November 2026, weeks before the tests run.
+#[test]
+fn the_answer_says_how_old_its_lines_are() {
+    let lines = event("firehose-apache-lines.json");
+    let (_, summary) = transformer().handle(&lines);
+    assert!(summary.ok > 0);
+    assert_eq!(summary.aged_lines, summary.ok - summary.parse_failures);
+    let since_the_lines = enrichment::Timestamp::now().unix_millis() - 1_795_305_600_000; // 2026-11-22
+    assert!(summary.lag_median_ms as i64 > since_the_lines, "{summary:?}");
+    assert!(summary.lag_max_ms >= summary.lag_median_ms, "{summary:?}");
 }

@@ -34,6 +34,7 @@ use firehose_delivery::{
     DeliveryReport, DeliverySettings, EntryBuffer, FirehoseSink, RecordBatchSink, RetryPolicy,
     deliver_spread, document_limit,
 };
+use lambda_shell::freshness::LineTimes;
 use lambda_shell::records::{RecordContent, decode_record};
 use lambda_shell::{Handler, Startup, StartupError};
 use lambda_shell::{base64, kpl};
@@ -77,6 +78,11 @@ lambda_shell::invocation_summary! {
         failed_entries => "FailedEntries": Count,
         reported_failures => "ReportedFailures": Count,
         calls,
+        /// Documents whose line's age was taken once the batch was delivered (parse failures,
+        /// which carry the arrival time, are not), and the ages' median and maximum.
+        aged_lines,
+        lag_median_ms => "LagMedian": Milliseconds when aged_lines,
+        lag_max_ms => "LagMax": Milliseconds when aged_lines,
     }
 }
 
@@ -157,6 +163,11 @@ impl<S: RecordBatchSink> KinesisHandler<S> {
             );
         }
         self.remember_delivered(&batch, &report);
+        if let Some(ages) = batch.line_times.ages(Timestamp::now()) {
+            batch.summary.aged_lines = ages.lines;
+            batch.summary.lag_median_ms = ages.median_ms;
+            batch.summary.lag_max_ms = ages.max_ms;
+        }
         batch.finish(&report)
     }
 }
@@ -275,6 +286,9 @@ impl RecordEnricher {
                                 continue;
                             }
                             batch.summary.parse_failures += u64::from(outcome.parse_failure);
+                            if !outcome.parse_failure {
+                                batch.line_times.push(outcome.timestamp);
+                            }
                             batch.summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
                             batch.end_entry(record_index, outcome.truncated);
                         }
@@ -310,6 +324,8 @@ pub struct PreparedBatch<'a> {
     entry_record: Vec<usize>,
     /// Each record's sequence number.
     sequence_numbers: Vec<&'a str>,
+    /// The time of each document read from a line.
+    line_times: LineTimes,
     summary: Summary,
 }
 

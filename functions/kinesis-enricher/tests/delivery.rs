@@ -514,3 +514,50 @@ fn a_containers_line_becomes_the_document_a_hosts_line_does() {
         assert_eq!(container_doc, host_doc);
     }
 }
+
+/// An access line stamped `seconds_ago` before now, as Apache writes its time.
+fn line_aged(seconds_ago: i64) -> String {
+    let now = enrichment::Timestamp::now().unix_millis() / 1000 * 1000;
+    let time = enrichment::Timestamp::from_unix_millis(now - seconds_ago * 1000).unwrap().to_utc();
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!(
+        r#"203.0.113.7 - - [{:02}/{}/{}:{:02}:{:02}:{:02} +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.5.0""#,
+        time.day,
+        months[time.month as usize - 1],
+        time.year,
+        time.hour,
+        time.minute,
+        time.second
+    )
+}
+
+/// The lines' ages when their batch is delivered: median and maximum, for the freshness metrics;
+/// a parse failure (stamped with its arrival) is not measured.
+#[tokio::test]
+async fn the_batch_says_how_old_its_lines_are_once_delivered() {
+    let payloads: Vec<Vec<u8>> = [60, 120, 300, 30, 90]
+        .iter()
+        .map(|&age| line_record(&line_aged(age)))
+        .chain([line_record("not an access line")])
+        .collect();
+    let event = KinesisEvent::deserialize(&kinesis_event(&payloads)).unwrap().into_owned();
+    let fake = FaultyFirehose::start(Faults::default());
+    let (_, summary) = function(sink(&fake, STREAM).await, retry()).process(&event, in_a_minute()).await;
+    assert_eq!((summary.delivered, summary.parse_failures, summary.aged_lines), (6, 1, 5));
+    // Ages in whole seconds plus what the test took: the median line is 90 s old, the oldest 300 s.
+    assert!((90_000..100_000).contains(&summary.lag_median_ms), "{summary:?}");
+    assert!((300_000..310_000).contains(&summary.lag_max_ms), "{summary:?}");
+    let metrics: Vec<&str> =
+        lambda_shell::InvocationSummary::metrics(&summary, 1.0).iter().map(|m| m.0).collect();
+    assert!(metrics.contains(&"LagMedian") && metrics.contains(&"LagMax"), "{metrics:?}");
+
+    // A batch of no document says no age at all.
+    let control =
+        KinesisEvent::deserialize(&kinesis_event(&[cloudwatch_envelope("CONTROL_MESSAGE", &["x"])]))
+            .unwrap()
+            .into_owned();
+    let (_, summary) = function(sink(&fake, STREAM).await, retry()).process(&control, in_a_minute()).await;
+    let metrics: Vec<&str> =
+        lambda_shell::InvocationSummary::metrics(&summary, 1.0).iter().map(|m| m.0).collect();
+    assert!(!metrics.contains(&"LagMax"), "{metrics:?}");
+}

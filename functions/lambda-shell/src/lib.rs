@@ -9,6 +9,7 @@
 
 pub mod base64;
 pub mod emf;
+pub mod freshness;
 pub mod kpl;
 pub mod memory;
 pub mod records;

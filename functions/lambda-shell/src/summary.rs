@@ -12,7 +12,8 @@ pub trait InvocationSummary {
 }
 
 /// Declares an invocation summary: a struct of `u64` counters, each logged by its field name and,
-/// with `=> "MetricName": Unit`, also sent as an EMF metric.
+/// with `=> "MetricName": Unit`, also sent as an EMF metric; with `when other_field`, only when
+/// that counter is not zero (an age of no documents is no age of 0).
 ///
 /// ```
 /// lambda_shell::invocation_summary! {
@@ -32,7 +33,7 @@ macro_rules! invocation_summary {
     (
         $(#[$meta:meta])*
         $vis:vis struct $name:ident {
-            $( $(#[$field_meta:meta])* $field:ident $(=> $metric:literal : $unit:ident)? ),* $(,)?
+            $( $(#[$field_meta:meta])* $field:ident $(=> $metric:literal : $unit:ident $(when $when:ident)?)? ),* $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -48,10 +49,41 @@ macro_rules! invocation_summary {
 
             fn metrics(&self, duration_ms: f64) -> ::std::vec::Vec<(&'static str, f64, $crate::emf::Unit)> {
                 let mut metrics = ::std::vec::Vec::new();
-                $( $( metrics.push(($metric, self.$field as f64, $crate::emf::Unit::$unit)); )? )*
+                $( $(
+                    if true $( && self.$when > 0 )? {
+                        metrics.push(($metric, self.$field as f64, $crate::emf::Unit::$unit));
+                    }
+                )? )*
                 metrics.push(("Duration", duration_ms, $crate::emf::Unit::Milliseconds));
                 metrics
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InvocationSummary as _;
+    use crate::emf::Unit;
+
+    crate::invocation_summary! {
+        struct Example {
+            records => "Records": Count,
+            aged,
+            age_ms => "Age": Milliseconds when aged,
+            calls,
+        }
+    }
+
+    #[test]
+    fn metrics_by_name_and_only_when_their_condition_holds() {
+        let names = |summary: &Example| -> Vec<&'static str> {
+            summary.metrics(1.5).iter().map(|(name, _, _)| *name).collect()
+        };
+        let none_aged = Example { records: 3, aged: 0, age_ms: 0, calls: 1 };
+        assert_eq!(names(&none_aged), ["Records", "Duration"], "no age of no documents");
+        let aged = Example { records: 3, aged: 2, age_ms: 1_200, calls: 1 };
+        assert_eq!(names(&aged), ["Records", "Age", "Duration"]);
+        assert!(matches!(aged.metrics(1.5)[1], ("Age", 1_200.0, Unit::Milliseconds)));
+    }
 }
