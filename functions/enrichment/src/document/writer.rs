@@ -402,7 +402,8 @@ pub fn write_error_document(
     record.time
 }
 
-/// The `aws` object: `aws.cloudwatch.log_group` and `.log_stream` of a CloudWatch Logs event, an
+/// The `aws` object: `aws.cloudwatch.log_group` and `.log_stream` of a CloudWatch Logs event (an
+/// ECS task's: `aws.ecs.task.id`, and `container.name` after the object, its stream read once), an
 /// Application Load Balancer's `aws.elb.*`, CloudFront's `aws.cloudfront.*`.
 fn write_aws(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, fields: Option<AwsFields<'_, '_>>) {
     let cloudwatch = match context.log_origin {
@@ -412,19 +413,20 @@ fn write_aws(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, fields: Opt
     if cloudwatch.is_none() && fields.is_none() {
         return;
     }
+    let container = cloudwatch.and_then(|(_, log_stream)| ecs_container(log_stream));
     doc.open(schema::AWS);
     if let Some((log_group, log_stream)) = cloudwatch {
         doc.open(schema::CLOUDWATCH);
         doc.string(schema::LOG_GROUP, log_group);
         doc.string(schema::LOG_STREAM, log_stream);
         doc.close();
-        if let Some((_, task)) = ecs_container(log_stream) {
-            doc.open(schema::ECS);
-            doc.open(schema::TASK);
-            doc.string(schema::ID, task);
-            doc.close();
-            doc.close();
-        }
+    }
+    if let Some((_, task)) = container {
+        doc.open(schema::ECS);
+        doc.open(schema::TASK);
+        doc.string(schema::ID, task);
+        doc.close();
+        doc.close();
     }
     match fields {
         Some(AwsFields::Elb(elb)) => write_elb(doc, elb),
@@ -432,6 +434,11 @@ fn write_aws(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, fields: Opt
         None => {}
     }
     doc.close();
+    if let Some((name, _)) = container {
+        doc.open(schema::CONTAINER);
+        doc.string(schema::NAME, name);
+        doc.close();
+    }
 }
 
 /// `aws.cloudfront.*`.
@@ -588,20 +595,12 @@ fn write_referrer_site(doc: &mut ObjectWriter<'_>, referrer: Option<&str>) {
     }
 }
 
-/// What the document's source says beyond the line: `cloud.*`, an ECS task's `container.name`,
-/// and `ADD_FIELDS`' objects.
+/// What the document's source says beyond the line: `cloud.*` and `ADD_FIELDS`' objects.
 #[inline(always)]
 fn write_source_fields(doc: &mut ObjectWriter<'_>, context: &EventContext<'_>, added: &AddedFields) {
     // Checked here, inlined: most documents of enrich-logs have no cloud fields at all.
     if context.cloud.is_some() || added.sets_cloud() {
         write_cloud(doc, context.cloud, added);
-    }
-    if let Some(LogOrigin::CloudWatch { log_stream, .. }) = context.log_origin
-        && let Some((container, _)) = ecs_container(log_stream)
-    {
-        doc.open(schema::CONTAINER);
-        doc.string(schema::NAME, container);
-        doc.close();
     }
     write_added_members(doc, added);
 }
