@@ -38,7 +38,7 @@ test: setup test-tools lint ## What a change needs (about 7 min from a clean clo
 	scripts/infra-check.sh template
 	$(MAKE) --no-print-directory links
 
-check: test lambda-build infra-tools ## Everything CI runs (about 28 min from a clean clone on 2 cores): make test, then the deploy scripts against moto, checkov, sam build, fuzzing, the demo
+check: test lambda-build infra-tools ## Everything CI runs (30 to 40 min from a clean clone on 2 shared cores): make test, then the deploy scripts against moto, checkov, sam build, fuzzing, the demo
 	$(CARGO) build --locked -p replay-failed-batches -p reingest-failed-documents --bins  # what tests/deploy runs
 	.venv/bin/python -m unittest discover -s tests/deploy -p 'test_*.py'
 	scripts/infra-check.sh stack
