@@ -1,10 +1,12 @@
-//! Delivery to Firehose with PutRecordBatch: API limits, retries, and what could not be delivered.
+//! Delivery of a batch's entries to a sink (Firehose's PutRecordBatch, OpenSearch's `_bulk`):
+//! the call limits, retries, and what could not be delivered.
 //!
-//! Entries go out in calls of at most [`MAX_ENTRIES_PER_CALL`] entries and [`MAX_BYTES_PER_CALL`]
-//! bytes. A call can fail whole (throttling, a network error) or in part (a 200 response with
-//! `FailedPutCount` and per-entry error codes). Only the entries that failed are sent again, with
-//! capped exponential backoff and full jitter, while attempts and the invocation's time allow.
-//! Errors that retrying cannot fix (the stream does not exist, access denied) stop at once.
+//! Entries go out in calls within the sink's [`CallLimits`]. A call can fail whole (throttling, a
+//! network error) or in part (a 200 response with per-entry results). Only the entries that
+//! failed are sent again, with capped exponential backoff and full jitter, while attempts and the
+//! invocation's time allow. Errors that retrying cannot fix (the stream does not exist, access
+//! denied) stop at once. An entry the destination refuses for its content (OpenSearch's mapping
+//! errors) is not sent again: it is reported apart, for the caller to keep elsewhere.
 //!
 //! With several delivery streams ([`deliver_spread`]), each stream gets its own calls, retries
 //! and backoff, all at the same time: a stream that throttles does not hold back the others. What
@@ -32,6 +34,29 @@ pub fn document_limit() -> DocumentLimit {
     }
 }
 
+/// What one call may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    pub max_entries: usize,
+    pub max_bytes: usize,
+}
+
+/// PutRecordBatch's limits.
+pub const FIREHOSE_CALL_LIMITS: CallLimits =
+    CallLimits { max_entries: MAX_ENTRIES_PER_CALL, max_bytes: MAX_BYTES_PER_CALL };
+
+/// What became of one entry of a call that was answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryResult {
+    Delivered,
+    /// The destination holds it already (a document created earlier with the same id).
+    AlreadyThere,
+    /// Not taken this time (throttled, a passing error): worth sending again.
+    Retry(String),
+    /// Refused for what it holds (a mapping error): sending it again cannot help.
+    Refused(String),
+}
+
 /// Why a whole call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallError {
@@ -41,14 +66,15 @@ pub enum CallError {
     Permanent(String),
 }
 
-/// Something that takes PutRecordBatch calls: the AWS SDK client, or a test fake.
+/// Something that takes batches of entries: Firehose, OpenSearch, or a test fake.
 pub trait RecordBatchSink {
-    /// Sends `entries`; on a 200 response, one element per entry: `None` when it was accepted,
-    /// `Some(error code)` when it failed.
-    fn put_record_batch(
-        &self,
-        entries: &[&[u8]],
-    ) -> impl Future<Output = Result<Vec<Option<String>>, CallError>>;
+    /// What one call may hold.
+    fn limits(&self) -> CallLimits {
+        FIREHOSE_CALL_LIMITS
+    }
+
+    /// Sends `entries`; when the call is answered, one result per entry.
+    fn send_batch(&self, entries: &[&[u8]]) -> impl Future<Output = Result<Vec<EntryResult>, CallError>>;
 }
 
 /// What delivery achieved.
@@ -56,7 +82,13 @@ pub trait RecordBatchSink {
 pub struct DeliveryReport {
     /// Indices (into the entries given) that never got through, in order.
     pub undelivered: Vec<usize>,
+    /// Entries the destination took, those it already held included.
     pub delivered: usize,
+    /// Of `delivered`, those the destination already held (created by an earlier attempt).
+    pub already_there: usize,
+    /// Indices of the entries refused for their content, with the reason, in order: not
+    /// undelivered, not delivered; the caller keeps them elsewhere.
+    pub refused: Vec<(usize, String)>,
     /// Entries sent again after a failure (each re-send counts).
     pub retried: usize,
     /// Entries a stream did not take that were sent to another one (several streams only).
@@ -86,7 +118,7 @@ pub async fn deliver<S: RecordBatchSink>(
         attempt += 1;
         let mut failed = Vec::new();
         let mut out_of_time = false;
-        for chunk in chunks(&pending, entries) {
+        for chunk in chunks(&pending, entries, sink.limits()) {
             let time_for_call = time_before_margin(deadline, policy.safety_margin);
             if out_of_time || time_for_call.is_zero() {
                 out_of_time = true;
@@ -96,16 +128,24 @@ pub async fn deliver<S: RecordBatchSink>(
             }
             let data: Vec<&[u8]> = chunk.iter().map(|&index| entries[index]).collect();
             report.calls += 1;
-            let answer = tokio::time::timeout(time_for_call, sink.put_record_batch(&data)).await;
+            let answer = tokio::time::timeout(time_for_call, sink.send_batch(&data)).await;
             match answer {
                 Ok(Ok(results)) => {
                     for (position, &index) in chunk.iter().enumerate() {
                         // A response without an answer for an entry counts as a failure for it.
                         match results.get(position) {
-                            Some(None) => report.delivered += 1,
-                            Some(Some(code)) => {
+                            Some(EntryResult::Delivered) => report.delivered += 1,
+                            Some(EntryResult::AlreadyThere) => {
+                                report.delivered += 1;
+                                report.already_there += 1;
+                            }
+                            Some(EntryResult::Retry(code)) => {
                                 report.last_error = Some(code.clone());
                                 failed.push(index);
+                            }
+                            Some(EntryResult::Refused(reason)) => {
+                                report.last_error = Some(reason.clone());
+                                report.refused.push((index, reason.clone()));
                             }
                             None => failed.push(index),
                         }
@@ -145,6 +185,7 @@ pub async fn deliver<S: RecordBatchSink>(
     report.undelivered = pending;
     report.undelivered.extend(permanent);
     report.undelivered.sort_unstable();
+    report.refused.sort_unstable_by_key(|&(index, _)| index);
     report
 }
 
@@ -185,6 +226,9 @@ pub async fn deliver_spread<S: RecordBatchSink>(
     total.rerouted = left.len();
     total.undelivered = second.undelivered.iter().map(|&position| left[position]).collect();
     total.delivered += second.delivered;
+    total.already_there += second.already_there;
+    total.refused.extend(second.refused.into_iter().map(|(position, reason)| (left[position], reason)));
+    total.refused.sort_unstable_by_key(|&(index, _)| index);
     total.retried += second.retried;
     total.calls += second.calls;
     total.last_error = second.last_error.or(total.last_error);
@@ -218,11 +262,14 @@ async fn deliver_to_streams<S: RecordBatchSink>(
         }
         total.undelivered.extend(report.undelivered.iter().map(|&local| positions[local]));
         total.delivered += report.delivered;
+        total.already_there += report.already_there;
+        total.refused.extend(report.refused.into_iter().map(|(local, reason)| (positions[local], reason)));
         total.retried += report.retried;
         total.calls += report.calls;
         total.last_error = report.last_error.or(total.last_error);
     }
     total.undelivered.sort_unstable();
+    total.refused.sort_unstable_by_key(|&(index, _)| index);
     (total, healthy)
 }
 
@@ -234,14 +281,13 @@ fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
 }
 
 /// Consecutive groups of `indices` within the call limits.
-fn chunks<'a>(indices: &'a [usize], entries: &[&[u8]]) -> Vec<&'a [usize]> {
+fn chunks<'a>(indices: &'a [usize], entries: &[&[u8]], limits: CallLimits) -> Vec<&'a [usize]> {
     let mut chunks = Vec::new();
     let mut start = 0;
     let mut bytes = 0;
     for (position, &index) in indices.iter().enumerate() {
         let size = entries[index].len();
-        if position > start && (position - start == MAX_ENTRIES_PER_CALL || bytes + size > MAX_BYTES_PER_CALL)
-        {
+        if position > start && (position - start == limits.max_entries || bytes + size > limits.max_bytes) {
             chunks.push(&indices[start..position]);
             start = position;
             bytes = 0;
@@ -263,18 +309,19 @@ mod tests {
         let small_entry = [b'x'; 100];
         let small: Vec<&[u8]> = vec![&small_entry; 1_201];
         let indices: Vec<usize> = (0..small.len()).collect();
-        let sizes: Vec<usize> = chunks(&indices, &small).iter().map(|c| c.len()).collect();
+        let sizes: Vec<usize> =
+            chunks(&indices, &small, FIREHOSE_CALL_LIMITS).iter().map(|c| c.len()).collect();
         assert_eq!(sizes, [500, 500, 201]);
 
         let big_entry = vec![b'x'; MAX_ENTRY_BYTES];
         let big: Vec<&[u8]> = vec![&big_entry; 9];
         let indices: Vec<usize> = (0..big.len()).collect();
-        let chunked = chunks(&indices, &big);
+        let chunked = chunks(&indices, &big, FIREHOSE_CALL_LIMITS);
         assert_eq!(chunked.iter().map(|c| c.len()).collect::<Vec<_>>(), [4, 4, 1]);
         for chunk in chunked {
             assert!(chunk.iter().map(|&i| big[i].len()).sum::<usize>() <= MAX_BYTES_PER_CALL);
         }
-        assert!(chunks(&[], &big).is_empty());
+        assert!(chunks(&[], &big, FIREHOSE_CALL_LIMITS).is_empty());
     }
 
     #[test]
@@ -304,6 +351,8 @@ mod loop_tests {
         Failing(Vec<usize>, &'static str),
         /// A 200 answer with fewer results than entries.
         Short,
+        /// A 200 answer with these results, in order.
+        Results(Vec<EntryResult>),
         Retryable,
         Permanent,
         /// No answer at all, ever (a hung endpoint).
@@ -334,15 +383,19 @@ mod loop_tests {
     }
 
     impl RecordBatchSink for ScriptedSink {
-        async fn put_record_batch(&self, entries: &[&[u8]]) -> Result<Vec<Option<String>>, CallError> {
+        async fn send_batch(&self, entries: &[&[u8]]) -> Result<Vec<EntryResult>, CallError> {
             self.calls.borrow_mut().push(entries.iter().map(|entry| entry.to_vec()).collect());
             let answer = self.script.borrow_mut().pop_front();
             match answer {
-                None => Ok(vec![None; entries.len()]),
+                None => Ok(vec![EntryResult::Delivered; entries.len()]),
                 Some(Answer::Failing(positions, code)) => Ok((0..entries.len())
-                    .map(|position| positions.contains(&position).then(|| code.to_owned()))
+                    .map(|position| match positions.contains(&position) {
+                        true => EntryResult::Retry(code.to_owned()),
+                        false => EntryResult::Delivered,
+                    })
                     .collect()),
-                Some(Answer::Short) => Ok(vec![None; entries.len() / 2]),
+                Some(Answer::Short) => Ok(vec![EntryResult::Delivered; entries.len() / 2]),
+                Some(Answer::Results(results)) => Ok(results),
                 Some(Answer::Retryable) => {
                     Err(CallError::Retryable("ServiceUnavailableException: slow down".into()))
                 }
@@ -389,12 +442,45 @@ mod loop_tests {
             DeliveryReport {
                 undelivered: vec![],
                 delivered: 4,
+                already_there: 0,
+                refused: vec![],
                 retried: 2,
                 rerouted: 0,
                 calls: 2,
                 last_error: Some("ServiceUnavailableException: slow down".into()),
             }
         );
+    }
+
+    #[test]
+    fn entries_already_there_count_as_delivered_and_refused_ones_are_not_sent_again() {
+        let sink = ScriptedSink::new([Answer::Results(vec![
+            EntryResult::Delivered,
+            EntryResult::AlreadyThere,
+            EntryResult::Refused("mapper_parsing_exception: failed to parse [source.ip]".into()),
+            EntryResult::Retry("es_rejected_execution_exception: queue full".into()),
+        ])]);
+        let report = run(deliver(&sink, &entries(&["a", "b", "c", "d"]), &quick(), far()));
+        assert_eq!(sink.sent(), [vec!["a", "b", "c", "d"], vec!["d"]]);
+        assert_eq!((report.delivered, report.already_there, report.retried), (3, 1, 1));
+        assert_eq!(report.refused, [(2, "mapper_parsing_exception: failed to parse [source.ip]".to_owned())]);
+        assert!(report.undelivered.is_empty());
+    }
+
+    #[test]
+    fn a_sink_s_own_limits_cut_the_calls() {
+        struct Small(ScriptedSink);
+        impl RecordBatchSink for Small {
+            fn limits(&self) -> CallLimits {
+                CallLimits { max_entries: 3, max_bytes: 5 }
+            }
+            async fn send_batch(&self, entries: &[&[u8]]) -> Result<Vec<EntryResult>, CallError> {
+                self.0.send_batch(entries).await
+            }
+        }
+        let sink = Small(ScriptedSink::new([]));
+        run(deliver(&sink, &entries(&["a", "b", "c", "d", "eeee", "ffffff"]), &quick(), far()));
+        assert_eq!(sink.0.sent(), [vec!["a", "b", "c"], vec!["d", "eeee"], vec!["ffffff"]]);
     }
 
     #[test]

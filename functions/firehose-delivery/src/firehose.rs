@@ -20,7 +20,7 @@ use bytes::Bytes;
 use enrichment::write_json_string;
 use lambda_shell::base64;
 
-use crate::delivery::{CallError, RecordBatchSink};
+use crate::delivery::{CallError, EntryResult, RecordBatchSink};
 
 #[derive(Debug, Clone)]
 pub struct FirehoseSink {
@@ -44,7 +44,7 @@ impl FirehoseSink {
 }
 
 impl RecordBatchSink for FirehoseSink {
-    async fn put_record_batch(&self, entries: &[&[u8]]) -> Result<Vec<Option<String>>, CallError> {
+    async fn send_batch(&self, entries: &[&[u8]]) -> Result<Vec<EntryResult>, CallError> {
         let body = Bytes::from(request_body(&self.delivery_stream_name, entries));
         let content_length = body.len().to_string();
         let output = self
@@ -63,15 +63,17 @@ impl RecordBatchSink for FirehoseSink {
             .map_err(classify)?;
         // A fully successful answer arrives without its entries (see `compact_success`).
         if output.failed_put_count() == 0 {
-            return Ok(vec![None; entries.len()]);
+            return Ok(vec![EntryResult::Delivered; entries.len()]);
         }
+        // Firehose refuses nothing for its content: a failed entry is worth another attempt.
         Ok(output
             .request_responses()
             .iter()
-            .map(|response| {
-                response
-                    .error_code()
-                    .map(|code| format!("{code}: {}", response.error_message().unwrap_or("")))
+            .map(|response| match response.error_code() {
+                Some(code) => {
+                    EntryResult::Retry(format!("{code}: {}", response.error_message().unwrap_or("")))
+                }
+                None => EntryResult::Delivered,
             })
             .collect())
     }

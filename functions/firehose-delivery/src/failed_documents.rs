@@ -1,0 +1,152 @@
+//! Documents the domain refused for their content (a mapping error), kept in the backup bucket's
+//! `failed/` prefix in the shape of Firehose's failed-record files, so that what brings Firehose's
+//! failed documents back (reingest-failed-documents) brings these back too once the cause is
+//! fixed. One gzip file per invocation that had any, under
+//! `failed/opensearch-failed/YYYY/MM/DD/HH/`; each record:
+//!
+//! ```json
+//! {"attemptsMade":1,"arrivalTimestamp":1796638807000,"errorCode":"400",
+//!  "errorMessage":"mapper_parsing_exception: failed to parse ...","attemptEndingTimestamp":1796638807000,
+//!  "rawData":"<the document, base64>","subsequenceNumber":0,"esDocumentId":"...",
+//!  "esIndexName":"weblogs-2026-12-07","esTypeName":""}
+//! ```
+
+use std::io::Write as _;
+
+use aws_clients::describe;
+use aws_clients::s3::Client;
+use enrichment::{Timestamp, write_json_string};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use lambda_shell::base64;
+use serde::Deserialize;
+
+/// Where the files go in the bucket.
+pub const FAILED_PREFIX: &str = "failed/opensearch-failed/";
+
+/// Keeps refused documents in one bucket.
+#[derive(Debug, Clone)]
+pub struct FailedDocuments {
+    client: Client,
+    bucket: String,
+    /// Names the files: the function that wrote them.
+    writer: String,
+}
+
+impl FailedDocuments {
+    pub fn new(client: Client, bucket: String, writer: &str) -> Self {
+        Self { client, bucket, writer: writer.to_owned() }
+    }
+
+    /// Writes one file with every `(entry, reason)` (a `_bulk` entry: its action line, then the
+    /// document); returns its key, or why it could not be written.
+    pub async fn keep(&self, refused: &[(&[u8], &str)], now: Timestamp) -> Result<String, String> {
+        let file = failed_records_file(refused, now);
+        let date = now.to_utc();
+        let key = format!(
+            "{FAILED_PREFIX}{:04}/{:02}/{:02}/{:02}/{}-{}-{:016x}.gz",
+            date.year,
+            date.month,
+            date.day,
+            date.hour,
+            self.writer,
+            now.unix_millis(),
+            fastrand::u64(..)
+        );
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_encoding("gzip")
+            .content_type("application/x-ndjson")
+            .body(file.into())
+            .send()
+            .await
+            .map_err(|error| format!("cannot write s3://{}/{key}: {}", self.bucket, describe(&error)))?;
+        Ok(key)
+    }
+}
+
+/// The `_bulk` action line's parts kept with the document.
+#[derive(Debug, Default, Deserialize)]
+struct Action {
+    create: Target,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Target {
+    #[serde(rename = "_index", default)]
+    index: String,
+    #[serde(rename = "_id", default)]
+    id: String,
+}
+
+/// The gzip file of Firehose failed records for `refused`: `(entry, reason)`, the reason as the
+/// bulk sink words it (`"400 mapper_parsing_exception: ..."`).
+pub fn failed_records_file(refused: &[(&[u8], &str)], now: Timestamp) -> Vec<u8> {
+    let millis = now.unix_millis();
+    let mut text = Vec::with_capacity(refused.iter().map(|(entry, _)| entry.len() * 4 / 3 + 400).sum());
+    for (entry, reason) in refused {
+        let (action, document) = match entry.iter().position(|&byte| byte == b'\n') {
+            Some(end) => (&entry[..end], &entry[end + 1..]),
+            None => (&entry[..0], *entry),
+        };
+        let action: Action = serde_json::from_slice(action).unwrap_or_default();
+        let (code, message) = reason.split_once(' ').unwrap_or(("", reason));
+        text.extend_from_slice(br#"{"attemptsMade":1,"arrivalTimestamp":"#);
+        text.extend_from_slice(millis.to_string().as_bytes());
+        text.extend_from_slice(br#","errorCode":"#);
+        write_json_string(&mut text, code);
+        text.extend_from_slice(br#","errorMessage":"#);
+        write_json_string(&mut text, message);
+        text.extend_from_slice(br#","attemptEndingTimestamp":"#);
+        text.extend_from_slice(millis.to_string().as_bytes());
+        text.extend_from_slice(br#","rawData":""#);
+        base64::encode_append(document, &mut text);
+        text.extend_from_slice(br#"","subsequenceNumber":0,"esDocumentId":"#);
+        write_json_string(&mut text, &action.create.id);
+        text.extend_from_slice(br#","esIndexName":"#);
+        write_json_string(&mut text, &action.create.index);
+        text.extend_from_slice(b",\"esTypeName\":\"\"}\n");
+    }
+    let mut encoder = GzEncoder::new(Vec::with_capacity(text.len() / 4), Compression::default());
+    // Writing to a Vec cannot fail.
+    let _infallible = encoder.write_all(&text);
+    encoder.finish().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+
+    use super::*;
+
+    #[test]
+    fn a_refused_document_is_a_firehose_failed_record() {
+        let entry = b"{\"create\":{\"_index\":\"weblogs-2026-12-07\",\"_id\":\"shardId-1:49:0\"}}\n{\"source\":{\"ip\":\"x\"}}\n";
+        let now = Timestamp::from_unix_millis(1_796_638_807_000).unwrap();
+        let file = failed_records_file(
+            &[(&entry[..], "400 mapper_parsing_exception: failed to parse field [source.ip] of type [ip]")],
+            now,
+        );
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&file[..]).read_to_string(&mut text).unwrap();
+        let record: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(
+            record,
+            serde_json::json!({
+                "attemptsMade": 1,
+                "arrivalTimestamp": 1_796_638_807_000_i64,
+                "errorCode": "400",
+                "errorMessage": "mapper_parsing_exception: failed to parse field [source.ip] of type [ip]",
+                "attemptEndingTimestamp": 1_796_638_807_000_i64,
+                // {"source":{"ip":"x"}} and its newline
+                "rawData": "eyJzb3VyY2UiOnsiaXAiOiJ4In19Cg==",
+                "subsequenceNumber": 0,
+                "esDocumentId": "shardId-1:49:0",
+                "esIndexName": "weblogs-2026-12-07",
+                "esTypeName": "",
+            })
+        );
+    }
+}
