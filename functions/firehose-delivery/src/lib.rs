@@ -12,6 +12,7 @@ mod failed_documents;
 mod firehose;
 mod opensearch;
 mod settings;
+mod sink;
 
 pub use delivery::{
     CallError, CallLimits, DeliveryReport, EntryResult, FIREHOSE_CALL_LIMITS, MAX_BYTES_PER_CALL,
@@ -27,3 +28,4 @@ pub use settings::{
     OPENSEARCH_GZIP, OPENSEARCH_INDEX_PREFIX, OPENSEARCH_MAX_BULK_BYTES, OpenSearchSettings, RetryPolicy,
     delivery_stream_names,
 };
+pub use sink::Sink;

@@ -22,6 +22,9 @@ pub struct KinesisEventRecord<'a> {
     #[serde(default, borrow)]
     pub kinesis: KinesisRecord<'a>,
     /// The stream's ARN, and so its account and region (`cloud.*`).
+    /// `shardId-000000000000:<sequence number>`: unique in the stream.
+    #[serde(rename = "eventID", default, borrow)]
+    pub event_id: Option<Cow<'a, str>>,
     #[serde(rename = "eventSourceARN", default, borrow)]
     pub event_source_arn: Option<Cow<'a, str>>,
     #[serde(rename = "awsRegion", default, borrow)]
@@ -48,6 +51,7 @@ impl KinesisEvent<'_> {
             .records
             .into_iter()
             .map(|record| KinesisEventRecord {
+                event_id: record.event_id.map(|id| id.into_owned().into()),
                 event_source_arn: record.event_source_arn.map(|arn| arn.into_owned().into()),
                 aws_region: record.aws_region.map(|region| region.into_owned().into()),
                 kinesis: KinesisRecord {

@@ -20,6 +20,14 @@
 //! With several delivery streams (`DELIVERY_STREAM_NAME=a,b,c`, to go past one stream's quota),
 //! each Kinesis record's documents go to one of them, chosen by a hash of the record's sequence
 //! number: evenly over many records, and the same stream for the same record when Lambda retries.
+//!
+//! With `DELIVERY=opensearch` the documents go to the domain's `_bulk` instead, each created with
+//! the id `<eventID>:<n>` (the record's shard and sequence number, the line's place among the
+//! record's events) in the index of its day (`weblogs-YYYY-MM-DD` by `@timestamp`): a document
+//! sent again, from any environment or a replay, is refused as already there and counted
+//! (`AlreadyIndexed`), so each arrives once. Documents the domain refuses for their content are
+//! kept in the backup bucket (`failed/opensearch-failed/`), counted (`RefusedDocuments`), and are
+//! not a batch failure; if they cannot be kept, the batch fails for Lambda to retry.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -28,11 +36,12 @@ use std::time::SystemTime;
 
 pub mod event;
 
+use aws_clients::opensearch::SignedClient;
 use aws_clients::{AwsSettings, Service};
-use enrichment::{CloudOrigin, Enricher, EventContext, Timestamp};
+use enrichment::{CloudOrigin, Enricher, EventContext, LineOutcome, Timestamp};
 use firehose_delivery::{
-    DeliveryReport, DeliverySettings, EntryBuffer, FirehoseSink, RecordBatchSink, RetryPolicy,
-    deliver_spread, document_limit,
+    BulkSink, DeliveryReport, DeliverySettings, Destination, EntryBuffer, EntryFormat, EntryStart,
+    FailedDocuments, FirehoseSink, RecordBatchSink, RetryPolicy, Sink, deliver_spread, document_limit,
 };
 use lambda_shell::freshness::LineTimes;
 use lambda_shell::records::{RecordContent, decode_record};
@@ -72,6 +81,12 @@ lambda_shell::invocation_summary! {
         truncated => "TruncatedDocuments": Count,
         delivered => "Delivered": Count,
         already_delivered => "AlreadyDelivered": Count,
+        /// `DELIVERY=opensearch`: documents the domain held already (sent before, by a retry in
+        /// another environment or a replay); counted in `delivered`.
+        already_indexed => "AlreadyIndexed": Count,
+        /// `DELIVERY=opensearch`: documents the domain refused for their content, kept in the
+        /// backup bucket's `failed/` prefix.
+        refused_documents => "RefusedDocuments": Count,
         retried_entries => "RetriedEntries": Count,
         /// Entries one delivery stream did not take, sent to another.
         rerouted_entries => "ReroutedEntries": Count,
@@ -86,13 +101,15 @@ lambda_shell::invocation_summary! {
     }
 }
 
-/// The function: Kinesis event in, documents delivered to Firehose, partial batch response out.
+/// The function: Kinesis event in, documents delivered, partial batch response out.
 #[derive(Debug)]
-pub struct KinesisHandler<S = FirehoseSink> {
+pub struct KinesisHandler<S = Sink> {
     records: RecordEnricher,
     retry: RetryPolicy,
     /// One per delivery stream, never empty.
     sinks: Vec<S>,
+    /// Where documents the destination refuses are kept (`DELIVERY=opensearch`).
+    failed_documents: Option<FailedDocuments>,
     /// After invocations that reported a failure: what was delivered of the reported record and
     /// of the records after it (per failed batch, until its retry comes). Lambda's retry starts at
     /// the reported record and brings them again; their delivered documents are not sent twice.
@@ -113,15 +130,32 @@ pub enum Delivered {
 /// past it the memory starts again, which only means documents may be sent twice.
 const MAX_REMEMBERED_RECORDS: usize = 20_000;
 
-impl KinesisHandler<FirehoseSink> {
-    /// The handler built at start-up: the delivery settings read, the Firehose client built.
+impl KinesisHandler<Sink> {
+    /// The handler built at start-up: the delivery settings read, the Firehose client (or the
+    /// domain's and the backup bucket's) built.
     pub fn from_startup(startup: Startup<'_>) -> Result<Self, StartupError> {
         let delivery = DeliverySettings::from_lookup(startup.environment)?;
-        let aws = AwsSettings::from_lookup(startup.environment, &[Service::Firehose])?;
-        let sinks =
-            FirehoseSink::for_streams(aws_clients::firehose::config(&aws), delivery.delivery_stream_names);
         let records = RecordEnricher::new(startup.enricher, startup.max_decompressed_bytes);
-        Ok(Self::spread(records, delivery.retry, sinks))
+        match delivery.destination {
+            Destination::Firehose(names) => {
+                let aws = AwsSettings::from_lookup(startup.environment, &[Service::Firehose])?;
+                let sinks = FirehoseSink::for_streams(aws_clients::firehose::config(&aws), names);
+                Ok(Self::spread(records, delivery.retry, sinks.into_iter().map(Sink::Firehose).collect()))
+            }
+            Destination::OpenSearch(direct) => {
+                let aws = AwsSettings::from_lookup(startup.environment, &[Service::S3])?;
+                let client = SignedClient::from_lambda_environment(&direct.endpoint, &aws);
+                let sink = Sink::OpenSearch(BulkSink::new(client, &direct));
+                let failed = FailedDocuments::new(
+                    aws_clients::s3::client(&aws),
+                    direct.failed_documents_bucket.clone(),
+                    "kinesis-enricher",
+                );
+                let records =
+                    records.with_entry_format(EntryFormat::BulkCreate { index_prefix: direct.index_prefix });
+                Ok(Self::new(records, delivery.retry, sink).with_failed_documents(failed))
+            }
+        }
     }
 }
 
@@ -137,7 +171,12 @@ impl<S: RecordBatchSink> KinesisHandler<S> {
     /// With no sink at all (the settings refuse an empty stream list).
     pub fn spread(records: RecordEnricher, retry: RetryPolicy, sinks: Vec<S>) -> Self {
         assert!(!sinks.is_empty(), "a delivery stream to deliver to");
-        Self { records, retry, sinks, delivered_records: HashMap::new() }
+        Self { records, retry, sinks, failed_documents: None, delivered_records: HashMap::new() }
+    }
+
+    /// Keeps the documents the destination refuses in `failed` (`DELIVERY=opensearch`).
+    pub fn with_failed_documents(self, failed: FailedDocuments) -> Self {
+        Self { failed_documents: Some(failed), ..self }
     }
 
     /// Enriches and delivers `event`; never fails, what is not delivered is in the response.
@@ -154,12 +193,16 @@ impl<S: RecordBatchSink> KinesisHandler<S> {
         for entry in &mut report.undelivered {
             *entry = positions[*entry];
         }
+        for (entry, _) in &mut report.refused {
+            *entry = positions[*entry];
+        }
         batch.summary.already_delivered = (batch.len() - positions.len()) as u64;
+        batch.summary.refused_documents = self.keep_refused(&batch, &mut report).await;
         if !report.undelivered.is_empty() {
             tracing::warn!(
                 entries = report.undelivered.len(),
                 last_error = report.last_error.as_deref().unwrap_or(""),
-                "entries not delivered to Firehose: reporting the earliest record for Lambda to retry"
+                "entries not delivered: reporting the earliest record for Lambda to retry"
             );
         }
         self.remember_delivered(&batch, &report);
@@ -173,6 +216,42 @@ impl<S: RecordBatchSink> KinesisHandler<S> {
 }
 
 impl<S> KinesisHandler<S> {
+    /// Keeps the entries the destination refused in the backup bucket; how many. What cannot be
+    /// kept (no bucket, S3 failing) is undelivered instead: the batch fails for Lambda to retry.
+    async fn keep_refused(&self, batch: &PreparedBatch<'_>, report: &mut DeliveryReport) -> u64 {
+        if report.refused.is_empty() {
+            return 0;
+        }
+        let refused = std::mem::take(&mut report.refused);
+        let entries = batch.entries();
+        let kept = match &self.failed_documents {
+            Some(failed) => {
+                let documents: Vec<(&[u8], &str)> =
+                    refused.iter().map(|(entry, reason)| (entries[*entry], reason.as_str())).collect();
+                failed.keep(&documents, Timestamp::now()).await
+            }
+            None => Err("no bucket to keep them in".to_owned()),
+        };
+        match kept {
+            Ok(key) => {
+                tracing::warn!(
+                    documents = refused.len(),
+                    key,
+                    first_error = refused[0].1,
+                    "documents refused by the domain for their content: kept in the backup bucket"
+                );
+                refused.len() as u64
+            }
+            Err(error) => {
+                tracing::warn!(documents = refused.len(), error, "refused documents could not be kept");
+                report.last_error = Some(error);
+                report.undelivered.extend(refused.iter().map(|(entry, _)| *entry));
+                report.undelivered.sort_unstable();
+                0
+            }
+        }
+    }
+
     /// This batch's records are settled: forgotten, except those a retry will bring again. Other
     /// batches' (another shard's, whose retry is still to come) stay.
     fn remember_delivered(&mut self, batch: &PreparedBatch<'_>, report: &DeliveryReport) {
@@ -212,6 +291,8 @@ pub struct RecordEnricher {
     max_decompressed_bytes: usize,
     /// The current record's data, decoded from base64; kept between records and invocations.
     decoded: Vec<u8>,
+    /// Documents alone (Firehose), or `_bulk` lines.
+    format: EntryFormat,
 }
 
 impl RecordEnricher {
@@ -221,7 +302,13 @@ impl RecordEnricher {
             region: std::env::var("AWS_REGION").ok().filter(|region| !region.is_empty()),
             max_decompressed_bytes,
             decoded: Vec::new(),
+            format: EntryFormat::Document,
         }
+    }
+
+    /// Entries written as `format` says (`_bulk` lines for `DELIVERY=opensearch`).
+    pub fn with_entry_format(self, format: EntryFormat) -> Self {
+        Self { format, ..self }
     }
 
     /// Unpacks and enriches every record of `event`.
@@ -243,13 +330,18 @@ impl RecordEnricher {
             let cloud = CloudOrigin::of_arn(record.event_source_arn.as_deref(), region);
             let context =
                 EventContext { event_id: Some(sequence), received_at, log_origin: None, cloud: Some(cloud) };
+            // Documents are named by the record and their event's place in it (dropped lines
+            // counted too, so a changed rule does not rename the others).
+            let record_id: &str = record.event_id.as_deref().unwrap_or(sequence);
+            let mut event_place = 0usize;
             self.decoded.clear();
             if let Err(error) = base64::decode_append(&kinesis.data, &mut self.decoded) {
                 // Lambda always sends base64; anything else is indexed as it came, never dropped.
                 let reason = format!("record data is not base64: {error}");
+                let start = batch.entries.begin_entry(&self.format, format_args!("{record_id}:0"));
                 batch.push_unreadable(
                     &self.enricher,
-                    record_index,
+                    (record_index, start),
                     kinesis.data.as_bytes(),
                     &reason,
                     &context,
@@ -277,9 +369,14 @@ impl RecordEnricher {
                         // by its log group's format.
                         self.enricher.start_file(context.log_origin.map(|origin| origin.source_name()), None);
                         for line in content.events() {
+                            let start = batch
+                                .entries
+                                .begin_entry(&self.format, format_args!("{record_id}:{event_place}"));
+                            event_place += 1;
                             let outcome =
                                 self.enricher.enrich_line(line, &context, batch.entries.documents_mut());
                             if !outcome.has_document() {
+                                batch.entries.abandon(start);
                                 batch.summary.header_lines += u64::from(outcome.header);
                                 batch.summary.dropped_lines += u64::from(outcome.dropped);
                                 batch.summary.sampled_out_lines += u64::from(outcome.sampled_out);
@@ -290,16 +387,22 @@ impl RecordEnricher {
                                 batch.line_times.push(outcome.timestamp);
                             }
                             batch.summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
-                            batch.end_entry(record_index, outcome.truncated);
+                            batch.end_entry((record_index, start), &outcome);
                         }
                     }
-                    Err(error) => batch.push_unreadable(
-                        &self.enricher,
-                        record_index,
-                        part,
-                        &error.to_string(),
-                        &context,
-                    ),
+                    Err(error) => {
+                        let start = batch
+                            .entries
+                            .begin_entry(&self.format, format_args!("{record_id}:{event_place}"));
+                        event_place += 1;
+                        batch.push_unreadable(
+                            &self.enricher,
+                            (record_index, start),
+                            part,
+                            &error.to_string(),
+                            &context,
+                        );
+                    }
                 }
             }
         }
@@ -444,7 +547,7 @@ impl<'a> PreparedBatch<'a> {
     fn push_unreadable(
         &mut self,
         enricher: &Enricher,
-        record_index: usize,
+        entry: (usize, EntryStart),
         data: &[u8],
         reason: &str,
         context: &EventContext<'_>,
@@ -457,13 +560,14 @@ impl<'a> PreparedBatch<'a> {
         self.summary.unreadable_records += 1;
         self.summary.parse_failures += 1;
         let outcome = enricher.write_unreadable_record(data, reason, context, self.entries.documents_mut());
-        self.end_entry(record_index, outcome.truncated);
+        self.end_entry(entry, &outcome);
     }
 
-    /// Ends the entry whose document was just written to `entries`.
-    fn end_entry(&mut self, record_index: usize, truncated: bool) {
-        self.summary.truncated += u64::from(truncated);
-        self.entries.end_entry();
+    /// Ends the entry of the record at `record_index` begun at `start`, whose document was just
+    /// written to `entries`.
+    fn end_entry(&mut self, (record_index, start): (usize, EntryStart), outcome: &LineOutcome) {
+        self.summary.truncated += u64::from(outcome.truncated);
+        self.entries.end_dated_entry(start, outcome.timestamp);
         self.entry_record.push(record_index);
         self.summary.events += 1;
     }
@@ -471,6 +575,7 @@ impl<'a> PreparedBatch<'a> {
     /// The response and summary once delivery is over.
     pub fn finish(mut self, report: &DeliveryReport) -> (BatchResponse, Summary) {
         self.summary.delivered = report.delivered as u64;
+        self.summary.already_indexed = report.already_there as u64;
         self.summary.retried_entries = report.retried as u64;
         self.summary.rerouted_entries = report.rerouted as u64;
         self.summary.failed_entries = report.undelivered.len() as u64;

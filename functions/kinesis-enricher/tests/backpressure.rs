@@ -30,7 +30,7 @@ fn enricher() -> RecordEnricher {
     RecordEnricher::new(Enricher::new(EnrichmentSettings::default(), Some(demo_geoip())), 4 << 20)
 }
 
-async fn function(fake: &FaultyFirehose) -> KinesisHandler {
+async fn function(fake: &FaultyFirehose) -> KinesisHandler<FirehoseSink> {
     let config = aws_clients::firehose::configure(aws_sdk_firehose::Config::builder())
         .endpoint_url(fake.url())
         .region(Region::new("eu-west-1"))

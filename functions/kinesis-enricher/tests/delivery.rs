@@ -31,7 +31,7 @@ fn retry() -> RetryPolicy {
 }
 
 /// The function as main builds it, delivering through `sink`.
-fn function(sink: FirehoseSink, retry: RetryPolicy) -> KinesisHandler {
+fn function(sink: FirehoseSink, retry: RetryPolicy) -> KinesisHandler<FirehoseSink> {
     KinesisHandler::new(enricher(), retry, sink)
 }
 
@@ -286,7 +286,7 @@ const STREAMS: [&str; 3] = ["weblogs-1", "weblogs-2", "weblogs-3"];
 
 /// The function delivering to the fake's `STREAMS`, as main builds it from
 /// `DELIVERY_STREAM_NAME=weblogs-1,weblogs-2,weblogs-3`.
-async fn spread_function(fake: &FaultyFirehose, retry: RetryPolicy) -> KinesisHandler {
+async fn spread_function(fake: &FaultyFirehose, retry: RetryPolicy) -> KinesisHandler<FirehoseSink> {
     let mut sinks = Vec::new();
     for stream in STREAMS {
         sinks.push(sink(fake, stream).await);
@@ -377,7 +377,7 @@ async fn a_missing_stream_among_others_costs_no_document() {
 
 /// The mixed event through a function whose first attempt at record 2 (a KPL aggregate of four
 /// lines) fails, with one attempt only: record 2 is reported, and Lambda retries from it.
-async fn failed_at_record_2(event: &KinesisEvent<'_>) -> (FaultyFirehose, KinesisHandler) {
+async fn failed_at_record_2(event: &KinesisEvent<'_>) -> (FaultyFirehose, KinesisHandler<FirehoseSink>) {
     let reported = event.records[2].kinesis.sequence_number.to_string();
     let fake = FaultyFirehose::start(Faults {
         fail_once: vec![format!("\"id\":\"{reported}\"")],

@@ -258,7 +258,7 @@ impl<S: RecordBatchSink> Replayer<S> {
         };
         let mut documents = 0;
         for chunk in chunks(&records) {
-            let event = lambda_event(chunk, &failed.batch.stream_arn);
+            let event = lambda_event(chunk, &failed.batch.stream_arn, &failed.batch.shard_id);
             let (response, summary) = self.handler.process(&event, SystemTime::now() + EVENT_TIME).await;
             documents += summary.delivered;
             if let Some(first) = response.batch_item_failures.first() {
@@ -291,14 +291,16 @@ fn chunks(records: &[StreamRecord]) -> Vec<&[StreamRecord]> {
     chunks
 }
 
-/// The records as Lambda would have handed them to the function.
-fn lambda_event<'a>(records: &'a [StreamRecord], stream_arn: &'a str) -> KinesisEvent<'a> {
+/// The records as Lambda would have handed them to the function (the same `eventID`s, so that
+/// direct delivery names the documents as it did the first time).
+fn lambda_event<'a>(records: &'a [StreamRecord], stream_arn: &'a str, shard_id: &str) -> KinesisEvent<'a> {
     let records = records
         .iter()
         .map(|record| {
             let mut data = Vec::with_capacity(base64::encoded_len(record.data.len()));
             base64::encode_append(&record.data, &mut data);
             KinesisEventRecord {
+                event_id: Some(Cow::Owned(format!("{shard_id}:{}", record.sequence_number))),
                 event_source_arn: Some(Cow::Borrowed(stream_arn)),
                 aws_region: None,
                 kinesis: KinesisRecord {
@@ -349,10 +351,18 @@ mod tests {
             data: b"127.0.0.1 - - [21/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5".to_vec(),
             approximate_arrival_timestamp: Some(1_795_000_000.5),
         }];
-        let event = lambda_event(&records, "arn:aws:kinesis:eu-west-1:123456789012:stream/web");
+        let event = lambda_event(
+            &records,
+            "arn:aws:kinesis:eu-west-1:123456789012:stream/web",
+            "shardId-000000000003",
+        );
         let kinesis = &event.records[0].kinesis;
         assert_eq!(kinesis.sequence_number, records[0].sequence_number);
         assert_eq!(kinesis.approximate_arrival_timestamp, Some(1_795_000_000.5));
+        assert_eq!(
+            event.records[0].event_id.as_deref(),
+            Some("shardId-000000000003:49590338271490256608559692538361571095921575989136588898")
+        );
         let mut decoded = Vec::new();
         base64::decode_append(&kinesis.data, &mut decoded).unwrap();
         assert_eq!(decoded, records[0].data);

@@ -102,7 +102,8 @@ impl ArchiveHandler<FirehoseSink> {
     /// clients built.
     pub fn from_startup(startup: Startup<'_>) -> Result<Self, StartupError> {
         let environment = startup.environment;
-        let delivery = DeliverySettings::from_lookup(environment)?;
+        let (delivery_stream_names, retry) =
+            DeliverySettings::from_lookup(environment)?.firehose_only("s3-archive-enricher")?;
         let aws = AwsSettings::from_lookup(environment, &[Service::Firehose, Service::S3, Service::Lambda])?;
         let continuer = LambdaContinuer {
             client: aws_clients::lambda::client(&aws),
@@ -110,12 +111,11 @@ impl ArchiveHandler<FirehoseSink> {
                 .unwrap_or_else(|| "s3-archive-enricher".into()),
             qualifier: environment(AWS_LAMBDA_FUNCTION_VERSION.env),
         };
-        let sinks =
-            FirehoseSink::for_streams(aws_clients::firehose::config(&aws), delivery.delivery_stream_names);
+        let sinks = FirehoseSink::for_streams(aws_clients::firehose::config(&aws), delivery_stream_names);
         let s3 = aws_clients::s3::client(&aws);
         let claims = ContinuationClaims::from_lookup(environment, s3.clone())?;
         let reader = ObjectReader::new(s3);
-        Ok(Self::new(startup.enricher, reader, sinks, delivery.retry, continuer).with_claims(claims))
+        Ok(Self::new(startup.enricher, reader, sinks, retry, continuer).with_claims(claims))
     }
 }
 
