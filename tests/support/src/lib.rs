@@ -4,11 +4,14 @@
 //! - [`runtime_api::LocalRuntimeApi`]: Lambda's Runtime API, to run a function's real `main`;
 //! - [`faulty_firehose::FaultyFirehose`]: a Firehose PutRecordBatch endpoint (awsJson1_1) that
 //!   injects throttling and entry failures, which the real service and moto never do on demand;
+//! - [`fake_opensearch::FakeOpenSearch`]: an OpenSearch domain's `_bulk` endpoint (no OpenSearch
+//!   server can run here), answering per item as the documented API does;
 //! - [`moto::MotoServer`]: starts and stops (by process id) a real moto server from the venv;
 //! - [`fixtures`]: the pieces of the committed events in tests/events/, made from tests/data/;
 //! - [`demo_geoip`], [`demo_database_files`]: the demo GeoIP databases, in memory or as files.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // test support: a broken fixture should stop the test
 
+pub mod fake_opensearch;
 pub mod faulty_firehose;
 pub mod fixtures;
 pub mod http;

@@ -157,16 +157,19 @@ impl MotoServer {
         }
     }
 
-    /// The contents of every object in `bucket`.
-    pub fn objects(&self, bucket: &str) -> Vec<Vec<u8>> {
+    /// The keys of every object in `bucket`, in order.
+    pub fn keys(&self, bucket: &str) -> Vec<String> {
         let (status, listing) =
             self.request("GET", &format!("/{bucket}?list-type=2&max-keys=100000"), &[], b"", "s3");
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&listing));
         let listing = String::from_utf8(listing).unwrap();
-        listing
-            .split("<Key>")
-            .skip(1)
-            .map(|rest| rest.split("</Key>").next().unwrap().to_owned())
+        listing.split("<Key>").skip(1).map(|rest| rest.split("</Key>").next().unwrap().to_owned()).collect()
+    }
+
+    /// The contents of every object in `bucket`.
+    pub fn objects(&self, bucket: &str) -> Vec<Vec<u8>> {
+        self.keys(bucket)
+            .into_iter()
             .map(|key| {
                 let (status, object) = self.request("GET", &format!("/{bucket}/{key}"), &[], b"", "s3");
                 assert_eq!(status, 200);
