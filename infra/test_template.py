@@ -172,6 +172,14 @@ class Template(unittest.TestCase):
         domain_arn = "arn:${AWS::Partition}:es:${AWS::Region}:${AWS::AccountId}:domain/${OpenSearchDomainName}/*"
         allowed = {}
         for statement in domain["AccessPolicies"]["Statement"]:
+            if "Fn::If" in statement:
+                # Delivery=OpenSearch only: kinesis-enricher may POST to _bulk and nothing else.
+                condition, statement, otherwise = statement["Fn::If"]
+                self.assertEqual((condition, otherwise), ("DeliverDirectly", {"Ref": "AWS::NoValue"}))
+                self.assertEqual(statement["Principal"], {"AWS": {"Fn::GetAtt": ["KinesisEnricherRole", "Arn"]}})
+                self.assertEqual(statement["Action"], "es:ESHttpPost")
+                self.assertEqual(statement["Resource"], {"Fn::Sub": domain_arn[:-1] + "_bulk"})
+                continue
             self.assertEqual(statement["Effect"], "Allow")
             self.assertEqual(statement["Resource"], {"Fn::Sub": domain_arn})
             principals = statement["Principal"]["AWS"]
@@ -431,6 +439,7 @@ class Template(unittest.TestCase):
             "ADMIN_ROLE_ARN": {"Fn::GetAtt": ["DashboardsAdminRole", "Arn"]},
             "VIEWER_ROLE_ARN": {"Fn::GetAtt": ["DashboardsViewerRole", "Arn"]},
             "DELIVERY_ROLE_ARN": {"Fn::GetAtt": ["DeliveryRole", "Arn"]},
+            "DIRECT_WRITER_ROLE_ARN": {"Fn::If": ["DeliverDirectly", {"Fn::GetAtt": ["KinesisEnricherRole", "Arn"]}, ""]},
             "SETUP_ROLE_ARN": {"Fn::GetAtt": ["OpenSearchSetupRole", "Arn"]},
         })
         sys.path.insert(0, os.path.join(INFRA, "opensearch"))
@@ -438,13 +447,15 @@ class Template(unittest.TestCase):
             import setup_resource  # noqa: PLC0415 - the function's own list of what it reads
         finally:
             sys.path.pop(0)
-        read = set(setup_resource.SETTINGS) | set(setup_resource.PARAMETER_SETTINGS.values())
+        read = (set(setup_resource.SETTINGS) | set(setup_resource.OPTIONAL_SETTINGS)
+                | set(setup_resource.PARAMETER_SETTINGS.values()))
         self.assertEqual(read, set(environment), "the function reads what the template sets, no more")
         # Each value is also a property, so that a change sends an Update.
         for property_name, variable in (("DomainEndpoint", "DOMAIN_ENDPOINT"), ("DomainName", "DOMAIN_NAME"),
                                         ("IndexName", "INDEX_NAME"), ("RetentionDays", "RETENTION_DAYS"),
                                         ("UserPoolId", "USER_POOL_ID"), ("AdminRoleArn", "ADMIN_ROLE_ARN"),
-                                        ("DeliveryRoleArn", "DELIVERY_ROLE_ARN"), ("SetupRoleArn", "SETUP_ROLE_ARN")):
+                                        ("DeliveryRoleArn", "DELIVERY_ROLE_ARN"), ("SetupRoleArn", "SETUP_ROLE_ARN"),
+                                        ("DirectWriterRoleArn", "DIRECT_WRITER_ROLE_ARN")):
             self.assertEqual(setup[property_name], environment[variable], property_name)
         self.assertEqual(self.resources["OpenSearchSetupFunction"]["Metadata"]["BuildMethod"], "makefile")
         # The build copies every file the function reads.
@@ -528,8 +539,9 @@ class Template(unittest.TestCase):
         # Every delivery stream that exists is in DELIVERY_STREAM_NAME and in the role's PutRecordBatch.
         names = enricher["Environment"]["Variables"]["DELIVERY_STREAM_NAME"]["Fn::Join"]
         self.assertEqual(names[0], ",")
-        arns = {s["Sid"]: s for s in self.properties("KinesisEnricherRole")["Policies"][0]["PolicyDocument"]["Statement"]}
-        arns = arns["DeliverDocuments"]["Resource"]
+        (delivery,) = [s["Fn::If"][2] for s in self.properties("KinesisEnricherDeliveryPolicy")["PolicyDocument"]["Statement"]
+                       if s["Fn::If"][2] != {"Ref": "AWS::NoValue"}]
+        arns = delivery["Resource"]
         self.assertEqual(names[1][0], {"Ref": "DeliveryStream"})
         self.assertEqual(arns[0], {"Fn::GetAtt": ["DeliveryStream", "Arn"]})
         self.assertEqual(self.template["Outputs"]["DeliveryStreamNames"]["Value"]["Fn::Join"], names,
@@ -700,6 +712,55 @@ class Template(unittest.TestCase):
         self.assertEqual(secret, [{"Fn::If": ["HasMaxMindSecret", {
             "Sid": "ReadTheMaxMindKey", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
             "Resource": {"Ref": "MaxMindSecretArn"}}, {"Ref": "AWS::NoValue"}]}])
+
+    def test_direct_delivery_writes_to_bulk_only_from_kinesis_enricher_and_is_set_up_for_it(self):
+        self.assertEqual(self.template["Parameters"]["Delivery"]["Default"], "Firehose")
+        self.assertEqual(self.template["Conditions"]["DeliverDirectly"], {"Fn::And": [
+            {"Fn::Equals": [{"Ref": "Delivery"}, "OpenSearch"]}, {"Condition": "UseKinesisEnricher"}]})
+        rule = self.template["Rules"]["DirectDeliveryNeedsKinesisEnricher"]
+        self.assertEqual(rule["RuleCondition"], {"Fn::Equals": [{"Ref": "Delivery"}, "OpenSearch"]})
+        asserted = [assertion["Assert"] for assertion in rule["Assertions"]]
+        self.assertIn({"Fn::Equals": [{"Ref": "Pipeline"}, "kinesis-enricher"]}, asserted)
+        self.assertIn({"Fn::Equals": [{"Ref": "IndexRotation"}, "OneDay"]}, asserted)
+        # The role: PutRecordBatch in Firehose mode only; _bulk and the refused documents' prefix
+        # in direct mode only.
+        statements = self.properties("KinesisEnricherDeliveryPolicy")["PolicyDocument"]["Statement"]
+        self.assertEqual(self.properties("KinesisEnricherDeliveryPolicy")["Roles"], [{"Ref": "KinesisEnricherRole"}])
+        self.assertIn("KinesisEnricherDeliveryPolicy", self.resources["KinesisEnricherFunction"]["DependsOn"])
+        role_statements = self.properties("KinesisEnricherRole")["Policies"][0]["PolicyDocument"]["Statement"]
+        self.assertFalse({"DeliverDocuments", "IndexDocuments"} & {statement.get("Sid") for statement in role_statements})
+        by_mode = {}
+        for statement in statements:
+            if "Fn::If" not in statement:
+                continue
+            condition, direct, firehose = statement["Fn::If"]
+            self.assertEqual(condition, "DeliverDirectly")
+            for mode, chosen in (("direct", direct), ("firehose", firehose)):
+                if chosen != {"Ref": "AWS::NoValue"}:
+                    by_mode.setdefault(mode, {})[chosen["Sid"]] = (chosen["Action"], chosen["Resource"])
+        self.assertEqual(set(by_mode["firehose"]), {"DeliverDocuments"})
+        self.assertEqual(by_mode["direct"], {
+            "IndexDocuments": ("es:ESHttpPost", {"Fn::Sub": "arn:${AWS::Partition}:es:${AWS::Region}:${AWS::AccountId}:domain/${OpenSearchDomainName}/_bulk"}),
+            "KeepRefusedDocuments": ("s3:PutObject", {"Fn::Sub": "${BackupBucket.Arn}/failed/opensearch-failed/*"}),
+        })
+        unconditional = {statement["Sid"] for statement in statements if "Fn::If" not in statement}
+        self.assertNotIn("DeliverDocuments", unconditional)
+        # The function's settings, and the setup that maps its role to <IndexName>_direct_writer.
+        environment = self.properties("KinesisEnricherFunction")["Environment"]["Variables"]
+        self.assertEqual(environment["DELIVERY"], {"Fn::If": ["DeliverDirectly", "opensearch", "firehose"]})
+        for name, value in (("OPENSEARCH_ENDPOINT", {"Fn::Sub": "https://${SearchDomain.DomainEndpoint}"}),
+                            ("OPENSEARCH_INDEX_PREFIX", {"Ref": "IndexName"}),
+                            ("OPENSEARCH_MAX_BULK_BYTES", {"Ref": "BulkRequestBytes"}),
+                            ("FAILED_DOCUMENTS_BUCKET", {"Ref": "BackupBucket"})):
+            self.assertEqual(environment[name], {"Fn::If": ["DeliverDirectly", value, {"Ref": "AWS::NoValue"}]}, name)
+        writer = {"Fn::If": ["DeliverDirectly", {"Fn::GetAtt": ["KinesisEnricherRole", "Arn"]}, ""]}
+        self.assertEqual(self.properties("OpenSearchSetupFunction")["Environment"]["Variables"]["DIRECT_WRITER_ROLE_ARN"], writer)
+        self.assertEqual(self.properties("OpenSearchSetup")["DirectWriterRoleArn"], writer)
+        output = self.template["Outputs"]["DirectWriterRoleArn"]
+        self.assertEqual(output["Condition"], "DeliverDirectly")
+        sys.path.insert(0, os.path.join(INFRA, "opensearch"))
+        import apply
+        self.assertEqual(apply.DIRECT_WRITER_OUTPUT, "DirectWriterRoleArn")
 
     def test_container_logs_with_firehose_transformer_are_refused_not_skipped(self):
         rule = self.template["Rules"]["ContainerLogsNeedKinesisEnricher"]

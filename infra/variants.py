@@ -5,7 +5,7 @@
 
 checkov reads a template with its parameters' defaults and does not follow every condition, so CI
 scans each variant: then every conditional resource (both pipelines, the web server, the container
-log subscription, the S3 archive function, the further delivery streams, a zone-aware domain with dedicated masters) is
+log subscription, the S3 archive function, the further delivery streams, direct delivery, a zone-aware domain with dedicated masters) is
 checked with the values that create it. Standard library only.
 """
 import os
@@ -17,6 +17,7 @@ TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "template.ya
 VARIANTS = {
     "defaults": {},
     "firehose-transformer": {"Pipeline": "firehose-transformer"},
+    "direct-delivery": {"Delivery": "OpenSearch"},
     "all-sources": {
         "CreateWebServer": '"true"',
         "WebServerVpcId": "vpc-0123456789abcdef0",

@@ -12,8 +12,11 @@ stack's IndexName, IndexRotation and RetentionDays parameters (here for IndexNam
 
     PUT  /_plugins/_security/api/roles/weblogs_viewer    read the log indices and the Dashboards objects
     PUT  /_plugins/_security/api/roles/weblogs_writer    add documents to the log indices (Firehose)
-    PUT  /_plugins/_security/api/rolesmapping/weblogs_viewer, .../weblogs_writer
-                                             to the viewers' role and Firehose's role
+    PUT  /_plugins/_security/api/roles/weblogs_direct_writer
+                                             create documents and indices, nothing else (Delivery=OpenSearch)
+    PUT  /_plugins/_security/api/rolesmapping/weblogs_viewer, .../weblogs_writer, .../weblogs_direct_writer
+                                             to the viewers' role, Firehose's role and (Delivery=OpenSearch
+                                             only; else no one) kinesis-enricher's role
     GET, then PUT /_plugins/_security/api/rolesmapping/{all_access,security_manager,opensearch_dashboards_read_only}
                                              the administrators' and the setup role added to what is there
                                              (every field set by hand kept)
@@ -68,6 +71,9 @@ PRINCIPAL_OUTPUTS = {
     "writer": "DeliveryRoleArn",
     "setup": "OpenSearchSetupRoleArn",
 }
+# The stack's output naming kinesis-enricher's role, which writes to the domain itself with
+# Delivery=OpenSearch (the output exists only then).
+DIRECT_WRITER_OUTPUT = "DirectWriterRoleArn"
 # What GET answers about a role mapping that a PUT may not send back.
 MAPPING_READ_ONLY = {"reserved", "hidden", "static"}
 # Where OpenSearch Dashboards keeps the global tenant's saved objects: the alias and the numbered
@@ -105,8 +111,11 @@ def index_patterns(index_name):
 
 
 def principals_from(outputs):
-    """{"admin": role ARN, ...} from the stack outputs of PRINCIPAL_OUTPUTS."""
-    return {who: outputs[output] for who, output in PRINCIPAL_OUTPUTS.items()}
+    """{"admin": role ARN, ...} from the stack outputs of PRINCIPAL_OUTPUTS; "direct_writer" is
+    empty unless the stack delivers directly."""
+    principals = {who: outputs[output] for who, output in PRINCIPAL_OUTPUTS.items()}
+    principals["direct_writer"] = outputs.get(DIRECT_WRITER_OUTPUT, "")
+    return principals
 
 
 def security_roles(index_name):
@@ -135,6 +144,16 @@ def security_roles(index_name):
                 {"index_patterns": patterns, "allowed_actions": WRITER_INDEX_ACTIONS},
             ],
         },
+        f"{index_name}_direct_writer": {
+            "description": f"kinesis-enricher (Delivery=OpenSearch): create {index_name} indices and documents, nothing else",
+            # Only _bulk with `create` items: no reads, no stats, no mapping or settings changes,
+            # no updates or deletes (the security plugin names no action apart for `create`; the
+            # function sends nothing else).
+            "cluster_permissions": ["indices:data/write/bulk"],
+            "index_permissions": [
+                {"index_patterns": patterns, "allowed_actions": DIRECT_WRITER_INDEX_ACTIONS},
+            ],
+        },
     }
 
 
@@ -149,6 +168,15 @@ WRITER_INDEX_ACTIONS = [
 ]
 
 
+# kinesis-enricher writing directly: a day's first document creates its index; documents are created.
+DIRECT_WRITER_INDEX_ACTIONS = [
+    "indices:admin/auto_create",
+    "indices:admin/create",
+    "indices:data/write/bulk*",
+    "indices:data/write/index",
+]
+
+
 def role_mappings(index_name, principals):
     """Role -> (IAM role ARNs as backend roles, whether the mapping is the stack's own). Mappings of
     built-in roles are added to, so that what an administrator mapped by hand stays."""
@@ -156,6 +184,8 @@ def role_mappings(index_name, principals):
     return {
         f"{index_name}_viewer": ([principals["viewer"]], True),
         f"{index_name}_writer": ([principals["writer"]], True),
+        # No one when the stack delivers through Firehose: a stack switched back unmaps the role.
+        f"{index_name}_direct_writer": ([principals["direct_writer"]] if principals.get("direct_writer") else [], True),
         "all_access": (everything, False),
         "security_manager": (everything, False),
         # Dashboards without saving, editing or a private tenant.
@@ -229,8 +259,9 @@ def apply_security(base_url, credentials, region, index_name, principals):
             mapping.setdefault("users", [])
         signed_request(credentials, region, "PUT", f"{api}/rolesmapping/{role}", json.dumps(mapping).encode(),
                        json_headers)
-    done.append(f"roles {index_name}_viewer (viewers) and {index_name}_writer (Firehose); administrators "
-                "mapped to all_access and security_manager")
+    direct = "kinesis-enricher" if principals.get("direct_writer") else "no one (Delivery=Firehose)"
+    done.append(f"roles {index_name}_viewer (viewers), {index_name}_writer (Firehose) and "
+                f"{index_name}_direct_writer ({direct}); administrators mapped to all_access and security_manager")
     found = signed_request(credentials, region, "GET", f"{api}/audit", None, {}, missing_ok=True)
     wanted = audit_config(found)
     if (found or {}).get("config") != wanted:

@@ -50,6 +50,10 @@ SETTINGS = {
     "DELIVERY_ROLE_ARN": "Firehose's role",
     "SETUP_ROLE_ARN": "this function's role",
 }
+# Settings that may be empty.
+OPTIONAL_SETTINGS = {
+    "DIRECT_WRITER_ROLE_ARN": "kinesis-enricher's role with Delivery=OpenSearch, else empty",
+}
 # apply.py's parameters, by the environment variable that holds each.
 PARAMETER_SETTINGS = {
     "IndexName": "INDEX_NAME",
@@ -115,6 +119,8 @@ def settings(environ):
         "viewer": environ["VIEWER_ROLE_ARN"],
         "writer": environ["DELIVERY_ROLE_ARN"],
         "setup": environ["SETUP_ROLE_ARN"],
+        # Delivery=OpenSearch only: kinesis-enricher's role, which then writes to the domain.
+        "direct_writer": environ.get("DIRECT_WRITER_ROLE_ARN", ""),
     }
     pools = {"UserPoolId": environ["USER_POOL_ID"], "IdentityPoolId": environ["IDENTITY_POOL_ID"],
              "DomainName": environ["DOMAIN_NAME"]}

@@ -38,12 +38,16 @@ PRINCIPALS = {
     "writer": f"{ACCOUNT}/weblogs-DeliveryRole-D1",
     "setup": f"{ACCOUNT}/weblogs-OpenSearchSetupRole-S1",
 }
+# kinesis-enricher's role, in the stack that delivers directly (Delivery=OpenSearch).
+DIRECT_WRITER = f"{ACCOUNT}/direct-KinesisEnricherRole-K1"
 # The requests of one complete setup of IndexName=weblogs, in order.
 SECURITY_REQUESTS = [
     ("PUT", "/_plugins/_security/api/roles/weblogs_viewer"),
     ("PUT", "/_plugins/_security/api/roles/weblogs_writer"),
+    ("PUT", "/_plugins/_security/api/roles/weblogs_direct_writer"),
     ("PUT", "/_plugins/_security/api/rolesmapping/weblogs_viewer"),
     ("PUT", "/_plugins/_security/api/rolesmapping/weblogs_writer"),
+    ("PUT", "/_plugins/_security/api/rolesmapping/weblogs_direct_writer"),
     ("GET", "/_plugins/_security/api/rolesmapping/all_access"),
     ("PUT", "/_plugins/_security/api/rolesmapping/all_access"),
     ("GET", "/_plugins/_security/api/rolesmapping/security_manager"),
@@ -348,6 +352,9 @@ class ApplyAgainstMoto(unittest.TestCase):
             Parameters=[{"ParameterKey": "IndexRotation", "ParameterValue": "OneWeek"},
                         {"ParameterKey": "RetentionDays", "ParameterValue": "3"}],
         )
+        # A stack whose kinesis-enricher writes to the domain itself (Delivery=OpenSearch).
+        direct = dict(template, Outputs={**template["Outputs"], apply.DIRECT_WRITER_OUTPUT: {"Value": DIRECT_WRITER}})
+        cloudformation.create_stack(StackName="direct", TemplateBody=json.dumps(direct))
         # The weblogs stack after an update from daily rotation to one index.
         cloudformation.create_stack(
             StackName="no-longer-rotating", TemplateBody=json.dumps(template),
@@ -510,11 +517,31 @@ class ApplyAgainstMoto(unittest.TestCase):
         self.assertEqual(str(raised.exception), f"{USER} has no authenticator app yet and the user pool requires "
                                                 "one: sign in to Dashboards once to set it up, then run this again")
 
+    def test_a_stack_that_delivers_directly_lets_kinesis_enricher_create_documents_and_nothing_else(self):
+        fake = FakeOpenSearch()
+        code, out, err = self.run_apply(fake, stack="direct")
+        self.assertEqual(code, 0, err)
+        self.assertIn("weblogs_direct_writer (kinesis-enricher)", out)
+        direct = fake.roles["weblogs_direct_writer"]
+        self.assertEqual(direct["cluster_permissions"], ["indices:data/write/bulk"])
+        self.assertEqual(direct["index_permissions"], [
+            {"index_patterns": ["weblogs", "weblogs-*"],
+             "allowed_actions": ["indices:admin/auto_create", "indices:admin/create", "indices:data/write/bulk*",
+                                 "indices:data/write/index"]},
+        ])
+        granted = json.dumps(direct)
+        for forbidden in ("delete", "manage", "crud", "write\"", "indices_all", "unlimited", '"*"', "mapping",
+                          "create_index", '"index"', "update", "read", "monitor", "get"):
+            self.assertNotIn(forbidden, granted)
+        self.assertEqual(fake.mappings["weblogs_direct_writer"]["backend_roles"], [DIRECT_WRITER])
+        self.assertEqual(fake.mappings["weblogs_writer"]["backend_roles"], [PRINCIPALS["writer"]])
+
     def test_security_gives_each_principal_its_part_and_no_more(self):
         fake = FakeOpenSearch()
         code, out, err = self.run_apply(fake)
         self.assertEqual(code, 0, err)
-        self.assertIn("roles weblogs_viewer (viewers) and weblogs_writer (Firehose)", out)
+        self.assertIn("roles weblogs_viewer (viewers), weblogs_writer (Firehose) and weblogs_direct_writer "
+                      "(no one (Delivery=Firehose))", out)
         viewer, writer = fake.roles["weblogs_viewer"], fake.roles["weblogs_writer"]
         # Viewers read the log indices and the dashboards, in the global tenant, read-only.
         self.assertEqual(viewer["cluster_permissions"], ["cluster_composite_ops_ro"])
@@ -550,6 +577,7 @@ class ApplyAgainstMoto(unittest.TestCase):
 
         self.assertEqual(backend_roles("weblogs_viewer"), [PRINCIPALS["viewer"]])
         self.assertEqual(backend_roles("weblogs_writer"), [PRINCIPALS["writer"]])
+        self.assertEqual(backend_roles("weblogs_direct_writer"), [], "Firehose delivers: no one writes directly")
         self.assertEqual(backend_roles("opensearch_dashboards_read_only"), [PRINCIPALS["viewer"]])
         # The master user (the setup role) keeps its mappings; the administrators join it.
         for role in ("all_access", "security_manager"):

@@ -167,6 +167,7 @@ class SetupResource(unittest.TestCase):
         self.assertEqual(domain.roles["weblogs_writer"]["index_permissions"][0]["index_patterns"],
                          ["weblogs", "weblogs-*"])
         self.assertEqual(domain.mappings["weblogs_writer"]["backend_roles"], [PRINCIPALS["writer"]])
+        self.assertEqual(domain.mappings["weblogs_direct_writer"]["backend_roles"], [])
         for method, path, headers, _ in domain.requests:
             self.assertIn("Credential=ASIASETUPROLE/", headers["authorization"], f"{method} {path}")
             self.assertIn(f"/{REGION}/es/aws4_request", headers["authorization"])
@@ -190,6 +191,17 @@ class SetupResource(unittest.TestCase):
                          ["GetIdentityPoolRoles", "SetIdentityPoolRoles", "GetIdentityPoolRoles"],
                          "the mapping is set once, then found in place")
         stop(again)
+
+    def test_with_direct_delivery_kinesis_enrichers_role_is_the_direct_writer(self):
+        direct_writer = "arn:aws:iam::123456789012:role/weblogs-KinesisEnricherRole-K1"
+        os.environ["DIRECT_WRITER_ROLE_ARN"] = direct_writer
+        domain = serve(FakeOpenSearch())
+        _, _, answer = self.run_handler(self.event("Update", domain, DirectWriterRoleArn=direct_writer))
+        self.assertEqual(answer["Status"], "SUCCESS", answer["Reason"])
+        self.assertIn("weblogs_direct_writer (kinesis-enricher)", answer["Reason"])
+        self.assertEqual(domain.mappings["weblogs_direct_writer"]["backend_roles"], [direct_writer])
+        self.assertEqual(domain.roles["weblogs_direct_writer"]["cluster_permissions"], ["indices:data/write/bulk"])
+        stop(domain)
 
     def test_dashboards_users_get_the_role_of_their_group(self):
         domain = serve(FakeOpenSearch())
@@ -285,7 +297,9 @@ class SetupResource(unittest.TestCase):
         self.assertNotIn(ATTACKER_ROLE, mapped)
         self.assertEqual(domain.mappings["weblogs_writer"]["backend_roles"], [PRINCIPALS["writer"]])
         self.assertEqual(domain.mappings["all_access"]["backend_roles"], [PRINCIPALS["setup"], PRINCIPALS["admin"]])
-        self.assertEqual(sorted(domain.roles), ["weblogs_viewer", "weblogs_writer"], "the stack's index name only")
+        self.assertEqual(sorted(domain.roles), ["weblogs_direct_writer", "weblogs_viewer", "weblogs_writer"],
+                         "the stack's index name only")
+        self.assertEqual(domain.mappings["weblogs_direct_writer"]["backend_roles"], [], "the event names no writer")
         self.assertEqual(self.identity.calls[0][1], {"IdentityPoolId": IDENTITY_POOL})
         stop(domain)
         stop(elsewhere)
