@@ -176,7 +176,9 @@ class Template(unittest.TestCase):
                 # Delivery=OpenSearch only: kinesis-enricher may POST to _bulk and nothing else.
                 condition, statement, otherwise = statement["Fn::If"]
                 self.assertEqual((condition, otherwise), ("DeliverDirectly", {"Ref": "AWS::NoValue"}))
-                self.assertEqual(statement["Principal"], {"AWS": {"Fn::GetAtt": ["KinesisEnricherRole", "Arn"]}})
+                self.assertEqual(statement["Principal"], {"AWS": [
+                    {"Fn::GetAtt": ["KinesisEnricherRole", "Arn"]},
+                    {"Fn::If": ["ReadArchives", {"Fn::GetAtt": ["ArchiveEnricherRole", "Arn"]}, {"Ref": "AWS::NoValue"}]}]})
                 self.assertEqual(statement["Action"], "es:ESHttpPost")
                 self.assertEqual(statement["Resource"], {"Fn::Sub": domain_arn[:-1] + "_bulk"})
                 continue
@@ -439,7 +441,9 @@ class Template(unittest.TestCase):
             "ADMIN_ROLE_ARN": {"Fn::GetAtt": ["DashboardsAdminRole", "Arn"]},
             "VIEWER_ROLE_ARN": {"Fn::GetAtt": ["DashboardsViewerRole", "Arn"]},
             "DELIVERY_ROLE_ARN": {"Fn::GetAtt": ["DeliveryRole", "Arn"]},
-            "DIRECT_WRITER_ROLE_ARN": {"Fn::If": ["DeliverDirectly", {"Fn::GetAtt": ["KinesisEnricherRole", "Arn"]}, ""]},
+            "DIRECT_WRITER_ROLE_ARNS": {"Fn::If": ["DeliverDirectly", {"Fn::Join": [",", [
+                {"Fn::GetAtt": ["KinesisEnricherRole", "Arn"]},
+                {"Fn::If": ["ReadArchives", {"Fn::GetAtt": ["ArchiveEnricherRole", "Arn"]}, {"Ref": "AWS::NoValue"}]}]]}, ""]},
             "SETUP_ROLE_ARN": {"Fn::GetAtt": ["OpenSearchSetupRole", "Arn"]},
         })
         sys.path.insert(0, os.path.join(INFRA, "opensearch"))
@@ -455,7 +459,7 @@ class Template(unittest.TestCase):
                                         ("IndexName", "INDEX_NAME"), ("RetentionDays", "RETENTION_DAYS"),
                                         ("UserPoolId", "USER_POOL_ID"), ("AdminRoleArn", "ADMIN_ROLE_ARN"),
                                         ("DeliveryRoleArn", "DELIVERY_ROLE_ARN"), ("SetupRoleArn", "SETUP_ROLE_ARN"),
-                                        ("DirectWriterRoleArn", "DIRECT_WRITER_ROLE_ARN")):
+                                        ("DirectWriterRoleArns", "DIRECT_WRITER_ROLE_ARNS")):
             self.assertEqual(setup[property_name], environment[variable], property_name)
         self.assertEqual(self.resources["OpenSearchSetupFunction"]["Metadata"]["BuildMethod"], "makefile")
         # The build copies every file the function reads.
@@ -753,14 +757,30 @@ class Template(unittest.TestCase):
                             ("OPENSEARCH_MAX_BULK_BYTES", {"Ref": "BulkRequestBytes"}),
                             ("FAILED_DOCUMENTS_BUCKET", {"Ref": "BackupBucket"})):
             self.assertEqual(environment[name], {"Fn::If": ["DeliverDirectly", value, {"Ref": "AWS::NoValue"}]}, name)
-        writer = {"Fn::If": ["DeliverDirectly", {"Fn::GetAtt": ["KinesisEnricherRole", "Arn"]}, ""]}
-        self.assertEqual(self.properties("OpenSearchSetupFunction")["Environment"]["Variables"]["DIRECT_WRITER_ROLE_ARN"], writer)
-        self.assertEqual(self.properties("OpenSearchSetup")["DirectWriterRoleArn"], writer)
-        output = self.template["Outputs"]["DirectWriterRoleArn"]
-        self.assertEqual(output["Condition"], "DeliverDirectly")
+        roles = {"Fn::Join": [",", [{"Fn::GetAtt": ["KinesisEnricherRole", "Arn"]}, {"Fn::If": [
+            "ReadArchives", {"Fn::GetAtt": ["ArchiveEnricherRole", "Arn"]}, {"Ref": "AWS::NoValue"}]}]]}
+        writers = {"Fn::If": ["DeliverDirectly", roles, ""]}
+        self.assertEqual(self.properties("OpenSearchSetupFunction")["Environment"]["Variables"]["DIRECT_WRITER_ROLE_ARNS"],
+                         writers)
+        self.assertEqual(self.properties("OpenSearchSetup")["DirectWriterRoleArns"], writers)
+        output = self.template["Outputs"]["DirectWriterRoleArns"]
+        self.assertEqual((output["Condition"], output["Value"]), ("DeliverDirectly", roles))
         sys.path.insert(0, os.path.join(INFRA, "opensearch"))
-        import apply
-        self.assertEqual(apply.DIRECT_WRITER_OUTPUT, "DirectWriterRoleArn")
+        try:
+            import apply  # noqa: PLC0415 - the manual setup reads the same output
+        finally:
+            sys.path.pop(0)
+        self.assertEqual(apply.DIRECT_WRITERS_OUTPUT, "DirectWriterRoleArns")
+        # s3-archive-enricher delivers the same way, with its own delivery policy.
+        archive = self.properties("ArchiveEnricherDeliveryPolicy")
+        self.assertEqual(archive["Roles"], [{"Ref": "ArchiveEnricherRole"}])
+        self.assertEqual(archive["PolicyDocument"], self.properties("KinesisEnricherDeliveryPolicy")["PolicyDocument"])
+        archive_environment = self.properties("ArchiveEnricherFunction")["Environment"]["Variables"]
+        for name in ("DELIVERY", "OPENSEARCH_ENDPOINT", "OPENSEARCH_INDEX_PREFIX", "OPENSEARCH_MAX_BULK_BYTES",
+                     "FAILED_DOCUMENTS_BUCKET"):
+            self.assertEqual(archive_environment[name], environment[name], name)
+        archive_role = self.properties("ArchiveEnricherRole")["Policies"][0]["PolicyDocument"]["Statement"]
+        self.assertNotIn("DeliverDocuments", {statement.get("Sid") for statement in archive_role})
 
     def test_container_logs_with_firehose_transformer_are_refused_not_skipped(self):
         rule = self.template["Rules"]["ContainerLogsNeedKinesisEnricher"]

@@ -17,7 +17,7 @@ TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "template.ya
 VARIANTS = {
     "defaults": {},
     "firehose-transformer": {"Pipeline": "firehose-transformer"},
-    "direct-delivery": {"Delivery": "OpenSearch"},
+    "direct-delivery": {"Delivery": "OpenSearch", "ArchiveBucketName": "weblogs-archive-example"},
     "all-sources": {
         "CreateWebServer": '"true"',
         "WebServerVpcId": "vpc-0123456789abcdef0",

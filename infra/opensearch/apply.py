@@ -16,7 +16,7 @@ stack's IndexName, IndexRotation and RetentionDays parameters (here for IndexNam
                                              create documents and indices, nothing else (Delivery=OpenSearch)
     PUT  /_plugins/_security/api/rolesmapping/weblogs_viewer, .../weblogs_writer, .../weblogs_direct_writer
                                              to the viewers' role, Firehose's role and (Delivery=OpenSearch
-                                             only; else no one) kinesis-enricher's role
+                                             only; else no one) the enriching functions' roles
     GET, then PUT /_plugins/_security/api/rolesmapping/{all_access,security_manager,opensearch_dashboards_read_only}
                                              the administrators' and the setup role added to what is there
                                              (every field set by hand kept)
@@ -71,9 +71,9 @@ PRINCIPAL_OUTPUTS = {
     "writer": "DeliveryRoleArn",
     "setup": "OpenSearchSetupRoleArn",
 }
-# The stack's output naming kinesis-enricher's role, which writes to the domain itself with
-# Delivery=OpenSearch (the output exists only then).
-DIRECT_WRITER_OUTPUT = "DirectWriterRoleArn"
+# The stack's output naming the roles that write to the domain themselves with Delivery=OpenSearch
+# (kinesis-enricher's, s3-archive-enricher's), comma-separated; the output exists only then.
+DIRECT_WRITERS_OUTPUT = "DirectWriterRoleArns"
 # What GET answers about a role mapping that a PUT may not send back.
 MAPPING_READ_ONLY = {"reserved", "hidden", "static"}
 # Where OpenSearch Dashboards keeps the global tenant's saved objects: the alias and the numbered
@@ -111,11 +111,16 @@ def index_patterns(index_name):
 
 
 def principals_from(outputs):
-    """{"admin": role ARN, ...} from the stack outputs of PRINCIPAL_OUTPUTS; "direct_writer" is
-    empty unless the stack delivers directly."""
+    """{"admin": role ARN, ...} from the stack outputs of PRINCIPAL_OUTPUTS; "direct_writers" is a
+    list, empty unless the stack delivers directly."""
     principals = {who: outputs[output] for who, output in PRINCIPAL_OUTPUTS.items()}
-    principals["direct_writer"] = outputs.get(DIRECT_WRITER_OUTPUT, "")
+    principals["direct_writers"] = direct_writers(outputs.get(DIRECT_WRITERS_OUTPUT, ""))
     return principals
+
+
+def direct_writers(arns):
+    """The role ARNs of a comma-separated list."""
+    return [arn.strip() for arn in (arns or "").split(",") if arn.strip()]
 
 
 def security_roles(index_name):
@@ -145,7 +150,7 @@ def security_roles(index_name):
             ],
         },
         f"{index_name}_direct_writer": {
-            "description": f"kinesis-enricher (Delivery=OpenSearch): create {index_name} indices and documents, nothing else",
+            "description": f"kinesis-enricher, s3-archive-enricher (Delivery=OpenSearch): create {index_name} indices and documents, nothing else",
             # Only _bulk with `create` items: no reads, no stats, no mapping or settings changes,
             # no updates or deletes (the security plugin names no action apart for `create`; the
             # function sends nothing else).
@@ -185,7 +190,7 @@ def role_mappings(index_name, principals):
         f"{index_name}_viewer": ([principals["viewer"]], True),
         f"{index_name}_writer": ([principals["writer"]], True),
         # No one when the stack delivers through Firehose: a stack switched back unmaps the role.
-        f"{index_name}_direct_writer": ([principals["direct_writer"]] if principals.get("direct_writer") else [], True),
+        f"{index_name}_direct_writer": (list(principals.get("direct_writers", [])), True),
         "all_access": (everything, False),
         "security_manager": (everything, False),
         # Dashboards without saving, editing or a private tenant.
@@ -259,7 +264,8 @@ def apply_security(base_url, credentials, region, index_name, principals):
             mapping.setdefault("users", [])
         signed_request(credentials, region, "PUT", f"{api}/rolesmapping/{role}", json.dumps(mapping).encode(),
                        json_headers)
-    direct = "kinesis-enricher" if principals.get("direct_writer") else "no one (Delivery=Firehose)"
+    direct = (f"{len(principals['direct_writers'])} function roles" if principals.get("direct_writers")
+              else "no one (Delivery=Firehose)")
     done.append(f"roles {index_name}_viewer (viewers), {index_name}_writer (Firehose) and "
                 f"{index_name}_direct_writer ({direct}); administrators mapped to all_access and security_manager")
     found = signed_request(credentials, region, "GET", f"{api}/audit", None, {}, missing_ok=True)

@@ -52,7 +52,7 @@ SETTINGS = {
 }
 # Settings that may be empty.
 OPTIONAL_SETTINGS = {
-    "DIRECT_WRITER_ROLE_ARN": "kinesis-enricher's role with Delivery=OpenSearch, else empty",
+    "DIRECT_WRITER_ROLE_ARNS": "the enriching functions' roles with Delivery=OpenSearch, comma-separated, else empty",
 }
 # apply.py's parameters, by the environment variable that holds each.
 PARAMETER_SETTINGS = {
@@ -119,8 +119,8 @@ def settings(environ):
         "viewer": environ["VIEWER_ROLE_ARN"],
         "writer": environ["DELIVERY_ROLE_ARN"],
         "setup": environ["SETUP_ROLE_ARN"],
-        # Delivery=OpenSearch only: kinesis-enricher's role, which then writes to the domain.
-        "direct_writer": environ.get("DIRECT_WRITER_ROLE_ARN", ""),
+        # Delivery=OpenSearch only: the enriching functions' roles, which then write to the domain.
+        "direct_writers": apply.direct_writers(environ.get("DIRECT_WRITER_ROLE_ARNS", "")),
     }
     pools = {"UserPoolId": environ["USER_POOL_ID"], "IdentityPoolId": environ["IDENTITY_POOL_ID"],
              "DomainName": environ["DOMAIN_NAME"]}

@@ -38,8 +38,8 @@ PRINCIPALS = {
     "writer": f"{ACCOUNT}/weblogs-DeliveryRole-D1",
     "setup": f"{ACCOUNT}/weblogs-OpenSearchSetupRole-S1",
 }
-# kinesis-enricher's role, in the stack that delivers directly (Delivery=OpenSearch).
-DIRECT_WRITER = f"{ACCOUNT}/direct-KinesisEnricherRole-K1"
+# The enriching functions' roles, in the stack that delivers directly (Delivery=OpenSearch).
+DIRECT_WRITERS = [f"{ACCOUNT}/direct-KinesisEnricherRole-K1", f"{ACCOUNT}/direct-ArchiveEnricherRole-A1"]
 # The requests of one complete setup of IndexName=weblogs, in order.
 SECURITY_REQUESTS = [
     ("PUT", "/_plugins/_security/api/roles/weblogs_viewer"),
@@ -353,7 +353,8 @@ class ApplyAgainstMoto(unittest.TestCase):
                         {"ParameterKey": "RetentionDays", "ParameterValue": "3"}],
         )
         # A stack whose kinesis-enricher writes to the domain itself (Delivery=OpenSearch).
-        direct = dict(template, Outputs={**template["Outputs"], apply.DIRECT_WRITER_OUTPUT: {"Value": DIRECT_WRITER}})
+        direct = dict(template, Outputs={**template["Outputs"],
+                                         apply.DIRECT_WRITERS_OUTPUT: {"Value": ",".join(DIRECT_WRITERS)}})
         cloudformation.create_stack(StackName="direct", TemplateBody=json.dumps(direct))
         # The weblogs stack after an update from daily rotation to one index.
         cloudformation.create_stack(
@@ -521,7 +522,7 @@ class ApplyAgainstMoto(unittest.TestCase):
         fake = FakeOpenSearch()
         code, out, err = self.run_apply(fake, stack="direct")
         self.assertEqual(code, 0, err)
-        self.assertIn("weblogs_direct_writer (kinesis-enricher)", out)
+        self.assertIn("weblogs_direct_writer (2 function roles)", out)
         direct = fake.roles["weblogs_direct_writer"]
         self.assertEqual(direct["cluster_permissions"], ["indices:data/write/bulk"])
         self.assertEqual(direct["index_permissions"], [
@@ -533,7 +534,7 @@ class ApplyAgainstMoto(unittest.TestCase):
         for forbidden in ("delete", "manage", "crud", "write\"", "indices_all", "unlimited", '"*"', "mapping",
                           "create_index", '"index"', "update", "read", "monitor", "get"):
             self.assertNotIn(forbidden, granted)
-        self.assertEqual(fake.mappings["weblogs_direct_writer"]["backend_roles"], [DIRECT_WRITER])
+        self.assertEqual(fake.mappings["weblogs_direct_writer"]["backend_roles"], DIRECT_WRITERS)
         self.assertEqual(fake.mappings["weblogs_writer"]["backend_roles"], [PRINCIPALS["writer"]])
 
     def test_security_gives_each_principal_its_part_and_no_more(self):

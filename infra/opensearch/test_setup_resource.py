@@ -192,14 +192,15 @@ class SetupResource(unittest.TestCase):
                          "the mapping is set once, then found in place")
         stop(again)
 
-    def test_with_direct_delivery_kinesis_enrichers_role_is_the_direct_writer(self):
-        direct_writer = "arn:aws:iam::123456789012:role/weblogs-KinesisEnricherRole-K1"
-        os.environ["DIRECT_WRITER_ROLE_ARN"] = direct_writer
+    def test_with_direct_delivery_the_enriching_functions_roles_are_the_direct_writers(self):
+        writers = ["arn:aws:iam::123456789012:role/weblogs-KinesisEnricherRole-K1",
+                   "arn:aws:iam::123456789012:role/weblogs-ArchiveEnricherRole-A1"]
+        os.environ["DIRECT_WRITER_ROLE_ARNS"] = ",".join(writers)
         domain = serve(FakeOpenSearch())
-        _, _, answer = self.run_handler(self.event("Update", domain, DirectWriterRoleArn=direct_writer))
+        _, _, answer = self.run_handler(self.event("Update", domain, DirectWriterRoleArns=",".join(writers)))
         self.assertEqual(answer["Status"], "SUCCESS", answer["Reason"])
-        self.assertIn("weblogs_direct_writer (kinesis-enricher)", answer["Reason"])
-        self.assertEqual(domain.mappings["weblogs_direct_writer"]["backend_roles"], [direct_writer])
+        self.assertIn("weblogs_direct_writer (2 function roles)", answer["Reason"])
+        self.assertEqual(domain.mappings["weblogs_direct_writer"]["backend_roles"], writers)
         self.assertEqual(domain.roles["weblogs_direct_writer"]["cluster_permissions"], ["indices:data/write/bulk"])
         stop(domain)
 

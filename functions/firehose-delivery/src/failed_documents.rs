@@ -13,6 +13,7 @@
 
 use std::io::Write as _;
 
+use crate::delivery::DeliveryReport;
 use aws_clients::describe;
 use aws_clients::s3::Client;
 use enrichment::{Timestamp, write_json_string};
@@ -64,6 +65,50 @@ impl FailedDocuments {
             .await
             .map_err(|error| format!("cannot write s3://{}/{key}: {}", self.bucket, describe(&error)))?;
         Ok(key)
+    }
+}
+
+/// Keeps the entries `report` says were refused in `failed` and takes them out of the report;
+/// returns how many were kept. What cannot be kept (no bucket, S3 failing) becomes undelivered, so
+/// that the caller's retry sends it again.
+pub async fn keep_refused(
+    failed: Option<&FailedDocuments>,
+    entries: &[&[u8]],
+    report: &mut DeliveryReport,
+) -> u64 {
+    if report.refused.is_empty() {
+        return 0;
+    }
+    let refused = std::mem::take(&mut report.refused);
+    let kept = match failed {
+        Some(failed) => {
+            let documents: Vec<(&[u8], &str)> =
+                refused.iter().map(|(entry, reason)| (entries[*entry], reason.as_str())).collect();
+            failed.keep(&documents, Timestamp::now()).await
+        }
+        None => Err("no bucket to keep them in".to_owned()),
+    };
+    match kept {
+        Ok(key) => {
+            tracing::warn!(
+                documents = refused.len(),
+                key,
+                first_error = refused[0].1,
+                "documents refused by the domain for their content: kept in the backup bucket"
+            );
+            refused.len() as u64
+        }
+        Err(error) => {
+            tracing::warn!(
+                documents = refused.len(),
+                error,
+                "refused documents could not be kept: not delivered"
+            );
+            report.last_error = Some(error);
+            report.undelivered.extend(refused.iter().map(|(entry, _)| *entry));
+            report.undelivered.sort_unstable();
+            0
+        }
     }
 }
 

@@ -19,7 +19,7 @@ pub use delivery::{
     MAX_ENTRIES_PER_CALL, MAX_ENTRY_BYTES, RecordBatchSink, deliver, deliver_spread, document_limit,
 };
 pub use entries::{EntryBuffer, EntryFormat, EntryStart};
-pub use failed_documents::{FAILED_PREFIX, FailedDocuments, failed_records_file};
+pub use failed_documents::{FAILED_PREFIX, FailedDocuments, failed_records_file, keep_refused};
 pub use firehose::FirehoseSink;
 pub use opensearch::{BulkSink, MAX_DOCUMENTS_PER_BULK, bulk_results};
 pub use settings::{

@@ -42,6 +42,7 @@ use enrichment::{CloudOrigin, Enricher, EventContext, LineOutcome, Timestamp};
 use firehose_delivery::{
     BulkSink, DeliveryReport, DeliverySettings, Destination, EntryBuffer, EntryFormat, EntryStart,
     FailedDocuments, FirehoseSink, RecordBatchSink, RetryPolicy, Sink, deliver_spread, document_limit,
+    keep_refused,
 };
 use lambda_shell::freshness::LineTimes;
 use lambda_shell::records::{RecordContent, decode_record};
@@ -197,7 +198,8 @@ impl<S: RecordBatchSink> KinesisHandler<S> {
             *entry = positions[*entry];
         }
         batch.summary.already_delivered = (batch.len() - positions.len()) as u64;
-        batch.summary.refused_documents = self.keep_refused(&batch, &mut report).await;
+        batch.summary.refused_documents =
+            keep_refused(self.failed_documents.as_ref(), &batch.entries(), &mut report).await;
         if !report.undelivered.is_empty() {
             tracing::warn!(
                 entries = report.undelivered.len(),
@@ -216,42 +218,6 @@ impl<S: RecordBatchSink> KinesisHandler<S> {
 }
 
 impl<S> KinesisHandler<S> {
-    /// Keeps the entries the destination refused in the backup bucket; how many. What cannot be
-    /// kept (no bucket, S3 failing) is undelivered instead: the batch fails for Lambda to retry.
-    async fn keep_refused(&self, batch: &PreparedBatch<'_>, report: &mut DeliveryReport) -> u64 {
-        if report.refused.is_empty() {
-            return 0;
-        }
-        let refused = std::mem::take(&mut report.refused);
-        let entries = batch.entries();
-        let kept = match &self.failed_documents {
-            Some(failed) => {
-                let documents: Vec<(&[u8], &str)> =
-                    refused.iter().map(|(entry, reason)| (entries[*entry], reason.as_str())).collect();
-                failed.keep(&documents, Timestamp::now()).await
-            }
-            None => Err("no bucket to keep them in".to_owned()),
-        };
-        match kept {
-            Ok(key) => {
-                tracing::warn!(
-                    documents = refused.len(),
-                    key,
-                    first_error = refused[0].1,
-                    "documents refused by the domain for their content: kept in the backup bucket"
-                );
-                refused.len() as u64
-            }
-            Err(error) => {
-                tracing::warn!(documents = refused.len(), error, "refused documents could not be kept");
-                report.last_error = Some(error);
-                report.undelivered.extend(refused.iter().map(|(entry, _)| *entry));
-                report.undelivered.sort_unstable();
-                0
-            }
-        }
-    }
-
     /// This batch's records are settled: forgotten, except those a retry will bring again. Other
     /// batches' (another shard's, whose retry is still to come) stay.
     fn remember_delivered(&mut self, batch: &PreparedBatch<'_>, report: &DeliveryReport) {

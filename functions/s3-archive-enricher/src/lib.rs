@@ -14,6 +14,13 @@
 //! arrives once across invocations. A failure before any line of this invocation was delivered is
 //! left to the caller's own retry, which starts where this invocation did.
 //!
+//! With `DELIVERY=opensearch` the documents go to the domain's `_bulk` instead, each created with
+//! the id `<object digest>:<offset>` (the digest of the object's path and version, or ETag, and
+//! where the line starts): a continuation, a retry or a second run over the same object meets the
+//! ids already there (`AlreadyIndexed`), so each line arrives once. Documents the domain refuses
+//! for their content are kept in the backup bucket's `failed/opensearch-failed/`
+//! (`RefusedDocuments`).
+//!
 //! How each object ends is answered as S3 Batch Operations names it ([`ResultCode`]):
 //! `Succeeded` (delivered, or delivered so far and continued), `TemporaryFailure` (nothing lost,
 //! worth another attempt) or `PermanentFailure` (missing, not text, damaged gzip after its
@@ -27,14 +34,17 @@ mod settle;
 
 use std::time::{Duration, SystemTime};
 
+use aws_clients::opensearch::SignedClient;
 use aws_clients::{AwsSettings, Service};
-use enrichment::{CloudOrigin, Enricher, EventContext, LogOrigin, Timestamp};
+use enrichment::{CloudOrigin, Enricher, EventContext, LineOutcome, LogOrigin, Timestamp};
 use firehose_delivery::{
-    DeliveryReport, DeliverySettings, EntryBuffer, FirehoseSink, RecordBatchSink, RetryPolicy,
-    deliver_spread, document_limit,
+    BulkSink, DeliveryReport, DeliverySettings, Destination, EntryBuffer, EntryFormat, EntryStart,
+    FailedDocuments, FirehoseSink, RecordBatchSink, RetryPolicy, Sink, deliver_spread, document_limit,
+    keep_refused,
 };
 use lambda_shell::settings::{AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION};
 use lambda_shell::{Handler, Startup, StartupError};
+use md5::{Digest as _, Md5};
 
 use crate::claims::{Claim, ContinuationClaims};
 use crate::continuation::LambdaContinuer;
@@ -64,6 +74,11 @@ lambda_shell::invocation_summary! {
         geoip_misses => "GeoIpMisses": Count,
         truncated => "TruncatedDocuments": Count,
         delivered => "Delivered": Count,
+        /// `DELIVERY=opensearch`: documents the domain held already (counted in `delivered`).
+        already_indexed => "AlreadyIndexed": Count,
+        /// `DELIVERY=opensearch`: documents the domain refused for their content, kept in the
+        /// backup bucket's `failed/` prefix.
+        refused_documents => "RefusedDocuments": Count,
         retried_entries => "RetriedEntries": Count,
         /// Entries one delivery stream did not take, sent to another.
         rerouted_entries => "ReroutedEntries": Count,
@@ -81,13 +96,17 @@ lambda_shell::invocation_summary! {
     }
 }
 
-/// The function: objects in, documents delivered to Firehose, one result per object out.
+/// The function: objects in, documents delivered, one result per object out.
 #[derive(Debug)]
-pub struct ArchiveHandler<S = FirehoseSink> {
+pub struct ArchiveHandler<S = Sink> {
     enricher: Enricher,
     reader: ObjectReader,
     /// One per delivery stream, never empty (the settings refuse an empty list).
     sinks: Vec<S>,
+    /// Documents alone (Firehose), or `_bulk` lines.
+    format: EntryFormat,
+    /// Where documents the destination refuses are kept (`DELIVERY=opensearch`).
+    failed_documents: Option<FailedDocuments>,
     retry: RetryPolicy,
     continuer: LambdaContinuer,
     /// Where continuations are claimed, so that each is read once; none: not claimed.
@@ -97,13 +116,12 @@ pub struct ArchiveHandler<S = FirehoseSink> {
     region: Option<String>,
 }
 
-impl ArchiveHandler<FirehoseSink> {
-    /// The handler built at start-up: the delivery settings read, the S3, Firehose and Lambda
-    /// clients built.
+impl ArchiveHandler<Sink> {
+    /// The handler built at start-up: the delivery settings read, the S3, Lambda and Firehose (or
+    /// the domain's) clients built.
     pub fn from_startup(startup: Startup<'_>) -> Result<Self, StartupError> {
         let environment = startup.environment;
-        let (delivery_stream_names, retry) =
-            DeliverySettings::from_lookup(environment)?.firehose_only("s3-archive-enricher")?;
+        let delivery = DeliverySettings::from_lookup(environment)?;
         let aws = AwsSettings::from_lookup(environment, &[Service::Firehose, Service::S3, Service::Lambda])?;
         let continuer = LambdaContinuer {
             client: aws_clients::lambda::client(&aws),
@@ -111,11 +129,24 @@ impl ArchiveHandler<FirehoseSink> {
                 .unwrap_or_else(|| "s3-archive-enricher".into()),
             qualifier: environment(AWS_LAMBDA_FUNCTION_VERSION.env),
         };
-        let sinks = FirehoseSink::for_streams(aws_clients::firehose::config(&aws), delivery_stream_names);
         let s3 = aws_clients::s3::client(&aws);
         let claims = ContinuationClaims::from_lookup(environment, s3.clone())?;
-        let reader = ObjectReader::new(s3);
-        Ok(Self::new(startup.enricher, reader, sinks, retry, continuer).with_claims(claims))
+        let reader = ObjectReader::new(s3.clone());
+        match delivery.destination {
+            Destination::Firehose(names) => {
+                let sinks = FirehoseSink::for_streams(aws_clients::firehose::config(&aws), names);
+                let sinks = sinks.into_iter().map(Sink::Firehose).collect();
+                Ok(Self::new(startup.enricher, reader, sinks, delivery.retry, continuer).with_claims(claims))
+            }
+            Destination::OpenSearch(direct) => {
+                let client = SignedClient::from_lambda_environment(&direct.endpoint, &aws);
+                let sink = Sink::OpenSearch(BulkSink::new(client, &direct));
+                let failed =
+                    FailedDocuments::new(s3, direct.failed_documents_bucket.clone(), "s3-archive-enricher");
+                let handler = Self::new(startup.enricher, reader, vec![sink], delivery.retry, continuer);
+                Ok(handler.with_claims(claims).delivering_directly(direct.index_prefix, failed))
+            }
+        }
     }
 }
 
@@ -134,12 +165,20 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
             enricher: enricher.with_document_limit(document_limit()),
             reader,
             sinks,
+            format: EntryFormat::Document,
+            failed_documents: None,
             retry,
             continuer,
             claims: None,
             batch: Batch::default(),
             region: std::env::var("AWS_REGION").ok().filter(|region| !region.is_empty()),
         }
+    }
+
+    /// The same, its sink an OpenSearch domain's `_bulk` (indices `<index_prefix>-YYYY-MM-DD`),
+    /// keeping the documents the domain refuses in `failed`.
+    pub fn delivering_directly(self, index_prefix: String, failed: FailedDocuments) -> Self {
+        Self { format: EntryFormat::BulkCreate { index_prefix }, failed_documents: Some(failed), ..self }
     }
 
     /// The same, claiming each continuation before reading it.
@@ -378,6 +417,7 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
         run.gzip = lines.gzip;
         let path = object.path();
         let received_at = lines.last_modified.unwrap_or_else(Timestamp::now);
+        let object_id = object_digest(&path, object.version_id.as_deref().unwrap_or(&lines.etag));
         loop {
             self.batch.clear();
             self.batch.header_at_start = self.enricher.file_header().map(String::from);
@@ -393,7 +433,12 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                     // S3 notifies functions of its own region only; a bucket's ARN names no account.
                     cloud: Some(CloudOrigin { region: self.region.as_deref(), account_id: None }),
                 };
+                let entry =
+                    self.batch.entries.begin_entry(&self.format, format_args!("{object_id}:{}", line.offset));
                 let outcome = self.enricher.enrich_line(bytes, &context, self.batch.entries.documents_mut());
+                if !outcome.has_document() {
+                    self.batch.entries.abandon(entry);
+                }
                 if outcome.header {
                     summary.header_lines += 1;
                     let header = self.enricher.file_header().map(String::from);
@@ -409,10 +454,14 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                 summary.parse_failures += u64::from(outcome.parse_failure);
                 summary.geoip_misses += u64::from(outcome.geoip_lookup_failure);
                 summary.truncated += u64::from(outcome.truncated);
-                self.batch.end_entry(line.offset);
+                self.batch.end_entry(entry, &outcome, line.offset);
             }
-            let report = self.deliver(Self::work_deadline(deadline, lines_read_before)).await;
+            let mut report = self.deliver(Self::work_deadline(deadline, lines_read_before)).await;
+            summary.refused_documents +=
+                keep_refused(self.failed_documents.as_ref(), &self.batch.entries.entries(), &mut report)
+                    .await;
             summary.delivered += report.delivered as u64;
+            summary.already_indexed += report.already_there as u64;
             summary.retried_entries += report.retried as u64;
             summary.rerouted_entries += report.rerouted as u64;
             summary.failed_entries += report.undelivered.len() as u64;
@@ -421,7 +470,7 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                 // Resume from the first line not delivered; those after it that were are sent again.
                 run.delivered += first as u64;
                 let reason = format!(
-                    "{} documents not delivered to Firehose: {}",
+                    "{} documents not delivered: {}",
                     report.undelivered.len(),
                     report.last_error.as_deref().unwrap_or("no answer")
                 );
@@ -559,8 +608,19 @@ impl Batch {
         self.entries.len()
     }
 
-    fn end_entry(&mut self, line_offset: u64) {
-        self.entries.end_entry();
+    fn end_entry(&mut self, entry: EntryStart, outcome: &LineOutcome, line_offset: u64) {
+        self.entries.end_dated_entry(entry, outcome.timestamp);
         self.line_offsets.push(line_offset);
     }
+}
+
+/// What names an object's documents in OpenSearch: an MD5 of its path and its version (or ETag),
+/// in hex (a path may be longer than an id may be).
+fn object_digest(path: &str, version: &str) -> String {
+    let digest = Md5::new()
+        .chain_update(path.as_bytes())
+        .chain_update([0])
+        .chain_update(version.as_bytes())
+        .finalize();
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }

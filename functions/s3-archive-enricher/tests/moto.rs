@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use test_support::fake_opensearch::{self, FakeOpenSearch};
 use test_support::faulty_firehose::{Faults, FaultyFirehose};
 use test_support::fixtures::{gzip, latin1_line, log_lines};
 use test_support::http::{HttpServer, Response};
@@ -250,6 +251,72 @@ fn an_object_stopped_by_the_clock_is_continued_and_every_line_arrives_once() {
         assert_eq!(offsets_of(&setup.documents(), &s3_path), each_once(&offsets), "{name}: every line once");
         assert!(setup.lambda.taken().is_empty());
     }
+}
+
+/// `DELIVERY=opensearch` against `FakeOpenSearch` (a `_bulk` stand-in: no OpenSearch runs here):
+/// an object stopped by the clock and continued, then read again whole (a second S3 event for
+/// it), is in the index once per line; documents refused for their content are in the backup
+/// bucket's `failed/opensearch-failed/`, not in the index, and not a failure.
+#[test]
+fn delivering_directly_an_object_continued_then_read_again_is_indexed_once_per_line() {
+    let setup = Setup::new("s3-archive-direct");
+    let search = FakeOpenSearch::start(fake_opensearch::Faults {
+        refuse: vec!["/private/".into()],
+        ..fake_opensearch::Faults::default()
+    });
+    let direct = [
+        ("DELIVERY", "opensearch"),
+        ("OPENSEARCH_ENDPOINT", &search.url()),
+        ("FAILED_DOCUMENTS_BUCKET", BACKUP),
+    ];
+    let name = "apache/direct.log.gz";
+    let (text, offsets) = archive_text(12_345);
+    setup.moto.put_object(ARCHIVE, name, &two_member_gzip(&text));
+    let event = object_created(name);
+    let (responses, stdout) = setup.invoke_with(&[(event.as_bytes(), Duration::from_secs(10))], &direct);
+    assert_eq!(responses[0]["results"][0]["resultCode"], "Succeeded", "{stdout}");
+    let invocations = setup.lambda.taken();
+    assert_eq!(invocations.len(), 1, "{stdout}");
+    let (responses, stdout) = setup.invoke_with(&[(&invocations[0].2, Duration::from_secs(600))], &direct);
+    assert_eq!(responses[0]["results"][0]["resultCode"], "Succeeded", "{stdout}");
+    let refused = log_lines("sample")
+        .iter()
+        .cycle()
+        .take(offsets.len())
+        .filter(|line| line.contains("/private/"))
+        .count();
+    let indexed = search.observed(|seen| {
+        assert!(seen.credential_scopes.iter().all(|scope| scope.ends_with("/eu-west-1/es/aws4_request")));
+        seen.documents
+            .values()
+            .map(|document| serde_json::from_slice::<Value>(document).unwrap())
+            .collect::<Vec<_>>()
+    });
+    let s3_path = format!("s3://{ARCHIVE}/{name}");
+    assert_eq!(indexed.len(), offsets.len() - refused);
+    assert!(offsets_of(&indexed, &s3_path).values().all(|&count| count == 1));
+
+    // The same object again: every line meets its id, nothing is indexed twice.
+    let (responses, stdout) = setup.invoke_with(&[(event.as_bytes(), Duration::from_secs(600))], &direct);
+    assert_eq!(responses[0]["results"][0]["resultCode"], "Succeeded", "{stdout}");
+    let metrics = &emf_lines(&stdout)[0];
+    assert_eq!(metrics["AlreadyIndexed"], (offsets.len() - refused) as f64, "{metrics}");
+    assert_eq!(search.observed(|seen| seen.documents.len()), offsets.len() - refused);
+
+    // The refused lines, each kept with its error, from the three runs.
+    let kept: usize = setup
+        .moto
+        .keys(BACKUP)
+        .iter()
+        .filter(|key| key.starts_with("failed/opensearch-failed/"))
+        .map(|key| {
+            let object = setup.moto.object(BACKUP, key).unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&object[..]), &mut text).unwrap();
+            text.lines().filter(|line| line.contains("mapper_parsing_exception")).count()
+        })
+        .sum();
+    assert_eq!(kept, 2 * refused, "kept by the first two runs and by the second reading");
 }
 
 #[test]
