@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Replays the failed batches of a deployed stack (Pipeline=kinesis-enricher) with
 # replay-failed-batches: the stack's on-failure queue (its output), the deployed function's own
-# settings (its environment: DELIVERY_STREAM_NAME with every delivery stream, LOG_FORMAT, ...) and the GeoIP
+# settings (its environment: DELIVERY_STREAM_NAME with every delivery stream, or DELIVERY=opensearch
+# with the domain's endpoint, LOG_FORMAT, ...) and the GeoIP
 # databases of the layer folder it was deployed with (geoip/layer/build/geoip/, or GEOIP_DIR).
 #   scripts/replay.sh STACK
 # REPLAY_BIN picks the binary (default target/release/replay-failed-batches, which `make replay`
@@ -41,5 +42,10 @@ done
 
 # The streams the function writes to (all of them, comma-separated, with DeliveryStreamCount > 1).
 delivery_stream=${DELIVERY_STREAM_NAME:-$(output DeliveryStreamName)}
-echo "replaying $queue_url into $delivery_stream with the settings of $function_name"
+if [ "${DELIVERY:-firehose}" = opensearch ]; then
+  # Delivery=OpenSearch: the function's OPENSEARCH_ENDPOINT and FAILED_DOCUMENTS_BUCKET, exported above.
+  echo "replaying $queue_url into $OPENSEARCH_ENDPOINT (_bulk, the function's document ids) with the settings of $function_name"
+else
+  echo "replaying $queue_url into $delivery_stream with the settings of $function_name"
+fi
 exec "$binary" --queue-url "$queue_url" --delivery-stream-name "$delivery_stream"

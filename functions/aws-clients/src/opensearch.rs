@@ -66,6 +66,16 @@ impl SignedClient {
         Self::new(endpoint, &aws.region, SharedCredentialsProvider::new(credentials(aws)))
     }
 
+    /// A user's machine's client: its AWS configuration's region and credentials.
+    #[cfg(feature = "machine")]
+    pub fn from_machine(endpoint: &str, aws: &aws_types::SdkConfig) -> Self {
+        let region = aws.region().map(ToString::to_string).unwrap_or_default();
+        let credentials = aws.credentials_provider().unwrap_or_else(|| {
+            SharedCredentialsProvider::new(aws_credential_types::Credentials::new("", "", None, None, "none"))
+        });
+        Self::new(endpoint, &region, credentials)
+    }
+
     /// POSTs `body` to `path` (`/_bulk`), signed; `headers` besides the signature's. An error is
     /// a call that got no answer (connection, timeout, signing), in one line.
     pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: Bytes) -> Result<Answer, String> {

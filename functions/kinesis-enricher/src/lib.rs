@@ -41,8 +41,8 @@ use aws_clients::{AwsSettings, Service};
 use enrichment::{CloudOrigin, Enricher, EventContext, LineOutcome, Timestamp};
 use firehose_delivery::{
     BulkSink, DeliveryReport, DeliverySettings, Destination, EntryBuffer, EntryFormat, EntryStart,
-    FailedDocuments, FirehoseSink, RecordBatchSink, RetryPolicy, Sink, deliver_spread, document_limit,
-    keep_refused,
+    FailedDocuments, FirehoseSink, OpenSearchSettings, RecordBatchSink, RetryPolicy, Sink, deliver_spread,
+    document_limit, keep_refused,
 };
 use lambda_shell::freshness::LineTimes;
 use lambda_shell::records::{RecordContent, decode_record};
@@ -146,17 +146,27 @@ impl KinesisHandler<Sink> {
             Destination::OpenSearch(direct) => {
                 let aws = AwsSettings::from_lookup(startup.environment, &[Service::S3])?;
                 let client = SignedClient::from_lambda_environment(&direct.endpoint, &aws);
-                let sink = Sink::OpenSearch(BulkSink::new(client, &direct));
-                let failed = FailedDocuments::new(
-                    aws_clients::s3::client(&aws),
-                    direct.failed_documents_bucket.clone(),
-                    "kinesis-enricher",
-                );
-                let records =
-                    records.with_entry_format(EntryFormat::BulkCreate { index_prefix: direct.index_prefix });
-                Ok(Self::new(records, delivery.retry, sink).with_failed_documents(failed))
+                let s3 = aws_clients::s3::client(&aws);
+                Ok(Self::delivering_directly(records, delivery.retry, direct, client, s3, "kinesis-enricher"))
             }
         }
+    }
+
+    /// Delivering to the domain's `_bulk` through `client`, the documents it refuses kept with
+    /// `s3` in the settings' bucket under `writer`'s name.
+    pub fn delivering_directly(
+        records: RecordEnricher,
+        retry: RetryPolicy,
+        direct: OpenSearchSettings,
+        client: SignedClient,
+        s3: aws_clients::s3::Client,
+        writer: &str,
+    ) -> Self {
+        let sink = Sink::OpenSearch(BulkSink::new(client, &direct));
+        let failed = FailedDocuments::new(s3, direct.failed_documents_bucket, writer);
+        let records =
+            records.with_entry_format(EntryFormat::BulkCreate { index_prefix: direct.index_prefix });
+        Self::new(records, retry, sink).with_failed_documents(failed)
     }
 }
 

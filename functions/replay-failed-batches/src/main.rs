@@ -1,13 +1,15 @@
 //! `replay-failed-batches`: the Kinesis ranges of kinesis-enricher's on-failure queue, read back
-//! from the stream, enriched and delivered to Firehose by kinesis-enricher's own code.
+//! from the stream, enriched and delivered (to Firehose, or with `DELIVERY=opensearch` to the
+//! domain's `_bulk`) by kinesis-enricher's own code.
 
 use std::process::ExitCode;
 
+use aws_clients::opensearch::SignedClient;
 use clap::Parser;
 use enrichment::Enricher;
 use enrichment::databases::{GeoIpSetupError, open_geoip};
 use enrichment::settings::SettingError;
-use firehose_delivery::{FirehoseSink, RetryPolicy, delivery_stream_names};
+use firehose_delivery::{DELIVERY_STREAM_NAME, DeliverySettings, Destination, FirehoseSink, Sink};
 use kinesis_enricher::{KinesisHandler, RecordEnricher};
 use lambda_shell::settings::Settings;
 use replay_failed_batches::{ReplayError, Replayer};
@@ -17,9 +19,12 @@ use replay_failed_batches::{ReplayError, Replayer};
 /// still holds it, enriched and delivered exactly as the function does, and the message deleted
 /// once every document is delivered. Expired or failing ranges are reported and kept.
 ///
-/// The enrichment settings are the function's environment variables (LOG_FORMAT, GEOIP_CITY_DB,
-/// GEOIP_ASN_DB, TRUSTED_PROXIES, IP_ANONYMIZATION, KEEP_ORIGINAL, DELIVERY_MAX_ATTEMPTS, ...);
-/// AWS credentials and region come from the usual AWS configuration (profile, SSO, environment).
+/// The enrichment and delivery settings are the function's environment variables (LOG_FORMAT,
+/// GEOIP_CITY_DB, GEOIP_ASN_DB, TRUSTED_PROXIES, IP_ANONYMIZATION, KEEP_ORIGINAL,
+/// DELIVERY_MAX_ATTEMPTS, ...; DELIVERY=opensearch with OPENSEARCH_ENDPOINT and
+/// FAILED_DOCUMENTS_BUCKET sends to the domain, with the ids the function gives, so a replayed
+/// document that is there already is not indexed twice); AWS credentials and region come from the
+/// usual AWS configuration (profile, SSO, environment).
 ///
 /// Exit status: 0 when nothing is left in the queue, 2 when messages were kept, 1 on an error.
 #[derive(Debug, Parser)]
@@ -29,9 +34,10 @@ struct Args {
     #[arg(long, env = "FAILED_BATCH_QUEUE_URL")]
     queue_url: String,
     /// The Firehose delivery stream(s) the function writes to (its DELIVERY_STREAM_NAME: one name,
-    /// or several separated by commas, spread over as the function does)
-    #[arg(long, env = "DELIVERY_STREAM_NAME")]
-    delivery_stream_name: String,
+    /// or several separated by commas, spread over as the function does); not with
+    /// DELIVERY=opensearch
+    #[arg(long)]
+    delivery_stream_name: Option<String>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -62,7 +68,12 @@ enum RunError {
 async fn run(args: Args) -> Result<usize, RunError> {
     let lookup = |name: &str| std::env::var(name).ok();
     let settings = Settings::from_lookup(lookup)?;
-    let retry = RetryPolicy::from_lookup(lookup)?;
+    let delivery = DeliverySettings::from_lookup(|name: &str| match name {
+        name if name == DELIVERY_STREAM_NAME.env => {
+            args.delivery_stream_name.clone().or_else(|| lookup(name))
+        }
+        name => lookup(name),
+    })?;
     let opened = open_geoip(&settings.geoip)?;
     for warning in &opened.warnings {
         eprintln!("warning: {warning}");
@@ -73,9 +84,26 @@ async fn run(args: Args) -> Result<usize, RunError> {
     );
 
     let aws = aws_clients::machine::config().await;
-    let firehose = aws_clients::firehose::configure(aws_sdk_firehose::config::Builder::from(&aws)).build();
-    let names = delivery_stream_names(&args.delivery_stream_name)?;
-    let handler = KinesisHandler::spread(records, retry, FirehoseSink::for_streams(firehose, names));
+    let handler = match delivery.destination {
+        Destination::Firehose(names) => {
+            let firehose =
+                aws_clients::firehose::configure(aws_sdk_firehose::config::Builder::from(&aws)).build();
+            let sinks = FirehoseSink::for_streams(firehose, names).into_iter().map(Sink::Firehose).collect();
+            KinesisHandler::spread(records, delivery.retry, sinks)
+        }
+        Destination::OpenSearch(direct) => {
+            let client = SignedClient::from_machine(&direct.endpoint, &aws);
+            let s3 = aws_clients::machine::s3_client(&aws);
+            KinesisHandler::delivering_directly(
+                records,
+                delivery.retry,
+                direct,
+                client,
+                s3,
+                "replay-failed-batches",
+            )
+        }
+    };
     let mut replayer = Replayer::new(
         aws_sdk_sqs::Client::new(&aws),
         aws_sdk_kinesis::Client::new(&aws),

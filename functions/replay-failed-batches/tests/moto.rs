@@ -8,14 +8,19 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use aws_clients::https_client;
+use aws_clients::opensearch::SignedClient;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kinesis::primitives::Blob;
+use base64::Engine as _;
 use enrichment::Enricher;
 use enrichment::settings::EnrichmentSettings;
-use firehose_delivery::{FirehoseSink, RetryPolicy};
+use firehose_delivery::{BulkSink, EntryFormat, FirehoseSink, OpenSearchSettings, RetryPolicy};
+use kinesis_enricher::event::KinesisEvent;
 use kinesis_enricher::{KinesisHandler, RecordEnricher};
 use replay_failed_batches::{Outcome, Replayer, Visibility};
 use serde_json::{Value, json};
+use test_support::fake_opensearch::{self, FakeOpenSearch};
 use test_support::faulty_firehose::{Faults, FaultyFirehose};
 use test_support::moto::{MotoServer, REGION};
 use test_support::{DemoDatabaseFiles, demo_database_files, repo};
@@ -219,6 +224,73 @@ async fn a_failed_range_is_replayed_once_and_a_second_run_does_nothing() {
         "0 messages: 0 replayed (0 records, 0 documents), 0 expired, 0 failed\n"
     );
     assert_eq!(setup.delivered(), delivered, "nothing delivered again");
+}
+
+/// `DELIVERY=opensearch` against `FakeOpenSearch` (a `_bulk` stand-in: no OpenSearch runs here):
+/// the function had indexed a whole batch, then the batch was reported failed anyway (its answer
+/// lost, say); the replay names the documents as the function did, so none is indexed twice.
+#[tokio::test]
+async fn a_replayed_range_the_function_had_indexed_directly_is_not_indexed_twice() {
+    let setup = Setup::start("replay-direct").await;
+    let search = FakeOpenSearch::start(fake_opensearch::Faults::default());
+    let lines = sample_lines();
+    let line_refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (arn, sequence_numbers) = setup.stream("weblogs", &line_refs).await;
+
+    // kinesis-enricher's delivery of the batch, as Lambda hands it the six records.
+    let records: Vec<Value> = lines
+        .iter()
+        .zip(&sequence_numbers)
+        .map(|(line, sequence)| {
+            json!({
+                "eventID": format!("shardId-000000000000:{sequence}"),
+                "eventSourceARN": arn,
+                "kinesis": {
+                    "sequenceNumber": sequence,
+                    "data": base64::engine::general_purpose::STANDARD.encode(format!("{line}\n")),
+                },
+            })
+        })
+        .collect();
+    let event_json = json!({ "Records": records }).to_string();
+    let event: KinesisEvent = serde_json::from_str(&event_json).unwrap();
+    let settings = OpenSearchSettings {
+        endpoint: search.url(),
+        index_prefix: "weblogs".into(),
+        max_bulk_bytes: 10 << 20,
+        gzip: false,
+        failed_documents_bucket: BUCKET.into(),
+    };
+    let credentials = Credentials::new("test", "test", None, None, "test");
+    let client = SignedClient::new(&search.url(), REGION, SharedCredentialsProvider::new(credentials));
+    let records = RecordEnricher::new(
+        Enricher::new(EnrichmentSettings::default(), Some(test_support::demo_geoip())),
+        4 << 20,
+    )
+    .with_entry_format(EntryFormat::BulkCreate { index_prefix: "weblogs".into() });
+    let mut function = KinesisHandler::new(records, RetryPolicy::default(), BulkSink::new(client, &settings));
+    let (response, _) =
+        function.process(&event, std::time::SystemTime::now() + Duration::from_secs(60)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(search.observed(|seen| seen.documents.len()), 6);
+
+    // Records 2 to 4 reported failed; replayed into the domain.
+    setup.fail(&arn, &sequence_numbers[1], &sequence_numbers[3], 3).await;
+    let replay = setup.replay_with(&[
+        ("DELIVERY", "opensearch"),
+        ("OPENSEARCH_ENDPOINT", &search.url()),
+        ("FAILED_DOCUMENTS_BUCKET", BUCKET),
+    ]);
+    assert_eq!(replay.status.code(), Some(0), "{}", text(&replay));
+    let report = String::from_utf8_lossy(&replay.stdout);
+    assert!(report.contains(": 3 records, 3 documents delivered; message deleted"), "{report}");
+    search.observed(|seen| {
+        assert_eq!((seen.documents.len(), seen.created, seen.conflicts), (6, 6, 3), "each line once");
+        assert!(
+            seen.credential_scopes.iter().all(|scope| scope.ends_with(&format!("/{REGION}/es/aws4_request")))
+        );
+    });
+    assert!(setup.delivered().is_empty(), "nothing through Firehose");
 }
 
 #[tokio::test]
