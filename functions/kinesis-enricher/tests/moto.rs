@@ -200,3 +200,118 @@ fn a_batch_of_cloudfront_real_time_records_lands_as_their_documents() {
     assert!(documents.iter().all(|d| d["event"]["dataset"] == "aws.cloudfront_logs"), "auto reads them");
     assert!(documents.iter().any(|d| d["aws"]["cloudfront"]["edge_location"] == "LHR61-P3"));
 }
+
+/// Freshness of direct delivery, end to end on this machine: the built function (`DELIVERY=
+/// opensearch`) running warm, waiting on the Runtime API; 500 lines written into a moto Kinesis
+/// stream in one PutRecords call; read back as Lambda's event source mapping does (GetRecords,
+/// the event it hands the function); delivered to `FakeOpenSearch`, a `_bulk` stand-in (no
+/// OpenSearch runs here) that notes when it creates each document. Prints the figures (line
+/// written to document created); asserts every line indexed once, and that the function's own
+/// `LagMax` covers what was measured (it is taken after the domain answered).
+#[test]
+fn direct_delivery_freshness_from_line_written_to_document_indexed() {
+    use std::time::SystemTime;
+    use test_support::fake_opensearch::{FakeOpenSearch, Faults};
+
+    let moto = MotoServer::start();
+    moto.create_bucket(BUCKET);
+    moto.create_stream("weblogs");
+    let search = FakeOpenSearch::start(Faults::default());
+    let geoip = demo_database_files("kinesis-freshness");
+    let api = LocalRuntimeApi::start();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kinesis-enricher"))
+        .env_clear()
+        .envs(api.lambda_environment("kinesis-enricher"))
+        .env("AWS_ENDPOINT_URL_S3", moto.url())
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("DELIVERY", "opensearch")
+        .env("OPENSEARCH_ENDPOINT", search.url())
+        .env("FAILED_DOCUMENTS_BUCKET", BUCKET)
+        .env("GEOIP_CITY_DB", &geoip.0)
+        .env("GEOIP_ASN_DB", &geoip.1)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A first invocation, so that the measured one meets a warm function, as a busy stream does.
+    let warm_up = test_support::fixtures::kinesis_event(&[b"warm-up".to_vec()]);
+    api.enqueue("warm-up", &serde_json::to_vec(&warm_up).unwrap());
+    api.wait_for(&["warm-up"], Duration::from_secs(60));
+
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let date = enrichment::Timestamp::now().to_utc();
+    let lines = 500;
+    let records: Vec<Vec<u8>> = (0..lines)
+        .map(|page| {
+            format!(
+                "81.2.69.142 - - [{:02}/{}/{}:{:02}:{:02}:{:02} +0000] \"GET /page/{page} HTTP/1.1\" 200 512 \"-\" \"curl/8.5.0\"\n",
+                date.day,
+                MONTHS[date.month as usize - 1],
+                date.year,
+                date.hour,
+                date.minute,
+                date.second
+            )
+            .into_bytes()
+        })
+        .collect();
+    moto.put_records("weblogs", &records);
+    let written = SystemTime::now();
+    // Lambda's poller: the shard's records, handed over as the event source mapping does.
+    let (shard, records) = moto.shard_records("weblogs");
+    assert_eq!(records.len(), lines);
+    let records: Vec<Value> = records
+        .iter()
+        .map(|record| {
+            serde_json::json!({
+                "eventID": format!("{shard}:{}", record["SequenceNumber"].as_str().unwrap()),
+                "eventSource": "aws:kinesis",
+                "eventSourceARN": "arn:aws:kinesis:eu-west-1:123456789012:stream/weblogs",
+                "awsRegion": "eu-west-1",
+                "kinesis": {
+                    "sequenceNumber": record["SequenceNumber"],
+                    "data": record["Data"],
+                    "approximateArrivalTimestamp": record["ApproximateArrivalTimestamp"],
+                },
+            })
+        })
+        .collect();
+    let handed_over = SystemTime::now();
+    api.enqueue("request-1", &serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap());
+    let responses = api.wait_for(&["request-1"], Duration::from_secs(60));
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let response: Value = serde_json::from_slice(&responses["request-1"]).unwrap();
+    assert_eq!(response, serde_json::json!({"batchItemFailures": []}), "{stdout}");
+
+    let mut lags_ms: Vec<u128> = search.observed(|seen| {
+        let created: Vec<u128> = seen
+            .documents
+            .iter()
+            .filter(|(_, document)| !String::from_utf8_lossy(document).contains("warm-up"))
+            .map(|(key, _)| seen.created_at[key].duration_since(written).unwrap().as_millis())
+            .collect();
+        assert_eq!(created.len(), lines, "every line indexed once");
+        created
+    });
+    lags_ms.sort_unstable();
+    let (median, max) = (lags_ms[lags_ms.len() / 2], lags_ms[lags_ms.len() - 1]);
+    let poll_ms = handed_over.duration_since(written).unwrap().as_millis();
+    let emf: Value = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.get("_aws").is_some() && line.get("Records").is_some())
+        .last()
+        .unwrap();
+    println!(
+        "freshness, {lines} lines: written to indexed median {median} ms, max {max} ms, of which reading the shard {poll_ms} ms (function's LagMedian {} ms, LagMax {} ms, from line times cut to the second)",
+        emf["LagMedian"], emf["LagMax"]
+    );
+    // The function measures from each line's own time (cut to the second, so up to 1 s earlier
+    // than written) to after the domain's answer: never less than what was measured here.
+    assert!(emf["LagMax"].as_f64().unwrap() + 1.0 >= max as f64, "{emf}");
+    assert_eq!(emf["Delivered"], lines as f64);
+}

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read as _;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
@@ -33,6 +34,8 @@ pub struct Faults {
 pub struct Observed {
     /// Created documents by (index, id).
     pub documents: BTreeMap<(String, String), Vec<u8>>,
+    /// When each document was created (its `_bulk` request answered).
+    pub created_at: BTreeMap<(String, String), SystemTime>,
     pub calls: usize,
     /// Per call that was read: the body's size as sent, and whether it was gzip.
     pub bodies: Vec<(usize, bool)>,
@@ -185,6 +188,7 @@ impl FakeOpenSearch {
                             )),
                         );
                     }
+                    observed.created_at.insert(key.clone(), SystemTime::now());
                     observed.documents.insert(key, document.to_vec());
                     observed.created += 1;
                     item(201, None)

@@ -147,6 +147,53 @@ impl MotoServer {
         let _: Value = serde_json::from_slice(&response).unwrap();
     }
 
+    /// One call of the Kinesis API (JSON 1.1); its answer.
+    fn kinesis(&self, operation: &str, body: &Value) -> Value {
+        let target = format!("Kinesis_20131202.{operation}");
+        let headers = [("X-Amz-Target", target.as_str()), ("Content-Type", "application/x-amz-json-1.1")];
+        let (status, response) = self.request("POST", "/", &headers, body.to_string().as_bytes(), "kinesis");
+        assert_eq!(status, 200, "{operation}: {}", String::from_utf8_lossy(&response));
+        serde_json::from_slice(&response).unwrap_or(Value::Null)
+    }
+
+    /// A Kinesis data stream of one shard.
+    pub fn create_stream(&self, stream: &str) {
+        self.kinesis("CreateStream", &json!({"StreamName": stream, "ShardCount": 1}));
+    }
+
+    /// Puts `data` as one record; its sequence number.
+    pub fn put_record(&self, stream: &str, data: &[u8]) -> String {
+        use base64::Engine as _;
+        let data = base64::engine::general_purpose::STANDARD.encode(data);
+        let put =
+            self.kinesis("PutRecord", &json!({"StreamName": stream, "PartitionKey": "web-1", "Data": data}));
+        put["SequenceNumber"].as_str().unwrap().to_owned()
+    }
+
+    /// Puts each of `records` as one record, in one PutRecords call (at most 500).
+    pub fn put_records(&self, stream: &str, records: &[Vec<u8>]) {
+        use base64::Engine as _;
+        let entries: Vec<Value> = records
+            .iter()
+            .map(|data| json!({"Data": base64::engine::general_purpose::STANDARD.encode(data), "PartitionKey": "web-1"}))
+            .collect();
+        let put = self.kinesis("PutRecords", &json!({"StreamName": stream, "Records": entries}));
+        assert_eq!(put["FailedRecordCount"], 0, "{put}");
+    }
+
+    /// Every record of the stream's first shard, as GetRecords returns them (`Data` base64,
+    /// `ApproximateArrivalTimestamp` in seconds), with the shard's id.
+    pub fn shard_records(&self, stream: &str) -> (String, Vec<Value>) {
+        let shard = "shardId-000000000000";
+        let iterator = self.kinesis(
+            "GetShardIterator",
+            &json!({"StreamName": stream, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
+        );
+        let page =
+            self.kinesis("GetRecords", &json!({"ShardIterator": iterator["ShardIterator"], "Limit": 10000}));
+        (shard.to_owned(), page["Records"].as_array().cloned().unwrap_or_default())
+    }
+
     /// The object `bucket`/`key`, if there is one.
     pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
         let (status, body) = self.request("GET", &format!("/{bucket}/{}", encode_key(key)), &[], b"", "s3");
