@@ -303,8 +303,7 @@ fn direct_delivery_freshness_from_line_written_to_document_indexed() {
     let emf: Value = stdout
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line.get("_aws").is_some() && line.get("Records").is_some())
-        .last()
+        .rfind(|line| line.get("_aws").is_some() && line.get("Records").is_some())
         .unwrap();
     println!(
         "freshness, {lines} lines: written to indexed median {median} ms, max {max} ms, of which reading the shard {poll_ms} ms (function's LagMedian {} ms, LagMax {} ms, from line times cut to the second)",
