@@ -8,7 +8,10 @@ Cases (the lines are the first ones of DATA_DIR/realistic.log, one line per reco
 - kinesis-enricher, 5,000- and 10,000-record batches, delivering to FakeFirehose (a stand-in
   PutRecordBatch endpoint in this script that accepts everything and answers as Firehose does,
   a 224-character record id per entry: the network is excluded, the SDK's request building,
-  signing and reading of the response are not);
+  signing and reading of the response are not); and the same 5,000- and 10,000-record batches
+  with Delivery=OpenSearch, to FakeOpenSearch (a stand-in `_bulk` endpoint in this script that
+  creates everything and answers per item as OpenSearch does: index, id, version, result,
+  shards, sequence number, status);
 - firehose-transformer, 0.5 MB and 3 MB requests (3 MB is Firehose's largest);
 - s3-archive-enricher, an S3 event for a gzip object of 200,000 and of 1,000,000 lines, served by
   FakeS3 (GetObject in this script: the object's bytes, ETag and Last-Modified) and delivered to
@@ -162,6 +165,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(202)
             if len(server.responses) == server.invocations:
                 server.done.set()
+        elif self.path.startswith("/_bulk"):  # FakeOpenSearch: every document created
+            actions = body.split(b"\n")[0::2]
+            items = []
+            for number, action in enumerate(line for line in actions if line):
+                target = json.loads(action)["create"]
+                items.append({"create": {"_index": target["_index"], "_id": target["_id"], "_version": 1, "result": "created",
+                                         "_shards": {"total": 2, "successful": 1, "failed": 0}, "_seq_no": number,
+                                         "_primary_term": 1, "status": 201}})
+            answer = {"took": 30, "errors": False, "items": items}
+            self.reply(200, json.dumps(answer).encode(), [("Content-Type", "application/json; charset=UTF-8")])
         else:  # FakeFirehose: PutRecordBatch, everything accepted
             count = len(json.loads(body)["Records"])
             # Firehose's record ids are opaque 224-character strings; the SDK reads one per entry.
@@ -192,6 +205,8 @@ def run_function(binary, event, env, invocations, objects=None):
     address = f"127.0.0.1:{server.server_address[1]}"
     env = dict(env, AWS_LAMBDA_RUNTIME_API=address, AWS_ENDPOINT_URL_FIREHOSE=f"http://{address}",
                AWS_ENDPOINT_URL_S3=f"http://{address}")
+    if env.get("DELIVERY") == "opensearch":
+        env.update(OPENSEARCH_ENDPOINT=f"http://{address}", FAILED_DOCUMENTS_BUCKET="bench-backup")
     started = time.perf_counter()
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(["taskset", "-c", "0", *WRAP, binary], env=env, stdout=subprocess.DEVNULL, stderr=log)
@@ -255,12 +270,15 @@ def main():
         env["GEOIP_ASN_DB"] = args.asn_db
         geo_args += ["--asn-db", args.asn_db]
 
-    cases = [("kinesis-enricher", "5,000-record batch", kinesis_event(lines[:5_000])),
-             ("kinesis-enricher", "10,000-record batch", kinesis_event(lines[:10_000])),
-             ("firehose-transformer", "0.5 MB request", firehose_request(lines, 512 * 1024)),
-             ("firehose-transformer", "3 MB request", firehose_request(lines, 3 * 1024 * 1024)),
-             ("s3-archive-enricher", "gzip object of 200,000 lines", s3_event("200k.log.gz")),
-             ("s3-archive-enricher", "gzip object of 1,000,000 lines", s3_event("1m.log.gz"))]
+    direct = {"DELIVERY": "opensearch"}
+    cases = [("kinesis-enricher", "5,000-record batch", kinesis_event(lines[:5_000]), {}),
+             ("kinesis-enricher", "10,000-record batch", kinesis_event(lines[:10_000]), {}),
+             ("kinesis-enricher", "5,000-record batch, Delivery=OpenSearch", kinesis_event(lines[:5_000]), direct),
+             ("kinesis-enricher", "10,000-record batch, Delivery=OpenSearch", kinesis_event(lines[:10_000]), direct),
+             ("firehose-transformer", "0.5 MB request", firehose_request(lines, 512 * 1024), {}),
+             ("firehose-transformer", "3 MB request", firehose_request(lines, 3 * 1024 * 1024), {}),
+             ("s3-archive-enricher", "gzip object of 200,000 lines", s3_event("200k.log.gz"), {}),
+             ("s3-archive-enricher", "gzip object of 1,000,000 lines", s3_event("1m.log.gz"), {})]
     cases = [case for case in cases if args.only in f"{case[0]}, {case[1]}"]
     archive = b"".join(line + b"\n" for line in lines)
 
@@ -270,13 +288,13 @@ def main():
 
     # FakeS3's objects, made only when a case reads them.
     objects = {f"/bench-archive/{event['Records'][0]['s3']['object']['key']}": None
-               for name, _, event in cases if name == "s3-archive-enricher"}
+               for name, _, event, _ in cases if name == "s3-archive-enricher"}
     for path, count in (("/bench-archive/200k.log.gz", 200_000), ("/bench-archive/1m.log.gz", 1_000_000)):
         if path in objects:
             objects[path] = gzip.compress(first_lines(count), 6, mtime=0)
     print(f"  {invocations} invocations per process, median of {runs} runs; enrich-logs on the same lines {invocations} times")
     with tempfile.TemporaryDirectory() as scratch:
-        for name, label, event in cases:
+        for name, label, event, case_env in cases:
             key = event["Records"][0].get("s3", {}).get("object", {}).get("key") if "Records" in event else None
             if key:
                 text = gzip.decompress(objects[f"/bench-archive/{key}"])
@@ -290,7 +308,8 @@ def main():
             results = {directory: [] for directory in bin_dirs}
             for _ in range(runs):
                 for directory in bin_dirs:
-                    init, process_cpu, warm, rss, response = run_function(os.path.join(directory, name), event, env, invocations, objects)
+                    init, process_cpu, warm, rss, response = run_function(os.path.join(directory, name), event,
+                                                                          dict(env, **case_env), invocations, objects)
                     core_cpu = run_enrich_logs(os.path.join(directory, "enrich-logs"), same_lines, geo_args)
                     check(name, json.loads(response), count)
                     results[directory].append((init, process_cpu, warm, rss, core_cpu, core_cpu / process_cpu))
