@@ -227,17 +227,40 @@ async fn a_failed_range_is_replayed_once_and_a_second_run_does_nothing() {
 }
 
 /// `DELIVERY=opensearch` against `FakeOpenSearch` (a `_bulk` stand-in: no OpenSearch runs here):
-/// the function had indexed a whole batch, then the batch was reported failed anyway (its answer
-/// lost, say); the replay names the documents as the function did, so none is indexed twice.
+/// a 5,000-record batch delivered by the function, delivered again by a fresh execution
+/// environment (Lambda's retry elsewhere), then replayed from the on-failure queue: the domain
+/// holds each of the 5,000 documents once, because the replay names them as the function did.
 #[tokio::test]
-async fn a_replayed_range_the_function_had_indexed_directly_is_not_indexed_twice() {
+async fn a_batch_delivered_retried_elsewhere_and_replayed_directly_is_indexed_once() {
     let setup = Setup::start("replay-direct").await;
     let search = FakeOpenSearch::start(fake_opensearch::Faults::default());
-    let lines = sample_lines();
-    let line_refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let (arn, sequence_numbers) = setup.stream("weblogs", &line_refs).await;
+    let sample = std::fs::read_to_string(repo("tests/data/sample.log")).unwrap();
+    let lines: Vec<String> = sample.lines().cycle().take(5_000).map(|line| format!("{line}\n")).collect();
+    setup.kinesis.create_stream().stream_name("weblogs").shard_count(1).send().await.unwrap();
+    let summary = setup.kinesis.describe_stream_summary().stream_name("weblogs").send().await.unwrap();
+    let arn = summary.stream_description_summary.unwrap().stream_arn;
+    let mut sequence_numbers = Vec::new();
+    for chunk in lines.chunks(500) {
+        let entries = chunk.iter().map(|line| {
+            aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
+                .data(Blob::new(line.as_bytes()))
+                .partition_key("web-1")
+                .build()
+                .unwrap()
+        });
+        let put = setup
+            .kinesis
+            .put_records()
+            .stream_name("weblogs")
+            .set_records(Some(entries.collect()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.failed_record_count, Some(0));
+        sequence_numbers.extend(put.records.into_iter().map(|record| record.sequence_number.unwrap()));
+    }
 
-    // kinesis-enricher's delivery of the batch, as Lambda hands it the six records.
+    // The batch as Lambda hands it to kinesis-enricher.
     let records: Vec<Value> = lines
         .iter()
         .zip(&sequence_numbers)
@@ -247,7 +270,7 @@ async fn a_replayed_range_the_function_had_indexed_directly_is_not_indexed_twice
                 "eventSourceARN": arn,
                 "kinesis": {
                     "sequenceNumber": sequence,
-                    "data": base64::engine::general_purpose::STANDARD.encode(format!("{line}\n")),
+                    "data": base64::engine::general_purpose::STANDARD.encode(line),
                 },
             })
         })
@@ -261,21 +284,26 @@ async fn a_replayed_range_the_function_had_indexed_directly_is_not_indexed_twice
         gzip: false,
         failed_documents_bucket: BUCKET.into(),
     };
-    let credentials = Credentials::new("test", "test", None, None, "test");
-    let client = SignedClient::new(&search.url(), REGION, SharedCredentialsProvider::new(credentials));
-    let records = RecordEnricher::new(
-        Enricher::new(EnrichmentSettings::default(), Some(test_support::demo_geoip())),
-        4 << 20,
-    )
-    .with_entry_format(EntryFormat::BulkCreate { index_prefix: "weblogs".into() });
-    let mut function = KinesisHandler::new(records, RetryPolicy::default(), BulkSink::new(client, &settings));
-    let (response, _) =
-        function.process(&event, std::time::SystemTime::now() + Duration::from_secs(60)).await;
-    assert!(response.batch_item_failures.is_empty());
-    assert_eq!(search.observed(|seen| seen.documents.len()), 6);
+    let environment = || {
+        let credentials = Credentials::new("test", "test", None, None, "test");
+        let client = SignedClient::new(&search.url(), REGION, SharedCredentialsProvider::new(credentials));
+        let records = RecordEnricher::new(
+            Enricher::new(EnrichmentSettings::default(), Some(test_support::demo_geoip())),
+            4 << 20,
+        )
+        .with_entry_format(EntryFormat::BulkCreate { index_prefix: "weblogs".into() });
+        KinesisHandler::new(records, RetryPolicy::default(), BulkSink::new(client, &settings))
+    };
+    let deadline = std::time::SystemTime::now() + Duration::from_secs(120);
+    for (run, already) in [("delivered", 0), ("retried in a fresh environment", 5_000)] {
+        let (response, summary) = environment().process(&event, deadline).await;
+        assert!(response.batch_item_failures.is_empty(), "{run}");
+        assert_eq!((summary.delivered, summary.already_indexed), (5_000, already), "{run}");
+    }
+    assert_eq!(search.observed(|seen| seen.documents.len()), 5_000);
 
-    // Records 2 to 4 reported failed; replayed into the domain.
-    setup.fail(&arn, &sequence_numbers[1], &sequence_numbers[3], 3).await;
+    // The batch reported failed anyway (its answer lost), and replayed into the domain.
+    setup.fail(&arn, &sequence_numbers[0], &sequence_numbers[4_999], 5_000).await;
     let replay = setup.replay_with(&[
         ("DELIVERY", "opensearch"),
         ("OPENSEARCH_ENDPOINT", &search.url()),
@@ -283,9 +311,13 @@ async fn a_replayed_range_the_function_had_indexed_directly_is_not_indexed_twice
     ]);
     assert_eq!(replay.status.code(), Some(0), "{}", text(&replay));
     let report = String::from_utf8_lossy(&replay.stdout);
-    assert!(report.contains(": 3 records, 3 documents delivered; message deleted"), "{report}");
+    assert!(report.contains(": 5000 records, 5000 documents delivered; message deleted"), "{report}");
     search.observed(|seen| {
-        assert_eq!((seen.documents.len(), seen.created, seen.conflicts), (6, 6, 3), "each line once");
+        assert_eq!(
+            (seen.documents.len(), seen.created, seen.conflicts),
+            (5_000, 5_000, 10_000),
+            "each line once"
+        );
         assert!(
             seen.credential_scopes.iter().all(|scope| scope.ends_with(&format!("/{REGION}/es/aws4_request")))
         );
