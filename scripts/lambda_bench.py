@@ -11,7 +11,7 @@ Cases (the lines are the first ones of DATA_DIR/realistic.log, one line per reco
   signing and reading of the response are not); and the same 5,000- and 10,000-record batches
   with Delivery=OpenSearch, to FakeOpenSearch (a stand-in `_bulk` endpoint in this script that
   creates everything and answers per item as OpenSearch does: index, id, version, result,
-  shards, sequence number, status);
+  shards, sequence number, status), and once with OPENSEARCH_GZIP=true;
 - firehose-transformer, 0.5 MB and 3 MB requests (3 MB is Firehose's largest);
 - s3-archive-enricher, an S3 event for a gzip object of 200,000 and of 1,000,000 lines, served by
   FakeS3 (GetObject in this script: the object's bytes, ETag and Last-Modified) and delivered to
@@ -166,6 +166,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if len(server.responses) == server.invocations:
                 server.done.set()
         elif self.path.startswith("/_bulk"):  # FakeOpenSearch: every document created
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
             actions = body.split(b"\n")[0::2]
             items = []
             for number, action in enumerate(line for line in actions if line):
@@ -275,6 +277,8 @@ def main():
              ("kinesis-enricher", "10,000-record batch", kinesis_event(lines[:10_000]), {}),
              ("kinesis-enricher", "5,000-record batch, Delivery=OpenSearch", kinesis_event(lines[:5_000]), direct),
              ("kinesis-enricher", "10,000-record batch, Delivery=OpenSearch", kinesis_event(lines[:10_000]), direct),
+             ("kinesis-enricher", "10,000-record batch, Delivery=OpenSearch, gzip", kinesis_event(lines[:10_000]),
+              dict(direct, OPENSEARCH_GZIP="true")),
              ("firehose-transformer", "0.5 MB request", firehose_request(lines, 512 * 1024), {}),
              ("firehose-transformer", "3 MB request", firehose_request(lines, 3 * 1024 * 1024), {}),
              ("s3-archive-enricher", "gzip object of 200,000 lines", s3_event("200k.log.gz"), {}),

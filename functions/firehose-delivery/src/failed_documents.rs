@@ -12,6 +12,7 @@
 //! ```
 
 use std::io::Write as _;
+use std::time::SystemTime;
 
 use crate::delivery::DeliveryReport;
 use aws_clients::describe;
@@ -69,12 +70,13 @@ impl FailedDocuments {
 }
 
 /// Keeps the entries `report` says were refused in `failed` and takes them out of the report;
-/// returns how many were kept. What cannot be kept (no bucket, S3 failing) becomes undelivered, so
-/// that the caller's retry sends it again.
+/// returns how many were kept. What cannot be kept (no bucket, S3 failing, no answer before
+/// `deadline`) becomes undelivered, so that the caller's retry sends it again.
 pub async fn keep_refused(
     failed: Option<&FailedDocuments>,
     entries: &[&[u8]],
     report: &mut DeliveryReport,
+    deadline: SystemTime,
 ) -> u64 {
     if report.refused.is_empty() {
         return 0;
@@ -84,7 +86,10 @@ pub async fn keep_refused(
         Some(failed) => {
             let documents: Vec<(&[u8], &str)> =
                 refused.iter().map(|(entry, reason)| (entries[*entry], reason.as_str())).collect();
-            failed.keep(&documents, Timestamp::now()).await
+            let time_left = deadline.duration_since(SystemTime::now()).unwrap_or_default();
+            tokio::time::timeout(time_left, failed.keep(&documents, Timestamp::now()))
+                .await
+                .unwrap_or_else(|_| Err("not kept: the invocation's time ran out".to_owned()))
         }
         None => Err("no bucket to keep them in".to_owned()),
     };

@@ -209,7 +209,7 @@ impl<S: RecordBatchSink> KinesisHandler<S> {
         }
         batch.summary.already_delivered = (batch.len() - positions.len()) as u64;
         batch.summary.refused_documents =
-            keep_refused(self.failed_documents.as_ref(), &batch.entries(), &mut report).await;
+            keep_refused(self.failed_documents.as_ref(), &batch.entries(), &mut report, deadline).await;
         if !report.undelivered.is_empty() {
             tracing::warn!(
                 entries = report.undelivered.len(),

@@ -456,10 +456,11 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                 summary.truncated += u64::from(outcome.truncated);
                 self.batch.end_entry(entry, &outcome, line.offset);
             }
-            let mut report = self.deliver(Self::work_deadline(deadline, lines_read_before)).await;
+            let work_deadline = Self::work_deadline(deadline, lines_read_before);
+            let mut report = self.deliver(work_deadline).await;
+            let entries = self.batch.entries.entries();
             summary.refused_documents +=
-                keep_refused(self.failed_documents.as_ref(), &self.batch.entries.entries(), &mut report)
-                    .await;
+                keep_refused(self.failed_documents.as_ref(), &entries, &mut report, work_deadline).await;
             summary.delivered += report.delivered as u64;
             summary.already_indexed += report.already_there as u64;
             summary.retried_entries += report.retried as u64;
