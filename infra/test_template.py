@@ -755,6 +755,7 @@ class Template(unittest.TestCase):
         for name, value in (("OPENSEARCH_ENDPOINT", {"Fn::Sub": "https://${SearchDomain.DomainEndpoint}"}),
                             ("OPENSEARCH_INDEX_PREFIX", {"Ref": "IndexName"}),
                             ("OPENSEARCH_MAX_BULK_BYTES", {"Ref": "BulkRequestBytes"}),
+                            ("OPENSEARCH_GZIP", "true"),
                             ("FAILED_DOCUMENTS_BUCKET", {"Ref": "BackupBucket"})):
             self.assertEqual(environment[name], {"Fn::If": ["DeliverDirectly", value, {"Ref": "AWS::NoValue"}]}, name)
         roles = {"Fn::Join": [",", [{"Fn::GetAtt": ["KinesisEnricherRole", "Arn"]}, {"Fn::If": [
@@ -777,7 +778,7 @@ class Template(unittest.TestCase):
         self.assertEqual(archive["PolicyDocument"], self.properties("KinesisEnricherDeliveryPolicy")["PolicyDocument"])
         archive_environment = self.properties("ArchiveEnricherFunction")["Environment"]["Variables"]
         for name in ("DELIVERY", "OPENSEARCH_ENDPOINT", "OPENSEARCH_INDEX_PREFIX", "OPENSEARCH_MAX_BULK_BYTES",
-                     "FAILED_DOCUMENTS_BUCKET"):
+                     "OPENSEARCH_GZIP", "FAILED_DOCUMENTS_BUCKET"):
             self.assertEqual(archive_environment[name], environment[name], name)
         archive_role = self.properties("ArchiveEnricherRole")["Policies"][0]["PolicyDocument"]["Statement"]
         self.assertNotIn("DeliverDocuments", {statement.get("Sid") for statement in archive_role})
