@@ -39,24 +39,37 @@ fn invoke(
 ) -> (Value, String) {
     let api = LocalRuntimeApi::start();
     api.enqueue("request-1", event_bytes);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kinesis-enricher"))
-        .env_clear()
-        .envs(api.lambda_environment("kinesis-enricher"))
-        .env("AWS_ENDPOINT_URL_FIREHOSE", moto.url())
-        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("DELIVERY_STREAM_NAME", delivery_stream_name)
-        .env("GEOIP_CITY_DB", &geoip.0)
-        .env("GEOIP_ASN_DB", &geoip.1)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let delivery = [
+        ("AWS_ENDPOINT_URL_FIREHOSE", moto.url()),
+        ("DELIVERY_STREAM_NAME", delivery_stream_name.to_owned()),
+    ];
+    let mut child = spawn_function(&api, geoip, &delivery);
     let responses = api.wait_for(&["request-1"], Duration::from_secs(60));
     child.kill().unwrap();
     let output = child.wait_with_output().unwrap();
     let response = serde_json::from_slice(&responses["request-1"]).unwrap();
     (response, String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The built function, as Lambda runs it, against `api`, with the demo databases and `delivery`'s
+/// variables.
+fn spawn_function(
+    api: &LocalRuntimeApi,
+    geoip: &DemoDatabaseFiles,
+    delivery: &[(&str, String)],
+) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_kinesis-enricher"))
+        .env_clear()
+        .envs(api.lambda_environment("kinesis-enricher"))
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("GEOIP_CITY_DB", &geoip.0)
+        .env("GEOIP_ASN_DB", &geoip.1)
+        .envs(delivery.iter().map(|(name, value)| (*name, value.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// The documents Firehose wrote to `bucket`, one per line of its objects.
@@ -219,21 +232,13 @@ fn direct_delivery_freshness_from_line_written_to_document_indexed() {
     let search = FakeOpenSearch::start(Faults::default());
     let geoip = demo_database_files("kinesis-freshness");
     let api = LocalRuntimeApi::start();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kinesis-enricher"))
-        .env_clear()
-        .envs(api.lambda_environment("kinesis-enricher"))
-        .env("AWS_ENDPOINT_URL_S3", moto.url())
-        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("DELIVERY", "opensearch")
-        .env("OPENSEARCH_ENDPOINT", search.url())
-        .env("FAILED_DOCUMENTS_BUCKET", BUCKET)
-        .env("GEOIP_CITY_DB", &geoip.0)
-        .env("GEOIP_ASN_DB", &geoip.1)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let delivery = [
+        ("AWS_ENDPOINT_URL_S3", moto.url()),
+        ("DELIVERY", "opensearch".to_owned()),
+        ("OPENSEARCH_ENDPOINT", search.url()),
+        ("FAILED_DOCUMENTS_BUCKET", BUCKET.to_owned()),
+    ];
+    let mut child = spawn_function(&api, &geoip, &delivery);
     // A first invocation, so that the measured one meets a warm function, as a busy stream does.
     let warm_up = test_support::fixtures::kinesis_event(&[b"warm-up".to_vec()]);
     api.enqueue("warm-up", &serde_json::to_vec(&warm_up).unwrap());
