@@ -21,11 +21,11 @@ pub mod firehose;
 pub mod lambda;
 #[cfg(feature = "machine")]
 pub mod machine;
-#[cfg(feature = "opensearch")]
-pub mod opensearch;
 #[cfg(feature = "s3")]
 pub mod s3;
 mod settings;
+#[cfg(feature = "signed")]
+pub mod signed;
 
 use std::time::Duration;
 

@@ -9,12 +9,3 @@ use crate::https_client;
 pub async fn config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).load().await
 }
-
-/// An S3 client from the machine's configuration; with an endpoint override (moto, MinIO)
-/// buckets are addressed by path.
-#[cfg(feature = "s3")]
-pub fn s3_client(aws: &SdkConfig) -> crate::s3::Client {
-    let config =
-        aws_sdk_s3::config::Builder::from(aws).force_path_style(aws.endpoint_url().is_some()).build();
-    crate::s3::Client::from_conf(config)
-}

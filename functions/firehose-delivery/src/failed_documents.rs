@@ -14,9 +14,11 @@
 use std::io::Write as _;
 use std::time::SystemTime;
 
+use std::sync::Arc;
+
 use crate::delivery::DeliveryReport;
-use aws_clients::describe;
-use aws_clients::s3::Client;
+use aws_clients::signed::SignedClient;
+use bytes::Bytes;
 use enrichment::{Timestamp, write_json_string};
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -29,15 +31,16 @@ pub const FAILED_PREFIX: &str = "failed/opensearch-failed/";
 /// Keeps refused documents in one bucket.
 #[derive(Debug, Clone)]
 pub struct FailedDocuments {
-    client: Client,
+    /// Signed for S3 (`SignedClient::s3`).
+    client: Arc<SignedClient>,
     bucket: String,
     /// Names the files: the function that wrote them.
     writer: String,
 }
 
 impl FailedDocuments {
-    pub fn new(client: Client, bucket: String, writer: &str) -> Self {
-        Self { client, bucket, writer: writer.to_owned() }
+    pub fn new(client: SignedClient, bucket: String, writer: &str) -> Self {
+        Self { client: Arc::new(client), bucket, writer: writer.to_owned() }
     }
 
     /// Writes one file with every `(entry, reason)` (a `_bulk` entry: its action line, then the
@@ -55,17 +58,18 @@ impl FailedDocuments {
             now.unix_millis(),
             fastrand::u64(..)
         );
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .content_encoding("gzip")
-            .content_type("application/x-ndjson")
-            .body(file.into())
-            .send()
-            .await
-            .map_err(|error| format!("cannot write s3://{}/{key}: {}", self.bucket, describe(&error)))?;
-        Ok(key)
+        // PutObject: the key is made of ASCII letters, digits, '/', '-' and '.' only.
+        let headers = [("content-type", "application/x-ndjson"), ("content-encoding", "gzip")];
+        let path = format!("/{}/{key}", self.bucket);
+        let answer = self.client.send("PUT", &path, &headers, Bytes::from(file)).await;
+        match answer {
+            Ok(answer) if answer.status == 200 => Ok(key),
+            Ok(answer) => {
+                let text: String = String::from_utf8_lossy(&answer.body).chars().take(300).collect();
+                Err(format!("cannot write s3://{}/{key}: {} {text}", self.bucket, answer.status))
+            }
+            Err(error) => Err(format!("cannot write s3://{}/{key}: {error}", self.bucket)),
+        }
     }
 }
 

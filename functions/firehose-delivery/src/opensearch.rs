@@ -21,7 +21,7 @@
 use std::io::Write as _;
 use std::sync::Arc;
 
-use aws_clients::opensearch::{Answer, SignedClient};
+use aws_clients::signed::{Answer, SignedClient};
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -68,8 +68,11 @@ impl RecordBatchSink for BulkSink {
         };
         let mut headers = vec![("content-type", "application/x-ndjson")];
         headers.extend(encoding.map(|encoding| ("content-encoding", encoding)));
-        let answer =
-            self.client.post("/_bulk", &headers, Bytes::from(body)).await.map_err(CallError::Retryable)?;
+        let answer = self
+            .client
+            .send("POST", "/_bulk", &headers, Bytes::from(body))
+            .await
+            .map_err(CallError::Retryable)?;
         bulk_results(&answer, entries.len(), length)
     }
 }

@@ -36,7 +36,7 @@ use std::time::SystemTime;
 
 pub mod event;
 
-use aws_clients::opensearch::SignedClient;
+use aws_clients::signed::SignedClient;
 use aws_clients::{AwsSettings, Service};
 use enrichment::{CloudOrigin, Enricher, EventContext, LineOutcome, Timestamp};
 use firehose_delivery::{
@@ -145,21 +145,21 @@ impl KinesisHandler<Sink> {
             }
             Destination::OpenSearch(direct) => {
                 let aws = AwsSettings::from_lookup(startup.environment, &[Service::S3])?;
-                let client = SignedClient::from_lambda_environment(&direct.endpoint, &aws);
-                let s3 = aws_clients::s3::client(&aws);
+                let client = SignedClient::opensearch(&direct.endpoint, &aws);
+                let s3 = SignedClient::s3(&aws);
                 Ok(Self::delivering_directly(records, delivery.retry, direct, client, s3, "kinesis-enricher"))
             }
         }
     }
 
     /// Delivering to the domain's `_bulk` through `client`, the documents it refuses kept with
-    /// `s3` in the settings' bucket under `writer`'s name.
+    /// `s3` (a client signed for S3) in the settings' bucket under `writer`'s name.
     pub fn delivering_directly(
         records: RecordEnricher,
         retry: RetryPolicy,
         direct: OpenSearchSettings,
         client: SignedClient,
-        s3: aws_clients::s3::Client,
+        s3: SignedClient,
         writer: &str,
     ) -> Self {
         let sink = Sink::OpenSearch(BulkSink::new(client, &direct));

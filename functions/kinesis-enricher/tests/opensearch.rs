@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::io::Read as _;
 use std::time::{Duration, SystemTime};
 
-use aws_clients::opensearch::SignedClient;
+use aws_clients::signed::{SignedClient, SignedService};
 use aws_clients::{AwsSettings, Service};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -53,13 +53,17 @@ fn records(format: EntryFormat) -> RecordEnricher {
 /// fake; refused documents kept in moto's bucket when there is one.
 fn function(settings: &OpenSearchSettings, moto: Option<&MotoServer>) -> KinesisHandler<BulkSink> {
     let credentials = Credentials::new("AKIDEXAMPLE", "secret", Some("token".into()), None, "test");
-    let client =
-        SignedClient::new(&settings.endpoint, "eu-west-1", SharedCredentialsProvider::new(credentials));
+    let client = SignedClient::new(
+        &settings.endpoint,
+        "eu-west-1",
+        SignedService::OpenSearch,
+        SharedCredentialsProvider::new(credentials),
+    );
     let format = EntryFormat::BulkCreate { index_prefix: settings.index_prefix.clone() };
     let handler = KinesisHandler::new(records(format), retry(), BulkSink::new(client, settings));
     match moto {
         Some(moto) => handler.with_failed_documents(FailedDocuments::new(
-            aws_clients::s3::client(&moto_settings(moto)),
+            SignedClient::s3(&moto_settings(moto)),
             settings.failed_documents_bucket.clone(),
             "kinesis-enricher",
         )),

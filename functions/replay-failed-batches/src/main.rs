@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use aws_clients::opensearch::SignedClient;
+use aws_clients::signed::{SignedClient, SignedService};
 use clap::Parser;
 use enrichment::Enricher;
 use enrichment::databases::{GeoIpSetupError, open_geoip};
@@ -92,8 +92,8 @@ async fn run(args: Args) -> Result<usize, RunError> {
             KinesisHandler::spread(records, delivery.retry, sinks)
         }
         Destination::OpenSearch(direct) => {
-            let client = SignedClient::from_machine(&direct.endpoint, &aws);
-            let s3 = aws_clients::machine::s3_client(&aws);
+            let client = SignedClient::from_machine(Some(&direct.endpoint), SignedService::OpenSearch, &aws);
+            let s3 = SignedClient::from_machine(None, SignedService::S3, &aws);
             KinesisHandler::delivering_directly(
                 records,
                 delivery.retry,

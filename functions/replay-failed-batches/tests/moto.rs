@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use aws_clients::https_client;
-use aws_clients::opensearch::SignedClient;
+use aws_clients::signed::{SignedClient, SignedService};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kinesis::primitives::Blob;
@@ -286,7 +286,12 @@ async fn a_batch_delivered_retried_elsewhere_and_replayed_directly_is_indexed_on
     };
     let environment = || {
         let credentials = Credentials::new("test", "test", None, None, "test");
-        let client = SignedClient::new(&search.url(), REGION, SharedCredentialsProvider::new(credentials));
+        let client = SignedClient::new(
+            &search.url(),
+            REGION,
+            SignedService::OpenSearch,
+            SharedCredentialsProvider::new(credentials),
+        );
         let records = RecordEnricher::new(
             Enricher::new(EnrichmentSettings::default(), Some(test_support::demo_geoip())),
             4 << 20,

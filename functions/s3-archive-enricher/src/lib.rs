@@ -34,7 +34,7 @@ mod settle;
 
 use std::time::{Duration, SystemTime};
 
-use aws_clients::opensearch::SignedClient;
+use aws_clients::signed::SignedClient;
 use aws_clients::{AwsSettings, Service};
 use enrichment::{CloudOrigin, Enricher, EventContext, LineOutcome, LogOrigin, Timestamp};
 use firehose_delivery::{
@@ -139,10 +139,13 @@ impl ArchiveHandler<Sink> {
                 Ok(Self::new(startup.enricher, reader, sinks, delivery.retry, continuer).with_claims(claims))
             }
             Destination::OpenSearch(direct) => {
-                let client = SignedClient::from_lambda_environment(&direct.endpoint, &aws);
+                let client = SignedClient::opensearch(&direct.endpoint, &aws);
                 let sink = Sink::OpenSearch(BulkSink::new(client, &direct));
-                let failed =
-                    FailedDocuments::new(s3, direct.failed_documents_bucket.clone(), "s3-archive-enricher");
+                let failed = FailedDocuments::new(
+                    SignedClient::s3(&aws),
+                    direct.failed_documents_bucket.clone(),
+                    "s3-archive-enricher",
+                );
                 let handler = Self::new(startup.enricher, reader, vec![sink], delivery.retry, continuer);
                 Ok(handler.with_claims(claims).delivering_directly(direct.index_prefix, failed))
             }

@@ -160,9 +160,9 @@ mod tests {
             (
                 "a failure after lines were delivered",
                 None,
-                run(3, stopped(120, Some("2 documents not delivered to Firehose: throttled"))),
+                run(3, stopped(120, Some("2 documents not delivered: throttled"))),
                 Succeeded,
-                "3 lines delivered, then: 2 documents not delivered to Firehose: throttled; the rest (from byte 120) continues in another invocation",
+                "3 lines delivered, then: 2 documents not delivered: throttled; the rest (from byte 120) continues in another invocation",
                 continued(120, 3),
             ),
             (
