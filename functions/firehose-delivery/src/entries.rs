@@ -36,11 +36,13 @@ pub struct EntryBuffer {
     ends: Vec<usize>,
     /// An id being formatted.
     id: String,
+    /// A document's time being formatted.
+    time: Vec<u8>,
 }
 
 impl EntryBuffer {
     pub fn with_capacity(bytes: usize) -> Self {
-        Self { documents: Vec::with_capacity(bytes), ends: Vec::new(), id: String::new() }
+        Self { documents: Vec::with_capacity(bytes), ends: Vec::new(), id: String::new(), time: Vec::new() }
     }
 
     /// Starts an entry: for `_bulk`, its action line with the id `id` displays; then the document
@@ -67,16 +69,12 @@ impl EntryBuffer {
     /// Ends the entry begun at `start`: its index named by `time`, the document's newline.
     pub fn end_dated_entry(&mut self, start: EntryStart, time: Timestamp) {
         if let Some(date_at) = start.date_at {
-            let date = time.to_utc();
-            let mut text = String::with_capacity(10);
-            let _infallible = write!(text, "{:04}-{:02}-{:02}", date.year, date.month, date.day);
-            // A year past 9999 has no 10-byte date: such a document goes to today's index.
-            if text.len() != DATE_PLACEHOLDER.len() {
-                let today = Timestamp::now().to_utc();
-                text.clear();
-                let _infallible = write!(text, "{:04}-{:02}-{:02}", today.year, today.month, today.day);
-            }
-            self.documents[date_at..date_at + DATE_PLACEHOLDER.len()].copy_from_slice(text.as_bytes());
+            // The day of the document's `@timestamp`, as the document writes it (and has just
+            // written it: the formatter's last text is reused).
+            self.time.clear();
+            time.write_rfc3339(&mut self.time);
+            let date = &self.time[..DATE_PLACEHOLDER.len()];
+            self.documents[date_at..date_at + DATE_PLACEHOLDER.len()].copy_from_slice(date);
         }
         self.end_entry();
     }

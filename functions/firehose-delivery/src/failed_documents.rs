@@ -12,11 +12,9 @@
 //! ```
 
 use std::io::Write as _;
+use std::sync::Arc;
 use std::time::SystemTime;
 
-use std::sync::Arc;
-
-use crate::delivery::DeliveryReport;
 use aws_clients::signed::SignedClient;
 use bytes::Bytes;
 use enrichment::{Timestamp, write_json_string};
@@ -24,6 +22,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use lambda_shell::base64;
 use serde::Deserialize;
+
+use crate::delivery::DeliveryReport;
 
 /// Where the files go in the bucket.
 pub const FAILED_PREFIX: &str = "failed/opensearch-failed/";

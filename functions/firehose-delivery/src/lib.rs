@@ -15,17 +15,17 @@ mod settings;
 mod sink;
 
 pub use delivery::{
-    CallError, CallLimits, DeliveryReport, EntryResult, FIREHOSE_CALL_LIMITS, MAX_BYTES_PER_CALL,
-    MAX_ENTRIES_PER_CALL, MAX_ENTRY_BYTES, RecordBatchSink, deliver, deliver_spread, document_limit,
+    CallError, CallLimits, DeliveryReport, EntryResult, MAX_BYTES_PER_CALL, MAX_ENTRIES_PER_CALL,
+    MAX_ENTRY_BYTES, RecordBatchSink, deliver, deliver_spread, document_limit,
 };
 pub use entries::{EntryBuffer, EntryFormat, EntryStart};
-pub use failed_documents::{FAILED_PREFIX, FailedDocuments, failed_records_file, keep_refused};
+pub use failed_documents::{FailedDocuments, keep_refused};
 pub use firehose::FirehoseSink;
-pub use opensearch::{BulkSink, MAX_DOCUMENTS_PER_BULK, bulk_results};
+pub use opensearch::BulkSink;
 pub use settings::{
     DELIVERY, DELIVERY_BASE_BACKOFF_MS, DELIVERY_MAX_ATTEMPTS, DELIVERY_MAX_BACKOFF_MS, DELIVERY_STREAM_NAME,
     DeliverySettings, Destination, FAILED_DOCUMENTS_BUCKET, MAX_DELIVERY_STREAMS, OPENSEARCH_ENDPOINT,
     OPENSEARCH_GZIP, OPENSEARCH_INDEX_PREFIX, OPENSEARCH_MAX_BULK_BYTES, OpenSearchSettings, RetryPolicy,
     delivery_stream_names,
 };
-pub use sink::Sink;
+pub use sink::{DirectDelivery, Sink};

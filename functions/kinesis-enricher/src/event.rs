@@ -21,10 +21,10 @@ pub struct KinesisEvent<'a> {
 pub struct KinesisEventRecord<'a> {
     #[serde(default, borrow)]
     pub kinesis: KinesisRecord<'a>,
-    /// The stream's ARN, and so its account and region (`cloud.*`).
     /// `shardId-000000000000:<sequence number>`: unique in the stream.
     #[serde(rename = "eventID", default, borrow)]
     pub event_id: Option<Cow<'a, str>>,
+    /// The stream's ARN, and so its account and region (`cloud.*`).
     #[serde(rename = "eventSourceARN", default, borrow)]
     pub event_source_arn: Option<Cow<'a, str>>,
     #[serde(rename = "awsRegion", default, borrow)]

@@ -40,9 +40,9 @@ use aws_clients::signed::SignedClient;
 use aws_clients::{AwsSettings, Service};
 use enrichment::{CloudOrigin, Enricher, EventContext, LineOutcome, Timestamp};
 use firehose_delivery::{
-    BulkSink, DeliveryReport, DeliverySettings, Destination, EntryBuffer, EntryFormat, EntryStart,
-    FailedDocuments, FirehoseSink, OpenSearchSettings, RecordBatchSink, RetryPolicy, Sink, deliver_spread,
-    document_limit, keep_refused,
+    DeliveryReport, DeliverySettings, Destination, DirectDelivery, EntryBuffer, EntryFormat, EntryStart,
+    FailedDocuments, FirehoseSink, RecordBatchSink, RetryPolicy, Sink, deliver_spread, document_limit,
+    keep_refused,
 };
 use lambda_shell::freshness::LineTimes;
 use lambda_shell::records::{RecordContent, decode_record};
@@ -146,27 +146,16 @@ impl KinesisHandler<Sink> {
             Destination::OpenSearch(direct) => {
                 let aws = AwsSettings::from_lookup(startup.environment, &[Service::S3])?;
                 let client = SignedClient::opensearch(&direct.endpoint, &aws);
-                let s3 = SignedClient::s3(&aws);
-                Ok(Self::delivering_directly(records, delivery.retry, direct, client, s3, "kinesis-enricher"))
+                let direct = DirectDelivery::new(direct, client, SignedClient::s3(&aws), "kinesis-enricher");
+                Ok(Self::delivering_directly(records, delivery.retry, direct))
             }
         }
     }
 
-    /// Delivering to the domain's `_bulk` through `client`, the documents it refuses kept with
-    /// `s3` (a client signed for S3) in the settings' bucket under `writer`'s name.
-    pub fn delivering_directly(
-        records: RecordEnricher,
-        retry: RetryPolicy,
-        direct: OpenSearchSettings,
-        client: SignedClient,
-        s3: SignedClient,
-        writer: &str,
-    ) -> Self {
-        let sink = Sink::OpenSearch(BulkSink::new(client, &direct));
-        let failed = FailedDocuments::new(s3, direct.failed_documents_bucket, writer);
-        let records =
-            records.with_entry_format(EntryFormat::BulkCreate { index_prefix: direct.index_prefix });
-        Self::new(records, retry, sink).with_failed_documents(failed)
+    /// Delivering to an OpenSearch domain's `_bulk` (`DELIVERY=opensearch`).
+    pub fn delivering_directly(records: RecordEnricher, retry: RetryPolicy, direct: DirectDelivery) -> Self {
+        Self::new(records.with_entry_format(direct.format), retry, direct.sink)
+            .with_failed_documents(direct.failed_documents)
     }
 }
 

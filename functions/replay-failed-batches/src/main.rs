@@ -9,7 +9,9 @@ use clap::Parser;
 use enrichment::Enricher;
 use enrichment::databases::{GeoIpSetupError, open_geoip};
 use enrichment::settings::SettingError;
-use firehose_delivery::{DELIVERY_STREAM_NAME, DeliverySettings, Destination, FirehoseSink, Sink};
+use firehose_delivery::{
+    DELIVERY_STREAM_NAME, DeliverySettings, Destination, DirectDelivery, FirehoseSink, Sink,
+};
 use kinesis_enricher::{KinesisHandler, RecordEnricher};
 use lambda_shell::settings::Settings;
 use replay_failed_batches::{ReplayError, Replayer};
@@ -94,14 +96,8 @@ async fn run(args: Args) -> Result<usize, RunError> {
         Destination::OpenSearch(direct) => {
             let client = SignedClient::from_machine(Some(&direct.endpoint), SignedService::OpenSearch, &aws);
             let s3 = SignedClient::from_machine(None, SignedService::S3, &aws);
-            KinesisHandler::delivering_directly(
-                records,
-                delivery.retry,
-                direct,
-                client,
-                s3,
-                "replay-failed-batches",
-            )
+            let direct = DirectDelivery::new(direct, client, s3, "replay-failed-batches");
+            KinesisHandler::delivering_directly(records, delivery.retry, direct)
         }
     };
     let mut replayer = Replayer::new(

@@ -38,7 +38,7 @@ use aws_clients::signed::SignedClient;
 use aws_clients::{AwsSettings, Service};
 use enrichment::{CloudOrigin, Enricher, EventContext, LineOutcome, LogOrigin, Timestamp};
 use firehose_delivery::{
-    BulkSink, DeliveryReport, DeliverySettings, Destination, EntryBuffer, EntryFormat, EntryStart,
+    DeliveryReport, DeliverySettings, Destination, DirectDelivery, EntryBuffer, EntryFormat, EntryStart,
     FailedDocuments, FirehoseSink, RecordBatchSink, RetryPolicy, Sink, deliver_spread, document_limit,
     keep_refused,
 };
@@ -140,14 +140,11 @@ impl ArchiveHandler<Sink> {
             }
             Destination::OpenSearch(direct) => {
                 let client = SignedClient::opensearch(&direct.endpoint, &aws);
-                let sink = Sink::OpenSearch(BulkSink::new(client, &direct));
-                let failed = FailedDocuments::new(
-                    SignedClient::s3(&aws),
-                    direct.failed_documents_bucket.clone(),
-                    "s3-archive-enricher",
-                );
-                let handler = Self::new(startup.enricher, reader, vec![sink], delivery.retry, continuer);
-                Ok(handler.with_claims(claims).delivering_directly(direct.index_prefix, failed))
+                let direct =
+                    DirectDelivery::new(direct, client, SignedClient::s3(&aws), "s3-archive-enricher");
+                let handler =
+                    Self::new(startup.enricher, reader, vec![direct.sink], delivery.retry, continuer);
+                Ok(handler.with_claims(claims).delivering_directly(direct.format, direct.failed_documents))
             }
         }
     }
@@ -178,10 +175,10 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
         }
     }
 
-    /// The same, its sink an OpenSearch domain's `_bulk` (indices `<index_prefix>-YYYY-MM-DD`),
-    /// keeping the documents the domain refuses in `failed`.
-    pub fn delivering_directly(self, index_prefix: String, failed: FailedDocuments) -> Self {
-        Self { format: EntryFormat::BulkCreate { index_prefix }, failed_documents: Some(failed), ..self }
+    /// The same, its sink an OpenSearch domain's `_bulk`: entries written as `format` says, the
+    /// documents the domain refuses kept in `failed`.
+    pub fn delivering_directly(self, format: EntryFormat, failed: FailedDocuments) -> Self {
+        Self { format, failed_documents: Some(failed), ..self }
     }
 
     /// The same, claiming each continuation before reading it.
@@ -460,8 +457,8 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
                 self.batch.end_entry(entry, &outcome, line.offset);
             }
             let work_deadline = Self::work_deadline(deadline, lines_read_before);
-            let mut report = self.deliver(work_deadline).await;
             let entries = self.batch.entries.entries();
+            let mut report = self.deliver(&entries, work_deadline).await;
             summary.refused_documents +=
                 keep_refused(self.failed_documents.as_ref(), &entries, &mut report, work_deadline).await;
             summary.delivered += report.delivered as u64;
@@ -518,15 +515,14 @@ impl<S: RecordBatchSink> ArchiveHandler<S> {
         deadline.checked_sub(CONTINUE_RESERVE).unwrap_or(deadline)
     }
 
-    /// Delivers the batch, spread over the streams entry by entry.
-    async fn deliver(&self, deadline: SystemTime) -> DeliveryReport {
-        let entries = self.batch.entries.entries();
+    /// Delivers the batch's `entries`, spread over the streams entry by entry.
+    async fn deliver(&self, entries: &[&[u8]], deadline: SystemTime) -> DeliveryReport {
         if entries.is_empty() {
             return DeliveryReport::default();
         }
         let streams = self.sinks.len();
         let stream_of: Vec<usize> = (0..entries.len()).map(|index| index % streams).collect();
-        deliver_spread(&self.sinks, &entries, &stream_of, &self.retry, deadline).await
+        deliver_spread(&self.sinks, entries, &stream_of, &self.retry, deadline).await
     }
 }
 
