@@ -14,8 +14,8 @@ use crate::enrich::{
     truncate_addresses_in,
 };
 use crate::parse::{
-    AccessRecord, COMBINED, COMMON, CloudFrontField, ElbFields, ErrorLogFormat, ErrorRecord, LogFormat,
-    ParseError, Timestamp, VHOST_COMBINED, as_logged, is_cloudfront_header, looks_like_alb,
+    AccessRecord, COMBINED, COMMON, CloudFrontField, Directive, ElbFields, ErrorLogFormat, ErrorRecord,
+    LogFormat, ParseError, Timestamp, VHOST_COMBINED, as_logged, is_cloudfront_header, looks_like_alb,
     looks_like_json_object, looks_like_realtime, looks_like_standard, parse_agent_json, parse_alb,
     parse_cloudfront,
 };
@@ -71,6 +71,16 @@ impl LineOutcome {
             header: false,
             dropped: false,
             sampled_out: false,
+        }
+    }
+
+    /// A line a rule dropped or sampled out (`verdict`): no document. `timestamp`: the line's time
+    /// where it was read, else its arrival.
+    fn left_out(verdict: Verdict, timestamp: Timestamp) -> Self {
+        Self {
+            dropped: verdict == Verdict::Drop,
+            sampled_out: verdict == Verdict::SampledOut,
+            ..Self::document(timestamp, false, false, false)
         }
     }
 
@@ -392,13 +402,56 @@ impl Enricher {
             }
             Reader::Access => {}
         }
+        // A line that holds a shaping rule's text is read first only as far as the rules' fields:
+        // most such lines are the ones the rules leave out (health checks), then never read whole.
+        let texts_found = self.settings.shaping.texts_in(line);
+        let mut verdict = None;
+        if texts_found {
+            verdict = self.skimmed_verdict(line);
+            if let Some(left_out @ (Verdict::Drop | Verdict::SampledOut)) = verdict {
+                return LineOutcome::left_out(left_out, context.received_at);
+            }
+        }
+        let rules = RulesRead { texts_found: Some(texts_found), verdict };
         match self.parse_line(line) {
             // The access-log readers borrow their values from the line itself.
-            Ok(record) => self.write_record(&record, None, (line, true), context, out, originals),
+            Ok(record) => self.write_record(&record, None, (line, true), rules, context, out, originals),
             Err(error) => {
                 self.write_parse_failure(&error.to_string(), line, context, out, originals, self.dataset())
             }
         }
+    }
+
+    /// The shaping rules' verdict on an access-log line, from the fields they test alone (see
+    /// [`LogFormat::skim`]); `None` where the line is not read that way (a JSON line, another
+    /// reader's format) or does not match its format that far.
+    fn skimmed_verdict(&mut self, line: &[u8]) -> Option<Verdict> {
+        let Self { settings, builtins, user_agents, .. } = self;
+        let scan = settings.shaping.scan_found(true, true);
+        let wanted = |directive| read_by_rules(scan, directive);
+        let format = match self.source_format {
+            Some(index) => &settings.formats_by_source.by_prefix[index].1,
+            None => &settings.format,
+        };
+        let mut record = AccessRecord::default();
+        let skimmed = match format {
+            FormatChoice::Fixed(format) => format.skim(line, wanted, &mut record),
+            // The first of the built-in formats the line starts as: they share the fields they
+            // have in common, in the same places.
+            FormatChoice::Auto if !looks_like_json_object(line) => builtins.iter().any(|format| {
+                let skimmed = format.skim(line, wanted, &mut record);
+                if !skimmed {
+                    record = AccessRecord::default();
+                }
+                skimmed
+            }),
+            _ => false,
+        };
+        if !skimmed {
+            return None;
+        }
+        let fields = line_fields(scan, settings, user_agents, &record);
+        Some(settings.shaping.verdict(scan, &fields, line))
     }
 
     /// The document of a line that did not match its format.
@@ -429,11 +482,13 @@ impl Enricher {
     /// The document of a parsed access-log line: its client's location and network, its user agent.
     /// `line`: the raw line, and whether the record's values were read from it (not from a copy
     /// of it as text, which a line that is not UTF-8 needs).
+    #[allow(clippy::too_many_arguments)]
     fn write_record(
         &mut self,
         record: &AccessRecord<'_>,
         aws: Option<AwsFields<'_, '_>>,
         line: (&[u8], bool),
+        rules: RulesRead,
         context: &EventContext<'_>,
         out: &mut Vec<u8>,
         originals: Originals,
@@ -443,20 +498,25 @@ impl Enricher {
         let Self { settings, geoip, geo_cache, user_agents, .. } = self;
         // The rules first: a line not indexed costs no lookup. Their texts are looked for in the
         // line only where the values they test are the line's own bytes.
-        let values_as_logged = read_from_line && record.rule_values_as_logged();
-        let scan = settings.shaping.scan(line, values_as_logged);
-        let verdict = if !scan.may_match() {
-            Verdict::Keep
-        } else {
-            let fields = line_fields(scan, settings, user_agents, record);
-            settings.shaping.verdict(scan, &fields, line)
+        let verdict = match rules.verdict {
+            Some(verdict) => verdict,
+            None if settings.shaping.is_empty() => Verdict::Keep,
+            None => {
+                let values_as_logged = read_from_line && record.rule_values_as_logged();
+                let scan = match rules.texts_found {
+                    Some(found) => settings.shaping.scan_found(found, values_as_logged),
+                    None => settings.shaping.scan(line, values_as_logged),
+                };
+                if scan.may_match() {
+                    let fields = line_fields(scan, settings, user_agents, record);
+                    settings.shaping.verdict(scan, &fields, line)
+                } else {
+                    Verdict::Keep
+                }
+            }
         };
         if matches!(verdict, Verdict::Drop | Verdict::SampledOut) {
-            let timestamp = record.time.unwrap_or(context.received_at);
-            let mut outcome = LineOutcome::document(timestamp, false, false, false);
-            outcome.dropped = verdict == Verdict::Drop;
-            outcome.sampled_out = verdict == Verdict::SampledOut;
-            return outcome;
+            return LineOutcome::left_out(verdict, record.time.unwrap_or(context.received_at));
         }
         let redacted = redacted_record(&settings.redaction, record);
         let record = redacted.as_ref().unwrap_or(record);
@@ -519,6 +579,7 @@ impl Enricher {
                     &record,
                     Some(AwsFields::Elb(&elb)),
                     (line, read_from_line),
+                    RulesRead::default(),
                     context,
                     out,
                     originals,
@@ -565,6 +626,7 @@ impl Enricher {
                 &record,
                 Some(AwsFields::CloudFront(&cloudfront)),
                 (line, read_from_line),
+                RulesRead::default(),
                 context,
                 out,
                 originals,
@@ -733,6 +795,38 @@ fn original_text<'a>(settings: &EnrichmentSettings, line: &'a [u8]) -> Cow<'a, s
         },
     };
     settings.redaction.redact_cow(text, Scope::Line)
+}
+
+/// What the shaping rules found out about a line before it was parsed: whether it holds one of
+/// their texts (`None`: not searched yet) and their verdict, if they could give it on the fields
+/// they test alone.
+#[derive(Debug, Clone, Copy, Default)]
+struct RulesRead {
+    texts_found: Option<bool>,
+    verdict: Option<Verdict>,
+}
+
+/// Whether the shaping rules `scan` leaves to read test the value of `directive` (as
+/// [`line_fields`] takes them from a record).
+fn read_by_rules(scan: Scan, directive: Directive) -> bool {
+    match directive {
+        Directive::RequestLine
+        | Directive::Method
+        | Directive::UrlPath
+        | Directive::UrlPathAndQuery
+        | Directive::UrlPathAndArgs
+        | Directive::QueryString
+        | Directive::RequestTarget => {
+            scan.needs(Field::UrlPath) || scan.needs(Field::UrlQuery) || scan.needs(Field::Method)
+        }
+        Directive::FinalStatus | Directive::OriginalStatus => scan.needs(Field::Status),
+        Directive::RemoteHost | Directive::RemoteAddr | Directive::ForwardedFor => {
+            scan.needs(Field::SourceIp)
+        }
+        Directive::UserAgent => scan.needs(Field::UserAgent) || scan.needs(Field::CrawlerCategory),
+        Directive::ServerName | Directive::RequestedServerName => scan.needs(Field::DestinationDomain),
+        _ => false,
+    }
 }
 
 /// What the shaping rules look at in `record`: only the fields the rules `scan` left to read use.

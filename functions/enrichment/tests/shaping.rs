@@ -85,10 +85,35 @@ fn the_documented_rules_take_out_exactly_the_health_checks() {
 }
 
 #[test]
-fn a_line_that_does_not_parse_is_never_dropped() {
+fn a_line_that_is_not_its_format_as_far_as_the_rules_read_is_never_dropped() {
     let mut enricher = Enricher::new(settings(&[(DROP_WHEN.env, "url.path ^= /")]), None);
     let (failed, document) = enrich(&mut enricher, b"ELB-HealthChecker/2.0 GET / garbage");
     assert!(failed, "a parse failure is a document to see: {document}");
+    // The request where the format has it, but no time before it.
+    let (failed, _) = enrich(&mut enricher, br#"10.0.1.17 - - "GET /health HTTP/1.1" 200 5 "-" "-""#);
+    assert!(failed);
+}
+
+#[test]
+fn a_rule_reads_a_line_only_as_far_as_the_fields_it_tests() {
+    // A status that is no status, after the request: a rule on the path decides the line before
+    // it is read (dropped, not a parse failure); a rule on the status reads it, and fails it.
+    let broken_status = br#"10.0.1.17 - - [07/Dec/2026:10:00:00 +0000] "GET /health HTTP/1.1" 2OO 5 "-" "-""#;
+    let mut by_path = Enricher::new(settings(&[(DROP_WHEN.env, "url.path = /health")]), None);
+    let mut out = Vec::new();
+    let outcome = by_path.enrich_line(broken_status, &common::context(), &mut out);
+    assert!(outcome.dropped && out.is_empty(), "{outcome:?}");
+    let mut by_status = Enricher::new(
+        settings(&[(DROP_WHEN.env, "url.path = /health and http.response.status_code = 200")]),
+        None,
+    );
+    let (failed, document) = enrich(&mut by_status, broken_status);
+    assert!(failed, "{document}");
+    assert!(document["error"]["message"].as_str().unwrap().contains("%>s"), "{document}");
+    // A line the rule keeps is read whole: its document is the one without rules.
+    let page = line("203.0.113.9", "GET /healthy-food.html", 200, "Mozilla/5.0");
+    let mut without_rules = Enricher::new(settings(&[]), None);
+    assert_eq!(enrich(&mut by_path, page.as_bytes()), enrich(&mut without_rules, page.as_bytes()));
 }
 
 #[test]

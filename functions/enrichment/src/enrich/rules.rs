@@ -201,8 +201,22 @@ impl ShapingRules {
     /// percent-decoded path differs from the line's bytes, and then every rule is read.
     #[inline]
     pub fn scan(&self, line: &[u8], values_as_logged: bool) -> Scan {
-        let keyed =
-            self.literals.as_ref().is_some_and(|literals| !values_as_logged || literals.in_line(line));
+        // Without values as logged every rule is read: no need to search.
+        self.scan_found(values_as_logged && self.texts_in(line), values_as_logged)
+    }
+
+    /// Whether `line` (the raw line) holds one of the texts of the rules that have some: one pass
+    /// over it.
+    #[inline(always)]
+    pub fn texts_in(&self, line: &[u8]) -> bool {
+        self.literals.as_ref().is_some_and(|literals| literals.in_line(line))
+    }
+
+    /// [`scan`](Self::scan) once the line has been searched: whether [`texts_in`](Self::texts_in)
+    /// found a text (`texts_found`).
+    #[inline]
+    pub fn scan_found(&self, texts_found: bool, values_as_logged: bool) -> Scan {
+        let keyed = self.literals.is_some() && (texts_found || !values_as_logged);
         Scan { keyed, needed: self.keyless_used | if keyed { self.keyed_used } else { 0 } }
     }
 

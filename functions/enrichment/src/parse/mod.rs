@@ -23,6 +23,7 @@ pub use cloudfront::{
 };
 pub use error_log::{ErrorLogFormat, ErrorRecord};
 pub(crate) use escape::as_logged;
+pub(crate) use format::Directive;
 pub use format::{COMBINED, COMMON, Escape, FormatError, LogFormat, Server, VHOST_COMBINED};
 pub(crate) use line::find_byte_in_short;
 pub use line::{AccessRecord, ParseError, Upstream};

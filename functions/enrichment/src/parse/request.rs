@@ -9,6 +9,8 @@ use std::borrow::Cow;
 
 use percent_encoding::percent_decode_str;
 
+use super::line::find_byte_in_short;
+
 /// A request line that has the shape of an HTTP request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestLine<'a> {
@@ -37,21 +39,27 @@ impl<'a> RequestLine<'a> {
     }
 }
 
-/// `text` around the first `byte`, an ASCII byte (so both sides are on char boundaries). memchr
-/// instead of `str::split`: the request line is split on every line, and `str`'s char searcher
-/// costs more than the rest of the request handling.
+/// `text` around the first `byte`, an ASCII byte (so both sides are on char boundaries), found
+/// in a register (see [`find_byte_in_short`]): the request line and its target are split on every
+/// line, where `str`'s char searcher, and even memchr's set-up, cost more than the rest of the
+/// request handling.
+#[inline]
 fn split_once_ascii(text: &str, byte: u8) -> Option<(&str, &str)> {
     debug_assert!(byte.is_ascii());
-    let at = memchr::memchr(byte, text.as_bytes())?;
+    let at = find_byte_in_short(byte, text.as_bytes())?;
     Some((&text[..at], &text[at + 1..]))
 }
 
 /// `HTTP/1.1` ─▶ `1.1`, for `%H` and the request line.
 pub fn http_version(protocol: &str) -> Option<&str> {
     let version = protocol.strip_prefix("HTTP/")?;
-    let (major, minor) = version.split_once('.').unwrap_or((version, "1"));
-    let all_digits = |s: &str| !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit());
-    (all_digits(major) && all_digits(minor)).then_some(version)
+    let all_digits = |s: &[u8]| !s.is_empty() && s.len() <= 3 && s.iter().all(u8::is_ascii_digit);
+    let bytes = version.as_bytes();
+    let valid = match bytes.iter().position(|&b| b == b'.') {
+        Some(dot) => all_digits(&bytes[..dot]) && all_digits(&bytes[dot + 1..]),
+        None => all_digits(bytes),
+    };
+    valid.then_some(version)
 }
 
 /// RFC 9110 token characters: what a method is made of.
@@ -169,7 +177,7 @@ impl<'a> UrlParts<'a> {
 /// Percent-decoded text (a path, CloudFront's user agent); kept as logged when the decoded bytes
 /// are not UTF-8.
 pub fn percent_decode_path(path: &str) -> Cow<'_, str> {
-    if memchr::memchr(b'%', path.as_bytes()).is_none() {
+    if find_byte_in_short(b'%', path.as_bytes()).is_none() {
         return Cow::Borrowed(path);
     }
     // Decoded into room for all of it at once (the decoder's own collecting grows it step by step).
