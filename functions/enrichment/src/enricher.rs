@@ -518,7 +518,7 @@ impl Enricher {
         if matches!(verdict, Verdict::Drop | Verdict::SampledOut) {
             return LineOutcome::left_out(verdict, record.time.unwrap_or(context.received_at));
         }
-        let redacted = redacted_record(&settings.redaction, record);
+        let redacted = redacted_record(&settings.redaction, record, read_from_line.then_some(line));
         let record = redacted.as_ref().unwrap_or(record);
         let sample_rate = match verdict {
             Verdict::Sampled(rate) => Some(rate),
@@ -864,8 +864,20 @@ fn line_fields<'a>(
 
 /// A copy of `record` with its secrets redacted, when it has any: the request line and target
 /// (`url.original`, `url.query`), the query, the referrer, and with e-mail addresses the path.
-fn redacted_record<'a>(redaction: &Redaction, record: &AccessRecord<'a>) -> Option<AccessRecord<'a>> {
+/// `line`: the line the record was read from, when its values are its bytes.
+fn redacted_record<'a>(
+    redaction: &Redaction,
+    record: &AccessRecord<'a>,
+    line: Option<&[u8]>,
+) -> Option<AccessRecord<'a>> {
     if redaction.is_off() {
+        return None;
+    }
+    // A parameter follows a `?` in a URL: a line without one has none to redact (unless the
+    // format logs the query on its own, without its `?`). One pass over the line costs less than
+    // looking at each field.
+    let values_logged = line.filter(|_| record.values_borrowed && record.query.is_none());
+    if !redaction.emails() && values_logged.is_some_and(|line| memchr::memchr(b'?', line).is_none()) {
         return None;
     }
     let field = |value: &Option<Cow<'a, str>>, scope: Scope| -> Option<Cow<'a, str>> {

@@ -66,6 +66,9 @@ pub struct AccessRecord<'a> {
     pub request_id: Option<Cow<'a, str>>,
     /// nginx's `$upstream_*` lists, as logged.
     pub upstream: Upstream<'a>,
+    /// Every text value is borrowed from the line as logged (the line needed no decoding): set by
+    /// the access-log parse, which knows it without looking at each value.
+    pub(crate) values_borrowed: bool,
 }
 
 /// nginx's `$upstream_*` lists as logged: a value per upstream tried, `, ` between the servers of
@@ -160,9 +163,21 @@ impl<'a> AccessRecord<'a> {
 
     /// Whether the values the shaping rules read as text (the request and its parts, the user
     /// agent, the server's name) are the line's own bytes: none had an escape undone (those are
-    /// copies; the others borrow from what the reader read), and the request holds no
-    /// percent-encoding, which `url.path` decodes.
+    /// copies; the others borrow from what the reader read), and the request's path holds no
+    /// percent-encoding, which `url.path` decodes (a query is read as logged).
     pub fn rule_values_as_logged(&self) -> bool {
+        let target = self.request_line.as_deref().or(self.request_target.as_deref());
+        // A `%` before the first `?` (if any): nearly every target has none, found in a register.
+        let path_decoded = target.is_some_and(|target| {
+            let target = target.as_bytes();
+            find_byte_in_short(b'%', target)
+                .is_some_and(|at| find_byte_in_short(b'?', &target[..at]).is_none())
+        });
+        !path_decoded && (self.values_borrowed || self.text_values_borrowed())
+    }
+
+    /// Whether the values the rules read as text are all borrowed, each looked at.
+    fn text_values_borrowed(&self) -> bool {
         let fields = [
             &self.request_line,
             &self.method,
@@ -173,9 +188,7 @@ impl<'a> AccessRecord<'a> {
             &self.server_name,
             &self.requested_server_name,
         ];
-        let target = self.request_line.as_deref().or(self.request_target.as_deref());
         fields.into_iter().all(|field| !matches!(field, Some(Cow::Owned(_))))
-            && target.is_none_or(|target| find_byte_in_short(b'%', target.as_bytes()).is_none())
     }
 
     /// `url.path` (percent-decoded) and `url.query` of `request`: the target's, else, without a
@@ -281,6 +294,7 @@ impl LogFormat {
             return Err(ParseError::Expected { expected: "the end of the line".into(), position: pos });
         }
         record.time = record.time_parts.combine(record.time);
+        record.values_borrowed = plain_line.is_some();
         Ok(record)
     }
 
@@ -1224,6 +1238,23 @@ mod tests {
                 assert!(skimmed.status().is_none() || skimmed.status() == parsed.status(), "{source}");
             }
         }
+    }
+
+    #[test]
+    fn the_rules_values_are_as_logged_unless_decoded() {
+        let as_logged = |line: &str| parse(COMBINED, line).unwrap().rule_values_as_logged();
+        let line = |request: &str, agent: &str| {
+            format!(r#"10.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "{request}" 200 1 "-" "{agent}""#)
+        };
+        assert!(as_logged(&line("GET /health HTTP/1.1", "kube-probe/1.29")));
+        // A query is read as logged; a path is percent-decoded, a value unescaped.
+        assert!(as_logged(&line("GET /search?q=caf%C3%A9 HTTP/1.1", "ua")));
+        assert!(!as_logged(&line("GET /h%65alth HTTP/1.1", "ua")));
+        assert!(!as_logged(&line("GET /health HTTP/1.1", r#"probe \"x\""#)));
+        // An escape in a field the rules do not read: each value is looked at.
+        let escaped_referrer =
+            r#"10.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "http://a/\"" "ua""#;
+        assert!(as_logged(escaped_referrer));
     }
 
     #[test]
