@@ -53,7 +53,12 @@ fn every_default_parameter_is_redacted_in_all_four_places() {
 
 #[test]
 fn lines_of_every_kind_keep_their_secrets_out() {
-    let cases: [(&str, String); 6] = [
+    let cases: [(&str, String); 7] = [
+        // nginx's `$args` without a `?` anywhere in the line.
+        (
+            r#"$remote_addr [$time_local] "$request_method $uri" $status "$args""#,
+            r#"203.0.113.7 [07/Dec/2026:10:00:00 +0000] "GET /reset" 200 "token=s3cret""#.into(),
+        ),
         // A query logged on its own (%q) and a line that does not parse.
         ("%h %t \"%U%q\" %>s", r#"203.0.113.7 [07/Dec/2026:10:00:00 +0000] "/reset?token=s3cret" 200"#.into()),
         ("combined", r#"203.0.113.7 - - [07/Dec/2026:10:00:00 +0000] "GET /cb?code=s3cret HTTP/1.1" 200 nonsense"#.into()),
