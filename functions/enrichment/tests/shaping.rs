@@ -95,6 +95,43 @@ fn a_line_that_is_not_its_format_as_far_as_the_rules_read_is_never_dropped() {
 }
 
 #[test]
+fn health_checks_are_dropped_in_each_format_auto_reads_and_by_a_sources_format() {
+    let rules = "url.path = /health; http.response.status_code = 499 and url.path ^= /api/";
+    let mut enricher = Enricher::new(
+        settings(&[
+            (DROP_WHEN.env, rules),
+            ("LOG_FORMAT_BY_SOURCE", r#"{"s3://logs/nginx/": "$remote_addr \"$request\" $status $host"}"#),
+        ]),
+        None,
+    );
+    let time = "[07/Dec/2026:10:00:00 +0000]";
+    // (line, dropped) under `auto`: combined, vhost_combined, common; the status after the request.
+    let auto = [
+        (format!(r#"10.0.0.1 - - {time} "GET /health HTTP/1.1" 200 5 "-" "probe""#), true),
+        (format!(r#"shop.example:443 10.0.0.1 - - {time} "GET /health HTTP/1.1" 200 5 "-" "probe""#), true),
+        (format!(r#"10.0.0.1 - - {time} "GET /health HTTP/1.1" 200 5"#), true),
+        (format!(r#"10.0.0.1 - - {time} "GET /api/cart HTTP/1.1" 499 0"#), true),
+        (format!(r#"10.0.0.1 - - {time} "GET /api/cart HTTP/1.1" 200 10 "-" "Mozilla/5.0""#), false),
+        (format!(r#"shop.example:443 10.0.0.1 - - {time} "GET /healthy HTTP/1.1" 200 5 "-" "probe""#), false),
+    ];
+    for (line, dropped) in &auto {
+        let mut out = Vec::new();
+        let outcome = enricher.enrich_line(line.as_bytes(), &common::context(), &mut out);
+        assert_eq!((outcome.dropped, outcome.parse_failure), (*dropped, false), "{line}");
+    }
+    enricher.start_file(Some("s3://logs/nginx/access.log"), None);
+    for (line, dropped) in [
+        (r#"10.0.0.1 "GET /health HTTP/1.1" 200 shop.example"#, true),
+        (r#"10.0.0.1 "GET /api/cart HTTP/1.1" 499 shop.example"#, true),
+        (r#"10.0.0.1 "GET /api/cart HTTP/1.1" 200 shop.example"#, false),
+    ] {
+        let mut out = Vec::new();
+        let outcome = enricher.enrich_line(line.as_bytes(), &common::context(), &mut out);
+        assert_eq!((outcome.dropped, outcome.parse_failure), (dropped, false), "{line}");
+    }
+}
+
+#[test]
 fn a_rule_reads_a_line_only_as_far_as_the_fields_it_tests() {
     // A status that is no status, after the request: a rule on the path decides the line before
     // it is read (dropped, not a parse failure); a rule on the status reads it, and fails it.
