@@ -426,19 +426,14 @@ impl Enricher {
     /// [`LogFormat::skim`]); `None` where the line is not read that way (a JSON line, another
     /// reader's format) or does not match its format that far.
     fn skimmed_verdict(&mut self, line: &[u8]) -> Option<Verdict> {
-        let Self { settings, builtins, user_agents, .. } = self;
-        let scan = settings.shaping.scan_found(true, true);
+        let scan = self.settings.shaping.scan_found(true, true);
         let wanted = |directive| read_by_rules(scan, directive);
-        let format = match self.source_format {
-            Some(index) => &settings.formats_by_source.by_prefix[index].1,
-            None => &settings.format,
-        };
         let mut record = AccessRecord::default();
-        let skimmed = match format {
+        let skimmed = match self.format() {
             FormatChoice::Fixed(format) => format.skim(line, wanted, &mut record),
             // The first of the built-in formats the line starts as: they share the fields they
             // have in common, in the same places.
-            FormatChoice::Auto if !looks_like_json_object(line) => builtins.iter().any(|format| {
+            FormatChoice::Auto if !looks_like_json_object(line) => self.builtins.iter().any(|format| {
                 let skimmed = format.skim(line, wanted, &mut record);
                 if !skimmed {
                     record = AccessRecord::default();
@@ -450,6 +445,7 @@ impl Enricher {
         if !skimmed {
             return None;
         }
+        let Self { settings, user_agents, .. } = self;
         let fields = line_fields(scan, settings, user_agents, &record);
         Some(settings.shaping.verdict(scan, &fields, line))
     }

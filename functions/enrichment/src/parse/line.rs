@@ -259,37 +259,7 @@ impl LogFormat {
             None => std::str::from_utf8(line).ok(),
             Some(_) => None,
         };
-        let mut pos = 0;
-        for (index, item) in items.iter().enumerate() {
-            match item {
-                Item::Literal(literal) => {
-                    if !has_literal_at(line, pos, literal) {
-                        return Err(ParseError::Expected {
-                            expected: describe_literal(literal),
-                            position: pos,
-                        });
-                    }
-                    pos += literal.len();
-                }
-                Item::Field {
-                    directive: directive @ (Directive::TimeFormat(_) | Directive::TimeFraction(_)),
-                    ..
-                } => {
-                    pos = self.read_by_layout(*directive, line, pos, plain_line, &mut record)?;
-                }
-                Item::Field { directive, quoted, shaped_next } => {
-                    let followed_by = FollowedBy::of(items, index, *shaped_next);
-                    let (start, end, after) = field_extent(line, pos, *directive, *quoted, followed_by)?;
-                    let field = Field {
-                        raw: &line[start..end],
-                        plain: plain_line.and_then(|l| l.get(start..end)),
-                        escape: self.escape(),
-                    };
-                    assign(&mut record, *directive, field, start)?;
-                    pos = after;
-                }
-            }
-        }
+        let pos = self.read_items(items.len(), line, plain_line, |_| true, &mut record)?;
         if pos != line.len() && !(self.ends_with_quoted_field() && is_trailing_fields(&line[pos..])) {
             return Err(ParseError::Expected { expected: "the end of the line".into(), position: pos });
         }
@@ -310,29 +280,39 @@ impl LogFormat {
         wanted: impl Fn(Directive) -> bool,
         record: &mut AccessRecord<'a>,
     ) -> bool {
-        self.skim_into(line, wanted, record).is_some()
-    }
-
-    #[inline]
-    fn skim_into<'a>(
-        &self,
-        line: &'a [u8],
-        wanted: impl Fn(Directive) -> bool,
-        record: &mut AccessRecord<'a>,
-    ) -> Option<()> {
         if !self.json_fields().is_empty() {
-            return None;
+            return false;
         }
-        let items = self.items();
         record.server = self.server();
         let is_wanted = |item: &Item| matches!(item, Item::Field { directive, .. } if wanted(*directive));
-        let Some(last) = items.iter().rposition(is_wanted) else { return Some(()) };
+        let Some(last) = self.items().iter().rposition(is_wanted) else { return true };
+        // Each value decoded on its own: the same text as the whole line's parse gives.
+        self.read_items(last + 1, line, None, wanted, record).is_ok()
+    }
+
+    /// Reads the format's first `count` items in `line`, the fields `wanted` into `record` (the
+    /// others only found), as text borrowed from `plain_line` where the whole line needs no
+    /// decoding, else each decoded on its own. Returns where the last item ends.
+    // Inlined into `parse` and `skim`, each with its own `wanted`.
+    #[inline(always)]
+    fn read_items<'a>(
+        &self,
+        count: usize,
+        line: &'a [u8],
+        plain_line: Option<&'a str>,
+        wanted: impl Fn(Directive) -> bool,
+        record: &mut AccessRecord<'a>,
+    ) -> Result<usize, ParseError> {
+        let items = self.items();
         let mut pos = 0;
-        for (index, item) in items[..=last].iter().enumerate() {
+        for (index, item) in items[..count].iter().enumerate() {
             match item {
                 Item::Literal(literal) => {
                     if !has_literal_at(line, pos, literal) {
-                        return None;
+                        return Err(ParseError::Expected {
+                            expected: describe_literal(literal),
+                            position: pos,
+                        });
                     }
                     pos += literal.len();
                 }
@@ -340,22 +320,24 @@ impl LogFormat {
                     directive: directive @ (Directive::TimeFormat(_) | Directive::TimeFraction(_)),
                     ..
                 } => {
-                    pos = self.read_by_layout(*directive, line, pos, None, record).ok()?;
+                    pos = self.read_by_layout(*directive, line, pos, plain_line, record)?;
                 }
                 Item::Field { directive, quoted, shaped_next } => {
                     let followed_by = FollowedBy::of(items, index, *shaped_next);
-                    let (start, end, after) =
-                        field_extent(line, pos, *directive, *quoted, followed_by).ok()?;
+                    let (start, end, after) = field_extent(line, pos, *directive, *quoted, followed_by)?;
                     if wanted(*directive) {
-                        // Each value decoded on its own: the same text as the whole line's parse gives.
-                        let field = Field { raw: &line[start..end], plain: None, escape: self.escape() };
-                        assign(record, *directive, field, start).ok()?;
+                        let field = Field {
+                            raw: &line[start..end],
+                            plain: plain_line.and_then(|l| l.get(start..end)),
+                            escape: self.escape(),
+                        };
+                        assign(record, *directive, field, start)?;
                     }
                     pos = after;
                 }
             }
         }
-        Some(())
+        Ok(pos)
     }
 
     /// A line of an nginx JSON format: each key the format names read as its variable, an empty
